@@ -1,0 +1,196 @@
+"""The boundary between a replica and whoever drives it (the node, or the test simulator).
+
+A replica is `handle(event) -> list[Action]`. The driver performs actions strictly in the
+order given: a `Persist` before a `Send` means the vote is on disk before it leaves, which is
+what makes a restarted replica unable to sign two blocks for one (view, height).
+
+Blocks are built and executed outside the replica (the driver owns the mempool, the contracts
+and the store): the replica asks with `BuildProposal` / `ExecuteBlock` and is told the outcome
+with `ProposalBuilt` / `BlockExecuted`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ledger.types import Block, Certificate
+
+# ---- events (driver -> replica) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """The replica starts (or restarts) at `now_ms`; its persisted votes were loaded already."""
+
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TxsArrived:
+    """Valid transactions entered this node's mempool (from a client or by gossip).
+
+    Backups keep their ids and a deadline: a primary that never orders them is replaced.
+    """
+
+    tx_ids: tuple[bytes, ...]
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A consensus message from validator `sender`, its envelope signature already checked."""
+
+    sender: int
+    message: Any
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    timer: str
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalBuilt:
+    """Answer to `BuildProposal`: the block, executed on top of its parent; None if no txs."""
+
+    view: int
+    height: int
+    block: Block | None
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockExecuted:
+    """Answer to `ExecuteBlock`: whether the block is valid and its header roots match."""
+
+    block_hash: bytes
+    valid: bool
+    reason: str
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaughtUp:
+    """State transfer reached `height` (blocks verified by certificate, re-executed, stored)."""
+
+    height: int
+    block_hash: bytes
+    now_ms: int
+
+
+Event = Start | TxsArrived | MessageReceived | TimerFired | ProposalBuilt | BlockExecuted | CaughtUp
+
+# ---- actions (replica -> driver) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    to: int
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """Send to every other validator."""
+
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    """(Re)arm timer `timer` to fire after `delay_ms`; re-arming replaces the old deadline."""
+
+    timer: str
+    delay_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    timer: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuildProposal:
+    """Primary only: take a batch from the mempool, execute it on top of `parent_hash`."""
+
+    view: int
+    height: int
+    parent_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteBlock:
+    """Check and execute a proposed block on top of its parent (which may be uncommitted)."""
+
+    block: Block
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardBlocks:
+    """Forget executed-but-uncommitted blocks above `height` (a view change dropped them)."""
+
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """Durably store `value` under `key` before performing any later action."""
+
+    key: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CommitBlock:
+    """The block is final: write it with its certificate, in height order."""
+
+    block: Block
+    certificate: Certificate
+
+
+@dataclass(frozen=True, slots=True)
+class FetchBlocks:
+    """Behind the others: fetch certified blocks from `from_height` (state transfer)."""
+
+    from_height: int
+    to_height: int
+    peers: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewChanged:
+    """Informational: the replica entered `view`; `reason` says why, for logs and metrics."""
+
+    view: int
+    primary: int
+    reason: str
+
+
+Action = (
+    Send
+    | Broadcast
+    | SetTimer
+    | CancelTimer
+    | BuildProposal
+    | ExecuteBlock
+    | DiscardBlocks
+    | Persist
+    | CommitBlock
+    | FetchBlocks
+    | ViewChanged
+)
+
+
+class Replica(Protocol):
+    """What the node drives: the single-validator replica and PBFT both implement it."""
+
+    @property
+    def view(self) -> int: ...
+
+    @property
+    def primary(self) -> int: ...
+
+    def handle(self, event: Event) -> list[Action]: ...

@@ -1,0 +1,205 @@
+"""The chain on disk: blocks, certificates, receipts, indexes, events and state.
+
+Every committed block goes down in one synchronous batch (`commit_block`), so a crash leaves the
+whole block or none of it. Key prefixes carry a version so the layout can change later.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import codec
+from ledger.errors import StoreError
+from ledger.genesis import Genesis
+from ledger.state import ZERO_ROOT, next_state_root
+from ledger.store import KeyValueStore
+from ledger.types import Block, Certificate, Header, Receipt
+
+SCHEMA_VERSION = 1
+
+P_HEADER = b"v1/hdr/"  # height -> encoded header
+P_BODY = b"v1/txs/"  # height -> encoded list of signed txs
+P_CERT = b"v1/crt/"  # height -> encoded certificate
+P_HASH = b"v1/bhx/"  # block hash -> height
+P_TX = b"v1/txi/"  # tx id -> encoded [height, index]
+P_RECEIPT = b"v1/rct/"  # height + index -> encoded receipt
+P_EVENT = b"v1/evt/"  # sequence -> encoded event record
+P_STATE = b"v1/st/"  # state key -> encoded value
+P_META = b"v1/meta/"  # node metadata
+
+
+def _u64(value: int) -> bytes:
+    return struct.pack(">Q", value)
+
+
+def _u32(value: int) -> bytes:
+    return struct.pack(">I", value)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainTip:
+    height: int
+    block_hash: bytes
+    state_root: bytes
+    time_ms: int
+    event_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedBlock:
+    block: Block
+    certificate: Certificate
+    receipts: tuple[Receipt, ...]
+    state_writes: dict[str, Any]
+
+
+class ChainStore:
+    """Typed reads and the atomic block commit over a `KeyValueStore`."""
+
+    def __init__(self, kv: KeyValueStore) -> None:
+        self.kv = kv
+        version = kv.get(P_META + b"schema")
+        if version is not None and codec.decode(version) != SCHEMA_VERSION:
+            raise StoreError(f"database schema {codec.decode(version)} is not {SCHEMA_VERSION}")
+
+    # -- genesis -------------------------------------------------------------------------------
+
+    def is_initialized(self) -> bool:
+        return self.kv.get(P_META + b"tip") is not None
+
+    def initialize(self, genesis: Genesis, state_writes: dict[str, Any]) -> ChainTip:
+        """Write the genesis state once; a store made for another genesis is refused."""
+        genesis_hash = genesis.hash()
+        stored = self.kv.get(P_META + b"genesis")
+        if stored is not None:
+            if stored != genesis_hash:
+                raise StoreError("the database belongs to a different genesis")
+            return self.tip()
+        root = next_state_root(ZERO_ROOT, state_writes)
+        tip = ChainTip(0, genesis_hash, root, genesis.time_ms, 0)
+        puts: dict[bytes, bytes | None] = {
+            P_STATE + key.encode(): codec.encode(value) for key, value in state_writes.items()
+        }
+        puts[P_META + b"schema"] = codec.encode(SCHEMA_VERSION)
+        puts[P_META + b"genesis"] = genesis_hash
+        puts[P_META + b"tip"] = _encode_tip(tip)
+        self.kv.write(puts, sync=True)
+        return tip
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def tip(self) -> ChainTip:
+        raw = self.kv.get(P_META + b"tip")
+        if raw is None:
+            raise StoreError("the database has no genesis yet")
+        height, block_hash, state_root, time_ms, event_seq = codec.decode(raw)
+        return ChainTip(height, block_hash, state_root, time_ms, event_seq)
+
+    def state(self, key: str) -> Any:
+        raw = self.kv.get(P_STATE + key.encode())
+        return None if raw is None else codec.decode(raw)
+
+    def state_items(self, prefix: str) -> Iterator[tuple[str, Any]]:
+        base = P_STATE + prefix.encode()
+        for key, raw in self.kv.iterate(base):
+            yield key[len(P_STATE) :].decode(), codec.decode(raw)
+
+    def header(self, height: int) -> Header | None:
+        raw = self.kv.get(P_HEADER + _u64(height))
+        return None if raw is None else Header.decode(raw)
+
+    def header_bytes(self, height: int) -> bytes | None:
+        return self.kv.get(P_HEADER + _u64(height))
+
+    def block(self, height: int) -> Block | None:
+        header = self.header(height)
+        body = self.kv.get(P_BODY + _u64(height))
+        if header is None or body is None:
+            return None
+        return Block(header, tuple(codec.decode(body)))
+
+    def height_of(self, block_hash: bytes) -> int | None:
+        raw = self.kv.get(P_HASH + block_hash)
+        return None if raw is None else int(codec.decode(raw))
+
+    def certificate(self, height: int) -> Certificate | None:
+        raw = self.kv.get(P_CERT + _u64(height))
+        return None if raw is None else Certificate.decode(raw)
+
+    def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
+        raw = self.kv.get(P_TX + tx_id)
+        if raw is None:
+            return None
+        height, index = codec.decode(raw)
+        return int(height), int(index)
+
+    def receipt(self, height: int, index: int) -> Receipt | None:
+        raw = self.kv.get(P_RECEIPT + _u64(height) + _u32(index))
+        return None if raw is None else Receipt.decode(raw)
+
+    def receipts(self, height: int) -> list[Receipt]:
+        return [Receipt.decode(raw) for _, raw in self.kv.iterate(P_RECEIPT + _u64(height))]
+
+    def events(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """Committed events with sequence numbers greater than `after`, oldest first."""
+        records = []
+        for _, raw in self.kv.iterate(P_EVENT, start=P_EVENT + _u64(after + 1)):
+            records.append(codec.decode(raw))
+            if len(records) >= limit:
+                break
+        return records
+
+    def meta(self, name: str) -> bytes | None:
+        return self.kv.get(P_META + b"x/" + name.encode())
+
+    def put_meta(self, name: str, value: bytes) -> None:
+        """Small node metadata (e.g. consensus votes), written synchronously."""
+        self.kv.put(P_META + b"x/" + name.encode(), value, sync=True)
+
+    # -- the one write path --------------------------------------------------------------------
+
+    def commit_block(self, committed: CommittedBlock) -> ChainTip:
+        """Write block, certificate, receipts, indexes, events and state in one batch."""
+        block = committed.block
+        header = block.header
+        tip = self.tip()
+        if header.height != tip.height + 1 or header.prev != tip.block_hash:
+            raise StoreError(
+                f"block {header.height} does not extend the tip at height {tip.height}"
+            )
+        block_hash = header.hash()
+        height_key = _u64(header.height)
+        puts: dict[bytes, bytes | None] = {
+            P_HEADER + height_key: header.encode(),
+            P_BODY + height_key: codec.encode(list(block.txs)),
+            P_CERT + height_key: committed.certificate.encode(),
+            P_HASH + block_hash: codec.encode(header.height),
+        }
+        event_seq = tip.event_seq
+        for receipt in committed.receipts:
+            puts[P_TX + receipt.tx] = codec.encode([header.height, receipt.index])
+            puts[P_RECEIPT + height_key + _u32(receipt.index)] = receipt.encode()
+            for event in receipt.events:
+                event_seq += 1
+                puts[P_EVENT + _u64(event_seq)] = codec.encode(
+                    {
+                        "seq": event_seq,
+                        "height": header.height,
+                        "index": receipt.index,
+                        "tx": receipt.tx,
+                        "event": event,
+                    }
+                )
+        for key, value in committed.state_writes.items():
+            puts[P_STATE + key.encode()] = None if value is None else codec.encode(value)
+        new_tip = ChainTip(header.height, block_hash, header.state_root, header.time_ms, event_seq)
+        puts[P_META + b"tip"] = _encode_tip(new_tip)
+        self.kv.write(puts, sync=True)
+        return new_tip
+
+
+def _encode_tip(tip: ChainTip) -> bytes:
+    return codec.encode([tip.height, tip.block_hash, tip.state_root, tip.time_ms, tip.event_seq])

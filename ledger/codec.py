@@ -1,0 +1,89 @@
+"""Canonical MessagePack (DESIGN.md §3): one byte string per value, nothing malleable.
+
+Maps have string keys sorted by their UTF-8 bytes, integers take their shortest form, and there
+are no floats or extension types. `decode` re-encodes what it read and rejects anything that does
+not round-trip byte for byte, so a signature over an encoding covers exactly one value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from ledger.errors import DecodeError
+
+INT_MIN = -(2**63)
+INT_MAX = 2**64 - 1
+MAX_DEPTH = 32
+
+Value = Any  # nil | bool | int | str | bytes | list[Value] | dict[str, Value]
+
+
+def _canonical(value: Value, depth: int = 0) -> Value:
+    """Return `value` with every map's keys sorted; raise on anything not encodable."""
+    if depth > MAX_DEPTH:
+        raise DecodeError("value nested too deeply", "TOO_DEEP")
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise DecodeError(f"integer {value} out of the 64-bit range", "INT_RANGE")
+        return value
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise DecodeError("map keys must be strings", "BAD_MAP_KEY")
+        ordered = sorted(value, key=lambda k: k.encode())
+        return {key: _canonical(value[key], depth + 1) for key in ordered}
+    if isinstance(value, list | tuple):
+        return [_canonical(item, depth + 1) for item in value]
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise DecodeError(f"type {type(value).__name__} has no canonical encoding", "BAD_TYPE")
+
+
+def encode(value: Value) -> bytes:
+    """Encode `value` canonically."""
+    packed: bytes = msgpack.packb(_canonical(value), use_bin_type=True)
+    return packed
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise DecodeError("extension types are not allowed", "BAD_TYPE")
+
+
+def decode(data: bytes) -> Value:
+    """Decode canonical bytes; anything that would not re-encode identically is refused."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError("expected bytes", "BAD_TYPE")
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            ext_hook=_no_ext,
+            max_buffer_size=len(data),
+        )
+    except DecodeError:
+        raise
+    except (ValueError, TypeError, UnicodeDecodeError, msgpack.UnpackException) as exc:
+        raise DecodeError(f"not valid msgpack: {exc}", "BAD_ENCODING") from None
+    if _contains_float(value, 0):
+        raise DecodeError("floats are not allowed", "BAD_TYPE")
+    if encode(value) != bytes(data):
+        raise DecodeError("encoding is not canonical")
+    return value
+
+
+def _contains_float(value: Value, depth: int) -> bool:
+    if isinstance(value, float):
+        return True
+    if depth > MAX_DEPTH:
+        raise DecodeError("value nested too deeply", "TOO_DEEP")
+    if isinstance(value, dict):
+        return any(_contains_float(item, depth + 1) for item in value.values())
+    if isinstance(value, list):
+        return any(_contains_float(item, depth + 1) for item in value)
+    return False

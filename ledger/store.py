@@ -1,0 +1,126 @@
+"""The one small storage interface (get, put, atomic batch, ordered iterate) and its backends.
+
+plyvel lives only here, behind `KeyValueStore`, so another engine can take its place.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from ledger.errors import StoreError
+
+
+class WriteBatch(Protocol):
+    def put(self, key: bytes, value: bytes) -> None: ...
+    def delete(self, key: bytes) -> None: ...
+
+
+class KeyValueStore(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+    def put(self, key: bytes, value: bytes, *, sync: bool = False) -> None: ...
+    def write(self, puts: dict[bytes, bytes | None], *, sync: bool = True) -> None: ...
+    def iterate(
+        self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]: ...
+    def close(self) -> None: ...
+
+
+class LevelDBStore:
+    """LevelDB through plyvel; `write` is one synchronous batch: all of it lands, or none."""
+
+    def __init__(self, path: str | Path) -> None:
+        import plyvel
+
+        Path(path).mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = plyvel.DB(str(path), create_if_missing=True)
+        except plyvel.IOError as exc:
+            raise StoreError(f"cannot open database at {path}: {exc}") from None
+        except plyvel.Error as exc:
+            raise StoreError(f"database at {path} is damaged: {exc}") from None
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(key)
+        return value
+
+    def put(self, key: bytes, value: bytes, *, sync: bool = False) -> None:
+        self._db.put(key, value, sync=sync)
+
+    def write(self, puts: dict[bytes, bytes | None], *, sync: bool = True) -> None:
+        with self._db.write_batch(sync=sync) as batch:
+            for key, value in puts.items():
+                if value is None:
+                    batch.delete(key)
+                else:
+                    batch.put(key, value)
+
+    def iterate(
+        self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Keys with `prefix` in order; `start` is inclusive going forward, exclusive backward."""
+        if start is None:
+            yield from self._db.iterator(prefix=prefix, reverse=reverse)
+        elif reverse:
+            yield from self._db.iterator(start=prefix, stop=start, reverse=True)
+        else:
+            yield from self._db.iterator(start=start, stop=_prefix_end(prefix))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _prefix_end(prefix: bytes) -> bytes | None:
+    raw = bytearray(prefix)
+    while raw:
+        if raw[-1] < 0xFF:
+            raw[-1] += 1
+            return bytes(raw)
+        raw.pop()
+    return None
+
+
+class MemoryStore:
+    """A sorted in-memory store for unit tests and the consensus simulator."""
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, bytes] = {}
+        self._keys: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._data.get(key)
+
+    def put(self, key: bytes, value: bytes, *, sync: bool = False) -> None:
+        self.write({key: value})
+
+    def write(self, puts: dict[bytes, bytes | None], *, sync: bool = True) -> None:
+        with self._lock:
+            for key, value in puts.items():
+                index = bisect_left(self._keys, key)
+                present = index < len(self._keys) and self._keys[index] == key
+                if value is None:
+                    if present:
+                        del self._keys[index]
+                        del self._data[key]
+                else:
+                    if not present:
+                        self._keys.insert(index, key)
+                    self._data[key] = value
+
+    def iterate(
+        self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        keys = [k for k in self._keys if k.startswith(prefix)]
+        if start is not None:
+            keys = [k for k in keys if (k < start if reverse else k >= start)]
+        if reverse:
+            keys.reverse()
+        for key in keys:
+            yield key, self._data[key]
+
+    def close(self) -> None:
+        pass
