@@ -64,7 +64,6 @@ def decode(data: bytes) -> Value:
             use_list=True,
             strict_map_key=True,
             ext_hook=_no_ext,
-            max_buffer_size=len(data),
         )
     except DecodeError:
         raise

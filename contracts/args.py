@@ -1,0 +1,162 @@
+"""Argument validators: each takes a decoded value and returns it, or raises BAD_ARGUMENT.
+
+Methods declare their arguments as `{"name": validator}`; `optional(v)` marks one that may be
+absent. Every value has already passed the canonical codec, so only shape and range are left.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from contracts.errors import fail
+
+Validator = Callable[[str, Any], Any]
+
+MAX_AMOUNT = 2**63 - 1
+_ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_HEX32 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Optional:
+    validator: Validator
+    default: Any = None
+
+
+def optional(validator: Validator, default: Any = None) -> Optional:
+    return Optional(validator, default)
+
+
+def _bad(name: str, message: str) -> Any:
+    fail("BAD_ARGUMENT", f"argument {name!r} {message}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def amount(name: str, value: Any) -> int:
+    """A positive integer in minor units."""
+    if not _is_int(value) or not 0 < value <= MAX_AMOUNT:
+        _bad(name, "must be a positive integer amount in minor units")
+    return int(value)
+
+
+def integer(minimum: int = 0, maximum: int = 2**63 - 1) -> Validator:
+    def check(name: str, value: Any) -> int:
+        if not _is_int(value) or not minimum <= value <= maximum:
+            _bad(name, f"must be an integer from {minimum} to {maximum}")
+        return int(value)
+
+    return check
+
+
+def text(max_length: int, min_length: int = 1) -> Validator:
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str) or not min_length <= len(value) <= max_length:
+            _bad(name, f"must be text of {min_length} to {max_length} characters")
+        if any(ord(ch) < 32 for ch in value):
+            _bad(name, "must not contain control characters")
+        return str(value)
+
+    return check
+
+
+def org_id(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _ORG_ID.match(value):
+        _bad(name, "must be an organization id")
+    return str(value)
+
+
+def currency(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _CURRENCY.match(value):
+        _bad(name, "must be an ISO 4217 currency code")
+    return str(value)
+
+
+def bin32(name: str, value: Any) -> bytes:
+    if not isinstance(value, bytes) or len(value) != 32:
+        _bad(name, "must be 32 bytes")
+    return bytes(value)
+
+
+def hex_id(name: str, value: Any) -> str:
+    """An object id: 64 lowercase hex characters."""
+    if not isinstance(value, str) or not _HEX32.match(value):
+        _bad(name, "must be an id of 64 lowercase hex characters")
+    return str(value)
+
+
+def iso_date(name: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 10:
+        _bad(name, "must be a date YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        _bad(name, "must be a date YYYY-MM-DD")
+    return str(value)
+
+
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        _bad(name, "must be true or false")
+    return bool(value)
+
+
+def one_of(*choices: str) -> Validator:
+    def check(name: str, value: Any) -> str:
+        if value not in choices:
+            _bad(name, f"must be one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def list_of(item: Validator, max_items: int, min_items: int = 0) -> Validator:
+    def check(name: str, value: Any) -> list[Any]:
+        if not isinstance(value, list) or not min_items <= len(value) <= max_items:
+            _bad(name, f"must be a list of {min_items} to {max_items} items")
+        return [item(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+    return check
+
+
+def text_map(max_keys: int, max_value_length: int) -> Validator:
+    """A small map of short text fields (originator/beneficiary details)."""
+
+    def check(name: str, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict) or len(value) > max_keys:
+            _bad(name, f"must be a map of at most {max_keys} text fields")
+        for key, item in value.items():
+            if not isinstance(item, str) or len(item) > max_value_length:
+                _bad(name, f"field {key!r} must be text of at most {max_value_length} characters")
+        return dict(value)
+
+    return check
+
+
+def any_map(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        _bad(name, "must be a map")
+    return dict(value)
+
+
+def validate_args(spec: dict[str, Validator | Optional], args: dict[str, Any]) -> dict[str, Any]:
+    """Check `args` against `spec`: no unknown names, every required one present and valid."""
+    unknown = sorted(set(args) - set(spec))
+    if unknown:
+        fail("BAD_ARGUMENT", f"unknown argument {unknown[0]!r}")
+    clean: dict[str, Any] = {}
+    for name, rule in spec.items():
+        if isinstance(rule, Optional):
+            clean[name] = rule.validator(name, args[name]) if name in args else rule.default
+        elif name not in args:
+            fail("BAD_ARGUMENT", f"missing argument {name!r}")
+        else:
+            clean[name] = rule(name, args[name])
+    return clean

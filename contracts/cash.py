@@ -1,0 +1,69 @@
+"""Deposit tokens: a bank's money on chain, one balance per (currency, organization).
+
+State: cash/bal/<currency>/<org> -> int, cash/supply/<currency> -> int. Only a currency's issuing
+banks issue (against an off-chain deposit); `redeem` burns the caller's tokens for off-chain
+payout. `move` is the one place balances change hands; other contracts call it.
+"""
+
+from __future__ import annotations
+
+from contracts.args import amount, currency, optional, org_id, text
+from contracts.errors import ensure
+from contracts.registry import get_currency, require_active
+from contracts.runtime import Context, method
+
+
+def balance_key(code: str, org: str) -> str:
+    return f"cash/bal/{code}/{org}"
+
+
+def balance(ctx: Context, code: str, org: str) -> int:
+    return int(ctx.get(balance_key(code, org), 0))
+
+
+def move(ctx: Context, code: str, payer: str, payee: str, value: int) -> None:
+    """Move `value` of `code` from `payer` to `payee`, or fail with INSUFFICIENT_FUNDS."""
+    ensure(value > 0, "BAD_ARGUMENT", "amount must be positive")
+    get_currency(ctx, code)
+    require_active(ctx, payee)
+    held = balance(ctx, code, payer)
+    ensure(held >= value, "INSUFFICIENT_FUNDS", f"{payer} holds {held} {code}, needs {value}")
+    if payer == payee:
+        return
+    ctx.put(balance_key(code, payer), held - value)
+    ctx.put(balance_key(code, payee), balance(ctx, code, payee) + value)
+
+
+@method("cash", "issue", {"currency": currency, "to": org_id, "amount": amount}, kinds=("bank",))
+def issue(ctx: Context, currency: str, to: str, amount: int) -> None:
+    """The currency's issuing bank mints deposit tokens to an organization."""
+    record = get_currency(ctx, currency)
+    ensure(ctx.sender_org in record["issuers"], "NOT_ISSUER", f"not an issuer of {currency}")
+    require_active(ctx, to)
+    ctx.put(balance_key(currency, to), balance(ctx, currency, to) + amount)
+    ctx.put(f"cash/supply/{currency}", int(ctx.get(f"cash/supply/{currency}", 0)) + amount)
+    ctx.emit("issued", currency=currency, to=to, amount=amount, by=ctx.sender_org)
+
+
+@method(
+    "cash",
+    "transfer",
+    {"currency": currency, "to": org_id, "amount": amount, "memo": optional(text(140), "")},
+)
+def transfer(ctx: Context, currency: str, to: str, amount: int, memo: str) -> None:
+    """The caller pays another organization from its balance."""
+    move(ctx, currency, ctx.sender_org, to, amount)
+    ctx.emit(
+        "transferred", currency=currency, payer=ctx.sender_org, to=to, amount=amount, memo=memo
+    )
+
+
+@method("cash", "redeem", {"currency": currency, "amount": amount})
+def redeem(ctx: Context, currency: str, amount: int) -> None:
+    """Burn the caller's tokens; the issuing bank pays the deposit out off chain."""
+    get_currency(ctx, currency)
+    held = balance(ctx, currency, ctx.sender_org)
+    ensure(held >= amount, "INSUFFICIENT_FUNDS", f"holds {held} {currency}, redeems {amount}")
+    ctx.put(balance_key(currency, ctx.sender_org), held - amount)
+    ctx.put(f"cash/supply/{currency}", int(ctx.get(f"cash/supply/{currency}", 0)) - amount)
+    ctx.emit("redeemed", currency=currency, org=ctx.sender_org, amount=amount)

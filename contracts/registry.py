@@ -1,0 +1,104 @@
+"""Organizations, their keys and roles, KYC, sanctions and limits.
+
+State layout:
+  reg/org/<id>   -> {id, name, kind, jurisdiction, keys: [{public, role}], kyc_expires,
+                     sanctioned, suspended, daily_limits: {currency: amount}}
+  reg/key/<hex>  -> {org, role}
+  reg/cur/<code> -> {code, decimals, issuers}
+  reg/banks      -> [bank org ids, sorted]
+Changes to KYC, sanctions, limits and membership go through governance (contracts/governance.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.args import bin32, one_of, org_id
+from contracts.errors import ensure
+from contracts.runtime import Context, method
+from ledger.genesis import KEY_ROLES, Genesis
+
+
+def org_key(org: str) -> str:
+    return "reg/org/" + org
+
+
+def get_org(ctx: Context, org: str) -> dict[str, Any]:
+    record = ctx.get(org_key(org))
+    ensure(record is not None, "UNKNOWN_ORG", f"no organization {org!r}")
+    return dict(record)
+
+
+def get_currency(ctx: Context, code: str) -> dict[str, Any]:
+    record = ctx.get("reg/cur/" + code)
+    ensure(record is not None, "UNKNOWN_CURRENCY", f"currency {code} is not on this chain")
+    return dict(record)
+
+
+def require_active(ctx: Context, org: str) -> dict[str, Any]:
+    record = get_org(ctx, org)
+    ensure(not record.get("suspended", False), "ORG_SUSPENDED", f"organization {org} is suspended")
+    return record
+
+
+def bank_ids(ctx: Context) -> list[str]:
+    return list(ctx.get("reg/banks", []))
+
+
+def genesis_state(genesis: Genesis) -> dict[str, Any]:
+    """The registry's initial state, written once when a node first opens its store."""
+    writes: dict[str, Any] = {}
+    for org in genesis.orgs:
+        writes[org_key(org.id)] = {
+            "id": org.id,
+            "name": org.name,
+            "kind": org.kind,
+            "jurisdiction": org.jurisdiction,
+            "keys": [{"public": key.public, "role": key.role} for key in org.keys],
+            "kyc_expires": org.kyc_expires,
+            "sanctioned": org.sanctioned,
+            "suspended": False,
+            "daily_limits": dict(org.daily_limits),
+        }
+        for key in org.keys:
+            writes["reg/key/" + key.public.hex()] = {"org": org.id, "role": key.role}
+    for cur in genesis.currencies:
+        writes["reg/cur/" + cur.code] = {
+            "code": cur.code,
+            "decimals": cur.decimals,
+            "issuers": list(cur.issuers),
+        }
+    writes["reg/banks"] = sorted(org.id for org in genesis.orgs if org.kind == "bank")
+    return writes
+
+
+@method(
+    "registry",
+    "add_key",
+    {"org": org_id, "public": bin32, "role": one_of(*KEY_ROLES)},
+    roles=("admin",),
+)
+def add_key(ctx: Context, org: str, public: bytes, role: str) -> None:
+    """An organization's admin adds a key to its own organization."""
+    ensure(org == ctx.sender_org, "NOT_AUTHORIZED", "admins manage only their own organization")
+    record = get_org(ctx, org)
+    ensure(ctx.get("reg/key/" + public.hex()) is None, "KEY_EXISTS", "key already registered")
+    record["keys"] = [*record["keys"], {"public": public, "role": role}]
+    ctx.put(org_key(org), record)
+    ctx.put("reg/key/" + public.hex(), {"org": org, "role": role})
+    ctx.emit("key_added", org=org, public=public.hex(), role=role)
+
+
+@method("registry", "remove_key", {"org": org_id, "public": bin32}, roles=("admin",))
+def remove_key(ctx: Context, org: str, public: bytes) -> None:
+    """An organization's admin removes one of its keys (never its last admin key)."""
+    ensure(org == ctx.sender_org, "NOT_AUTHORIZED", "admins manage only their own organization")
+    record = get_org(ctx, org)
+    entry = ctx.get("reg/key/" + public.hex())
+    ensure(entry is not None and entry["org"] == org, "UNKNOWN_KEY", "no such key in organization")
+    keys = [k for k in record["keys"] if k["public"] != public]
+    ensure(any(k["role"] == "admin" for k in keys), "LAST_ADMIN", "cannot remove the last admin")
+    record["keys"] = keys
+    ctx.put(org_key(org), record)
+    ctx.delete("reg/key/" + public.hex())
+    ctx.emit("key_removed", org=org, public=public.hex())

@@ -1,0 +1,1 @@
+"""The composition root: config, mempool, executor, consensus driver, HTTP API, metrics, CLI."""
