@@ -1,0 +1,48 @@
+"""The `tally` entry point: mounts the command groups each package owns (DESIGN.md §12)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import click
+
+# Modules that expose `COMMANDS: list[click.Command]`; each package owns its own.
+COMMAND_MODULES = (
+    "node.cli_node",  # tally node init|start
+    "node.cli_localnet",  # tally localnet up|down|status|stop|start
+    "node.cli_bench",  # tally bench
+    "node.cli_demo",  # tally demo
+    "wallet.cli",  # tally wallet ..., tally org ...
+    "wallet.cli_receivables",  # tally receivable ...
+    "wallet.cli_payments",  # tally pay, tally fx, tally netting, tally payment, tally governance
+    "explorer.cli",  # tally explorer, tally audit
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tallychain")
+def tally() -> None:
+    """Tallychain: a permissioned settlement network for supply-chain finance and payments."""
+
+
+def _mount() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                continue
+            raise
+        for command in getattr(module, "COMMANDS", []):
+            tally.add_command(command)
+
+
+_mount()
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    tally(prog_name="tally")

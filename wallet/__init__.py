@@ -1,0 +1,1 @@
+"""Keys, the encrypted keystore, transaction building, the SDK and the wallet commands."""
