@@ -1,0 +1,69 @@
+"""Shared pieces of the HTTP API: the JSON error type, JSON rendering of ledger values, app keys.
+
+Route modules (node/api*.py) raise `HttpError`; the error middleware renders it as
+`{"error": {"code", "message"}}` with its status (DESIGN.md §9).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from ledger.chain import ChainStore
+
+# Keys of objects shared through the aiohttp application.
+STORE: web.AppKey[ChainStore] = web.AppKey("store", ChainStore)
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(what: str) -> HttpError:
+    return HttpError(404, "NOT_FOUND", f"{what} not found")
+
+
+def bad_request(code: str, message: str) -> HttpError:
+    return HttpError(400, code, message)
+
+
+def to_json(value: Any) -> Any:
+    """Ledger values as JSON: bytes become lowercase hex, tuples lists."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
+
+
+def json_response(value: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        text=json.dumps(to_json(value), separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request("BAD_QUERY", f"{name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise bad_request("BAD_QUERY", f"{name} must be from {lo} to {hi}")
+    return value
+
+
+def store(request: web.Request) -> ChainStore:
+    return request.app[STORE]
