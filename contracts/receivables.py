@@ -1,0 +1,339 @@
+"""Supply-chain finance: invoices as receivables that are confirmed, split, passed on, sold, repaid.
+
+An invoice is issued by its creditor as one piece (the root). After the debtor accepts it, the
+holder of a piece may pass all of it on (same piece, new holder) or a part (a child piece with
+its own id; the parent keeps the rest), or sell it to a bank at a discount. At maturity the debtor
+repays once and every outstanding piece's holder is paid its amount, all in one transaction.
+The amounts of a family's pieces always add up to the face amount. Layout: receivables_state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import cash
+from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
+from contracts.errors import ensure
+from contracts.receivables_pricing import days_to_maturity, price
+from contracts.receivables_state import (
+    ACCEPTED,
+    ISSUED,
+    OFFER_OPEN,
+    OFFER_TAKEN,
+    OUTSTANDING,
+    OVERDUE,
+    REJECTED,
+    SETTLED,
+    Record,
+    family,
+    fingerprint_key,
+    get_offer,
+    get_piece,
+    holder_key,
+    invoice_number_key,
+    offer_key,
+    save_piece,
+    set_holder,
+    step,
+)
+from contracts.registry import get_currency, get_org, require_active
+from contracts.runtime import Context, method
+
+MAX_RATE_BPS = 10_000  # 100 % a year
+
+
+def _require_movable(ctx: Context, piece: Record) -> None:
+    """A piece may change hands only while accepted and not yet due."""
+    ensure(piece["status"] != ISSUED, "NOT_ACCEPTED", "the debtor has not accepted it yet")
+    ensure(
+        piece["status"] == ACCEPTED,
+        "NOT_TRANSFERABLE",
+        f"a {piece['status']} receivable cannot change hands",
+    )
+    ensure(
+        ctx.today() <= piece["due_date"],
+        "NOT_TRANSFERABLE",
+        f"the receivable fell due on {piece['due_date']}",
+    )
+
+
+def _require_holder(ctx: Context, piece: Record) -> None:
+    ensure(
+        piece["holder"] == ctx.sender_org,
+        "NOT_HOLDER",
+        f"{ctx.sender_org} does not hold receivable {piece['id']}",
+    )
+
+
+@method(
+    "receivables",
+    "issue",
+    {
+        "invoice_no": text(64),
+        "debtor": org_id,
+        "amount": amount,
+        "currency": currency,
+        "issue_date": iso_date,
+        "due_date": iso_date,
+        "doc_hash": bin32,
+    },
+    kinds=("enterprise",),
+)
+def issue(
+    ctx: Context,
+    invoice_no: str,
+    debtor: str,
+    amount: int,
+    currency: str,
+    issue_date: str,
+    due_date: str,
+    doc_hash: bytes,
+) -> dict[str, str]:
+    """The creditor (the caller) records an invoice its debtor owes; the debtor must accept it."""
+    creditor = ctx.sender_org
+    get_currency(ctx, currency)
+    ensure(debtor != creditor, "SELF_INVOICE", "an organization cannot invoice itself")
+    debtor_org = require_active(ctx, debtor)
+    ensure(
+        debtor_org["kind"] == "enterprise",
+        "DEBTOR_NOT_ENTERPRISE",
+        f"debtor {debtor} is a {debtor_org['kind']}, not an enterprise",
+    )
+    ensure(due_date > issue_date, "BAD_DATES", "due_date must be after issue_date")
+    fingerprint = fingerprint_key(creditor, debtor, invoice_no)
+    ensure(
+        ctx.get(fingerprint) is None,
+        "DUPLICATE_INVOICE",
+        f"invoice {invoice_no} of {creditor} to {debtor} was already issued",
+    )
+    piece_id = ctx.new_id()
+    record: Record = {
+        "id": piece_id,
+        "root": piece_id,
+        "parent": None,
+        "children": [],
+        "invoice_no": invoice_no,
+        "creditor": creditor,
+        "debtor": debtor,
+        "currency": currency,
+        "face": amount,
+        "amount": amount,
+        "issue_date": issue_date,
+        "due_date": due_date,
+        "doc_hash": doc_hash,
+        "holder": creditor,
+        "status": ISSUED,
+        "financed_by": None,
+        "financing": None,
+        "reason": "",
+        "history": [],
+    }
+    save_piece(ctx, record, step(ctx, "issue", creditor, amount=amount))
+    ctx.put(holder_key(creditor, piece_id), 1)
+    ctx.put(f"rcv/debtor/{debtor}/{piece_id}", 1)
+    ctx.put(f"rcv/creditor/{creditor}/{piece_id}", 1)
+    ctx.put(fingerprint, piece_id)
+    ctx.put(invoice_number_key(invoice_no, creditor, debtor), piece_id)
+    ctx.emit(
+        "receivable_issued",
+        id=piece_id,
+        invoice_no=invoice_no,
+        creditor=creditor,
+        debtor=debtor,
+        amount=amount,
+        currency=currency,
+        due_date=due_date,
+    )
+    return {"id": piece_id}
+
+
+def _decide(ctx: Context, piece_id: str, status: str, reason: str) -> None:
+    piece = get_piece(ctx, piece_id)
+    ensure(piece["debtor"] == ctx.sender_org, "NOT_DEBTOR", "only the debtor accepts or rejects")
+    ensure(piece["status"] == ISSUED, "NOT_PENDING", f"the receivable is already {piece['status']}")
+    piece["status"] = status
+    piece["reason"] = reason
+    action = "accept" if status == ACCEPTED else "reject"
+    extra = {"reason": reason} if reason else {}
+    save_piece(ctx, piece, step(ctx, action, piece["holder"], **extra))
+    ctx.emit(f"receivable_{status}", id=piece_id, debtor=ctx.sender_org, **extra)
+
+
+@method("receivables", "accept", {"id": hex_id}, kinds=("enterprise",))
+def accept(ctx: Context, id: str) -> None:
+    """The debtor confirms it owes the invoice; from now on it can be passed on and sold."""
+    _decide(ctx, id, ACCEPTED, "")
+
+
+@method("receivables", "reject", {"id": hex_id, "reason": text(280)}, kinds=("enterprise",))
+def reject(ctx: Context, id: str, reason: str) -> None:
+    """The debtor disputes the invoice; a rejected receivable is dead (its number stays used)."""
+    _decide(ctx, id, REJECTED, reason)
+
+
+@method("receivables", "transfer", {"id": hex_id, "to": org_id, "amount": amount})
+def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
+    """The holder pays someone with all or part of a piece; a part becomes a child piece."""
+    piece = get_piece(ctx, id)
+    _require_holder(ctx, piece)
+    _require_movable(ctx, piece)
+    ensure(to != piece["holder"], "SELF_TRANSFER", "the piece is already held by the recipient")
+    recipient = require_active(ctx, to)
+    ensure(
+        recipient["kind"] in ("enterprise", "bank") and to != piece["debtor"],
+        "BAD_RECIPIENT",
+        f"{to} cannot hold this receivable",
+    )
+    ensure(
+        amount <= piece["amount"],
+        "AMOUNT_EXCEEDS_PIECE",
+        f"the piece holds {piece['amount']}, not {amount}",
+    )
+    giver = piece["holder"]
+    if amount == piece["amount"]:
+        set_holder(ctx, piece, to)
+        save_piece(ctx, piece, step(ctx, "transfer", to, **{"from": giver, "amount": amount}))
+        ctx.emit("receivable_transferred", id=id, **{"from": giver}, to=to, amount=amount)
+        return {"id": id}
+    child_id = ctx.new_id()
+    child = {
+        **piece,
+        "id": child_id,
+        "parent": id,
+        "children": [],
+        "amount": amount,
+        "holder": to,
+        "history": [],
+    }
+    ctx.put(holder_key(to, child_id), 1)
+    save_piece(ctx, child, step(ctx, "split_from", to, parent=id, amount=amount, **{"from": giver}))
+    piece["amount"] -= amount
+    piece["children"] = [*piece["children"], child_id]
+    save_piece(ctx, piece, step(ctx, "split", giver, child=child_id, amount=amount, to=to))
+    ctx.emit("receivable_split", id=id, child=child_id, **{"from": giver}, to=to, amount=amount)
+    return {"id": child_id}
+
+
+@method(
+    "receivables",
+    "offer_financing",
+    {"id": hex_id, "rate_bps": integer(0, MAX_RATE_BPS), "expires_ms": integer(0)},
+    kinds=("bank",),
+)
+def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> dict[str, str]:
+    """A bank offers to buy a piece at a discount rate; only the holder at this moment may take
+    it, and only while the piece still has this holder and amount."""
+    piece = get_piece(ctx, id)
+    _require_movable(ctx, piece)
+    ensure(piece["financed_by"] is None, "ALREADY_FINANCED", f"financed by {piece['financed_by']}")
+    ensure(piece["holder"] != ctx.sender_org, "OWN_PIECE", "a bank cannot finance its own piece")
+    ensure(expires_ms > ctx.time_ms, "OFFER_EXPIRED", "the offer would expire before it starts")
+    offer_id = ctx.new_id()
+    offer: Record = {
+        "id": offer_id,
+        "piece": id,
+        "bank": ctx.sender_org,
+        "holder": piece["holder"],
+        "amount": piece["amount"],
+        "rate_bps": rate_bps,
+        "expires_ms": expires_ms,
+        "status": OFFER_OPEN,
+        "tx": ctx.tx_id.hex(),
+        "height": ctx.height,
+    }
+    ctx.put(offer_key(offer_id), offer)
+    ctx.put(f"rcv/offers/{id}/{offer_id}", 1)
+    ctx.emit(
+        "financing_offered",
+        id=offer_id,
+        piece=id,
+        bank=ctx.sender_org,
+        rate_bps=rate_bps,
+        expires_ms=expires_ms,
+    )
+    return {"id": offer_id}
+
+
+@method("receivables", "accept_financing", {"offer": hex_id})
+def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
+    """The holder sells to the offering bank, which pays the price and becomes holder at once."""
+    terms = get_offer(ctx, offer)
+    ensure(terms["status"] == OFFER_OPEN, "OFFER_CLOSED", "the offer was already taken")
+    ensure(ctx.time_ms <= terms["expires_ms"], "OFFER_EXPIRED", "the offer has expired")
+    piece = get_piece(ctx, terms["piece"])
+    ensure(piece["financed_by"] is None, "ALREADY_FINANCED", f"financed by {piece['financed_by']}")
+    _require_holder(ctx, piece)
+    ensure(
+        piece["holder"] == terms["holder"] and piece["amount"] == terms["amount"],
+        "OFFER_VOID",
+        "the piece changed holder or amount since the offer was made",
+    )
+    _require_movable(ctx, piece)
+    bank = terms["bank"]
+    require_active(ctx, bank)
+    days = days_to_maturity(ctx.today(), piece["due_date"])
+    paid = price(piece["amount"], terms["rate_bps"], days)
+    ensure(paid > 0, "ZERO_PRICE", "the discount takes the whole amount")
+    seller = piece["holder"]
+    cash.move(ctx, piece["currency"], bank, seller, paid)
+    set_holder(ctx, piece, bank)
+    piece["financed_by"] = bank
+    piece["financing"] = {
+        "offer": offer,
+        "bank": bank,
+        "seller": seller,
+        "rate_bps": terms["rate_bps"],
+        "days": days,
+        "price": paid,
+    }
+    save_piece(
+        ctx, piece, step(ctx, "finance", bank, seller=seller, offer=offer, price=paid, days=days)
+    )
+    ctx.put(offer_key(offer), {**terms, "status": OFFER_TAKEN})
+    ctx.emit(
+        "receivable_financed", id=piece["id"], offer=offer, bank=bank, seller=seller, price=paid
+    )
+    return {"price": paid}
+
+
+@method("receivables", "repay", {"id": hex_id}, kinds=("enterprise",))
+def repay(ctx: Context, id: str) -> dict[str, Any]:
+    """The debtor pays every outstanding piece to its holder, all or nothing."""
+    root = get_piece(ctx, id)
+    ensure(root["parent"] is None, "NOT_ROOT", "repay the invoice's first piece")
+    ensure(root["debtor"] == ctx.sender_org, "NOT_DEBTOR", "only the debtor repays")
+    ensure(root["status"] != SETTLED, "ALREADY_SETTLED", "the invoice is already repaid")
+    ensure(root["status"] in OUTSTANDING, "NOT_ACCEPTED", f"the invoice is {root['status']}")
+    pieces = list(family(ctx, root))
+    total = sum(int(p["amount"]) for p in pieces)
+    held = cash.balance(ctx, root["currency"], ctx.sender_org)
+    ensure(held >= total, "INSUFFICIENT_FUNDS", f"{ctx.sender_org} holds {held}, owes {total}")
+    paid: dict[str, int] = {}
+    for piece in pieces:
+        cash.move(ctx, piece["currency"], ctx.sender_org, piece["holder"], piece["amount"])
+        paid[piece["holder"]] = paid.get(piece["holder"], 0) + piece["amount"]
+        piece["status"] = SETTLED
+        save_piece(ctx, piece, step(ctx, "repay", piece["holder"], paid=piece["amount"]))
+    ctx.emit("receivable_repaid", id=id, debtor=ctx.sender_org, total=total, paid=paid)
+    return {"paid": paid}
+
+
+@method("receivables", "mark_overdue", {"id": hex_id})
+def mark_overdue(ctx: Context, id: str) -> None:
+    """After the due date, a holder of a piece, the debtor or any bank flags the whole invoice."""
+    root = get_piece(ctx, get_piece(ctx, id)["root"])
+    ensure(root["status"] == ACCEPTED, "NOT_OUTSTANDING", f"the invoice is {root['status']}")
+    ensure(ctx.today() > root["due_date"], "NOT_DUE", f"due on {root['due_date']}, not yet past")
+    pieces = list(family(ctx, root))
+    caller = ctx.sender_org
+    ensure(
+        caller == root["debtor"]
+        or caller in {p["holder"] for p in pieces}
+        or get_org(ctx, caller)["kind"] == "bank",
+        "NOT_AUTHORIZED",
+        "only a holder, the debtor or a bank marks a receivable overdue",
+    )
+    for piece in pieces:
+        piece["status"] = OVERDUE
+        save_piece(ctx, piece, step(ctx, "overdue", piece["holder"], by=caller))
+    ctx.emit("receivable_overdue", id=root["id"], by=caller)
