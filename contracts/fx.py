@@ -1,0 +1,137 @@
+"""FX: banks post firm quotes that payments take against, and withdraw them.
+
+A quote says: the dealer bank buys up to `max_base` of `base` and pays `quote` currency at
+`rate` (quote units per one base unit, in major units, scaled by 10^8). The rounding rule
+(floor, to the quote currency's minor unit) lives in `convert` and docs/cross-border.md.
+
+State:
+  fx/quote/<id> -> {id, dealer, base, quote, rate, max_base, remaining, expires_ms, status,
+                    created_height, created_ms, tx}
+  fx/open/<id>  -> 1 while the quote is neither withdrawn nor exhausted (API listing index)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.args import amount, currency, hex_id, integer
+from contracts.errors import ensure
+from contracts.registry import get_currency
+from contracts.runtime import Context, method
+from contracts.xborder_rules import require_compliant
+
+RATE_SCALE = 10**8
+MAX_RATE = 10**18
+
+
+def quote_key(quote_id: str) -> str:
+    return "fx/quote/" + quote_id
+
+
+def convert(base_amount: int, rate: int, base_decimals: int, quote_decimals: int) -> int:
+    """Quote-currency minor units for `base_amount` base minor units, rounded down.
+
+    credit = floor(base_amount × rate × 10^quote_decimals / (10^8 × 10^base_decimals)).
+    Flooring favours the dealer by less than one minor unit, never the other way round.
+    """
+    numerator: int = base_amount * rate * 10**quote_decimals
+    denominator: int = RATE_SCALE * 10**base_decimals
+    return numerator // denominator
+
+
+def get_quote(ctx: Context, quote_id: str) -> dict[str, Any]:
+    record = ctx.get(quote_key(quote_id))
+    ensure(record is not None, "QUOTE_NOT_FOUND", f"no FX quote {quote_id}")
+    return dict(record)
+
+
+def take(ctx: Context, quote_id: str, base_amount: int) -> tuple[dict[str, Any], int]:
+    """Use `base_amount` of a quote's capacity; return the quote and the credit it gives."""
+    record = get_quote(ctx, quote_id)
+    ensure(record["status"] != "withdrawn", "QUOTE_WITHDRAWN", f"quote {quote_id} was withdrawn")
+    ensure(
+        ctx.time_ms <= record["expires_ms"],
+        "QUOTE_EXPIRED",
+        f"quote {quote_id} expired at {record['expires_ms']}, block time {ctx.time_ms}",
+    )
+    remaining = int(record["remaining"])
+    ensure(
+        base_amount <= remaining,
+        "QUOTE_EXHAUSTED",
+        f"quote {quote_id} has {remaining} {record['base']} left, {base_amount} asked",
+    )
+    base_dec = get_currency(ctx, record["base"])["decimals"]
+    quote_dec = get_currency(ctx, record["quote"])["decimals"]
+    credit = convert(base_amount, record["rate"], base_dec, quote_dec)
+    ensure(credit > 0, "AMOUNT_TOO_SMALL", "the converted amount rounds down to zero")
+    record["remaining"] = remaining - base_amount
+    if record["remaining"] == 0:
+        record["status"] = "exhausted"
+        ctx.delete("fx/open/" + quote_id)
+    ctx.put(quote_key(quote_id), record)
+    return record, credit
+
+
+@method(
+    "fx",
+    "quote",
+    {
+        "base": currency,
+        "quote": currency,
+        "rate": integer(1, MAX_RATE),
+        "max_base": amount,
+        "expires_ms": integer(0),
+    },
+    kinds=("bank",),
+)
+def quote(
+    ctx: Context, base: str, quote: str, rate: int, max_base: int, expires_ms: int
+) -> dict[str, str]:
+    """A bank posts a firm quote: it buys up to `max_base` of `base`, paying `quote` at `rate`."""
+    ensure(base != quote, "SAME_CURRENCY", "a quote needs two different currencies")
+    get_currency(ctx, base)
+    get_currency(ctx, quote)
+    ensure(expires_ms > ctx.time_ms, "QUOTE_EXPIRED", "the quote would expire before it opens")
+    require_compliant(ctx, ctx.sender_org)
+    quote_id = ctx.new_id()
+    ctx.put(
+        quote_key(quote_id),
+        {
+            "id": quote_id,
+            "dealer": ctx.sender_org,
+            "base": base,
+            "quote": quote,
+            "rate": rate,
+            "max_base": max_base,
+            "remaining": max_base,
+            "expires_ms": expires_ms,
+            "status": "open",
+            "created_height": ctx.height,
+            "created_ms": ctx.time_ms,
+            "tx": ctx.tx_id.hex(),
+        },
+    )
+    ctx.put("fx/open/" + quote_id, 1)
+    ctx.emit(
+        "quoted",
+        id=quote_id,
+        dealer=ctx.sender_org,
+        base=base,
+        quote=quote,
+        rate=rate,
+        max_base=max_base,
+        expires_ms=expires_ms,
+    )
+    return {"id": quote_id}
+
+
+@method("fx", "withdraw", {"id": hex_id}, kinds=("bank",))
+def withdraw(ctx: Context, id: str) -> None:
+    """The dealer takes its quote off the market; the unused remainder is no longer firm."""
+    record = get_quote(ctx, id)
+    ensure(record["dealer"] == ctx.sender_org, "NOT_AUTHORIZED", "only the dealer withdraws")
+    ensure(record["status"] != "withdrawn", "QUOTE_WITHDRAWN", f"quote {id} was withdrawn")
+    record["status"] = "withdrawn"
+    ctx.put(quote_key(id), record)
+    ctx.delete("fx/open/" + id)
+    ctx.emit("quote_withdrawn", id=id, dealer=ctx.sender_org, remaining=record["remaining"])
