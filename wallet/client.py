@@ -7,10 +7,12 @@ errors from the node arrive as `ApiError` with the node's stable code.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
@@ -92,33 +94,61 @@ class Client:
         return int(self.status()["height"])
 
     def tx(self, tx_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/v1/txs/{tx_id}")
+        result: dict[str, Any] = self.get(f"/v1/txs/{quote(tx_id, safe='')}")
         return result
 
     def get_proof(self, tx_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/v1/txs/{tx_id}/proof")
+        result: dict[str, Any] = self.get(f"/v1/txs/{quote(tx_id, safe='')}/proof")
         return result
 
     def org(self, org_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/v1/orgs/{org_id}")
+        result: dict[str, Any] = self.get(f"/v1/orgs/{quote(org_id, safe='')}")
+        return result
+
+    def currencies(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/v1/currencies")["currencies"]
+        return result
+
+    def block(self, height: int) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"/v1/blocks/{int(height)}")
+        return result
+
+    def blocks(self, from_height: int, limit: int = 100) -> list[dict[str, Any]]:
+        answer = self.get(f"/v1/blocks?from={int(from_height)}&limit={int(limit)}")
+        result: list[dict[str, Any]] = answer["blocks"] if isinstance(answer, dict) else answer
         return result
 
     # -- writes ---------------------------------------------------------------------------------
 
     def submit(self, txs: list[SignedTx], wait: bool = False) -> list[dict[str, Any]]:
         """Submit signed txs; with `wait`, the node answers once each is committed."""
+        return self.submit_hex([tx.encode().hex() for tx in txs], wait)
+
+    def submit_hex(self, txs: list[str], wait: bool = False) -> list[dict[str, Any]]:
+        """Submit already-encoded signed txs (hex), e.g. pre-signed in bulk."""
         path = "/v1/txs?wait=commit" if wait else "/v1/txs"
-        answer = self.request("POST", path, {"txs": [tx.encode().hex() for tx in txs]})
+        answer = self.request("POST", path, {"txs": txs})
         results: list[dict[str, Any]] = answer["results"]
         return results
 
     def wait_for_receipt(self, tx_id: str, timeout: float = 30.0) -> dict[str, Any]:
-        """Block until the tx is committed (the node long-polls); return its receipt."""
-        answer = self.get(f"/v1/txs/{tx_id}?wait=commit&timeout_ms={int(timeout * 1000)}")
-        if answer.get("status") != "committed":
-            raise ApiError("NOT_COMMITTED", f"tx {tx_id} not committed within {timeout} s")
-        receipt: dict[str, Any] = answer["receipt"]
-        return receipt
+        """Block until the tx is committed and return its receipt.
+
+        The node long-polls `?wait=commit`; a node that answers at once with `pending` is asked
+        again after a short, growing pause, until `timeout`.
+        """
+        deadline = time.monotonic() + timeout
+        pause = 0.05
+        while True:
+            left = deadline - time.monotonic()
+            answer = self.get(f"/v1/txs/{tx_id}?wait=commit&timeout_ms={max(int(left * 1000), 0)}")
+            if answer.get("status") == "committed" and answer.get("receipt") is not None:
+                receipt: dict[str, Any] = answer["receipt"]
+                return receipt
+            if time.monotonic() + pause >= deadline:
+                raise ApiError("NOT_COMMITTED", f"tx {tx_id} not committed within {timeout} s")
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     def call(
         self,
