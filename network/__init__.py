@@ -1,0 +1,1 @@
+"""Authenticated, encrypted TCP transport between validators (DESIGN.md §8)."""
