@@ -39,6 +39,13 @@ def convert(base_amount: int, rate: int, base_decimals: int, quote_decimals: int
     return numerator // denominator
 
 
+def base_for_credit(credit: int, rate: int, base_decimals: int, quote_decimals: int) -> int:
+    """The smallest base amount whose conversion is at least `credit` (for "pay X EUR")."""
+    numerator: int = credit * RATE_SCALE * 10**base_decimals
+    denominator: int = rate * 10**quote_decimals
+    return -(-numerator // denominator)
+
+
 def get_quote(ctx: Context, quote_id: str) -> dict[str, Any]:
     record = ctx.get(quote_key(quote_id))
     ensure(record is not None, "QUOTE_NOT_FOUND", f"no FX quote {quote_id}")
