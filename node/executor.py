@@ -266,6 +266,10 @@ class Executor:
                 self.stats.by_code[code] = self.stats.by_code.get(code, 0) + 1
         return pending.receipts
 
+    def forget(self, block_hash: bytes) -> None:
+        """Drop one executed block nobody will propose (e.g. an empty batch)."""
+        self.pending.pop(block_hash, None)
+
     def discard_above(self, height: int) -> None:
         self.pending = {h: p for h, p in self.pending.items() if p.block.header.height <= height}
 

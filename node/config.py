@@ -1,0 +1,110 @@
+"""The node configuration file (TOML, read with tomllib).
+
+Every field, with its default; relative paths are relative to the config file's folder:
+
+    [node]
+    name = "validator-bank-a"       # this validator's name in genesis.json (required)
+    data_dir = "data"               # LevelDB folder for blocks, receipts and state
+    genesis = "../genesis.json"     # the genesis file every validator shares (required)
+    key_file = "validator.key"      # JSON validator keys, mode 0600 (see node/keys.py)
+    log_level = "INFO"              # DEBUG, INFO, WARNING or ERROR
+
+    [api]
+    host = "127.0.0.1"              # HTTP API listen address
+    port = 8700                     # HTTP API port
+    max_body_bytes = 16777216       # largest accepted request body
+
+    [p2p]
+    listen = "127.0.0.1:26600"      # validator-to-validator listen address (host:port)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import TallyError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(TallyError):
+    def __init__(self, message: str) -> None:
+        super().__init__("BAD_CONFIG", message)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    name: str
+    data_dir: Path
+    genesis: Path
+    key_file: Path
+    log_level: str
+    api_host: str
+    api_port: int
+    max_body_bytes: int
+    p2p_listen: str
+
+
+def _get(table: dict[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
+    value = table.get(key, default)
+    if value is None:
+        raise ConfigError(f"{where}.{key} is required")
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{where}.{key} must be a {kind.__name__}")
+    return value
+
+
+def load_config(path: str | Path) -> NodeConfig:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    base = path.resolve().parent
+    node = raw.get("node", {})
+    api = raw.get("api", {})
+    p2p = raw.get("p2p", {})
+    for name, table in (("node", node), ("api", api), ("p2p", p2p)):
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{name}] must be a table")
+    level = str(_get(node, "log_level", str, "INFO", "node")).upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"node.log_level must be one of {', '.join(LOG_LEVELS)}")
+    port = _get(api, "port", int, 8700, "api")
+    if not 0 < port < 65536:
+        raise ConfigError("api.port must be from 1 to 65535")
+    return NodeConfig(
+        name=_get(node, "name", str, None, "node"),
+        data_dir=base / _get(node, "data_dir", str, "data", "node"),
+        genesis=base / _get(node, "genesis", str, None, "node"),
+        key_file=base / _get(node, "key_file", str, "validator.key", "node"),
+        log_level=level,
+        api_host=_get(api, "host", str, "127.0.0.1", "api"),
+        api_port=port,
+        max_body_bytes=_get(api, "max_body_bytes", int, 16 * 1024 * 1024, "api"),
+        p2p_listen=_get(p2p, "listen", str, "127.0.0.1:26600", "p2p"),
+    )
+
+
+def render_config(
+    *, name: str, genesis: str, api_port: int, p2p_listen: str, api_host: str = "127.0.0.1"
+) -> str:
+    """A config file for `tally node init` and localnets, in the documented layout."""
+    return (
+        "[node]\n"
+        f'name = "{name}"\n'
+        'data_dir = "data"\n'
+        f'genesis = "{genesis}"\n'
+        'key_file = "validator.key"\n'
+        'log_level = "INFO"\n\n'
+        "[api]\n"
+        f'host = "{api_host}"\n'
+        f"port = {api_port}\n\n"
+        "[p2p]\n"
+        f'listen = "{p2p_listen}"\n'
+    )

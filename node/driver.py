@@ -1,0 +1,360 @@
+"""Drives a sans-IO consensus replica: feeds it events and performs its actions, in order.
+
+The replica decides; the driver does: timers on the asyncio loop, proposals and execution
+through the executor and mempool, persistence and commits through the store, messages through
+an injectable transport (a no-op for a single validator). Events produced while performing
+actions (ProposalBuilt, BlockExecuted) are queued and fed after the current list, so actions
+are always performed in the order the replica gave them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from consensus.interface import (
+    Action,
+    BlockExecuted,
+    Broadcast,
+    BuildProposal,
+    CancelTimer,
+    CommitBlock,
+    DiscardBlocks,
+    Event,
+    ExecuteBlock,
+    FetchBlocks,
+    MessageReceived,
+    Persist,
+    ProposalBuilt,
+    Replica,
+    Send,
+    SetTimer,
+    Start,
+    TimerFired,
+    TxsArrived,
+    ViewChanged,
+)
+from ledger.chain import ChainStore
+from ledger.errors import TallyError
+from ledger.types import Block, Certificate, ErrorInfo, Receipt, bitmap_indexes
+from node.executor import Executor
+from node.mempool import Mempool
+from node.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# How often (in blocks) the mempool is swept for txs whose validity has run out.
+EXPIRY_SWEEP_BLOCKS = 64
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Transport(Protocol):
+    """How consensus messages leave the node; `network/` provides the real one."""
+
+    def send(self, to: int, message: Any) -> None: ...
+    def broadcast(self, message: Any) -> None: ...
+    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None: ...
+
+
+class NullTransport:
+    """A single validator has nobody to talk to."""
+
+    def send(self, to: int, message: Any) -> None:
+        pass
+
+    def broadcast(self, message: Any) -> None:
+        pass
+
+    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedNotice:
+    """What subscribers (the live stream) hear after each commit."""
+
+    block: Block
+    block_hash: bytes
+    certificate: Certificate
+    receipts: tuple[Receipt, ...]
+    first_event_seq: int  # sequence number of the block's first event (if any)
+
+
+class _Waiter:
+    """One request waiting for several txs' receipts; resolved once all are in."""
+
+    __slots__ = ("future", "receipts", "remaining")
+
+    def __init__(self, ids: set[bytes]) -> None:
+        self.remaining = ids
+        self.receipts: dict[bytes, Receipt | ErrorInfo] = {}
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def settle(self, tx_id: bytes, outcome: Receipt | ErrorInfo) -> None:
+        self.receipts[tx_id] = outcome
+        self.remaining.discard(tx_id)
+        if not self.remaining and not self.future.done():
+            self.future.set_result(None)
+
+
+class Driver:
+    def __init__(
+        self,
+        replica: Replica,
+        executor: Executor,
+        mempool: Mempool,
+        store: ChainStore,
+        *,
+        proposer: bytes,
+        validator_count: int,
+        metrics: Metrics,
+        transport: Transport | None = None,
+        max_skew_ms: int = 0,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.replica = replica
+        self.executor = executor
+        self.mempool = mempool
+        self.store = store
+        self.proposer = proposer
+        self.validator_count = validator_count
+        self.metrics = metrics
+        self.transport: Transport = transport or NullTransport()
+        self.max_skew_ms = max_skew_ms
+        self.clock = clock
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._events: deque[Event] = deque()
+        self._busy = False
+        self._waiters: dict[bytes, list[_Waiter]] = {}
+        self._arrivals: dict[bytes, float] = {}
+        self._subscribers: list[asyncio.Queue[CommittedNotice | None]] = []
+        self.last_commit_ms = 0
+
+    # -- feeding the replica --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.metrics.chain_height.set(self.executor.tip.height)
+        self.handle(Start(self.clock()))
+
+    def stop(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for queue in self._subscribers:
+            _offer(queue, None)
+
+    def txs_arrived(self, tx_ids: list[bytes]) -> None:
+        """Admitted txs: note their arrival for latency, and tell the replica."""
+        if not tx_ids:
+            return
+        arrived = time.monotonic()
+        self._arrivals.update(dict.fromkeys(tx_ids, arrived))
+        self.metrics.mempool_size.set(len(self.mempool))
+        self.handle(TxsArrived(tuple(tx_ids), self.clock()))
+
+    def message_received(self, sender: int, message: Any) -> None:
+        self.handle(MessageReceived(sender, message, self.clock()))
+
+    def handle(self, event: Event) -> None:
+        """Feed `event`; re-entrant calls (from inside an action) queue behind the current one."""
+        self._events.append(event)
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._events:
+                actions = self.replica.handle(self._events.popleft())
+                for action in actions:
+                    self._perform(action)
+        finally:
+            self._busy = False
+
+    # -- performing actions ---------------------------------------------------------------------
+
+    def _perform(self, action: Action) -> None:
+        if isinstance(action, SetTimer):
+            self._set_timer(action.timer, action.delay_ms)
+        elif isinstance(action, CancelTimer):
+            handle = self._timers.pop(action.timer, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(action, BuildProposal):
+            self._build(action)
+        elif isinstance(action, ExecuteBlock):
+            self._execute(action.block)
+        elif isinstance(action, Persist):
+            self.store.put_meta(action.key, action.value)
+        elif isinstance(action, CommitBlock):
+            self._commit(action.block, action.certificate)
+        elif isinstance(action, DiscardBlocks):
+            self.executor.discard_above(action.height)
+        elif isinstance(action, Send):
+            self.transport.send(action.to, action.message)
+        elif isinstance(action, Broadcast):
+            self.transport.broadcast(action.message)
+        elif isinstance(action, FetchBlocks):
+            self.transport.fetch_blocks(action.from_height, action.to_height, action.peers)
+        elif isinstance(action, ViewChanged):
+            log.warning("view %d, primary %d: %s", action.view, action.primary, action.reason)
+            self.metrics.view_changes.inc()
+            self.metrics.consensus_view.set(action.view)
+
+    def _set_timer(self, name: str, delay_ms: int) -> None:
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[name] = loop.call_later(delay_ms / 1000, self._timer_fired, name)
+
+    def _timer_fired(self, name: str) -> None:
+        self._timers.pop(name, None)
+        self.handle(TimerFired(name, self.clock()))
+
+    def _build(self, action: BuildProposal) -> None:
+        clock = self.clock()
+        block: Block | None = None
+        try:
+            block, rejected = self.executor.build(
+                action.view,
+                action.height,
+                action.parent_hash,
+                self.mempool.candidates(),
+                self.proposer,
+                clock,
+            )
+        except TallyError as error:
+            log.warning("cannot build height %d: %s", action.height, error.message)
+            rejected = []
+        if rejected:
+            self.mempool.remove([tx.id for tx, _ in rejected])
+            for tx, code in rejected:
+                self._arrivals.pop(tx.id, None)
+                self._settle(tx.id, ErrorInfo(code, "dropped from the mempool before ordering"))
+        if block is not None and not block.txs:
+            self.executor.forget(block.hash)
+            block = None
+        self._events.append(ProposalBuilt(action.view, action.height, block, clock))
+
+    def _execute(self, block: Block) -> None:
+        clock = self.clock()
+        block_hash = block.hash
+        try:
+            self.executor.execute(block, clock, self.max_skew_ms, verified=self.mempool.contains)
+        except TallyError as error:
+            log.warning("block %d rejected: %s", block.header.height, error.message)
+            self._events.append(BlockExecuted(block_hash, False, error.message, clock))
+            return
+        self._events.append(BlockExecuted(block_hash, True, "", clock))
+
+    def _commit(self, block: Block, certificate: Certificate) -> None:
+        first_event_seq = self.executor.tip.event_seq + 1
+        if block.hash not in self.executor.pending:
+            # Committed before we executed it (e.g. we were behind): execute it now.
+            self.executor.execute(block, self.clock(), 0, verified=self.mempool.contains)
+        receipts = self.executor.commit(block, certificate)
+        ids = [receipt.tx for receipt in receipts]
+        self.mempool.remove(ids)
+        height = block.header.height
+        self._observe(height, certificate, receipts)
+        if self._waiters:
+            for receipt in receipts:
+                self._settle(receipt.tx, receipt)
+        if height % EXPIRY_SWEEP_BLOCKS == 0:
+            for tx_id in self.mempool.drop_expired(height + 1):
+                self._arrivals.pop(tx_id, None)
+                self._settle(tx_id, ErrorInfo("EXPIRED", "validity ran out before ordering"))
+        notice = CommittedNotice(block, block.hash, certificate, receipts, first_event_seq)
+        for queue in list(self._subscribers):
+            if not _offer(queue, notice):
+                self._subscribers.remove(queue)
+        log.debug("committed height %d with %d txs", height, len(receipts))
+
+    def _observe(
+        self, height: int, certificate: Certificate, receipts: tuple[Receipt, ...]
+    ) -> None:
+        metrics = self.metrics
+        now = time.monotonic()
+        pop = self._arrivals.pop
+        observe = metrics.commit_latency.observe
+        for receipt in receipts:
+            arrived = pop(receipt.tx, None)
+            if arrived is not None:
+                observe(now - arrived)
+            if receipt.error is not None:
+                metrics.txs_failed.labels(receipt.error.code).inc()
+        metrics.txs_committed.inc(len(receipts))
+        metrics.blocks_committed.inc()
+        metrics.chain_height.set(height)
+        metrics.mempool_size.set(len(self.mempool))
+        signed = len(bitmap_indexes(certificate.signers, self.validator_count))
+        metrics.commit_missing_signers.set(self.validator_count - signed)
+        self.last_commit_ms = self.clock()
+
+    # -- waiting for receipts and following commits ---------------------------------------------
+
+    def _settle(self, tx_id: bytes, outcome: Receipt | ErrorInfo) -> None:
+        waiters = self._waiters.pop(tx_id, None)
+        if waiters:
+            for waiter in waiters:
+                waiter.settle(tx_id, outcome)
+
+    async def wait_for(
+        self, tx_ids: list[bytes], timeout: float
+    ) -> dict[bytes, Receipt | ErrorInfo]:
+        """Receipts (or why a tx was dropped) for `tx_ids`, as many as arrive within `timeout`.
+
+        Call without awaiting anything between admitting the txs and this call, or check the
+        store first, so no commit slips by unseen.
+        """
+        waiter = _Waiter(set(tx_ids))
+        for tx_id in tx_ids:
+            location = self.store.tx_location(tx_id)
+            if location is not None:
+                receipt = self.store.receipt(*location)
+                if receipt is not None:
+                    waiter.settle(tx_id, receipt)
+                    continue
+            self._waiters.setdefault(tx_id, []).append(waiter)
+        if waiter.remaining:
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+            except TimeoutError:
+                pass
+            finally:
+                for tx_id in waiter.remaining:
+                    listed = self._waiters.get(tx_id)
+                    if listed is not None and waiter in listed:
+                        listed.remove(waiter)
+                        if not listed:
+                            del self._waiters[tx_id]
+        return waiter.receipts
+
+    def subscribe(self, max_backlog: int = 1024) -> asyncio.Queue[CommittedNotice | None]:
+        """A queue of commit notices; a subscriber that falls `max_backlog` behind is dropped
+        (it receives None) rather than let memory grow."""
+        queue: asyncio.Queue[CommittedNotice | None] = asyncio.Queue(max_backlog)
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[CommittedNotice | None]) -> None:
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+
+def _offer(queue: asyncio.Queue[CommittedNotice | None], item: CommittedNotice | None) -> bool:
+    """Put without waiting; a full queue loses its oldest item to a final None, and False."""
+    try:
+        queue.put_nowait(item)
+        return True
+    except asyncio.QueueFull:
+        queue.get_nowait()
+        queue.put_nowait(None)
+        return False

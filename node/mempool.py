@@ -1,0 +1,159 @@
+"""The mempool: transactions checked on entry, held in arrival order until a block takes them.
+
+Entry checks are everything a tx can fail before it is ordered: size, canonical encoding,
+signature, chain, expiry window and duplicates (pending or committed). Each rejection carries a
+stable code. Signatures of a large batch are checked in worker threads: libsodium (via cffi)
+releases the GIL, measured at ~1.6x on two cores, and the event loop keeps serving meanwhile.
+The pool remembers every id it verified, so executing a block of ours skips re-verification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from ledger.errors import TallyError
+from ledger.genesis import Genesis
+from ledger.types import ErrorInfo, SignedTx
+
+# Below this many signatures a thread hop costs more than it saves.
+PARALLEL_VERIFY_MIN = 64
+
+# Decoder codes as clients see them: malformed bytes, malleable bytes, or a wrong shape.
+_DECODE_CODES = {"NON_CANONICAL": "NON_CANONICAL", "BAD_FIELD": "BAD_TX"}
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """One submitted tx's fate: its id (when it decoded) and the error that kept it out."""
+
+    id: bytes | None
+    error: ErrorInfo | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+def _reject(tx_id: bytes | None, code: str, message: str) -> Admission:
+    return Admission(tx_id, ErrorInfo(code, message))
+
+
+def _verify_all(txs: list[SignedTx]) -> list[bool]:
+    return [tx.signature_valid() for tx in txs]
+
+
+class Mempool:
+    """Pending transactions in FIFO order, bounded by `params.mempool_max_txs`."""
+
+    def __init__(
+        self,
+        genesis: Genesis,
+        is_committed: Callable[[bytes], bool],
+        tip_height: Callable[[], int],
+        verify_pool: Executor | None = None,
+    ) -> None:
+        self.chain = genesis.chain
+        self.max_tx_bytes = genesis.params["max_tx_bytes"]
+        self.max_validity = genesis.params["max_tx_validity"]
+        self.capacity = genesis.params["mempool_max_txs"]
+        self._is_committed = is_committed
+        self._tip_height = tip_height
+        self._verify_pool = verify_pool
+        self._txs: dict[bytes, SignedTx] = {}  # insertion order is FIFO order
+        self.rejections: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._txs)
+
+    def contains(self, tx_id: bytes) -> bool:
+        """True when `tx_id` sits here, its signature verified (executor's `verified`)."""
+        return tx_id in self._txs
+
+    def get(self, tx_id: bytes) -> SignedTx | None:
+        return self._txs.get(tx_id)
+
+    def candidates(self) -> Iterator[SignedTx]:
+        """Pending txs, oldest first; consume it before the pool changes (no await between)."""
+        return iter(self._txs.values())
+
+    def remove(self, tx_ids: list[bytes] | tuple[bytes, ...]) -> None:
+        pop = self._txs.pop
+        for tx_id in tx_ids:
+            pop(tx_id, None)
+
+    # -- entry ----------------------------------------------------------------------------------
+
+    def precheck(self, raw: bytes) -> SignedTx | Admission:
+        """Every check but the signature's: the decoded tx, or why it is refused."""
+        if len(raw) > self.max_tx_bytes:
+            return _reject(None, "TX_TOO_LARGE", f"tx is {len(raw)} bytes, max {self.max_tx_bytes}")
+        try:
+            tx = SignedTx.decode(raw)
+        except TallyError as error:
+            return _reject(None, _DECODE_CODES.get(error.code, "BAD_ENCODING"), error.message)
+        body = tx.body
+        if body.chain != self.chain:
+            return _reject(
+                tx.id, "WRONG_CHAIN", f"tx is for chain {body.chain!r}, not {self.chain!r}"
+            )
+        next_height = self._tip_height() + 1
+        if body.valid_until < next_height:
+            return _reject(tx.id, "EXPIRED", f"valid_until {body.valid_until} < {next_height}")
+        if body.valid_until > next_height - 1 + self.max_validity:
+            return _reject(
+                tx.id,
+                "VALIDITY_TOO_LONG",
+                f"valid_until may be at most {self.max_validity} blocks ahead",
+            )
+        if tx.id in self._txs or self._is_committed(tx.id):
+            return _reject(tx.id, "DUPLICATE_TX", "tx is already pending or committed")
+        return tx
+
+    async def submit(self, raws: list[bytes]) -> list[Admission]:
+        """Check a batch and admit the valid txs in submission order."""
+        checked = [self.precheck(raw) for raw in raws]
+        to_verify = [item for item in checked if isinstance(item, SignedTx)]
+        valid = await self._verify(to_verify)
+        verdict = dict(zip((tx.id for tx in to_verify), valid, strict=True))
+        results: list[Admission] = []
+        for item in checked:
+            if isinstance(item, Admission):
+                results.append(item)
+            elif not verdict[item.id]:
+                results.append(_reject(item.id, "BAD_SIGNATURE", "signature does not verify"))
+            else:
+                results.append(self._admit(item))
+        for result in results:
+            if result.error is not None:
+                self.rejections[result.error.code] = self.rejections.get(result.error.code, 0) + 1
+        return results
+
+    def _admit(self, tx: SignedTx) -> Admission:
+        # Re-checked after the await: the same tx may have arrived twice in one batch or
+        # in a concurrent request, and a block may have committed it meanwhile.
+        if tx.id in self._txs or self._is_committed(tx.id):
+            return _reject(tx.id, "DUPLICATE_TX", "tx is already pending or committed")
+        if len(self._txs) >= self.capacity:
+            return _reject(tx.id, "MEMPOOL_FULL", f"mempool holds {self.capacity} txs; retry later")
+        self._txs[tx.id] = tx
+        return Admission(tx.id, None)
+
+    async def _verify(self, txs: list[SignedTx]) -> list[bool]:
+        if self._verify_pool is None or len(txs) < PARALLEL_VERIFY_MIN:
+            return _verify_all(txs)
+        loop = asyncio.get_running_loop()
+        half = len(txs) // 2
+        chunks = [txs[:half], txs[half:]]
+        parts = await asyncio.gather(
+            *(loop.run_in_executor(self._verify_pool, _verify_all, chunk) for chunk in chunks)
+        )
+        return [ok for part in parts for ok in part]
+
+    def drop_expired(self, height: int) -> list[bytes]:
+        """Remove txs that can no longer be ordered at `height` or later."""
+        gone = [tx_id for tx_id, tx in self._txs.items() if tx.body.valid_until < height]
+        self.remove(gone)
+        return gone

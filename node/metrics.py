@@ -1,0 +1,69 @@
+"""Prometheus metrics of one node (DESIGN.md §9), each in its own registry.
+
+A registry per node (not the process-global one) lets tests run several nodes in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.chain_height = Gauge(
+            "tally_chain_height", "Height of the last committed block", registry=r
+        )
+        self.consensus_view = Gauge("tally_consensus_view", "Current consensus view", registry=r)
+        self.view_changes = Counter(
+            "tally_consensus_view_changes", "View changes this node went through", registry=r
+        )
+        self.commit_latency = Histogram(
+            "tally_commit_latency_seconds",
+            "Time from a tx entering the mempool to its block being committed",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.txs_committed = Counter(
+            "tally_txs_committed", "Transactions committed (ok or failed)", registry=r
+        )
+        self.txs_failed = Counter(
+            "tally_txs_failed", "Committed transactions whose call failed", ["code"], registry=r
+        )
+        self.mempool_size = Gauge("tally_mempool_size", "Transactions waiting", registry=r)
+        self.peers_connected = Gauge("tally_peers_connected", "Validators connected", registry=r)
+        self.commit_missing_signers = Gauge(
+            "tally_commit_missing_signers",
+            "Validators missing from the last commit certificate",
+            registry=r,
+        )
+        self.blocks_committed = Counter("tally_blocks_committed", "Blocks committed", registry=r)
+
+    def count_rejections(self, source: Callable[[], dict[str, int]]) -> None:
+        """Export `tally_tx_rejections_total{code}` from the mempool's own tally at scrape time,
+        so the submit path does no metric bookkeeping per tx."""
+        self.registry.register(_RejectionCollector(source))
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _RejectionCollector(Collector):
+    def __init__(self, source: Callable[[], dict[str, int]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "tally_tx_rejections", "Transactions refused at entry, by code", labels=["code"]
+        )
+        for code, count in sorted(self._source().items()):
+            family.add_metric([code], count)
+        yield family
