@@ -235,6 +235,7 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
         "bank": ctx.sender_org,
         "holder": piece["holder"],
         "amount": piece["amount"],
+        "version": len(piece["history"]),  # any later step on the piece voids the offer
         "rate_bps": rate_bps,
         "expires_ms": expires_ms,
         "status": OFFER_OPEN,
@@ -264,7 +265,9 @@ def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
     ensure(piece["financed_by"] is None, "ALREADY_FINANCED", f"financed by {piece['financed_by']}")
     _require_holder(ctx, piece)
     ensure(
-        piece["holder"] == terms["holder"] and piece["amount"] == terms["amount"],
+        piece["holder"] == terms["holder"]
+        and piece["amount"] == terms["amount"]
+        and len(piece["history"]) == terms["version"],
         "OFFER_VOID",
         "the piece changed holder or amount since the offer was made",
     )

@@ -42,3 +42,19 @@ def piece(chain: ContractChain, piece_id: str) -> dict[str, Any]:
     record = chain.state(f"rcv/piece/{piece_id}")
     assert record is not None, piece_id
     return dict(record)
+
+
+def expect_failure(
+    chain: ContractChain,
+    code: str,
+    org: str,
+    method: str,
+    args: dict[str, Any],
+    role: str = "operator",
+) -> None:
+    """The call fails with `code` and leaves every state key exactly as it was."""
+    before = chain.state_items()
+    receipt = chain.submit(org, "receivables", method, args, role)
+    assert receipt.status == "failed", f"{method} succeeded, expected {code}"
+    assert receipt.error is not None and receipt.error.code == code, receipt.error
+    assert chain.state_items() == before
