@@ -1,0 +1,472 @@
+"""Real sockets on 127.0.0.1: a mesh of Network instances, rogue peers, restarts, slow readers.
+
+Synchronisation is by events and state changes (`Network.wait_until`, inbox queues); the
+timeouts below are safety nets so a bug fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from ledger.crypto import Ed25519Key
+from network import Network, NetworkConfig, NetworkStats, PeerAddress
+from network.connection import Connection
+from network.framing import encode_frame
+from network.handshake import Role
+
+CHAIN = "tally-net-test"
+SAFETY = 20.0  # seconds; never reached when things work
+KEYS = [Ed25519Key.from_seed(bytes([n + 1]) * 32) for n in range(4)]
+FAST = NetworkConfig(
+    max_frame_bytes=1024 * 1024,
+    reconnect_min=0.02,
+    reconnect_max=0.2,
+    handshake_timeout=2.0,
+    drain_timeout=2.0,
+)
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """pytest-asyncio is not a dependency: each test runs its own loop, bounded in time."""
+
+    async def bounded() -> None:
+        async with asyncio.timeout(SAFETY * 2):
+            await coroutine
+        # Clean shutdown means nothing of the network is left running.
+        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert leftover == [], leftover
+
+    asyncio.run(bounded())
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sockets.append(sock)
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+class Node:
+    """A Network plus an inbox the test can await."""
+
+    def __init__(
+        self, index: int, validators: list[PeerAddress], config: NetworkConfig = FAST
+    ) -> None:
+        self.validators = validators
+        self.config = config
+        self.inbox: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+        self.events: list[tuple[str, int]] = []
+        self.network = Network(
+            chain=CHAIN,
+            index=index,
+            key=KEYS[index],
+            validators=validators,
+            on_message=lambda peer, payload: self.inbox.put_nowait((peer, payload)),
+            config=config,
+            on_peer_connected=lambda peer: self.events.append(("up", peer)),
+            on_peer_disconnected=lambda peer: self.events.append(("down", peer)),
+        )
+
+    async def receive(self, count: int) -> list[tuple[int, bytes]]:
+        async with asyncio.timeout(SAFETY):
+            return [await self.inbox.get() for _ in range(count)]
+
+
+def addresses(count: int) -> list[PeerAddress]:
+    return [
+        PeerAddress(index, KEYS[index].public, f"127.0.0.1:{port}")
+        for index, port in enumerate(free_ports(count))
+    ]
+
+
+@contextlib.asynccontextmanager
+async def mesh(running: int, total: int | None = None, **config: Any) -> AsyncIterator[list[Node]]:
+    """Start validators 0..running-1 of a `total`-validator set; always close them."""
+    validators = addresses(total or running)
+    cfg = NetworkConfig(**{**_fields(FAST), **config})
+    nodes = [Node(index, validators, cfg) for index in range(running)]
+    try:
+        for node in nodes:
+            await node.network.start()
+        yield nodes
+    finally:
+        for node in nodes:
+            await node.network.close()
+
+
+def _fields(config: NetworkConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in config.__slots__}
+
+
+async def until(network: Network, predicate: Callable[[NetworkStats], bool]) -> NetworkStats:
+    async with asyncio.timeout(SAFETY):
+        return await network.wait_until(predicate)
+
+
+async def connected(nodes: list[Node], peers: list[int] | None = None) -> None:
+    async with asyncio.timeout(SAFETY):
+        for node in nodes:
+            wanted = [n.network.index for n in nodes if n is not node] if peers is None else peers
+            await node.network.wait_connected([p for p in wanted if p != node.network.index])
+
+
+async def settled(nodes: list[Node]) -> None:
+    """Every pair holds exactly one connection, the same one at both ends."""
+
+    def agree() -> bool:
+        stats = {node.network.index: node.network.stats() for node in nodes}
+        return all(
+            stats[a].peers[b].session is not None
+            and stats[a].peers[b].session == stats[b].peers[a].session
+            for a in stats
+            for b in stats
+            if a != b
+        )
+
+    async with asyncio.timeout(SAFETY):
+        while not agree():
+            waiters = [asyncio.ensure_future(next_change(node.network)) for node in nodes]
+            _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def next_change(network: Network) -> None:
+    before = network.stats()
+    await network.wait_until(lambda now: now != before)
+
+
+async def rogue_session(
+    port: int, key: Ed25519Key, server: Ed25519Key, max_frame: int = FAST.max_frame_bytes
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Connection]:
+    """Complete a real handshake by hand, as validator `key`, so the test can misbehave after."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    connection = Connection(
+        Role.INITIATOR, CHAIN, key, lambda _: True, max_frame, expected_peer=server.public
+    )
+    writer.write(connection.data_to_send())
+    while not connection.established:
+        data = await reader.read(65536)
+        assert data, "server closed during the handshake"
+        connection.receive_data(data)
+        while connection.next_event() is not None:
+            pass
+    writer.write(connection.data_to_send())
+    await writer.drain()
+    return reader, writer, connection
+
+
+async def closed_by_server(reader: asyncio.StreamReader) -> None:
+    async with asyncio.timeout(SAFETY):
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+
+
+# ---- the mesh ------------------------------------------------------------------------------
+
+
+def test_four_validators_form_a_full_mesh_and_exchange_messages() -> None:
+    async def scenario() -> None:
+        async with mesh(4) as nodes:
+            await connected(nodes)
+            for node in nodes:
+                node.network.broadcast(b"hello from %d" % node.network.index)
+            for node in nodes:
+                received = await node.receive(3)
+                assert sorted(received) == sorted(
+                    (other.network.index, b"hello from %d" % other.network.index)
+                    for other in nodes
+                    if other is not node
+                )
+            # Point to point, and many messages in order.
+            for n in range(200):
+                nodes[1].network.send(3, b"seq %d" % n)
+            assert await nodes[3].receive(200) == [(1, b"seq %d" % n) for n in range(200)]
+            stats = nodes[1].network.stats()
+            assert stats.connected == (0, 2, 3)
+            assert stats.peers[3].messages_out >= 201 and stats.peers[3].bytes_out > 0
+            assert stats.dropped == 0 and stats.faults == 0
+
+    run(scenario())
+
+
+def test_simultaneous_dials_settle_on_one_connection_per_pair() -> None:
+    async def scenario() -> None:
+        async with mesh(4) as nodes:
+            await settled(nodes)
+            for node in nodes:
+                for peer in node.network.stats().peers.values():
+                    assert peer.connected
+
+    run(scenario())
+
+
+def test_large_messages_up_to_the_limit_are_delivered() -> None:
+    async def scenario() -> None:
+        async with mesh(2) as nodes:
+            await connected(nodes)
+            biggest = os.urandom(nodes[0].network.max_message_bytes)
+            nodes[0].network.send(1, biggest)
+            assert await nodes[1].receive(1) == [(0, biggest)]
+            with pytest.raises(ValueError):
+                nodes[0].network.send(1, biggest + b"!")
+
+    run(scenario())
+
+
+def test_messages_queued_before_a_peer_is_up_are_delivered_when_it_connects() -> None:
+    async def scenario() -> None:
+        validators = addresses(2)
+        first, second = Node(0, validators), Node(1, validators)
+        try:
+            await first.network.start()
+            first.network.send(1, b"early")
+            await second.network.start()
+            assert await second.receive(1) == [(0, b"early")]
+        finally:
+            await first.network.close()
+            await second.network.close()
+
+    run(scenario())
+
+
+# ---- who may connect -----------------------------------------------------------------------
+
+
+def test_an_unknown_key_cannot_connect() -> None:
+    async def scenario() -> None:
+        async with mesh(2) as nodes:
+            await connected(nodes)
+            stranger = Ed25519Key.from_seed(b"\x77" * 32)
+            reader, writer = await asyncio.open_connection("127.0.0.1", nodes[0].network.port)
+            connection = Connection(
+                Role.INITIATOR, CHAIN, stranger, lambda _: True, 4096, KEYS[0].public
+            )
+            writer.write(connection.data_to_send())
+            await closed_by_server(reader)
+            writer.close()
+            assert not connection.established
+            stats = await until(nodes[0].network, lambda s: s.handshake_failures >= 1)
+            assert stats.connected == (1,)
+            assert nodes[0].inbox.empty()
+
+    run(scenario())
+
+
+def test_a_validator_of_another_chain_cannot_connect() -> None:
+    async def scenario() -> None:
+        async with mesh(2) as nodes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", nodes[0].network.port)
+            connection = Connection(
+                Role.INITIATOR, "other-chain", KEYS[1], lambda _: True, 4096, KEYS[0].public
+            )
+            writer.write(connection.data_to_send())
+            await closed_by_server(reader)
+            writer.close()
+            await until(nodes[0].network, lambda s: s.handshake_failures >= 1)
+
+    run(scenario())
+
+
+def test_a_silent_connection_is_dropped_at_the_handshake_deadline() -> None:
+    async def scenario() -> None:
+        async with mesh(1, total=4, handshake_timeout=0.3) as nodes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", nodes[0].network.port)
+            await closed_by_server(reader)  # we sent nothing at all
+            writer.close()
+            await until(nodes[0].network, lambda s: s.handshake_failures >= 1)
+
+    run(scenario())
+
+
+# ---- faults cost the peer, not the node ----------------------------------------------------
+
+
+def test_a_peer_sending_garbage_is_dropped_and_the_node_serves_others() -> None:
+    async def scenario() -> None:
+        # Validators 0-2 run; the test plays validator 3, who holds a real key but misbehaves.
+        async with mesh(3, total=4) as nodes:
+            await connected(nodes, [0, 1, 2])
+            port = nodes[0].network.port
+            reader, writer, _ = await rogue_session(port, KEYS[3], KEYS[0])
+            await until(nodes[0].network, lambda s: 3 in s.connected)
+            writer.write(encode_frame(os.urandom(100)))  # not a box sealed with our key
+            await closed_by_server(reader)
+            writer.close()
+            stats = await until(nodes[0].network, lambda s: s.peers[3].faults == 1)
+            assert stats.peers[3].last_fault == "BAD_CIPHERTEXT"
+            assert 3 not in stats.connected
+            # The node still talks to everybody else.
+            nodes[1].network.send(0, b"still there?")
+            nodes[0].network.send(2, b"yes")
+            assert await nodes[0].receive(1) == [(1, b"still there?")]
+            assert await nodes[2].receive(1) == [(0, b"yes")]
+
+    run(scenario())
+
+
+def test_an_oversized_frame_closes_only_that_connection() -> None:
+    async def scenario() -> None:
+        async with mesh(2, total=4) as nodes:
+            await connected(nodes, [0, 1])
+            reader, writer, connection = await rogue_session(
+                nodes[0].network.port, KEYS[3], KEYS[0]
+            )
+            writer.write(connection.send_message(b"one good message"))
+            assert await nodes[0].receive(1) == [(3, b"one good message")]
+            # Only the header: the node refuses before a byte of the body is buffered.
+            writer.write((FAST.max_frame_bytes + 1).to_bytes(4, "big"))
+            await closed_by_server(reader)
+            writer.close()
+            stats = await until(nodes[0].network, lambda s: s.peers[3].faults == 1)
+            assert stats.peers[3].last_fault == "FRAME_TOO_LARGE"
+            nodes[0].network.send(1, b"unaffected")
+            assert await nodes[1].receive(1) == [(0, b"unaffected")]
+
+    run(scenario())
+
+
+def test_a_replayed_frame_closes_the_connection() -> None:
+    async def scenario() -> None:
+        async with mesh(1, total=4) as nodes:
+            reader, writer, connection = await rogue_session(
+                nodes[0].network.port, KEYS[3], KEYS[0]
+            )
+            frame = connection.send_message(b"pay 100")
+            writer.write(frame + frame)
+            assert await nodes[0].receive(1) == [(3, b"pay 100")]
+            await closed_by_server(reader)
+            writer.close()
+            stats = await until(nodes[0].network, lambda s: s.peers[3].faults == 1)
+            assert stats.peers[3].messages_in == 1
+
+    run(scenario())
+
+
+def test_an_exception_in_on_message_is_logged_not_fatal() -> None:
+    async def scenario() -> None:
+        async with mesh(2) as nodes:
+            await connected(nodes)
+            original = nodes[1].network._on_message
+
+            def explode_once(peer: int, payload: bytes) -> None:
+                if payload == b"boom":
+                    raise RuntimeError("a bug in the node")
+                original(peer, payload)
+
+            nodes[1].network._on_message = explode_once
+            nodes[0].network.send(1, b"boom")
+            nodes[0].network.send(1, b"after")
+            assert await nodes[1].receive(1) == [(0, b"after")]
+            assert nodes[1].network.stats().callback_errors == 1
+            assert nodes[1].network.stats().connected == (0,)
+
+    run(scenario())
+
+
+# ---- restarts ------------------------------------------------------------------------------
+
+
+def test_a_peer_that_goes_away_and_comes_back_is_reconnected() -> None:
+    async def scenario() -> None:
+        async with mesh(3) as nodes:
+            await connected(nodes)
+            await nodes[2].network.close()
+            for node in nodes[:2]:
+                await until(node.network, lambda s: 2 not in s.connected)
+                assert ("down", 2) in node.events
+            # Messages sent while it is away wait in the (bounded) queue.
+            nodes[0].network.send(2, b"while you were out")
+            restarted = Node(2, nodes[2].validators, nodes[2].config)
+            nodes[2] = restarted
+            await restarted.network.start()
+            await connected(nodes)
+            assert await restarted.receive(1) == [(0, b"while you were out")]
+            restarted.network.broadcast(b"back")
+            assert await nodes[0].receive(1) == [(2, b"back")]
+            assert await nodes[1].receive(1) == [(2, b"back")]
+            assert nodes[0].network.stats().peers[2].connects >= 2
+
+    run(scenario())
+
+
+def test_a_dead_peer_is_noticed_by_its_silence() -> None:
+    async def scenario() -> None:
+        async with mesh(1, total=4, ping_interval=0.05, idle_timeout=0.3) as nodes:
+            _, writer, _ = await rogue_session(nodes[0].network.port, KEYS[3], KEYS[0])
+            await until(nodes[0].network, lambda s: 3 in s.connected)
+            # The rogue neither reads nor pings, as a frozen or unplugged host would.
+            await until(nodes[0].network, lambda s: 3 not in s.connected)
+            writer.close()
+
+    run(scenario())
+
+
+# ---- a slow peer ---------------------------------------------------------------------------
+
+
+def test_a_slow_peer_cannot_make_memory_grow_past_the_queue_bound() -> None:
+    queue_messages, queue_bytes = 16, 256 * 1024
+    message = os.urandom(32 * 1024)
+
+    async def scenario() -> None:
+        async with mesh(
+            2,
+            total=4,
+            queue_max_messages=queue_messages,
+            queue_max_bytes=queue_bytes,
+            idle_timeout=SAFETY * 3,
+        ) as nodes:
+            await connected(nodes, [0, 1])
+            # Validator 3 completes the handshake, then never reads a byte.
+            _, writer, _ = await rogue_session(nodes[0].network.port, KEYS[3], KEYS[0])
+            network = await until(nodes[0].network, lambda s: 3 in s.connected)
+            network_ref = nodes[0].network
+            buffer_bound = network_ref.config.write_batch_bytes + 64 * 1024 + len(message) + 64
+            worst_queue = worst_buffer = 0
+            async with asyncio.timeout(SAFETY):
+                while True:
+                    network_ref.send(3, message)
+                    await asyncio.sleep(0)  # a turn for the writer, not a wait for time
+                    peer = network_ref.stats().peers[3]
+                    worst_queue = max(worst_queue, peer.queue_bytes)
+                    worst_buffer = max(worst_buffer, peer.write_buffer_bytes)
+                    if peer.dropped >= 500 and peer.write_buffer_bytes > 0:
+                        break
+            assert worst_queue <= queue_bytes
+            assert worst_buffer <= buffer_bound
+            assert peer.queue_messages <= queue_messages
+            # The stalled peer costs only itself: others are served at once.
+            nodes[0].network.send(1, b"not stuck")
+            assert await nodes[1].receive(1) == [(0, b"not stuck")]
+            assert network.connected == (1, 3)
+            writer.close()
+
+    run(scenario())
+
+
+def test_close_is_idempotent_and_leaves_nothing_running() -> None:
+    async def scenario() -> None:
+        async with mesh(3) as nodes:
+            await connected(nodes)
+            for node in nodes:
+                await node.network.close()
+                await node.network.close()
+            node = nodes[0]
+            node.network.send(1, b"ignored after close")  # must not raise or spawn anything
+
+    run(scenario())
