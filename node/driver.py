@@ -229,6 +229,7 @@ class Driver:
                 self.mempool.candidates(),
                 self.proposer,
                 clock,
+                uncommitted=self.mempool.contains,
             )
         except TallyError as error:
             log.warning("cannot build height %d: %s", action.height, error.message)
@@ -261,8 +262,8 @@ class Driver:
             self.executor.execute(block, self.clock(), 0, verified=self.mempool.contains)
         receipts = self.executor.commit(block, certificate)
         ids = [receipt.tx for receipt in receipts]
-        self.mempool.remove(ids)
         height = block.header.height
+        self.mempool.committed(height, ids)
         self._observe(height, certificate, receipts)
         if self._waiters:
             for receipt in receipts:

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgpack
+
 from contracts.catalog import genesis_state
 from contracts.runtime import BlockInfo, apply_tx
-from ledger.chain import ChainStore, ChainTip, CommittedBlock
+from ledger.chain import P_STATE, ChainStore, ChainTip, CommittedBlock
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.merkle import merkle_root
@@ -68,9 +70,15 @@ class Executor:
 
     # -- reading state at a point in the chain --------------------------------------------------
 
+    def _committed_state(self, key: str) -> Any:
+        """A committed state value. The store holds only canonical bytes we wrote, so they
+        are unpacked without the decoder's round-trip check (measured: ~40% of execution)."""
+        raw = self.store.kv.get(P_STATE + key.encode())
+        return None if raw is None else msgpack.unpackb(raw, raw=False, strict_map_key=True)
+
     def _reader(self, parent_hash: bytes) -> Reader:
         if parent_hash == self.tip.block_hash:
-            return self.store.state
+            return self._committed_state
         pending = self.pending.get(parent_hash)
         if pending is None:
             raise InvalidBlock("parent block is unknown")
@@ -86,23 +94,31 @@ class Executor:
         header = pending.block.header
         return header.height, header.time_ms, header.state_root
 
-    def _seen_in_ancestors(self, parent_hash: bytes, tx_id: bytes) -> bool:
+    def _seen_in_ancestors(
+        self, parent_hash: bytes, tx_id: bytes, known_uncommitted: bool = False
+    ) -> bool:
         cursor = self.pending.get(parent_hash)
         while cursor is not None:
             if tx_id in cursor.tx_ids:
                 return True
             cursor = self.pending.get(cursor.parent_hash)
-        return self.store.tx_location(tx_id) is not None
+        return not known_uncommitted and self.store.tx_location(tx_id) is not None
 
-    def check_tx(self, tx: SignedTx, height: int, parent_hash: bytes) -> str | None:
-        """Why `tx` cannot be ordered at `height` (after its signature was checked), or None."""
+    def check_tx(
+        self, tx: SignedTx, height: int, parent_hash: bytes, known_uncommitted: bool = False
+    ) -> str | None:
+        """Why `tx` cannot be ordered at `height` (after its signature was checked), or None.
+
+        `known_uncommitted` skips the store lookup for a tx the caller knows is not committed
+        (the mempool drops committed ids), the one disk read per tx on the proposer's path.
+        """
         if tx.body.chain != self.genesis.chain:
             return "WRONG_CHAIN"
         if tx.body.valid_until < height:
             return "EXPIRED"
         if tx.body.valid_until > height + self.max_validity:
             return "VALIDITY_TOO_LONG"
-        if self._seen_in_ancestors(parent_hash, tx.id):
+        if self._seen_in_ancestors(parent_hash, tx.id, known_uncommitted):
             return "DUPLICATE_TX"
         return None
 
@@ -137,12 +153,17 @@ class Executor:
         candidates: Iterable[SignedTx],
         proposer: bytes,
         now_ms: int,
+        uncommitted: Callable[[bytes], bool] | None = None,
     ) -> tuple[Block, list[tuple[SignedTx, str]]]:
-        """Execute a batch on top of `parent_hash` and return the block and the txs left out."""
+        """Execute a batch on top of `parent_hash` and return the block and the txs left out.
+
+        `uncommitted(tx_id)` may vouch that a candidate is not committed (see `check_tx`).
+        """
         parent_height, parent_time, parent_root = self._parent(parent_hash)
         if height != parent_height + 1:
             raise InvalidBlock(f"height {height} does not follow {parent_height}")
         chosen: list[SignedTx] = []
+        encoded_txs: list[bytes] = []
         rejected: list[tuple[SignedTx, str]] = []
         seen: set[bytes] = set()
         size = 0
@@ -152,7 +173,8 @@ class Executor:
             encoded = tx.encode()
             if size + len(encoded) > self.block_max_bytes:
                 break
-            reason = self.check_tx(tx, height, parent_hash)
+            vouched = uncommitted is not None and uncommitted(tx.id)
+            reason = self.check_tx(tx, height, parent_hash, vouched)
             if reason is None and tx.id in seen:
                 reason = "DUPLICATE_TX"
             if reason is not None:
@@ -160,10 +182,10 @@ class Executor:
                 continue
             seen.add(tx.id)
             chosen.append(tx)
+            encoded_txs.append(encoded)
             size += len(encoded)
         time_ms = max(now_ms, parent_time)
         overlay, receipts = self._run(parent_hash, height, time_ms, chosen)
-        encoded_txs = tuple(tx.encode() for tx in chosen)
         header = Header(
             chain=self.genesis.chain,
             height=height,
@@ -176,7 +198,7 @@ class Executor:
             state_root=next_state_root(parent_root, overlay.writes),
             validators_hash=self.validators_hash,
         )
-        block = Block(header, encoded_txs)
+        block = Block(header, tuple(encoded_txs))
         self._keep(block, receipts, overlay, [tx.id for tx in chosen])
         return block, rejected
 

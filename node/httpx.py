@@ -44,9 +44,17 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def json_response(value: Any, status: int = 200) -> web.Response:
+    # json's `default` hook turns bytes into hex during the one encoding pass (tuples are
+    # already lists to json), which is what `to_json` does, without copying the value first.
     return web.Response(
-        text=json.dumps(to_json(value), separators=(",", ":")),
+        text=json.dumps(value, separators=(",", ":"), default=_json_default),
         status=status,
         content_type="application/json",
     )

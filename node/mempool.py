@@ -10,6 +10,7 @@ The pool remembers every id it verified, so executing a block of ours skips re-v
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -45,6 +46,35 @@ def _verify_all(txs: list[SignedTx]) -> list[bool]:
     return [tx.signature_valid() for tx in txs]
 
 
+class RecentCommits:
+    """Ids committed in the last `window` (= max_tx_validity) blocks, to refuse replays
+    without a disk read per tx (DESIGN.md §5: ids are kept until their validity has passed).
+
+    A tx committed at height h had valid_until <= h + window, so once the tip passes
+    h + window its id cannot be valid again and is forgotten. Ids committed before this
+    process started are not in memory: a tx whose valid_until could still admit one of
+    them (<= start height + window) is looked up in the store instead.
+    """
+
+    def __init__(self, start_height: int, window: int, in_store: Callable[[bytes], bool]) -> None:
+        self._store_horizon = start_height + window
+        self._window = window
+        self._in_store = in_store
+        self._ids: set[bytes] = set()
+        self._blocks: deque[tuple[int, list[bytes]]] = deque()
+
+    def add(self, height: int, tx_ids: list[bytes]) -> None:
+        self._ids.update(tx_ids)
+        self._blocks.append((height, tx_ids))
+        while self._blocks and self._blocks[0][0] + self._window < height:
+            self._ids.difference_update(self._blocks.popleft()[1])
+
+    def contains(self, tx_id: bytes, valid_until: int) -> bool:
+        if tx_id in self._ids:
+            return True
+        return valid_until <= self._store_horizon and self._in_store(tx_id)
+
+
 class Mempool:
     """Pending transactions in FIFO order, bounded by `params.mempool_max_txs`."""
 
@@ -55,14 +85,16 @@ class Mempool:
         tip_height: Callable[[], int],
         verify_pool: Executor | None = None,
     ) -> None:
+        """`is_committed(tx_id)` asks the store; `tip_height()` is the last committed height."""
         self.chain = genesis.chain
         self.max_tx_bytes = genesis.params["max_tx_bytes"]
         self.max_validity = genesis.params["max_tx_validity"]
         self.capacity = genesis.params["mempool_max_txs"]
-        self._is_committed = is_committed
+        self._recent = RecentCommits(tip_height(), self.max_validity, is_committed)
         self._tip_height = tip_height
         self._verify_pool = verify_pool
         self._txs: dict[bytes, SignedTx] = {}  # insertion order is FIFO order
+        self._commits = 0  # bumped by `committed`: tells `_admit` to look at the store again
         self.rejections: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -83,6 +115,15 @@ class Mempool:
         pop = self._txs.pop
         for tx_id in tx_ids:
             pop(tx_id, None)
+
+    def committed(self, height: int, tx_ids: list[bytes]) -> None:
+        """A block committed `tx_ids`: they leave, and admissions in flight re-check the store.
+
+        So the pool never holds a committed tx, and a proposer need not ask the store again.
+        """
+        self.remove(tx_ids)
+        self._recent.add(height, tx_ids)
+        self._commits += 1
 
     # -- entry ----------------------------------------------------------------------------------
 
@@ -108,12 +149,13 @@ class Mempool:
                 "VALIDITY_TOO_LONG",
                 f"valid_until may be at most {self.max_validity} blocks ahead",
             )
-        if tx.id in self._txs or self._is_committed(tx.id):
+        if tx.id in self._txs or self._recent.contains(tx.id, body.valid_until):
             return _reject(tx.id, "DUPLICATE_TX", "tx is already pending or committed")
         return tx
 
     async def submit(self, raws: list[bytes]) -> list[Admission]:
         """Check a batch and admit the valid txs in submission order."""
+        commits_before = self._commits
         checked = [self.precheck(raw) for raw in raws]
         to_verify = [item for item in checked if isinstance(item, SignedTx)]
         valid = await self._verify(to_verify)
@@ -125,16 +167,18 @@ class Mempool:
             elif not verdict[item.id]:
                 results.append(_reject(item.id, "BAD_SIGNATURE", "signature does not verify"))
             else:
-                results.append(self._admit(item))
+                results.append(self._admit(item, self._commits != commits_before))
         for result in results:
             if result.error is not None:
                 self.rejections[result.error.code] = self.rejections.get(result.error.code, 0) + 1
         return results
 
-    def _admit(self, tx: SignedTx) -> Admission:
+    def _admit(self, tx: SignedTx, recheck_store: bool) -> Admission:
         # Re-checked after the await: the same tx may have arrived twice in one batch or
         # in a concurrent request, and a block may have committed it meanwhile.
-        if tx.id in self._txs or self._is_committed(tx.id):
+        if tx.id in self._txs or (
+            recheck_store and self._recent.contains(tx.id, tx.body.valid_until)
+        ):
             return _reject(tx.id, "DUPLICATE_TX", "tx is already pending or committed")
         if len(self._txs) >= self.capacity:
             return _reject(tx.id, "MEMPOOL_FULL", f"mempool holds {self.capacity} txs; retry later")
