@@ -103,6 +103,7 @@ class BlockRow:
     signers: tuple[int, ...]
     ok: bool
     reason: str
+    tx_ids: tuple[str, ...] = ()
 
 
 class ChainView:
@@ -144,22 +145,24 @@ class ChainView:
             header = decode_header(block.get("header"))
         except ValueError as decode_error:
             reason = str(decode_error)
-            return BlockRow(height, str(block.get("hash", "")), 0, 0, "", (), False, reason)
+            return BlockRow(height, str(block.get("hash", "")), 0, 0, "", (), False, reason, ())
         verdict, cert_error = self.certificate_verdict(header, block.get("certificate"))
         ok = verdict is not None and verdict.ok and header.height == height
         reason = cert_error or (verdict.verdict.reason if verdict else "")
         if header.height != height:
             reason = f"header is for height {header.height}"
-        tx_ids = block.get("txs", [])
+        listed = block.get("txs", [])
+        tx_ids = tuple(str(t) for t in listed) if isinstance(listed, list) else ()
         return BlockRow(
             height,
             header.hash().hex(),
             header.time_ms,
-            len(tx_ids) if isinstance(tx_ids, list) else 0,
+            len(tx_ids),
             self.validator_orgs.get(header.proposer.hex(), header.proposer.hex()[:12]),
             verdict.signer_indexes if verdict else (),
             ok,
             reason,
+            tx_ids,
         )
 
     async def rows(self, before: int, limit: int) -> list[BlockRow]:

@@ -77,4 +77,5 @@ FILTERS = {
     "pretty": pretty_json,
     "badge": badge,
     "status": status_badge,
+    "money": money,
 }

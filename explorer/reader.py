@@ -70,7 +70,10 @@ class NodeReader:
                 raise NodeError(502, "BAD_NODE_ANSWER", f"{path} did not answer JSON")
             return value
         detail = value.get("error") if isinstance(value, dict) else None
-        if not isinstance(detail, dict):
+        if not isinstance(detail, dict) or detail.get("message") in (
+            "Not Found",
+            "Method Not Allowed",
+        ):
             if status in (404, 405):
                 raise RouteMissing(404, "ROUTE_MISSING", f"the node does not serve {path}")
             raise NodeError(502, "BAD_NODE_ANSWER", f"HTTP {status} from {path}")
@@ -89,7 +92,7 @@ class NodeReader:
         return result
 
     async def genesis(self) -> Any:
-        return await self.get_json("/v1/genesis")
+        return await self.get_json("/v1/raw/genesis")
 
     async def blocks(self, start: int, limit: int) -> list[dict[str, Any]]:
         answer = await self.get_json(f"/v1/blocks?from={start}&limit={limit}")
@@ -109,7 +112,7 @@ class NodeReader:
         return list(answer.get("blocks", []))
 
     async def height_of_hash(self, block_hash: str) -> int:
-        answer = await self.get_json(f"/v1/raw/block-hash/{_segment(block_hash)}")
+        answer = await self.get_json(f"/v1/blocks/{_segment(block_hash)}")
         return int(answer["height"])
 
     async def tx(self, tx_id: str) -> dict[str, Any]:
@@ -146,7 +149,7 @@ class NodeReader:
     async def receivables(self, **query: str) -> list[dict[str, Any]]:
         params = "&".join(f"{k}={_segment(v)}" for k, v in query.items())
         answer = await self.get_json(f"/v1/receivables?{params}")
-        items = answer.get("receivables", answer) if isinstance(answer, dict) else answer
+        items = answer.get("items", answer) if isinstance(answer, dict) else answer
         return list(items) if isinstance(items, list) else []
 
     async def payment(self, payment_id: str) -> dict[str, Any]:
@@ -155,7 +158,10 @@ class NodeReader:
 
     async def payments(self, org_id: str) -> list[dict[str, Any]]:
         answer = await self.get_json(f"/v1/payments?org={_segment(org_id)}")
-        items = answer.get("payments", answer) if isinstance(answer, dict) else answer
+        if isinstance(answer, dict):
+            items = answer.get("items", answer.get("payments", []))
+        else:
+            items = answer
         return list(items) if isinstance(items, list) else []
 
     async def payment_xml(self, payment_id: str) -> bytes:

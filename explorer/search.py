@@ -60,24 +60,16 @@ async def _exists(lookup: Awaitable[Any]) -> Any:
 
 
 async def _invoice_targets(reader: NodeReader, number: str) -> list[Target]:
-    answer = await _exists(reader.get_json(f"/v1/raw/invoices/{_quote(number)}"))
-    if not isinstance(answer, dict):
-        return []
+    items = await _exists(reader.receivables(invoice=number))
     return [
         Target(
             "receivable",
             str(item["id"]),
             f"invoice {number} of {item.get('creditor', '?')} to {item.get('debtor', '?')}",
         )
-        for item in answer.get("receivables", [])
+        for item in items or []
         if isinstance(item, dict) and "id" in item
     ]
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")
 
 
 async def resolve(reader: NodeReader, query: str) -> list[Target]:

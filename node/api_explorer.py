@@ -2,8 +2,7 @@
 
 The §9 block answer carries tx ids only; recomputing `txs_root` and `receipts_root` needs the
 encodings themselves, so `/v1/raw/...` serves header, txs, receipts and certificate as hex.
-`/v1/raw/block-hash/{hash}` answers which height a block hash is at and `/v1/raw/invoices/{no}`
-which receivables carry an invoice number (the explorer's search box).
+`/v1/raw/genesis` serves the node's genesis, for an explorer started without one (it says so).
 Every answer is a few point reads: the cost of a page does not grow with the chain.
 """
 
@@ -13,7 +12,6 @@ from typing import Any
 
 from aiohttp import web
 
-from contracts.receivables_state import escape
 from ledger.chain import ChainStore
 from node.httpx import bad_request, json_response, not_found, query_int, store
 
@@ -68,40 +66,17 @@ async def list_raw_blocks(request: web.Request) -> web.Response:
     return json_response({"tip": tip, "blocks": blocks})
 
 
-async def block_by_hash(request: web.Request) -> web.Response:
-    raw = request.match_info["hash"]
-    try:
-        block_hash = bytes.fromhex(raw)
-    except ValueError:
-        raise bad_request("BAD_HASH", "a block hash is 64 hex characters") from None
-    if len(block_hash) != 32:
-        raise bad_request("BAD_HASH", "a block hash is 64 hex characters")
-    height = store(request).height_of(block_hash)
-    if height is None:
-        raise not_found(f"block {raw}")
-    return json_response({"height": height, "hash": block_hash.hex()})
+async def get_genesis(request: web.Request) -> web.Response:
+    """The node's genesis file as it loaded it: convenient, but only as trustworthy as the node."""
+    from node.api import node  # the node handle lives with the core API
 
-
-async def invoices_by_number(request: web.Request) -> web.Response:
-    """Receivables issued under an invoice number (any creditor/debtor): the search box's need."""
-    number = request.match_info["number"]
-    if not number or len(number) > 140:
-        raise bad_request("BAD_INVOICE_NO", "an invoice number is 1 to 140 characters")
-    prefix = f"rcv/invno/{escape(number)}/"
-    found = []
-    for key, root_id in store(request).state_items(prefix):
-        creditor, _, debtor = key[len(prefix) :].partition("/")
-        found.append({"id": root_id, "creditor": creditor, "debtor": debtor})
-        if len(found) >= MAX_RANGE:
-            break
-    return json_response({"invoice_no": number, "receivables": found})
+    return json_response(node(request).genesis.raw)
 
 
 ROUTES: list[web.RouteDef] = [
     web.get("/v1/raw/blocks", list_raw_blocks),
     web.get("/v1/raw/blocks/{height}", get_raw_block),
-    web.get("/v1/raw/block-hash/{hash}", block_by_hash),
-    web.get("/v1/raw/invoices/{number}", invoices_by_number),
+    web.get("/v1/raw/genesis", get_genesis),
 ]
 
 _RAW_BLOCK = {
@@ -142,22 +117,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             },
         }
     },
-    "/v1/raw/block-hash/{hash}": {
+    "/v1/raw/genesis": {
         "get": {
-            "summary": "The height of a block hash",
-            "parameters": [
-                {"name": "hash", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {"200": {"description": "height and hash"}, "404": {"description": ""}},
-        }
-    },
-    "/v1/raw/invoices/{number}": {
-        "get": {
-            "summary": "Receivables issued under an invoice number: [{id, creditor, debtor}]",
-            "parameters": [
-                {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "responses": {"200": {"description": "matching invoices (maybe none)"}},
+            "summary": "The genesis file this node runs (verify it out of band before trusting it)",
+            "responses": {"200": {"description": "genesis.json"}},
         }
     },
 }

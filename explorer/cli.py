@@ -1,0 +1,201 @@
+"""`tally explorer` (the web UI) and `tally audit verify-chain|verify-tx|trace`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ledger.errors import TallyError
+from ledger.genesis import Genesis, genesis_from_value, load_genesis
+from wallet.client import ApiError, Client
+
+
+def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
+    """The genesis to verify against, and whether it came from the user (not the node)."""
+    if path:
+        return load_genesis(path), True
+    raw = Client(node).get("/v1/raw/genesis")
+    return genesis_from_value(raw), False
+
+
+def _fail(error: TallyError, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
+    else:
+        click.echo(f"error: {error.code}: {error.message}", err=True)
+    sys.exit(1)
+
+
+@click.command("explorer")
+@click.option("--node", required=True, help="Node API URL, e.g. http://127.0.0.1:8700")
+@click.option(
+    "--genesis",
+    "genesis_path",
+    type=click.Path(dir_okay=False),
+    help="The consortium's genesis.json; without it the node's own is used (marked unverified).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def explorer_command(node: str, genesis_path: str | None, host: str, port: int) -> None:
+    """Serve the block explorer for NODE, verifying what it shows against GENESIS."""
+    from aiohttp import web
+
+    from explorer.app import make_app
+
+    try:
+        genesis, verified = _genesis(genesis_path, node)
+    except TallyError as error:
+        _fail(error, False)
+        return
+    source = str(Path(genesis_path).resolve()) if genesis_path else ""
+    app = make_app(node, genesis, genesis_verified=verified, genesis_source=source)
+    if not verified:
+        click.echo(
+            "warning: no --genesis given; verifying against the node's own genesis", err=True
+        )
+    click.echo(f"explorer for {node} on http://{host}:{port}/", err=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Verify a node's chain and proofs yourself, against the genesis file."""
+
+
+def _client_and_genesis(node: str, genesis_path: str) -> tuple[Client, Genesis]:
+    return Client(node), load_genesis(genesis_path)
+
+
+@audit_group.command("verify-chain")
+@click.option("--node", required=True, help="Node API URL.")
+@click.option("--genesis", "genesis_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def verify_chain_command(node: str, genesis_path: str, as_json: bool) -> None:
+    """Walk the chain from genesis: links, roots, chain id, validator set, certificates."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from explorer.audit import verify_chain
+
+    try:
+        client, genesis = _client_and_genesis(node, genesis_path)
+        console = Console(stderr=True)
+        show = not as_json and console.is_terminal
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not show,
+        ) as progress:
+            task = progress.add_task("verifying blocks", total=None)
+
+            def advance(height: int, tip: int) -> None:
+                progress.update(task, completed=height, total=tip)
+
+            audit = verify_chain(client, genesis, advance)
+    except TallyError as error:
+        _fail(error, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps(audit.to_json(), indent=2))
+    else:
+        click.echo(f"chain {genesis.chain}: walked {audit.blocks} of {audit.tip} blocks")
+        click.echo(f"genesis hash {genesis.hash().hex()}")
+        for name, count in sorted(audit.passed.items()):
+            click.echo(f"  ok    {name:<24} {count} block(s)")
+        if not audit.roots_checked:
+            click.echo(
+                "  note  txs_root/receipts_root not recomputed: node serves no /v1/raw/blocks"
+            )
+        for failure in audit.failures[:50]:
+            click.echo(f"  FAIL  block {failure.height}: {failure.check}: {failure.detail}")
+        if len(audit.failures) > 50:
+            click.echo(f"  ... and {len(audit.failures) - 50} more failures")
+        click.echo("verified" if audit.ok else "VERIFICATION FAILED")
+    sys.exit(0 if audit.ok else 1)
+
+
+@audit_group.command("verify-tx")
+@click.argument("tx_id")
+@click.option("--node", required=True, help="Node API URL.")
+@click.option("--genesis", "genesis_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def verify_tx_command(tx_id: str, node: str, genesis_path: str, as_json: bool) -> None:
+    """Fetch TX_ID's inclusion proof and check every step of it against the genesis."""
+    from explorer.verify import check_proof
+
+    try:
+        client, genesis = _client_and_genesis(node, genesis_path)
+        proof = client.get_proof(tx_id)
+    except TallyError as error:
+        _fail(error, as_json)
+        return
+    verdict = check_proof(genesis, proof, tx_id)
+    if as_json:
+        checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verdict.checks]
+        click.echo(json.dumps({"tx": tx_id, "ok": verdict.ok, "checks": checks}, indent=2))
+    else:
+        for check in verdict.checks:
+            click.echo(f"  {'ok  ' if check.ok else 'FAIL'}  {check.name:<28} {check.detail}")
+        click.echo("verified" if verdict.ok else "VERIFICATION FAILED")
+    sys.exit(0 if verdict.ok else 1)
+
+
+def _print_trace(trace: dict[str, Any]) -> None:
+    click.echo(
+        f"invoice {trace.get('invoice_no')}: {trace.get('creditor')} → {trace.get('debtor')}, "
+        f"face {trace.get('face')} {trace.get('currency')} (minor units), {trace.get('status')}"
+    )
+    for piece in trace.get("pieces", []):
+        indent = "  " * (int(piece.get("depth", 0)) + 1)
+        click.echo(
+            f"{indent}piece {str(piece.get('id'))[:12]} held by {piece.get('holder')}: "
+            f"{piece.get('amount')} [{piece.get('status')}]"
+        )
+        for step in piece.get("history", []):
+            click.echo(
+                f"{indent}  block {step.get('height'):>6}  {step.get('action'):<11} "
+                f"→ {step.get('holder'):<12} tx {str(step.get('tx'))[:16]}"
+            )
+
+
+@audit_group.command("trace")
+@click.argument("subject")
+@click.option("--node", required=True, help="Node API URL.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def trace_command(subject: str, node: str, as_json: bool) -> None:
+    """History of an invoice number (INV-1001), a receivable id, or an organization."""
+    from explorer.audit import trace_targets
+
+    try:
+        result = trace_targets(Client(node), subject)
+    except (TallyError, ApiError) as error:
+        _fail(error, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    if result["kind"] == "org":
+        org = result["org"]
+        click.echo(f"{org.get('id')} ({org.get('name')}, {org.get('kind')})")
+        click.echo(f"  balances: {org.get('balances')}")
+        for name in ("held", "owed", "payments"):
+            items = result.get(name)
+            click.echo(f"  {name}:")
+            if isinstance(items, dict):
+                click.echo(f"    ({items.get('error')})")
+                continue
+            for item in items or []:
+                click.echo(f"    {json.dumps(item, sort_keys=True)[:160]}")
+        return
+    for trace in result["traces"]:
+        _print_trace(trace)
+
+
+COMMANDS: list[click.Command] = [explorer_command, audit_group]

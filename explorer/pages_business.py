@@ -1,0 +1,118 @@
+"""Pages about the business: organizations, receivables (with their family tree), payments.
+
+These read the contracts' JSON as the node serves it and show it; the chain facts under them
+(each transaction, block and certificate) are verified on the pages they link to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from aiohttp import web
+
+from explorer.app import PageError, render, view
+from explorer.graph import layout, timeline
+from explorer.reader import NodeError, RouteMissing
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def _id(request: web.Request, what: str) -> str:
+    raw = request.match_info["id"]
+    if not HEX64.match(raw.lower()):
+        raise PageError(400, f"Malformed {what} id", f"A {what} id is 64 hex characters.")
+    return raw.lower()
+
+
+async def _optional(lookup: Any) -> tuple[Any, str]:
+    """(answer, "") or (None, why): a section the node cannot serve is shown as such."""
+    try:
+        return await lookup, ""
+    except RouteMissing:
+        return None, "not served by this node"
+    except NodeError as error:
+        if error.code == "NODE_UNREACHABLE":
+            raise
+        return None, error.message
+
+
+async def orgs(request: web.Request) -> web.Response:
+    items = await view(request).reader.orgs()
+    return render(request, "orgs.html", orgs=items, page="orgs")
+
+
+async def org(request: web.Request) -> web.Response:
+    org_id = request.match_info["id"]
+    if not ORG_ID.match(org_id):
+        raise PageError(
+            400, "Malformed organization id", "Organization ids are lowercase letters, digits, -."
+        )
+    chain_view = view(request)
+    record = await chain_view.reader.org(org_id)
+    await chain_view.currency_decimals()
+    (held, held_error), (owed, owed_error), (payments, pay_error) = await asyncio.gather(
+        _optional(chain_view.reader.receivables(holder=org_id)),
+        _optional(chain_view.reader.receivables(debtor=org_id)),
+        _optional(chain_view.reader.payments(org_id)),
+    )
+    validators = [v for v in chain_view.genesis.validators if v.org == org_id]
+    return render(
+        request,
+        "org.html",
+        o=record,
+        held=held or [],
+        held_error=held_error,
+        owed=owed or [],
+        owed_error=owed_error,
+        payments=payments or [],
+        pay_error=pay_error,
+        validators=validators,
+        page="orgs",
+    )
+
+
+async def receivable(request: web.Request) -> web.Response:
+    piece_id = _id(request, "receivable")
+    reader = view(request).reader
+    record, trace = await asyncio.gather(
+        reader.receivable(piece_id), reader.receivable_trace(piece_id)
+    )
+    await view(request).currency_decimals()
+    return render(
+        request,
+        "receivable.html",
+        r=record,
+        trace=trace,
+        graph=layout(trace),
+        steps=timeline(trace),
+        page="receivable",
+    )
+
+
+async def payment(request: web.Request) -> web.Response:
+    payment_id = _id(request, "payment")
+    record = await view(request).reader.payment(payment_id)
+    await view(request).currency_decimals()
+    return render(request, "payment.html", p=record, page="payment")
+
+
+async def payment_xml(request: web.Request) -> web.Response:
+    payment_id = _id(request, "payment")
+    body = await view(request).reader.payment_xml(payment_id)
+    return web.Response(
+        body=body,
+        content_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="pacs008-{payment_id[:12]}.xml"'},
+    )
+
+
+ROUTES: list[web.RouteDef] = [
+    web.get("/orgs", orgs),
+    web.get("/org/{id}", org),
+    web.get("/receivable/{id}", receivable),
+    web.get("/payment/{id}", payment),
+    web.get("/payment/{id}/pacs008.xml", payment_xml),
+]
