@@ -37,8 +37,8 @@ def resolve(session: Session, ref: str, creditor: str | None, debtor: str | None
     if debtor:
         query["debtor"] = debtor
     items = session.client.get("/v1/receivables?" + urllib.parse.urlencode(query))["items"]
-    if not items and not creditor and not debtor and session.as_org:
-        return resolve(session, ref, None, session.as_org)
+    if len(items) > 1 and session.as_org:  # prefer the signer's own invoices
+        items = [i for i in items if session.as_org in (i["creditor"], i["debtor"])] or items
     if not items:
         raise TallyError("NOT_FOUND", f"no invoice {ref!r}")
     if len(items) > 1:
