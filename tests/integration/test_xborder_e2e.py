@@ -1,0 +1,162 @@
+"""The cross-border story against a real node: CLI and SDK, committed blocks, real LevelDB.
+
+Acme Steel pays Rhein Parts 50,000.00 EUR through Bank C's CNY→EUR quote with `tally pay --fx`,
+exports the pacs.008 and validates it against the official schema; then three banks net.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from ledger.crypto import Ed25519Key
+from node.cli import tally
+from wallet.client import Client, TxFailed
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def schema_path(name: str) -> Path:
+    shared = os.environ.get("TALLY_SHARED")
+    base = Path(shared) if shared else REPO.parent / "shared"
+    return base / "data" / "iso20022" / f"{name}.xsd"
+
+
+@pytest.fixture
+def net(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A one-validator localnet: the shared `localnet` factory if there is one, else our own."""
+    try:
+        factory: Callable[..., dict[str, Any]] = request.getfixturevalue("localnet")
+    except pytest.FixtureLookupError:
+        factory = None  # type: ignore[assignment]
+    if factory is not None:
+        yield factory(nodes=1)
+        return
+    directory = tmp_path / "net"
+    command = [sys.executable, "-m", "node", "localnet"]
+    started = subprocess.run(
+        [*command, "up", "--nodes", "1", "--dir", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    try:
+        assert started.returncode == 0, started.stderr + started.stdout
+        info: dict[str, Any] = json.loads((directory / "localnet.json").read_text())
+        info.setdefault("dir", str(directory))
+        yield info
+    finally:
+        subprocess.run([*command, "down", "--dir", str(directory)], timeout=120, check=False)
+
+
+def key(info: dict[str, Any], org: str, role: str = "operator") -> Ed25519Key:
+    entry = next(o for o in info["orgs"] if o["id"] == org)
+    seed = next(k["seed"] for k in entry["keys"] if k["role"] == role)
+    return Ed25519Key.from_seed(bytes.fromhex(seed))
+
+
+def cli(info: dict[str, Any], *args: str) -> Any:
+    """Run a `tally` command in process against the localnet; its --json answer."""
+    result = CliRunner().invoke(tally, [*args, "--localnet", str(info["dir"]), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output) if result.output.strip().startswith("{") else result.output
+
+
+def balance(client: Client, org: str, code: str) -> int:
+    return int(client.org(org).get("balances", {}).get(code, 0))
+
+
+def test_cross_border_story_on_a_real_node(net: dict[str, Any], tmp_path: Path) -> None:
+    client = Client(net["nodes"][0]["api"])
+    cli(net, "cash", "issue", "CNY", "acme-steel", "500,000.00", "--as", "bank-a")
+    cli(net, "cash", "issue", "EUR", "bank-c", "60,000.00", "--as", "bank-b")
+    assert balance(client, "acme-steel", "CNY") == 50_000_000
+
+    quote = cli(
+        net, "fx", "quote", "CNY", "EUR", "0.12820513", "--max", "450,000.00", "--as", "bank-c"
+    )["id"]
+    listed = cli(net, "fx", "list", "--base", "CNY")
+    assert [q["id"] for q in listed["quotes"]] == [quote]
+
+    paid = cli(
+        net,
+        "pay",
+        "rhein-parts",
+        "50,000.00",
+        "EUR",
+        "--fx",
+        quote,
+        "--remittance",
+        "Invoice RP-2026-0042",
+        "--beneficiary-account",
+        "DE89370400440532013000",
+        "--as",
+        "acme-steel",
+    )
+    assert paid["credit"] == 5_000_000 and paid["base_amount"] == 39_000_000
+    assert balance(client, "acme-steel", "CNY") == 50_000_000 - 39_000_000
+    assert balance(client, "bank-c", "CNY") == 39_000_000
+    assert balance(client, "bank-c", "EUR") == 6_000_000 - 5_000_000
+    assert balance(client, "rhein-parts", "EUR") == 5_000_000
+
+    out = tmp_path / "pacs008.xml"
+    exported = CliRunner().invoke(
+        tally, ["payment", "export", paid["id"], "-o", str(out), "--localnet", str(net["dir"])]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert out.read_bytes().startswith(b"<?xml")
+    xsd_file = schema_path("pacs.008.001.09")
+    if xsd_file.is_file():
+        xsd = etree.XMLSchema(etree.parse(str(xsd_file)))
+        assert xsd.validate(etree.parse(str(out))), xsd.error_log
+    record = client.get(f"/v1/payments/{paid['id']}")
+    assert record["legs"][1] == {
+        "currency": "EUR",
+        "from": "bank-c",
+        "to": "rhein-parts",
+        "amount": 5_000_000,
+    }
+    page = client.get("/v1/payments?org=acme-steel")
+    assert [p["id"] for p in page["payments"]] == [paid["id"]]
+
+    # End of day: three banks net EUR obligations.
+    for bank in ("bank-a", "bank-b"):
+        cli(net, "cash", "issue", "EUR", bank, "10,000.00", "--as", "bank-b")
+    close_ms = int(time.time() * 1000) + 1500
+    window = client.call(
+        key(net, "bank-a"),
+        "netting",
+        "open",
+        {"currency": "EUR", "participants": ["bank-a", "bank-b", "bank-c"], "close_ms": close_ms},
+    )["result"]["id"]
+    for payer, payee, value in (
+        ("bank-a", "bank-b", 300_000),
+        ("bank-b", "bank-c", 250_000),
+        ("bank-c", "bank-a", 100_000),
+    ):
+        args = {"window": window, "to": payee, "amount": value}
+        client.call(key(net, payer), "netting", "submit", args)
+    before = {b: balance(client, b, "EUR") for b in ("bank-a", "bank-b", "bank-c")}
+    deadline = time.monotonic() + 60
+    while True:  # settle is refused (WINDOW_OPEN) until a block's time passes the close
+        try:
+            settled = client.call(key(net, "bank-c"), "netting", "settle", {"window": window})
+            break
+        except TxFailed as error:
+            assert error.code == "WINDOW_OPEN" and time.monotonic() < deadline
+    positions = settled["result"]["positions"]
+    assert positions == {"bank-a": -200_000, "bank-b": 50_000, "bank-c": 150_000}
+    after = {b: balance(client, b, "EUR") for b in before}
+    assert {b: after[b] - before[b] for b in before} == positions
