@@ -37,16 +37,23 @@ def _no_progress(phase: str, done: int, total: int) -> None:
     pass
 
 
-def ed25519_verifies_per_second(count: int = 3000) -> float:
-    """Single-core Ed25519 verifications per second, with the node's library (libsodium)."""
+def ed25519_verifies_per_second(count: int = 1000, rounds: int = 5) -> float:
+    """Single-core Ed25519 verifications per second, with the node's library (libsodium).
+
+    The best of a few short rounds: the machine may be shared, and the ceiling is what one core
+    can do, not what it did while something else ran.
+    """
     keys = [nacl.signing.SigningKey.generate() for _ in range(16)]
     message = b"\x42" * 32  # a tx signature is over a 32-byte digest
     signed = [(k.verify_key, k.sign(message).signature) for k in keys]
     work = [signed[i % len(signed)] for i in range(count)]
-    started = time.perf_counter()
-    for verify_key, signature in work:
-        verify_key.verify(message, signature)
-    return count / (time.perf_counter() - started)
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for verify_key, signature in work:
+            verify_key.verify(message, signature)
+        best = max(best, count / (time.perf_counter() - started))
+    return best
 
 
 def percentile(values: list[float], fraction: float) -> float:
