@@ -242,7 +242,14 @@ def test_signers_bitmap_lying_about_who_signed_fails(genesis, good) -> None:
 def test_signers_beyond_the_validator_set_fail(genesis, good) -> None:
     good["certificate"]["signers"] = signer_bitmap([0, 1, 3, 5], 8).hex()
     result = verify_proof(good, genesis)
-    assert "validator 5" in result.failures[0].detail
+    assert _failed(result) == {"certificate_signatures"}
+    assert "malformed" in result.failures[0].detail
+
+
+def test_signers_bitmap_with_extra_bytes_fails(genesis, good) -> None:
+    """One set of signers has one encoding: a padded bitmap is refused."""
+    good["certificate"]["signers"] = signer_bitmap([0, 1, 3], 16).hex()
+    assert _failed(verify_proof(good, genesis)) == {"certificate_signatures"}
 
 
 def test_signature_by_non_validators_fails(devnet, block, genesis, good) -> None:
