@@ -30,7 +30,7 @@ from contracts.xborder_rules import (
 ISO_FIELDS: dict[str, Validator | Optional] = {
     "end_to_end_id": text(35),  # PmtId/EndToEndId, Max35Text
     "purpose": purpose,  # Purp/Cd (4 capitals) or Purp/Prtry (Max35Text)
-    "remittance": optional(text(140), ""),  # RmtInf/Ustrd, Max140Text
+    "remittance": optional(text(140, 0), ""),  # RmtInf/Ustrd, Max140Text; "" = none
     "originator": optional(party, {}),
     "beneficiary": optional(party, {}),
 }

@@ -66,7 +66,9 @@ def pay(
     currency = currency.upper()
     minor = session.parse_amount(amount, currency)
     if plain:
-        args = {"currency": currency, "to": to, "amount": minor, "memo": memo}
+        args: dict[str, Any] = {"currency": currency, "to": to, "amount": minor}
+        if memo:  # cash.transfer refuses an explicit empty memo
+            args["memo"] = memo
         call(session, "cash", "transfer", args)
         session.output(args, f"paid {session.format_amount(minor, currency)} to {to}")
         return
@@ -74,7 +76,7 @@ def pay(
         "to": to,
         "end_to_end_id": end_to_end_id or "TALLY-" + secrets.token_hex(8).upper(),
         "purpose": purpose,
-        "remittance": remittance,
+        **({"remittance": remittance} if remittance else {}),
         "originator": party(originator_name, originator_account, None),
         "beneficiary": party(beneficiary_name, beneficiary_account, None),
     }

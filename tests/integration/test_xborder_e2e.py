@@ -131,6 +131,38 @@ def test_cross_border_story_on_a_real_node(net: dict[str, Any], tmp_path: Path) 
     page = client.get("/v1/payments?org=acme-steel")
     assert [p["id"] for p in page["payments"]] == [paid["id"]]
 
+    # Same-currency payment with ISO details, and a plain cash transfer.
+    sent = cli(
+        net, "pay", "acme-steel", "1,000.00", "EUR", "--e2e", "RP-REFUND-1", "--as", "rhein-parts"
+    )
+    assert client.get(f"/v1/payments/{sent['id']}")["end_to_end_id"] == "RP-REFUND-1"
+    cli(net, "pay", "bank-b", "0.50", "EUR", "--plain", "--as", "rhein-parts")
+    assert balance(client, "rhein-parts", "EUR") == 5_000_000 - 100_000 - 50
+
+    # Governance: a daily limit needs three of the four banks.
+    proposal = cli(
+        net,
+        "governance",
+        "propose",
+        "set_limit",
+        "--param",
+        "org=rhein-parts",
+        "--param",
+        "currency=EUR",
+        "--param",
+        "amount=100",
+        "--as",
+        "bank-a",
+    )
+    assert proposal["passed"] is False
+    assert cli(net, "governance", "approve", proposal["id"], "--as", "bank-b") == {"passed": False}
+    assert cli(net, "governance", "approve", proposal["id"], "--as", "bank-c") == {"passed": True}
+    refused = CliRunner().invoke(
+        tally,
+        ["pay", "acme-steel", "1.01", "EUR", "--as", "rhein-parts", "--localnet", str(net["dir"])],
+    )
+    assert refused.exit_code == 1 and "DAILY_LIMIT_EXCEEDED" in refused.output
+
     # End of day: three banks net EUR obligations.
     for bank in ("bank-a", "bank-b"):
         cli(net, "cash", "issue", "EUR", bank, "10,000.00", "--as", "bank-b")
