@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine with Python 3.11/3.12 and make:
+#   make demo   - set up, start a development consortium and run the stories
+#   make test   - set up, lint, type-check and run every test
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup lint typecheck unit sim integration browser bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/tally demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy ledger consensus contracts network node wallet explorer
+
+test: setup lint typecheck
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+unit: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+sim: setup
+	$(BIN)/python -m pytest -q tests/sim
+
+integration: setup
+	$(BIN)/python -m pytest -q tests/integration
+
+browser: setup
+	$(BIN)/python -m pytest -q tests/browser
+
+bench: setup
+	$(BIN)/tally bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-data
