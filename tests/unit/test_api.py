@@ -1,0 +1,110 @@
+"""The core API and the driver in one process: a solo replica commits what the API admits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from consensus.solo import SoloReplica
+from ledger.chain import ChainStore
+from ledger.genesis import genesis_from_value
+from ledger.store import MemoryStore
+from node.api import NODE, NodeHandle, error_middleware, make_app
+from node.devnet import make_devnet
+from node.driver import Driver
+from node.executor import Executor
+from node.mempool import Mempool
+from node.metrics import Metrics
+from wallet.txbuilder import build_tx
+
+DEVNET = make_devnet(1, seed=b"api-tests")
+
+
+def _app() -> web.Application:
+    genesis = genesis_from_value({**DEVNET.genesis, "params": {"batch_ms": 5}})
+    store = ChainStore(MemoryStore())
+    executor = Executor(store, genesis)
+    mempool = Mempool(
+        genesis, lambda t: store.tx_location(t) is not None, lambda: executor.tip.height
+    )
+    validator = DEVNET.validators[0]
+    replica = SoloReplica(genesis.chain, validator.bls, 0, executor.tip.block_hash, 5)
+    driver = Driver(
+        replica, executor, mempool, store,
+        proposer=validator.ed25519.public, validator_count=1, metrics=Metrics(),
+    )  # fmt: skip
+    return make_app(NodeHandle(validator.name, genesis, driver, driver.metrics, dict))
+
+
+def _run(test: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
+    async def main() -> None:
+        app = _app()
+        async with TestClient(TestServer(app)) as client:
+            app[NODE].driver.start()
+            try:
+                await test(client)
+            finally:
+                app[NODE].driver.stop()
+
+    asyncio.run(main())
+
+
+def _issue(amount: int) -> str:
+    args = {"currency": "CNY", "to": "bigauto", "amount": amount}
+    return build_tx(DEVNET.key("bank-a"), "tally-dev", "cash", "issue", args, 50).encode().hex()
+
+
+def test_submitted_txs_commit_and_answer_with_receipts() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        response = await client.post(
+            "/v1/txs?wait=commit", json={"txs": [_issue(i + 1) for i in range(30)]}
+        )
+        answer = await response.json()
+        assert response.status == 200
+        assert all(r["accepted"] and r["receipt"]["status"] == "ok" for r in answer["results"])
+        status = await (await client.get("/v1/status")).json()
+        assert status["height"] >= 1 and status["mempool"] == 0
+        org = await (await client.get("/v1/orgs/bigauto")).json()
+        assert org["balances"] == {"CNY": sum(range(1, 31))}
+        tx = await (await client.get(f"/v1/txs/{answer['results'][0]['id']}")).json()
+        assert tx["status"] == "committed" and tx["tx"]["args"]["amount"] == 1
+        blocks = await (await client.get("/v1/blocks?from=1&limit=5")).json()
+        assert blocks["blocks"][0]["height"] == 1
+        events = await (await client.get("/v1/events?after=0&limit=10")).json()
+        assert len(events["events"]) == 10 and events["next"] == 10
+        currencies = await (await client.get("/v1/currencies")).json()
+        assert {"code": "JPY", "decimals": 0, "issuers": ["bank-d"]} in currencies["currencies"]
+
+    _run(check)
+
+
+def test_long_poll_returns_once_the_tx_commits() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        response = await client.post("/v1/txs", json={"txs": [_issue(5)]})
+        tx_id = (await response.json())["results"][0]["id"]
+        answer = await (await client.get(f"/v1/txs/{tx_id}?wait=commit&timeout_ms=30000")).json()
+        assert answer["status"] == "committed" and answer["receipt"]["status"] == "ok"
+
+    _run(check)
+
+
+def test_unexpected_errors_become_500_json_without_a_traceback() -> None:
+    async def boom(request: web.Request) -> web.Response:
+        raise RuntimeError("secret internals")
+
+    async def main() -> None:
+        app = web.Application(middlewares=[error_middleware])
+        app.router.add_get("/boom", boom)
+        async with TestClient(TestServer(app)) as client:
+            response = await client.get("/boom")
+            text = await response.text()
+            assert response.status == 500
+            assert "INTERNAL" in text and "secret" not in text and "Traceback" not in text
+            missing = await client.get("/nowhere")
+            assert missing.status == 404 and (await missing.json())["error"]["code"] == "NOT_FOUND"
+
+    asyncio.run(main())
