@@ -271,6 +271,6 @@ class ReceivablesMachine(RuleBasedStateMachine):
 
 
 ReceivablesMachine.TestCase.settings = settings(
-    max_examples=200, stateful_step_count=50, deadline=None, derandomize=False
+    max_examples=120, stateful_step_count=50, deadline=None, derandomize=False
 )
 TestReceivables = ReceivablesMachine.TestCase
