@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,30 +33,9 @@ def schema_path(name: str) -> Path:
 
 
 @pytest.fixture
-def net(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A one-validator localnet: the shared `localnet` factory if there is one, else our own."""
-    try:
-        factory: Callable[..., dict[str, Any]] = request.getfixturevalue("localnet")
-    except pytest.FixtureLookupError:
-        factory = None  # type: ignore[assignment]
-    if factory is not None:
-        yield factory(nodes=1)
-        return
-    directory = tmp_path / "net"
-    command = [sys.executable, "-m", "node", "localnet"]
-    started = subprocess.run(
-        [*command, "up", "--nodes", "1", "--dir", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    try:
-        assert started.returncode == 0, started.stderr + started.stdout
-        info: dict[str, Any] = json.loads((directory / "localnet.json").read_text())
-        info.setdefault("dir", str(directory))
-        yield info
-    finally:
-        subprocess.run([*command, "down", "--dir", str(directory)], timeout=120, check=False)
+def net(localnet: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """A one-validator localnet from the shared fixture (stopped at teardown)."""
+    return localnet(nodes=1)
 
 
 def key(info: dict[str, Any], org: str, role: str = "operator") -> Ed25519Key:
