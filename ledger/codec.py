@@ -24,7 +24,10 @@ def _canonical(value: Value, depth: int = 0) -> Value:
     """Return `value` with every map's keys sorted; raise on anything not encodable."""
     if depth > MAX_DEPTH:
         raise DecodeError("value nested too deeply", "TOO_DEEP")
-    if value is None or isinstance(value, bool | str | bytes):
+    if isinstance(value, str):
+        _utf8(value)
+        return value
+    if value is None or isinstance(value, bool | bytes):
         return value
     if isinstance(value, int):
         if not INT_MIN <= value <= INT_MAX:
@@ -34,13 +37,21 @@ def _canonical(value: Value, depth: int = 0) -> Value:
         for key in value:
             if not isinstance(key, str):
                 raise DecodeError("map keys must be strings", "BAD_MAP_KEY")
-        ordered = sorted(value, key=lambda k: k.encode())
+        ordered = sorted(value, key=_utf8)
         return {key: _canonical(value[key], depth + 1) for key in ordered}
     if isinstance(value, list | tuple):
         return [_canonical(item, depth + 1) for item in value]
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     raise DecodeError(f"type {type(value).__name__} has no canonical encoding", "BAD_TYPE")
+
+
+def _utf8(text: str) -> bytes:
+    """The UTF-8 bytes of `text`; lone surrogates (possible from JSON) have none."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DecodeError("text is not valid Unicode (lone surrogate)", "BAD_TEXT") from None
 
 
 def encode(value: Value) -> bytes:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
-_AMOUNT = re.compile(r"^\d{1,3}(,\d{3})*(\.\d+)?$|^\d+(\.\d+)?$")
+_UNDERSCORED = re.compile(r"^[0-9]{1,3}(_[0-9]{3})+(\.[0-9]+)?$")
+_AMOUNT = re.compile(r"^[0-9]{1,3}(,[0-9]{3})*(\.[0-9]+)?$|^[0-9]+(\.[0-9]+)?$")
 
 
 def parse_amount(text: str, decimals: int) -> int:
     """'1,000,000.00' with 2 decimals -> 100000000; more decimals than the currency has is an
     error, never a silent rounding."""
-    cleaned = text.strip().replace("_", "")
+    cleaned = text.strip()
+    if _UNDERSCORED.match(cleaned):
+        cleaned = cleaned.replace("_", "")
     if not _AMOUNT.match(cleaned):
         raise ValueError(f"{text!r} is not an amount (e.g. 1,000,000.00)")
     cleaned = cleaned.replace(",", "")

@@ -52,11 +52,6 @@ def test_parse_refuses_with_a_reason(text: str, decimals: int, words: str) -> No
     assert words in str(error.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wallet/amounts.py: the regex uses \\d, which matches any Unicode digit, so "
-    "'١٢' (Arabic-Indic) parses as 12 and '１００' (fullwidth) as 100",
-)
 @pytest.mark.parametrize("text", ["١٢", "１００"])
 def test_only_ascii_digits_are_amounts(text: str) -> None:
     with pytest.raises(ValueError):
