@@ -48,7 +48,7 @@ def issue(ctx: Context, currency: str, to: str, amount: int) -> None:
 @method(
     "cash",
     "transfer",
-    {"currency": currency, "to": org_id, "amount": amount, "memo": optional(text(140), "")},
+    {"currency": currency, "to": org_id, "amount": amount, "memo": optional(text(140, 0), "")},
 )
 def transfer(ctx: Context, currency: str, to: str, amount: int, memo: str) -> None:
     """The caller pays another organization from its balance."""
