@@ -57,8 +57,11 @@ def explorer_command(node: str, genesis_path: str | None, host: str, port: int) 
         click.echo(
             "warning: no --genesis given; verifying against the node's own genesis", err=True
         )
-    click.echo(f"explorer for {node} on http://{host}:{port}/", err=True)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+    def ready(_: object) -> None:
+        click.echo(f"explorer for {node} ready on http://{host}:{port}/", err=True)
+
+    web.run_app(app, host=host, port=port, print=ready, access_log=None)
 
 
 @click.group("audit")

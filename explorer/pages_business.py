@@ -94,9 +94,13 @@ async def receivable(request: web.Request) -> web.Response:
 
 async def payment(request: web.Request) -> web.Response:
     payment_id = _id(request, "payment")
-    record = await view(request).reader.payment(payment_id)
+    reader = view(request).reader
+    record = await reader.payment(payment_id)
     await view(request).currency_decimals()
-    return render(request, "payment.html", p=record, page="payment")
+    parties = [str(record.get(name)) for name in ("payer", "payee") if record.get(name)]
+    answers = await asyncio.gather(*(_optional(reader.org(org_id)) for org_id in parties))
+    compliance = [answer for answer, _ in answers if isinstance(answer, dict)]
+    return render(request, "payment.html", p=record, parties=compliance, page="payment")
 
 
 async def payment_xml(request: web.Request) -> web.Response:

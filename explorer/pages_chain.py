@@ -128,11 +128,22 @@ async def blocks(request: web.Request) -> web.Response:
         before = min(int(raw), tip + 1)
     else:
         before = tip + 1
-    rows = await view(request).rows(before, PAGE_SIZE)
+    limit_raw = request.query.get("limit", str(PAGE_SIZE))
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 100:
+        raise PageError(400, "Bad page size", "?limit= takes 1 to 100 blocks.")
+    limit = int(limit_raw)
+    rows = await view(request).rows(before, limit)
     older = rows[-1].height if rows and rows[-1].height > 1 else None
-    newer = before + PAGE_SIZE if before <= tip else None
+    newer = before + limit if before <= tip else None
     return render(
-        request, "blocks.html", rows=rows, tip=tip, older=older, newer=newer, page="blocks"
+        request,
+        "blocks.html",
+        blocks=rows,
+        tip=tip,
+        older=older,
+        newer=newer,
+        limit=limit,
+        page="blocks",
     )
 
 

@@ -1,0 +1,85 @@
+"""A node that lies: forwards to a real node's API but tampers with one block on the way.
+
+`--mode header` changes one byte of block H's state_root inside the header encoding (the header
+still decodes, so the explorer must notice the hash no longer matches the certificate);
+`--mode agg_sig` flips one byte of block H's aggregate signature. Prints "ready" once listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from ledger.types import Header
+
+
+def tamper_block(block: dict[str, Any], height: int, mode: str) -> None:
+    if block.get("height") != height:
+        return
+    if mode == "header":
+        header = Header.decode(bytes.fromhex(block["header"]))
+        value = header.to_value()
+        value["state_root"] = bytes([value["state_root"][0] ^ 0x01]) + value["state_root"][1:]
+        block["header"] = Header.from_value(value).encode().hex()
+    else:
+        sig = bytearray.fromhex(block["certificate"]["agg_sig"])
+        sig[-1] ^= 0x01
+        block["certificate"]["agg_sig"] = sig.hex()
+
+
+def tamper(answer: Any, height: int, mode: str) -> Any:
+    if isinstance(answer, dict):
+        if "header" in answer and "certificate" in answer:
+            tamper_block(answer, height, mode)
+        for block in answer.get("blocks", []) if isinstance(answer.get("blocks"), list) else []:
+            tamper_block(block, height, mode)
+    return answer
+
+
+def make_proxy(upstream: str, height: int, mode: str) -> web.Application:
+    async def forward(request: web.Request) -> web.StreamResponse:
+        if request.path == "/v1/stream":  # no live stream through the liar: polling will do
+            return web.json_response(
+                {"error": {"code": "NOT_FOUND", "message": "Not Found"}}, status=404
+            )
+        async with aiohttp.ClientSession() as session:
+            async with session.get(upstream + request.path_qs) as response:
+                body = await response.read()
+                if "json" in response.content_type:
+                    answer = tamper(json.loads(body), height, mode)
+                    return web.json_response(answer, status=response.status)
+                return web.Response(
+                    body=body, status=response.status, content_type=response.content_type
+                )
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", forward)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--height", type=int, required=True)
+    parser.add_argument("--mode", choices=("header", "agg_sig"), default="header")
+    args = parser.parse_args()
+
+    def ready(_: object) -> None:
+        print("ready", flush=True)
+
+    web.run_app(
+        make_proxy(args.upstream.rstrip("/"), args.height, args.mode),
+        host="127.0.0.1",
+        port=args.port,
+        print=ready,
+        access_log=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
