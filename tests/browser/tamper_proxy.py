@@ -46,15 +46,17 @@ def make_proxy(upstream: str, height: int, mode: str) -> web.Application:
             return web.json_response(
                 {"error": {"code": "NOT_FOUND", "message": "Not Found"}}, status=404
             )
-        async with aiohttp.ClientSession() as session:
-            async with session.get(upstream + request.path_qs) as response:
-                body = await response.read()
-                if "json" in response.content_type:
-                    answer = tamper(json.loads(body), height, mode)
-                    return web.json_response(answer, status=response.status)
-                return web.Response(
-                    body=body, status=response.status, content_type=response.content_type
-                )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(upstream + request.path_qs) as response,
+        ):
+            body = await response.read()
+            if "json" in response.content_type:
+                answer = tamper(json.loads(body), height, mode)
+                return web.json_response(answer, status=response.status)
+            return web.Response(
+                body=body, status=response.status, content_type=response.content_type
+            )
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", forward)
