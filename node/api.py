@@ -356,8 +356,9 @@ async def get_stream(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": heartbeat\n\n")
                 continue
-            if notice is None:
-                await response.write(b"event: overflow\ndata: {}\n\n")
+            if notice is None:  # the node stops, or this client fell too far behind
+                if driver.running:
+                    await response.write(b"event: overflow\ndata: {}\n\n")
                 break
             await response.write(_sse(notice))
     except (ConnectionResetError, asyncio.CancelledError):

@@ -137,14 +137,18 @@ class Driver:
         self._arrivals: dict[bytes, float] = {}
         self._subscribers: list[asyncio.Queue[CommittedNotice | None]] = []
         self.last_commit_ms = 0
+        self.running = False
 
     # -- feeding the replica --------------------------------------------------------------------
 
     def start(self) -> None:
+        self.running = True
         self.metrics.chain_height.set(self.executor.tip.height)
         self.handle(Start(self.clock()))
 
     def stop(self) -> None:
+        """Cancel timers and end every subscriber's stream (each receives None)."""
+        self.running = False
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()

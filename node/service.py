@@ -120,7 +120,8 @@ class NodeService:
         return {}
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
+        # Open streams and long polls get a few seconds to finish when the node stops.
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=3.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
         await site.start()
