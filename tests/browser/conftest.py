@@ -153,14 +153,13 @@ def screenshot(page: Any, name: str) -> None:
 
 
 def start_tamper_proxy(upstream: str, height: int, mode: str) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.browser.tamper_proxy", "--upstream", upstream,
-         "--port", str(port), "--height", str(height), "--mode", mode],
+         "--port", "0", "--height", str(height), "--mode", mode],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
     )  # fmt: skip
     assert process.stdout is not None
     for line in process.stdout:
-        if line.strip() == "ready":
-            return process, f"http://127.0.0.1:{port}"
+        if line.startswith("ready "):
+            return process, line.split()[-1]
     raise RuntimeError("tamper proxy did not start")

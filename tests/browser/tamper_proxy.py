@@ -2,12 +2,13 @@
 
 `--mode header` changes one byte of block H's state_root inside the header encoding (the header
 still decodes, so the explorer must notice the hash no longer matches the certificate);
-`--mode agg_sig` flips one byte of block H's aggregate signature. Prints "ready" once listening.
+`--mode agg_sig` flips one byte of block H's aggregate signature. Prints "ready URL" once listening.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from typing import Any
 
@@ -71,16 +72,18 @@ def main() -> None:
     parser.add_argument("--mode", choices=("header", "agg_sig"), default="header")
     args = parser.parse_args()
 
-    def ready(_: object) -> None:
-        print("ready", flush=True)
+    asyncio.run(_serve(make_proxy(args.upstream.rstrip("/"), args.height, args.mode), args.port))
 
-    web.run_app(
-        make_proxy(args.upstream.rstrip("/"), args.height, args.mode),
-        host="127.0.0.1",
-        port=args.port,
-        print=ready,
-        access_log=None,
-    )
+
+async def _serve(app: web.Application, port: int) -> None:
+    """Listen (port 0: any free port) and print "ready URL" once the socket is bound."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"ready http://127.0.0.1:{bound}", flush=True)
+    await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
