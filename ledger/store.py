@@ -37,7 +37,13 @@ class LevelDBStore:
 
         Path(path).mkdir(parents=True, exist_ok=True)
         try:
-            self._db = plyvel.DB(str(path), create_if_missing=True)
+            # A bloom filter makes lookups of absent keys (fresh tx ids, new state keys) cheap.
+            self._db = plyvel.DB(
+                str(path),
+                create_if_missing=True,
+                bloom_filter_bits=10,
+                lru_cache_size=64 * 1024 * 1024,
+            )
         except plyvel.IOError as exc:
             raise StoreError(f"cannot open database at {path}: {exc}") from None
         except plyvel.Error as exc:

@@ -101,15 +101,18 @@ class SignedTx:
     sig: bytes
     body: TxBody = field(compare=False)
     id: bytes = field(compare=False)
+    raw: bytes = field(default=b"", compare=False)  # the encoding, when known: saves re-encoding
 
     @staticmethod
     def create(body: TxBody, key: Ed25519Key) -> SignedTx:
         body_bytes = body.encode()
         tx_id = sha256(body_bytes)
-        return SignedTx(body_bytes, key.sign(tx_signing_digest(tx_id)), body, tx_id)
+        sig = key.sign(tx_signing_digest(tx_id))
+        raw = codec.encode({"body": body_bytes, "sig": sig})
+        return SignedTx(body_bytes, sig, body, tx_id, raw)
 
     def encode(self) -> bytes:
-        return codec.encode({"body": self.body_bytes, "sig": self.sig})
+        return self.raw or codec.encode({"body": self.body_bytes, "sig": self.sig})
 
     @staticmethod
     def decode(data: bytes) -> SignedTx:
@@ -117,7 +120,7 @@ class SignedTx:
         _require(_is_bytes(outer["body"]), "body must be bytes")
         _require(_is_bytes(outer["sig"], 64), "sig must be 64 bytes")
         body = TxBody.decode(outer["body"])
-        return SignedTx(outer["body"], outer["sig"], body, sha256(outer["body"]))
+        return SignedTx(outer["body"], outer["sig"], body, sha256(outer["body"]), bytes(data))
 
     def signature_valid(self) -> bool:
         return ed25519_verify(self.body.sender, tx_signing_digest(self.id), self.sig)
