@@ -166,3 +166,18 @@ def test_receivable_graph_draws_splits_transfers_financing_and_repayment() -> No
     assert {(n.holder, n.amount) for n in graph.nodes} >= {("acme", 70), ("ore", 30), ("fuel", 30)}
     assert [s["tx"] for s in timeline(trace)][:3] == ["t1", "t2", "t3"]
     assert layout({"nothing": 1}).nodes == ()
+
+
+@pytest.mark.parametrize("field", ["block_hash", "signers", "agg_sig", None])
+def test_the_explorer_agrees_with_the_ledger_certificate_check(field: str | None) -> None:
+    """The explorer spells out each check for people; its verdict is the ledger's rule."""
+    certificates = pytest.importorskip("ledger.certificates")
+    genesis, header, certificate = _block()
+    if field is not None:
+        value = bytearray(getattr(certificate, field))
+        value[0] ^= 0x02
+        certificate = Certificate(**{**certificate.to_value(), field: bytes(value)})
+    ledger_ok = certificates.verify_certificate(
+        genesis.validators, genesis.chain, header.hash(), certificate, height=header.height
+    )
+    assert verify_certificate(genesis, header, certificate).ok == ledger_ok
