@@ -81,7 +81,26 @@ class CaughtUp:
     now_ms: int
 
 
-Event = Start | TxsArrived | MessageReceived | TimerFired | ProposalBuilt | BlockExecuted | CaughtUp
+@dataclass(frozen=True, slots=True)
+class TxsRemoved:
+    """Transactions left this node's mempool other than by a block this replica committed:
+    expired, became invalid, or were committed by state transfer. The replica stops waiting
+    for them (so it does not suspect the primary of censoring them)."""
+
+    tx_ids: tuple[bytes, ...]
+    now_ms: int
+
+
+Event = (
+    Start
+    | TxsArrived
+    | MessageReceived
+    | TimerFired
+    | ProposalBuilt
+    | BlockExecuted
+    | CaughtUp
+    | TxsRemoved
+)
 
 # ---- actions (replica -> driver) ------------------------------------------------------------
 
@@ -123,9 +142,15 @@ class BuildProposal:
 
 @dataclass(frozen=True, slots=True)
 class ExecuteBlock:
-    """Check and execute a proposed block on top of its parent (which may be uncommitted)."""
+    """Check and execute a proposed block on top of its parent (which may be uncommitted).
+
+    `check_time`: check the header time against the local clock (within max_clock_skew_ms) and
+    against the parent's. False for a block re-proposed by a NEW-VIEW: 2f+1 replicas prepared
+    it, so its time was checked when it was fresh, and it may be older than the skew by now.
+    """
 
     block: Block
+    check_time: bool = True
 
 
 @dataclass(frozen=True, slots=True)

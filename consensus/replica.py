@@ -1,0 +1,203 @@
+"""`PbftReplica`: the PBFT state machine the node (or the simulator) drives.
+
+    replica = PbftReplica(config, crypto, tip_height, tip_hash)            # fresh
+    replica = PbftReplica.restore(config, crypto, records, tip_height, tip_hash)  # after a crash
+    actions = replica.handle(event)
+
+See consensus/README.md for the protocol, what is persisted and what the driver must do with
+each action. Nothing in here does I/O, reads a clock or draws randomness: time arrives on events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from consensus.catchup import CatchUp
+from consensus.changes import ViewChanges
+from consensus.config import ReplicaConfig
+from consensus.crypto import ReplicaCrypto
+from consensus.interface import (
+    Action,
+    BlockExecuted,
+    CaughtUp,
+    Event,
+    MessageReceived,
+    ProposalBuilt,
+    SetTimer,
+    Start,
+    TimerFired,
+    TxsArrived,
+    TxsRemoved,
+)
+from consensus.messages import (
+    Checkpoint,
+    Commit,
+    NewView,
+    Prepare,
+    PrePrepare,
+    SignedMessage,
+    StableCheckpoint,
+    Status,
+    ViewChange,
+)
+from consensus.normal import NormalCase
+from consensus.records import parse_records
+from consensus.state import BATCH_TIMER, RETRANSMIT_TIMER, VIEW_TIMER
+from ledger.errors import DecodeError
+
+log = logging.getLogger(__name__)
+
+
+class PbftReplica(NormalCase, ViewChanges, CatchUp):
+    """A PBFT replica for any n = 3f + 1 (n = 1 included): `handle(event) -> list[Action]`."""
+
+    def __init__(
+        self,
+        config: ReplicaConfig,
+        crypto: ReplicaCrypto,
+        tip_height: int = 0,
+        tip_hash: bytes | None = None,
+    ) -> None:
+        super().__init__(
+            config, crypto, tip_height, config.genesis_hash if tip_hash is None else tip_hash
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        config: ReplicaConfig,
+        crypto: ReplicaCrypto,
+        records: Mapping[str, bytes],
+        tip_height: int,
+        tip_hash: bytes,
+        block_hash_at: Callable[[int], bytes | None] | None = None,
+    ) -> PbftReplica:
+        """Rebuild a replica from its persisted records and the committed chain's tip.
+
+        It comes back in the view it last entered, bound by every vote it persisted, so it never
+        signs two different blocks for one (view, height). In a view above 0 it waits for the
+        view's NEW-VIEW (its peers send it on request) before it votes again.
+        `block_hash_at(height)` reads a committed block's hash from the store: with it the
+        replica re-signs its checkpoint votes above the stable checkpoint, which were lost.
+        """
+        replica = cls(config, crypto, tip_height, tip_hash)
+        restored = parse_records(records)
+        if restored.checkpoint is not None:
+            replica.checkpoints.adopt(restored.checkpoint)
+            replica.chain_hashes[restored.checkpoint.height] = restored.checkpoint.block_hash
+        stable = replica.checkpoints.height
+        replica._view = restored.view
+        replica.installed = restored.view == 0
+        if not replica.installed:
+            replica.fresh_from = 1 << 62
+            replica.failures = 1
+            vc = restored.view_change
+            if (
+                vc is not None
+                and isinstance(vc.message, ViewChange)
+                and vc.message.view == restored.view
+            ):
+                replica.vc_sent = vc
+                replica.view_changes[replica.me] = (vc, vc.message)
+        for height, vote in restored.votes.items():
+            if height > stable:
+                replica.log.slot(height).vote = vote
+                replica.persisted.add(height)
+        for height, proof in restored.proofs.items():
+            if height > stable:
+                replica.log.slot(height).proof = proof
+                replica.persisted.add(height)
+        # Hashes of our committed blocks that we still hold proofs for (we vote for them again
+        # when a new view re-proposes them).
+        expected = tip_hash
+        for height in range(tip_height, stable, -1):
+            on_chain = restored.proofs.get(height)
+            if on_chain is None or on_chain.block.header.hash() != expected:
+                break
+            replica.chain_hashes[height] = expected
+            expected = on_chain.block.header.prev
+        if block_hash_at is not None:
+            interval = config.checkpoint_interval
+            top = tip_height - tip_height % interval
+            for height in range(max(stable + interval, top - 3 * interval), top + 1, interval):
+                block_hash = block_hash_at(height)
+                if block_hash is not None:
+                    replica.chain_hashes[height] = block_hash
+                    replica.vote_checkpoint(height, block_hash)
+            replica._out = []  # sent again by Start
+        return replica
+
+    # -- the one entry point -----------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Action]:
+        self._out = []
+        self.now = event.now_ms
+        if isinstance(event, MessageReceived):
+            self._on_message(event)
+        elif isinstance(event, TxsArrived):
+            self.on_txs_arrived(event)
+        elif isinstance(event, TimerFired):
+            self._on_timer(event)
+        elif isinstance(event, BlockExecuted):
+            self.on_block_executed(event)
+        elif isinstance(event, ProposalBuilt):
+            self.on_proposal_built(event)
+        elif isinstance(event, CaughtUp):
+            self.on_caught_up(event)
+        elif isinstance(event, TxsRemoved):
+            self.on_txs_removed(event)
+        elif isinstance(event, Start):
+            self._on_start()
+        self.advance()
+        self.maybe_propose()
+        self.arm_view_timer()
+        out, self._out = self._out, []
+        return out
+
+    def _on_start(self) -> None:
+        self.vc_started = self.now
+        self.emit(SetTimer(RETRANSMIT_TIMER, self.config.retransmit_interval()))
+        self.broadcast(self.sign(self.status()))
+        if self.vc_sent is not None:
+            self.broadcast(self.vc_sent)
+        for vote in self.my_checkpoints.values():
+            self.broadcast(vote)
+        self.fetch()
+
+    def _on_timer(self, event: TimerFired) -> None:
+        if event.timer == VIEW_TIMER:
+            self.on_view_timer(event)
+        elif event.timer == RETRANSMIT_TIMER:
+            self.on_tick()
+        elif event.timer == BATCH_TIMER:
+            self.batch_armed = False
+            self.batch_ready = True
+
+    def _on_message(self, event: MessageReceived) -> None:
+        raw = event.message
+        try:
+            envelope = raw if isinstance(raw, SignedMessage) else SignedMessage.decode(raw)
+        except DecodeError as error:
+            log.debug("replica %d: undecodable message from %d: %s", self.me, event.sender, error)
+            return
+        if not self.verifier.envelope(envelope):
+            log.debug("replica %d: bad signature on a message from %d", self.me, event.sender)
+            return
+        message = envelope.message
+        if isinstance(message, Prepare):
+            self.on_prepare(envelope, message)
+        elif isinstance(message, Commit):
+            self.on_commit(envelope, message)
+        elif isinstance(message, PrePrepare):
+            self.on_pre_prepare(envelope, message)
+        elif isinstance(message, Checkpoint):
+            self.on_checkpoint(envelope, message)
+        elif isinstance(message, Status):
+            self.on_status(envelope, message)
+        elif isinstance(message, ViewChange):
+            self.on_view_change(envelope, message)
+        elif isinstance(message, NewView):
+            self.on_new_view(envelope, message)
+        elif isinstance(message, StableCheckpoint):
+            self.on_stable_checkpoint(message)

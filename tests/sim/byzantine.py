@@ -1,0 +1,181 @@
+"""Byzantine nodes for the simulator: an honest replica whose output is tampered with.
+
+A byzantine node signs with its own key only (it cannot forge others), but may send anything:
+
+- `equivocate`: as primary, sends one block to half its peers and another to the rest, and
+  votes (PREPARE and COMMIT, BLS-signed) for each block towards its half;
+- `silent`: as primary, never sends proposals or NEW-VIEW messages;
+- `censor`: as primary, leaves a third of the transactions out of every block it builds;
+- `invalid`: as primary, proposes blocks whose state root is wrong;
+- `conflict`: votes for random block hashes beside (or instead of) its real votes, and sends
+  COMMITs with bad BLS signatures;
+- `replay`: re-sends old messages it has seen, from anyone, to random peers;
+- `vcspam`: sends VIEW-CHANGE messages for views ahead of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from consensus.interface import Action, Broadcast, Event, MessageReceived, Send
+from consensus.messages import (
+    Commit,
+    Prepare,
+    PrePrepare,
+    SignedMessage,
+    ViewChange,
+)
+from ledger.types import Block, commit_digest
+
+if TYPE_CHECKING:
+    from tests.sim.harness import Node, Simulation
+
+
+class Behaviour:
+    def __init__(self, sim: Simulation, node: Node, kinds: frozenset[str]) -> None:
+        self.sim = sim
+        self.node = node
+        self.kinds = kinds
+        self.rng = sim.rng
+        self.seen: list[SignedMessage] = []
+        # (view, height) -> (alternative block hash, peers that got the alternative)
+        self.forks: dict[tuple[int, int], tuple[bytes, list[int]]] = {}
+        if "censor" in kinds:
+            node.app.censored = _CensorSet()
+
+    # -- hooks called by the simulator ---------------------------------------------------------
+
+    def observe(self, event: Event) -> None:
+        if "replay" in self.kinds and isinstance(event, MessageReceived):
+            envelope = event.message
+            if isinstance(envelope, bytes):
+                envelope = SignedMessage.decode(envelope)
+            if len(self.seen) < 400:
+                self.seen.append(envelope)
+            else:
+                self.seen[self.rng.randrange(400)] = envelope
+
+    def built(self, block: Block | None) -> Block | None:
+        if block is None or "invalid" not in self.kinds or self.rng.random() < 0.3:
+            return block
+        header = block.header
+        return self.node.app.make_block(
+            header.view,
+            header.height,
+            header.prev,
+            header.time_ms,
+            header.proposer,
+            block.txs,
+            corrupt_root=True,
+        )
+
+    def outgoing(self, actions: list[Action]) -> list[Action]:
+        result: list[Action] = []
+        for action in actions:
+            if isinstance(action, Broadcast | Send):
+                result.extend(self._tamper(action))
+            else:
+                result.append(action)
+        if "replay" in self.kinds and self.seen and self.rng.random() < 0.3:
+            for _ in range(self.rng.randint(1, 3)):
+                result.append(Send(self._random_peer(), self.rng.choice(self.seen)))
+        if "vcspam" in self.kinds and self.rng.random() < 0.05:
+            replica = self.node.replica
+            assert replica is not None
+            change = ViewChange(
+                replica.view + self.rng.randint(1, 3), replica.checkpoints.stable, ()
+            )
+            result.append(Broadcast(self._sign(change)))
+        return result
+
+    # -- tampering ------------------------------------------------------------------------------
+
+    def _peers(self) -> list[int]:
+        return [i for i in range(self.node.config.n) if i != self.node.index]
+
+    def _random_peer(self) -> int:
+        return self.rng.choice(self._peers())
+
+    def _sign(self, message: Any) -> SignedMessage:
+        return SignedMessage.create(
+            self.node.config.chain, self.node.index, message, self.node.crypto.sign_message
+        )
+
+    def _to(self, peers: list[int], envelope: SignedMessage) -> list[Action]:
+        return [Send(peer, envelope) for peer in peers]
+
+    def _tamper(self, action: Broadcast | Send) -> list[Action]:
+        envelope = action.message
+        message = envelope.message
+        mine = envelope.sender == self.node.index
+        peers = self._peers() if isinstance(action, Broadcast) else [action.to]
+        if mine and isinstance(message, PrePrepare):
+            if "silent" in self.kinds:
+                return []
+            if "equivocate" in self.kinds and isinstance(action, Broadcast):
+                return self._equivocate(envelope, message)
+        if mine and type(message).__name__ == "NewView" and "silent" in self.kinds:
+            return []
+        if mine and isinstance(message, Prepare | Commit):
+            fork = self.forks.get((message.view, message.height))
+            if fork is not None:
+                alt_hash, alt_peers = fork
+                main = [p for p in peers if p not in alt_peers]
+                return self._to(main, envelope) + self._to(
+                    [p for p in peers if p in alt_peers], self._vote_for(message, alt_hash)
+                )
+            if "conflict" in self.kinds and self.rng.random() < 0.5:
+                out: list[Action] = []
+                for peer in peers:
+                    fake = self._vote_for(message, self._rand32())
+                    choices = [fake, envelope] if self.rng.random() < 0.5 else [envelope, fake]
+                    if isinstance(message, Commit) and self.rng.random() < 0.3:
+                        bad = Commit(
+                            message.view, message.height, message.block_hash, self._rand(96)
+                        )
+                        choices.insert(0, self._sign(bad))
+                    out.extend(Send(peer, e) for e in choices)
+                return out
+        return [action]
+
+    def _rand(self, size: int) -> bytes:
+        return self.rng.getrandbits(8 * size).to_bytes(size, "big")
+
+    def _rand32(self) -> bytes:
+        return self._rand(32)
+
+    def _vote_for(self, message: Prepare | Commit, block_hash: bytes) -> SignedMessage:
+        if isinstance(message, Prepare):
+            return self._sign(Prepare(message.view, message.height, block_hash))
+        digest = commit_digest(self.node.config.chain, message.height, block_hash)
+        return self._sign(
+            Commit(message.view, message.height, block_hash, self.node.crypto.bls_sign(digest))
+        )
+
+    def _equivocate(self, envelope: SignedMessage, message: PrePrepare) -> list[Action]:
+        block = message.block
+        header = block.header
+        txs = block.txs[:-1] if len(block.txs) > 1 else block.txs
+        alt = self.node.app.make_block(
+            header.view, header.height, header.prev, header.time_ms + 1, header.proposer, txs
+        )
+        peers = self._peers()
+        if alt is None:
+            return [Broadcast(envelope)]
+        self.rng.shuffle(peers)
+        half = peers[: len(peers) // 2]
+        rest = peers[len(peers) // 2 :]
+        self.forks[(message.view, message.height)] = (alt.header.hash(), half)
+        alt_envelope = self._sign(PrePrepare(message.view, message.height, alt))
+        return self._to(rest, envelope) + self._to(half, alt_envelope)
+
+
+class _CensorSet(frozenset[bytes]):
+    """Every tx id whose first byte is below 86: about a third of them."""
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, bytes) and bool(item) and item[0] < 86
+
+
+def make_behaviour(sim: Simulation, node: Node, kinds: frozenset[str]) -> Behaviour:
+    return Behaviour(sim, node, kinds)

@@ -1,0 +1,74 @@
+"""Seeded simulations of PBFT under faults (see harness.py for what each run checks).
+
+    .venv/bin/pytest tests/sim                         # the default seeds
+    TALLY_SIM_SEEDS=5000 .venv/bin/pytest tests/sim    # more seeds of the random-fault test
+    TALLY_SIM_SEED=1234 .venv/bin/pytest tests/sim -k random_faults   # replay one seed
+
+A failing seed's message names the scenario and the one-line command that replays it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from tests.sim.harness import Scenario, SimulationFailure, run_seed
+
+DEFAULT_SEEDS = 240
+
+
+def _seeds(default: int, offset: int = 0) -> list[int]:
+    one = os.environ.get("TALLY_SIM_SEED")
+    if one is not None:
+        return [int(one)]
+    count = int(os.environ.get("TALLY_SIM_SEEDS", default))
+    return [offset + i for i in range(count)]
+
+
+def _run(seed: int, scenario: Scenario, test: str) -> None:
+    try:
+        run_seed(seed, scenario)
+    except SimulationFailure as failure:
+        pytest.fail(
+            f"seed {seed} failed: {failure}\n  scenario: {scenario.describe()}\n"
+            f"  replay: TALLY_SIM_SEED={seed} .venv/bin/pytest tests/sim -k {test}",
+            pytrace=False,
+        )
+
+
+def random_scenario(seed: int) -> Scenario:
+    """A fault schedule drawn from the seed (kept apart from the run's own random stream)."""
+    rng = random.Random(f"scenario/{seed}")
+    n = rng.choice([4, 4, 4, 7])
+    f = (n - 1) // 3
+    byzantine: dict[int, frozenset[str]] = {}
+    kinds = ["equivocate", "silent", "censor", "invalid", "conflict", "replay", "vcspam"]
+    for index in rng.sample(range(n), rng.choice([0, f, f])):
+        byzantine[index] = frozenset(rng.sample(kinds, rng.randint(1, 3)))
+    return Scenario(
+        n=n,
+        wire_bytes=rng.random() < 0.25,
+        fault_ms=rng.choice([3000, 6000, 9000]),
+        drop=rng.choice([0.0, 0.02, 0.1, 0.25]),
+        long_delay=rng.choice([0.0, 0.05, 0.2]),
+        crashes=rng.choice([0, 0, 1, 2, 4]),
+        partitions=rng.choice([0, 0, 1, 2]),
+        clock_skew_ms=rng.choice([0, 500, 2000]),
+        byzantine=byzantine,
+        txs=rng.randint(4, 20),
+        window=rng.choice([1, 2, 4]),
+        checkpoint_interval=rng.choice([2, 4, 8]),
+    )
+
+
+@pytest.mark.parametrize("seed", _seeds(DEFAULT_SEEDS), ids=lambda s: f"seed={s}")
+def test_random_faults_keep_agreement_and_liveness(seed: int) -> None:
+    _run(seed, random_scenario(seed), "random_faults")
+
+
+@pytest.mark.parametrize("seed", _seeds(8, 10_000), ids=lambda s: f"seed={s}")
+def test_fault_free_runs_commit_every_tx_without_view_changes(seed: int) -> None:
+    scenario = Scenario(n=4 if seed % 2 else 7, wire_bytes=True, fault_ms=2000)
+    _run(seed, scenario, "fault_free")
