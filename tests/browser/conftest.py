@@ -126,8 +126,10 @@ def explorer(localnet: Any, node_url: str, story: Story) -> Iterator[str]:
         stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread until it
+    stops, which would break later tests that call asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -49,7 +50,7 @@ def run(check: Callable[[TestClient[Any, Any]], Awaitable[None]], node_up: bool 
             await check(client)
         await node_server.close()
 
-    asyncio.run(main())
+    _run_isolated(main())
 
 
 async def _expect(client: TestClient[Any, Any], path: str, status: int, words: str) -> None:
@@ -102,3 +103,9 @@ def test_search_redirects_and_genesis_page() -> None:
         await _expect(client, "/blocks", 200, "No blocks yet")
 
     run(check)
+
+
+def _run_isolated(coroutine: Any) -> Any:
+    """asyncio.run in a thread of its own: safe even when this thread already runs a loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
