@@ -127,6 +127,8 @@ class _Link:
         self.session = session_id.hex()[:16]
         self.active = False
         self.wake = asyncio.Event()  # the writer has something to do
+        self.bytes_in = 0
+        self.probe = False  # send a keepalive now: a rival connection hints this one is stale
         self.deadline: float | None = None  # set once superseded: drain by then
         self.read_timeout: asyncio.Timeout | None = None
 
@@ -182,7 +184,7 @@ class Network:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._changed: asyncio.Event | None = None
         self._closing = False
-        self._pending_handshakes = 0
+        self._pending_inbound = 0  # inbound connections still in their handshake
         self._handshake_failures = 0
         self._refused = 0
         self._callback_errors = 0
@@ -368,27 +370,32 @@ class Network:
         attempt = 0
         while not self._closing:
             await peer.down.wait()
-            adopted = False
+            served = False
             try:
                 async with asyncio.timeout(self.config.connect_timeout):
                     reader, writer = await asyncio.open_connection(peer.host, peer.port)
             except (OSError, TimeoutError) as exc:
                 log.debug("validator %d: cannot reach %d: %r", self.index, peer.index, exc)
             else:
-                adopted = await self._serve(reader, writer, peer)
-            attempt = 0 if adopted else min(attempt + 1, 30)
+                served = await self._serve(reader, writer, peer)
+            attempt = 0 if served else min(attempt + 1, 30)
             await asyncio.sleep(self._backoff(attempt))
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._track(task)
-        if self._closing or self._pending_handshakes >= self.config.max_pending_handshakes:
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A new inbound connection: serve it in a task of ours (so `close` can cancel it)."""
+        if self._closing or self._pending_inbound >= self.config.max_pending_handshakes:
             self._refused += 1
-            writer.transport.abort()
             self._notify()
+            self._spawn(self._discard(writer), f"refuse-{self.index}")
             return
-        await self._serve(reader, writer, None)
+        self._pending_inbound += 1  # until its handshake ends, in _authenticate
+        self._spawn(self._serve(reader, writer, None), f"inbound-{self.index}")
+
+    @staticmethod
+    async def _discard(writer: asyncio.StreamWriter) -> None:
+        writer.transport.abort()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
     async def _serve(
         self,
@@ -396,7 +403,27 @@ class Network:
         writer: asyncio.StreamWriter,
         dialed: _Peer | None,
     ) -> bool:
-        """Run one connection from handshake to close; True if it was ever the peer's link."""
+        """Run one connection from handshake to close; True if it served: it was adopted as the
+        peer's link and the peer used it (a connection the peer refuses at once does not count,
+        so redialing into a refusal backs off).
+
+        Whatever happens — a fault, a lost peer, `close()` cancelling us — the socket is
+        closed and its closing awaited here, so no transport outlives its task.
+        """
+        try:
+            established, connection = await self._authenticate(reader, writer, dialed)
+            if established is None:
+                return False
+            return await self._run_link(reader, writer, connection, established, dialed)
+        finally:
+            await self._discard(writer)
+
+    async def _authenticate(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        dialed: _Peer | None,
+    ) -> tuple[Established | None, Connection]:
         connection = Connection(
             Role.INITIATOR if dialed else Role.RESPONDER,
             self.chain,
@@ -405,18 +432,25 @@ class Network:
             self.config.max_frame_bytes,
             expected_peer=dialed.public if dialed else None,
         )
-        remote = writer.get_extra_info("peername")
-        self._pending_handshakes += 1
         try:
             async with asyncio.timeout(self.config.handshake_timeout):
-                established = await self._handshake(connection, reader, writer)
+                return await self._handshake(connection, reader, writer), connection
         except (ProtocolError, OSError, TimeoutError) as exc:
-            self._handshake_failed(connection, dialed, remote, exc)
-            writer.transport.abort()
-            return False
+            self._handshake_failed(connection, dialed, writer.get_extra_info("peername"), exc)
+            return None, connection
         finally:
-            self._pending_handshakes -= 1
+            if dialed is None:
+                self._pending_inbound -= 1
 
+    async def _run_link(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        connection: Connection,
+        established: Established,
+        dialed: _Peer | None,
+    ) -> bool:
+        """Carry an authenticated connection until it ends; True if it served (see `_serve`)."""
         peer = self._peers[self._index_of[established.peer_public]]
         dialer = self.index if dialed else peer.index
         link = _Link(peer, connection, reader, writer, dialer, established.session_id)
@@ -450,8 +484,7 @@ class Network:
                     await asyncio.wait({writer_task}, timeout=self.config.drain_timeout)
                 writer_task.cancel()
                 await asyncio.gather(writer_task, return_exceptions=True)
-            writer.transport.abort()
-        return adopted
+        return adopted and link.bytes_in > 0
 
     async def _handshake(
         self,
@@ -526,6 +559,11 @@ class Network:
                 peer.index,
                 link.session,
             )
+            # The peer dialing us while we hold a connection it should prefer suggests it lost
+            # that connection (say, its host rebooted). A keepalive now draws a reset from a
+            # dead endpoint at once, instead of after the idle timeout.
+            current.probe = True
+            current.wake.set()
             return False
         if current is not None:
             self._supersede(current)
@@ -593,12 +631,15 @@ class Network:
             deadline = loop.time() + self.config.idle_timeout
             if link.deadline is not None:
                 deadline = min(deadline, link.deadline)
-            async with asyncio.timeout_at(deadline) as link.read_timeout:
-                data = await link.reader.read(self.config.read_chunk)
-            link.read_timeout = None
+            try:
+                async with asyncio.timeout_at(deadline) as link.read_timeout:
+                    data = await link.reader.read(self.config.read_chunk)
+            finally:
+                link.read_timeout = None
             if not data:
                 return
             peer.bytes_in += len(data)
+            link.bytes_in += len(data)
             connection.receive_data(data)
 
     def _deliver(self, peer: _Peer, payload: bytes) -> None:
@@ -620,11 +661,20 @@ class Network:
             self._callback_errors += 1
             log.exception("validator %d: peer callback failed for %d", self.index, peer_index)
 
+    def _write_ping(self, link: _Link) -> None:
+        ping = link.connection.send_ping()
+        link.writer.write(ping)
+        link.peer.bytes_out += len(ping)
+
     async def _write_loop(self, link: _Link) -> None:
         """Write the peer's queue to this link while it is current; then flush and half-close."""
         peer, connection, writer = link.peer, link.connection, link.writer
         try:
             while link.active:
+                if link.probe:
+                    link.probe = False
+                    self._write_ping(link)
+                    await writer.drain()
                 if not peer.queue:
                     link.wake.clear()
                     try:
@@ -632,9 +682,7 @@ class Network:
                             await link.wake.wait()
                     except TimeoutError:
                         if link.active:
-                            ping = connection.send_ping()
-                            writer.write(ping)
-                            peer.bytes_out += len(ping)
+                            self._write_ping(link)
                             await writer.drain()
                     continue
                 written = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -68,16 +69,22 @@ class Node:
         self.config = config
         self.inbox: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
         self.events: list[tuple[str, int]] = []
+        self.crash_on: bytes | None = None  # a payload that makes on_message raise
         self.network = Network(
             chain=CHAIN,
             index=index,
             key=KEYS[index],
             validators=validators,
-            on_message=lambda peer, payload: self.inbox.put_nowait((peer, payload)),
+            on_message=self.on_message,
             config=config,
             on_peer_connected=lambda peer: self.events.append(("up", peer)),
             on_peer_disconnected=lambda peer: self.events.append(("down", peer)),
         )
+
+    def on_message(self, peer: int, payload: bytes) -> None:
+        if payload == self.crash_on:
+            raise RuntimeError("a bug in the node")
+        self.inbox.put_nowait((peer, payload))
 
     async def receive(self, count: int) -> list[tuple[int, bytes]]:
         async with asyncio.timeout(SAFETY):
@@ -95,7 +102,7 @@ def addresses(count: int) -> list[PeerAddress]:
 async def mesh(running: int, total: int | None = None, **config: Any) -> AsyncIterator[list[Node]]:
     """Start validators 0..running-1 of a `total`-validator set; always close them."""
     validators = addresses(total or running)
-    cfg = NetworkConfig(**{**_fields(FAST), **config})
+    cfg = dataclasses.replace(FAST, **config)
     nodes = [Node(index, validators, cfg) for index in range(running)]
     try:
         for node in nodes:
@@ -104,10 +111,6 @@ async def mesh(running: int, total: int | None = None, **config: Any) -> AsyncIt
     finally:
         for node in nodes:
             await node.network.close()
-
-
-def _fields(config: NetworkConfig) -> dict[str, Any]:
-    return {name: getattr(config, name) for name in config.__slots__}
 
 
 async def until(network: Network, predicate: Callable[[NetworkStats], bool]) -> NetworkStats:
@@ -361,14 +364,7 @@ def test_an_exception_in_on_message_is_logged_not_fatal() -> None:
     async def scenario() -> None:
         async with mesh(2) as nodes:
             await connected(nodes)
-            original = nodes[1].network._on_message
-
-            def explode_once(peer: int, payload: bytes) -> None:
-                if payload == b"boom":
-                    raise RuntimeError("a bug in the node")
-                original(peer, payload)
-
-            nodes[1].network._on_message = explode_once
+            nodes[1].crash_on = b"boom"
             nodes[0].network.send(1, b"boom")
             nodes[0].network.send(1, b"after")
             assert await nodes[1].receive(1) == [(0, b"after")]
@@ -416,6 +412,52 @@ def test_a_dead_peer_is_noticed_by_its_silence() -> None:
     run(scenario())
 
 
+def test_a_stale_preferred_connection_gives_way_to_the_restarted_peer() -> None:
+    """Validator 0 holds the connection it dialed (the preferred one) to a peer that froze.
+
+    The peer's replacement dials in; 0 keeps its connection, which it prefers, until the
+    frozen one falls silent past the idle timeout — then the two connect.
+    """
+
+    async def scenario() -> None:
+        validators = addresses(2)
+        config = dataclasses.replace(FAST, ping_interval=0.05, idle_timeout=0.5)
+        release = asyncio.Event()
+
+        async def frozen_validator_1(
+            reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        ) -> None:
+            connection = Connection(Role.RESPONDER, CHAIN, KEYS[1], lambda _: True, 4096)
+            while not connection.established:
+                connection.receive_data(await reader.read(65536))
+                while connection.next_event() is not None:
+                    pass
+                writer.write(connection.data_to_send())
+            await release.wait()  # alive but mute, as a hung process would be
+            writer.close()
+
+        port = int(validators[1].address.rpartition(":")[2])
+        fake = await asyncio.start_server(frozen_validator_1, "127.0.0.1", port)
+        zero, one = Node(0, validators, config), Node(1, validators, config)
+        try:
+            await zero.network.start()
+            stats = await until(zero.network, lambda s: 1 in s.connected)
+            assert stats.peers[1].outbound
+            fake.close()
+            await fake.wait_closed()
+            await one.network.start()
+            await settled([zero, one])  # 0 is "connected" all along, to the frozen peer
+            zero.network.send(1, b"welcome back")
+            assert await one.receive(1) == [(0, b"welcome back")]
+        finally:
+            release.set()
+            await zero.network.close()
+            await one.network.close()
+            fake.close()
+
+    run(scenario())
+
+
 # ---- a slow peer ---------------------------------------------------------------------------
 
 
@@ -434,15 +476,16 @@ def test_a_slow_peer_cannot_make_memory_grow_past_the_queue_bound() -> None:
             await connected(nodes, [0, 1])
             # Validator 3 completes the handshake, then never reads a byte.
             _, writer, _ = await rogue_session(nodes[0].network.port, KEYS[3], KEYS[0])
-            network = await until(nodes[0].network, lambda s: 3 in s.connected)
-            network_ref = nodes[0].network
-            buffer_bound = network_ref.config.write_batch_bytes + 64 * 1024 + len(message) + 64
+            network = nodes[0].network
+            await until(network, lambda s: 3 in s.connected)
+            # Our writer hands the socket at most a batch past asyncio's 64 KiB high-water mark.
+            buffer_bound = network.config.write_batch_bytes + 64 * 1024 + len(message) + 64
             worst_queue = worst_buffer = 0
             async with asyncio.timeout(SAFETY):
                 while True:
-                    network_ref.send(3, message)
+                    network.send(3, message)
                     await asyncio.sleep(0)  # a turn for the writer, not a wait for time
-                    peer = network_ref.stats().peers[3]
+                    peer = network.stats().peers[3]
                     worst_queue = max(worst_queue, peer.queue_bytes)
                     worst_buffer = max(worst_buffer, peer.write_buffer_bytes)
                     if peer.dropped >= 500 and peer.write_buffer_bytes > 0:
@@ -453,7 +496,7 @@ def test_a_slow_peer_cannot_make_memory_grow_past_the_queue_bound() -> None:
             # The stalled peer costs only itself: others are served at once.
             nodes[0].network.send(1, b"not stuck")
             assert await nodes[1].receive(1) == [(0, b"not stuck")]
-            assert network.connected == (1, 3)
+            assert network.stats().connected == (1, 3)
             writer.close()
 
     run(scenario())
