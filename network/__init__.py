@@ -11,8 +11,9 @@ bytes — and `peers.Network` is the asyncio layer the node uses:
     await network.close()
 """
 
+from network.config import NetworkConfig, PeerAddress, validators_from_genesis
 from network.errors import FrameError, HandshakeError, ProtocolError, SessionError
-from network.peers import Network, NetworkConfig, PeerAddress, validators_from_genesis
+from network.peers import Network
 from network.stats import NetworkStats, PeerStats
 
 __all__ = [

@@ -26,15 +26,14 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ledger.crypto import Ed25519Key
-from ledger.genesis import DEFAULT_PARAMS, Genesis
-from network.connection import ENVELOPE_OVERHEAD, Connection, Established, MessageReceived
+from network.config import NetworkConfig, PeerAddress, split_address
+from network.connection import ENVELOPE_OVERHEAD, Connection, Established
 from network.errors import HandshakeError, ProtocolError
 from network.handshake import Role
-from network.queue import SendQueue
+from network.link import Link, PeerState, prefer, read_loop, supersede, write_loop
 from network.session import MAC_SIZE
 from network.stats import NetworkStats, PeerStats
 
@@ -42,102 +41,6 @@ log = logging.getLogger("tally.network")
 
 MessageHandler = Callable[[int, bytes], None]
 PeerHandler = Callable[[int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class PeerAddress:
-    """A validator as the network knows it: its index, genesis Ed25519 key and p2p address."""
-
-    index: int
-    ed25519: bytes
-    address: str  # "host:port"
-
-
-def validators_from_genesis(genesis: Genesis) -> list[PeerAddress]:
-    return [
-        PeerAddress(index, validator.ed25519, validator.p2p)
-        for index, validator in enumerate(genesis.validators)
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkConfig:
-    """Limits and timings. Seconds are floats here: this is I/O code, not consensus."""
-
-    max_frame_bytes: int = DEFAULT_PARAMS["max_frame_bytes"]
-    listen: str | None = None  # "host:port" to bind; default: our own validator address
-    handshake_timeout: float = 5.0
-    connect_timeout: float = 5.0
-    ping_interval: float = 5.0  # a connection idle this long on our side gets a keepalive
-    idle_timeout: float = 20.0  # silence this long from a peer means it is gone
-    drain_timeout: float = 5.0  # how long a superseded connection may take to wind down
-    reconnect_min: float = 0.1
-    reconnect_max: float = 5.0
-    queue_max_messages: int = 4096
-    queue_max_bytes: int = 64 * 1024 * 1024
-    max_pending_handshakes: int = 64
-    read_chunk: int = 256 * 1024
-    write_batch_bytes: int = 256 * 1024
-
-    @staticmethod
-    def from_genesis(genesis: Genesis, **overrides: Any) -> NetworkConfig:
-        return NetworkConfig(max_frame_bytes=genesis.params["max_frame_bytes"], **overrides)
-
-
-def _split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"address {address!r} is not host:port")
-    return host.strip("[]"), int(port)
-
-
-class _Peer:
-    """What we keep per remote validator, whether or not it is connected."""
-
-    def __init__(self, address: PeerAddress, config: NetworkConfig) -> None:
-        self.index = address.index
-        self.public = address.ed25519
-        self.host, self.port = _split_address(address.address)
-        self.queue = SendQueue(config.queue_max_messages, config.queue_max_bytes)
-        self.link: _Link | None = None
-        self.down = asyncio.Event()
-        self.down.set()
-        self.bytes_in = self.bytes_out = self.messages_in = self.messages_out = 0
-        self.faults = self.handshake_failures = self.connects = self.disconnects = 0
-        self.last_fault: str | None = None
-
-
-class _Link:
-    """One authenticated TCP connection to a peer; `active` while it is the peer's current one."""
-
-    def __init__(
-        self,
-        peer: _Peer,
-        connection: Connection,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        dialer: int,
-        session_id: bytes,
-    ) -> None:
-        self.peer = peer
-        self.connection = connection
-        self.reader = reader
-        self.writer = writer
-        self.dialer = dialer
-        self.session = session_id.hex()[:16]
-        self.active = False
-        self.wake = asyncio.Event()  # the writer has something to do
-        self.bytes_in = 0
-        self.probe = False  # send a keepalive now: a rival connection hints this one is stale
-        self.deadline: float | None = None  # set once superseded: drain by then
-        self.read_timeout: asyncio.Timeout | None = None
-
-
-def _prefer(new: _Link, old: _Link) -> bool:
-    """Which of two connections to one peer both ends keep (they compute the same answer)."""
-    if new.dialer == old.dialer:
-        return True  # same dialer: it dialed again because the old one died on its side
-    return new.dialer < old.dialer
 
 
 class Network:
@@ -176,8 +79,8 @@ class Network:
         me = by_index.get(index)
         if me is None or me.ed25519 != key.public:
             raise ValueError(f"our key is not validator {index}'s key")
-        self._listen = _split_address(self.config.listen or me.address)
-        self._peers = {v.index: _Peer(v, self.config) for v in validators if v.index != index}
+        self._listen = split_address(self.config.listen or me.address)
+        self._peers = {v.index: PeerState(v, self.config) for v in validators if v.index != index}
         self._index_of = {peer.public: peer.index for peer in self._peers.values()}
         self.max_message_bytes = self.config.max_frame_bytes - MAC_SIZE - ENVELOPE_OVERHEAD
         self._server: asyncio.Server | None = None
@@ -279,7 +182,7 @@ class Network:
                 f"message of {len(payload)} bytes exceeds the limit of {self.max_message_bytes}"
             )
 
-    def _enqueue(self, peer: _Peer, payload: bytes) -> None:
+    def _enqueue(self, peer: PeerState, payload: bytes) -> None:
         if self._closing:
             return
         if peer.queue.push(payload):
@@ -310,7 +213,7 @@ class Network:
             callback_errors=self._callback_errors,
         )
 
-    def _peer_stats(self, peer: _Peer) -> PeerStats:
+    def _peer_stats(self, peer: PeerState) -> PeerStats:
         link = peer.link
         return PeerStats(
             index=peer.index,
@@ -366,7 +269,7 @@ class Network:
         ceiling = min(self.config.reconnect_max, self.config.reconnect_min * 2.0**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    async def _dial_loop(self, peer: _Peer) -> None:
+    async def _dial_loop(self, peer: PeerState) -> None:
         attempt = 0
         while not self._closing:
             await peer.down.wait()
@@ -401,7 +304,7 @@ class Network:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        dialed: _Peer | None,
+        dialed: PeerState | None,
     ) -> bool:
         """Run one connection from handshake to close; True if it served: it was adopted as the
         peer's link and the peer used it (a connection the peer refuses at once does not count,
@@ -422,7 +325,7 @@ class Network:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        dialed: _Peer | None,
+        dialed: PeerState | None,
     ) -> tuple[Established | None, Connection]:
         connection = Connection(
             Role.INITIATOR if dialed else Role.RESPONDER,
@@ -448,23 +351,25 @@ class Network:
         writer: asyncio.StreamWriter,
         connection: Connection,
         established: Established,
-        dialed: _Peer | None,
+        dialed: PeerState | None,
     ) -> bool:
         """Carry an authenticated connection until it ends; True if it served (see `_serve`)."""
         peer = self._peers[self._index_of[established.peer_public]]
         dialer = self.index if dialed else peer.index
-        link = _Link(peer, connection, reader, writer, dialer, established.session_id)
+        link = Link(peer, connection, reader, writer, dialer, established.session_id)
         adopted = self._adopt(link)
         writer_task = None
         if adopted:
-            writer_task = self._spawn(self._write_loop(link), f"write-{self.index}-{peer.index}")
+            writer_task = self._spawn(
+                write_loop(link, self.config, self._notify), f"write-{self.index}-{peer.index}"
+            )
         else:
-            self._supersede(link)
+            supersede(link, self.config.drain_timeout)
             with contextlib.suppress(OSError):
                 writer.write_eof()
         graceful = False
         try:
-            await self._read_loop(link)
+            await read_loop(link, self.config, self._deliver)
             graceful = True
         except ProtocolError as exc:
             self._fault(peer, link, exc)
@@ -518,7 +423,7 @@ class Network:
                 raise HandshakeError("UNEXPECTED_MESSAGE", "message before the handshake ended")
 
     def _handshake_failed(
-        self, connection: Connection, dialed: _Peer | None, remote: object, exc: Exception
+        self, connection: Connection, dialed: PeerState | None, remote: object, exc: Exception
     ) -> None:
         self._handshake_failures += 1
         code = exc.code if isinstance(exc, ProtocolError) else type(exc).__name__
@@ -547,11 +452,11 @@ class Network:
 
     # ---- the life of a link --------------------------------------------------------------
 
-    def _adopt(self, link: _Link) -> bool:
+    def _adopt(self, link: Link) -> bool:
         """Make `link` its peer's current connection, unless the one it has is preferred."""
         peer = link.peer
         current = peer.link
-        if current is not None and not _prefer(link, current):
+        if current is not None and not prefer(link, current):
             log.debug(
                 "validator %d: keeping session %s to %d over %s",
                 self.index,
@@ -566,7 +471,7 @@ class Network:
             current.wake.set()
             return False
         if current is not None:
-            self._supersede(current)
+            supersede(current, self.config.drain_timeout)
         peer.link = link
         link.active = True
         peer.down.clear()
@@ -583,17 +488,7 @@ class Network:
         self._notify()
         return True
 
-    def _supersede(self, link: _Link) -> None:
-        """Retire a link that is not (or no longer) its peer's current one: wind it down."""
-        link.active = False
-        link.wake.set()
-        link.deadline = asyncio.get_running_loop().time() + self.config.drain_timeout
-        if link.read_timeout is not None:
-            when = link.read_timeout.when()
-            if when is None or when > link.deadline:
-                link.read_timeout.reschedule(link.deadline)
-
-    def _release(self, link: _Link) -> None:
+    def _release(self, link: Link) -> None:
         """The link's reader ended; if it was the peer's current link, the peer is down."""
         link.active = False
         link.wake.set()
@@ -608,7 +503,7 @@ class Network:
             self._callback(self._on_peer_disconnected, peer.index)
         self._notify()
 
-    def _fault(self, peer: _Peer, link: _Link, exc: ProtocolError) -> None:
+    def _fault(self, peer: PeerState, link: Link, exc: ProtocolError) -> None:
         peer.faults += 1
         peer.last_fault = exc.code
         log.warning(
@@ -620,29 +515,7 @@ class Network:
         )
         self._notify()
 
-    async def _read_loop(self, link: _Link) -> None:
-        """Deliver the peer's messages until it half-closes; raise on faults and silence."""
-        loop = asyncio.get_running_loop()
-        peer, connection = link.peer, link.connection
-        while True:
-            while (event := connection.next_event()) is not None:
-                if isinstance(event, MessageReceived):
-                    self._deliver(peer, event.payload)
-            deadline = loop.time() + self.config.idle_timeout
-            if link.deadline is not None:
-                deadline = min(deadline, link.deadline)
-            try:
-                async with asyncio.timeout_at(deadline) as link.read_timeout:
-                    data = await link.reader.read(self.config.read_chunk)
-            finally:
-                link.read_timeout = None
-            if not data:
-                return
-            peer.bytes_in += len(data)
-            link.bytes_in += len(data)
-            connection.receive_data(data)
-
-    def _deliver(self, peer: _Peer, payload: bytes) -> None:
+    def _deliver(self, peer: PeerState, payload: bytes) -> None:
         if self._closing:
             return
         peer.messages_in += 1
@@ -660,47 +533,3 @@ class Network:
         except Exception:
             self._callback_errors += 1
             log.exception("validator %d: peer callback failed for %d", self.index, peer_index)
-
-    def _write_ping(self, link: _Link) -> None:
-        ping = link.connection.send_ping()
-        link.writer.write(ping)
-        link.peer.bytes_out += len(ping)
-
-    async def _write_loop(self, link: _Link) -> None:
-        """Write the peer's queue to this link while it is current; then flush and half-close."""
-        peer, connection, writer = link.peer, link.connection, link.writer
-        try:
-            while link.active:
-                if link.probe:
-                    link.probe = False
-                    self._write_ping(link)
-                    await writer.drain()
-                if not peer.queue:
-                    link.wake.clear()
-                    try:
-                        async with asyncio.timeout(self.config.ping_interval):
-                            await link.wake.wait()
-                    except TimeoutError:
-                        if link.active:
-                            self._write_ping(link)
-                            await writer.drain()
-                    continue
-                written = 0
-                while link.active and written < self.config.write_batch_bytes:
-                    payload = peer.queue.pop()
-                    if payload is None:
-                        break
-                    frame = connection.send_message(payload)
-                    writer.write(frame)
-                    written += len(frame)
-                    peer.messages_out += 1
-                peer.bytes_out += written
-                self._notify()
-                await writer.drain()
-            async with asyncio.timeout(self.config.drain_timeout):
-                await writer.drain()
-            if writer.can_write_eof():
-                writer.write_eof()
-        except (OSError, TimeoutError) as exc:
-            log.debug("validator %d: writing to %d failed: %r", self.index, peer.index, exc)
-            writer.transport.abort()
