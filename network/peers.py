@@ -286,7 +286,10 @@ class Network:
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A new inbound connection: serve it in a task of ours (so `close` can cancel it)."""
-        if self._closing or self._pending_inbound >= self.config.max_pending_handshakes:
+        if self._closing:
+            writer.transport.abort()
+            return
+        if self._pending_inbound >= self.config.max_pending_handshakes:
             self._refused += 1
             self._notify()
             self._spawn(self._discard(writer), f"refuse-{self.index}")
