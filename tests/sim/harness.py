@@ -132,6 +132,7 @@ class Simulation:
         self.rng = random.Random(seed)
         self.time = GENESIS_TIME
         self.fault_end = GENESIS_TIME + scenario.fault_ms
+        self.quiet_from = self.fault_end
         self._queue: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = 0
         self._token = 0
@@ -233,7 +234,7 @@ class Simulation:
             return
         self.perform(node, actions)
 
-    # -- the driver ---------------------------------------------------------------------------------
+    # -- the driver -------------------------------------------------------------------------------
 
     def perform(self, node: Node, actions: list[Action]) -> None:
         for action in actions:
@@ -526,6 +527,7 @@ class Simulation:
             self.at(self.time + start, self._split, side)
             self.at(self.time + min(sc.fault_ms, start + rng.randint(300, 4000)), self._split, None)
         until = sc.submit_until_ms if sc.submit_until_ms is not None else sc.fault_ms
+        self.quiet_from = max(self.fault_end, self.time + until + 1)
         for number in range(sc.txs):
             self.at(self.time + rng.randint(0, until), self.submit, self._make_tx(number))
         # Every node comes back when the faults stop.
@@ -539,7 +541,7 @@ class Simulation:
         for node in self.nodes:
             self.deliver(node, lambda now: Start(now))
         self._schedule_faults()
-        deadline = self.fault_end + self.scenario.liveness_ms
+        deadline = self.quiet_from + self.scenario.liveness_ms
         next_check = self.time
         while self._queue:
             when, _, fn, args = heapq.heappop(self._queue)
@@ -548,7 +550,7 @@ class Simulation:
             if when >= next_check:
                 next_check = when + 500
                 self._check_bounded()
-                if when >= self.fault_end and self._live():
+                if when >= self.quiet_from and self._live():
                     break
             if when > deadline:
                 break
