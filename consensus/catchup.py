@@ -172,3 +172,4 @@ class CatchUp(ReplicaState):
         self.vote_checkpoint(event.height, event.block_hash)
         if target is not None and target[0] > self.committed_height:
             self.fetch(*target)
+        self.fetch()  # a checkpoint that became stable meanwhile

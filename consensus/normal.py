@@ -60,7 +60,7 @@ class NormalCase(ReplicaState):
     # -- proposing (primary) --------------------------------------------------------------------
 
     def next_proposal_height(self) -> int:
-        top = max(self.committed_height, self.fresh_from - 1)
+        top = max(self.committed_height, self.checkpoints.height, self.fresh_from - 1)
         for slot in self.log:
             if slot.block is not None and slot.height > top:
                 top = slot.height
@@ -69,6 +69,8 @@ class NormalCase(ReplicaState):
     def maybe_propose(self) -> None:
         if not self.installed or not self.is_primary() or self.building or self.fetching:
             return
+        if self.committed_height < self.checkpoints.height:
+            return  # catching up first
         if not self.pending:
             self.batch_ready = False
             return
@@ -272,7 +274,7 @@ class NormalCase(ReplicaState):
             try:
                 aggregate = self.crypto.bls_aggregate([c.bls_sig for _, c in chosen])
                 valid = self.crypto.bls_verify_aggregate(signers, digest, aggregate)
-            except (ValueError, RuntimeError):
+            except Exception:  # backends raise assorted errors on malformed points
                 valid = False
             if valid:
                 bitmap = signer_bitmap(signers, self.config.n)
