@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from consensus.interface import CancelTimer, Persist, SetTimer, TimerFired, ViewChanged
 from consensus.messages import NewView, SignedMessage, ViewChange
-from consensus.records import VIEW_CHANGE_KEY, VIEW_KEY, encode_view
+from consensus.records import NEW_VIEW_KEY, VIEW_CHANGE_KEY, VIEW_KEY, encode_view
 from consensus.state import BATCH_TIMER, VIEW_TIMER, ReplicaState
 from consensus.txids import block_tx_ids
 from consensus.viewchange import Selection, select_new_view, valid_new_view, valid_view_change
@@ -150,6 +150,8 @@ class ViewChanges(ReplicaState):
     def try_new_view(self) -> None:
         if self.installed or self.primary != self.me or self.vc_sent is None:
             return
+        if any(s.vote is not None and s.vote[0] == self._view for s in self.log):
+            return  # we started this view before a restart: only that NEW-VIEW may stand
         chosen = [
             (envelope, change)
             for _, (envelope, change) in sorted(self.view_changes.items())
@@ -165,8 +167,8 @@ class ViewChanges(ReplicaState):
 
     def on_new_view(self, envelope: SignedMessage, message: NewView) -> None:
         view = message.view
-        if envelope.sender != self.config.primary_of(view) or envelope.sender == self.me:
-            return
+        if envelope.sender != self.config.primary_of(view):
+            return  # (our own NEW-VIEW relayed back after a restart is welcome)
         if view < self._view or (view == self._view and self.installed):
             return
         selection = valid_new_view(self.verifier, self.config, view, message.view_changes)
@@ -193,6 +195,7 @@ class ViewChanges(ReplicaState):
     # -- entering the new view ---------------------------------------------------------------------
 
     def install(self, selection: Selection, envelope: SignedMessage) -> None:
+        self.emit(Persist(NEW_VIEW_KEY, envelope.encode()))
         self.installed = True
         self.vc_sent = None
         self.new_view_msg = envelope

@@ -5,6 +5,8 @@ Keys and values:
 - `pbft/view`                 -> {"view": int}: the highest view entered; written before the
                                  VIEW-CHANGE (or the first vote) of that view is sent.
 - `pbft/vc`                   -> our signed VIEW-CHANGE envelope for that view.
+- `pbft/nv`                   -> the NEW-VIEW envelope of the view we installed; written before
+                                 any vote in that view (and, as its primary, before sending it).
 - `pbft/vote/<height:020>`    -> {"view", "hash"}: our last PREPARE (or, as primary, proposal)
                                  at that height; written before it is sent.
 - `pbft/prepared/<height:020>` -> the highest-view prepared proof (block + 2f+1 prepares);
@@ -20,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from consensus.messages import CheckpointProof, PreparedProof, SignedMessage, ViewChange
+from consensus.messages import CheckpointProof, NewView, PreparedProof, SignedMessage, ViewChange
 from ledger import codec
 from ledger.errors import DecodeError
 
 VIEW_KEY = "pbft/view"
 VIEW_CHANGE_KEY = "pbft/vc"
+NEW_VIEW_KEY = "pbft/nv"
 CHECKPOINT_KEY = "pbft/checkpoint"
 VOTE_PREFIX = "pbft/vote/"
 PREPARED_PREFIX = "pbft/prepared/"
@@ -53,6 +56,7 @@ class Restored:
 
     view: int = 0
     view_change: SignedMessage | None = None
+    new_view: SignedMessage | None = None
     checkpoint: CheckpointProof | None = None
     votes: dict[int, tuple[int, bytes]] = field(default_factory=dict)
     proofs: dict[int, PreparedProof] = field(default_factory=dict)
@@ -81,6 +85,11 @@ def parse_records(records: Mapping[str, bytes]) -> Restored:
             if not isinstance(envelope.message, ViewChange):
                 raise DecodeError("bad view-change record", "BAD_RECORD")
             restored.view_change = envelope
+        elif key == NEW_VIEW_KEY:
+            envelope = SignedMessage.decode(value)
+            if not isinstance(envelope.message, NewView):
+                raise DecodeError("bad new-view record", "BAD_RECORD")
+            restored.new_view = envelope
         elif key == CHECKPOINT_KEY:
             restored.checkpoint = CheckpointProof.decode(value)
         elif key.startswith(VOTE_PREFIX):

@@ -44,6 +44,7 @@ from consensus.messages import (
 from consensus.normal import NormalCase
 from consensus.records import parse_records
 from consensus.state import BATCH_TIMER, RETRANSMIT_TIMER, VIEW_TIMER
+from consensus.viewchange import valid_new_view
 from ledger.errors import DecodeError
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
         super().__init__(
             config, crypto, tip_height, config.genesis_hash if tip_hash is None else tip_hash
         )
+        self._startup: list[Action] = []
 
     @classmethod
     def restore(
@@ -117,6 +119,14 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
                 break
             replica.chain_hashes[height] = expected
             expected = on_chain.block.header.prev
+        nv = restored.new_view
+        if nv is not None and isinstance(nv.message, NewView) and nv.message.view == replica.view:
+            selection = valid_new_view(
+                replica.verifier, config, nv.message.view, nv.message.view_changes
+            )
+            if selection is not None and replica._consistent(selection):
+                replica.install(selection, nv)
+                replica.fetching = False  # Start asks for the blocks
         if block_hash_at is not None:
             interval = config.checkpoint_interval
             top = tip_height - tip_height % interval
@@ -125,7 +135,7 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
                 if block_hash is not None:
                     replica.chain_hashes[height] = block_hash
                     replica.vote_checkpoint(height, block_hash)
-            replica._out = []  # sent again by Start
+        replica._startup, replica._out = replica._out, []  # performed on Start
         return replica
 
     # -- the one entry point -----------------------------------------------------------------
@@ -156,13 +166,15 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
         return out
 
     def _on_start(self) -> None:
+        self._out.extend(self._startup)
+        self._startup = []
         self.vc_started = self.now
+        self.progress_mark = None
+        self.pending = {tx_id: self.now for tx_id in self.pending}
         self.emit(SetTimer(RETRANSMIT_TIMER, self.config.retransmit_interval()))
         self.broadcast(self.sign(self.status()))
         if self.vc_sent is not None:
             self.broadcast(self.vc_sent)
-        for vote in self.my_checkpoints.values():
-            self.broadcast(vote)
         self.fetch()
 
     def _on_timer(self, event: TimerFired) -> None:

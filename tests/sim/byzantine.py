@@ -10,7 +10,10 @@ A byzantine node signs with its own key only (it cannot forge others), but may s
 - `conflict`: votes for random block hashes beside (or instead of) its real votes, and sends
   COMMITs with bad BLS signatures;
 - `replay`: re-sends old messages it has seen, from anyone, to random peers;
-- `vcspam`: sends VIEW-CHANGE messages for views ahead of its own.
+- `vcspam`: sends VIEW-CHANGE messages for views ahead of its own;
+- `garbage`: sends random bytes and corrupted encodings of real messages;
+- `nvsubset`: as new primary, sends NEW-VIEW with a random smallest quorum of view changes
+  (the least information the rules allow).
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 from consensus.interface import Action, Broadcast, Event, MessageReceived, Send
 from consensus.messages import (
     Commit,
+    NewView,
     Prepare,
     PrePrepare,
     SignedMessage,
     ViewChange,
 )
+from ledger.errors import DecodeError
 from ledger.types import Block, commit_digest
 
 if TYPE_CHECKING:
@@ -49,7 +54,10 @@ class Behaviour:
         if "replay" in self.kinds and isinstance(event, MessageReceived):
             envelope = event.message
             if isinstance(envelope, bytes):
-                envelope = SignedMessage.decode(envelope)
+                try:
+                    envelope = SignedMessage.decode(envelope)
+                except DecodeError:
+                    return
             if len(self.seen) < 400:
                 self.seen.append(envelope)
             else:
@@ -114,8 +122,18 @@ class Behaviour:
                 return []
             if "equivocate" in self.kinds and isinstance(action, Broadcast):
                 return self._equivocate(envelope, message)
-        if mine and type(message).__name__ == "NewView" and "silent" in self.kinds:
-            return []
+        if mine and isinstance(message, NewView):
+            if "silent" in self.kinds:
+                return []
+            if "nvsubset" in self.kinds:
+                quorum = self.node.config.quorum
+                chosen = self.rng.sample(list(message.view_changes), quorum)
+                return [Broadcast(self._sign(NewView(message.view, tuple(chosen))))]
+        if "garbage" in self.kinds and self.rng.random() < 0.2:
+            raw = bytearray(envelope.encode())
+            raw[self.rng.randrange(len(raw))] ^= 1 << self.rng.randrange(8)
+            junk: list[bytes] = [bytes(raw), self._rand(self.rng.randint(0, 64))]
+            return [action, *(_Junk.send(p, self.rng.choice(junk)) for p in peers)]
         if mine and isinstance(message, Prepare | Commit):
             fork = self.forks.get((message.view, message.height))
             if fork is not None:
@@ -168,6 +186,14 @@ class Behaviour:
         self.forks[(message.view, message.height)] = (alt.header.hash(), half)
         alt_envelope = self._sign(PrePrepare(message.view, message.height, alt))
         return self._to(rest, envelope) + self._to(half, alt_envelope)
+
+
+class _Junk:
+    """A Send whose payload is raw bytes (the replica must refuse them without raising)."""
+
+    @staticmethod
+    def send(peer: int, payload: bytes) -> Action:
+        return Send(peer, payload)  # type: ignore[arg-type]
 
 
 class _CensorSet(frozenset[bytes]):

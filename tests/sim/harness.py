@@ -269,7 +269,9 @@ class Simulation:
             elif isinstance(action, ViewChanged):
                 self.view_changes += 1
 
-    def _wire(self, envelope: SignedMessage) -> Any:
+    def _wire(self, envelope: SignedMessage | bytes) -> Any:
+        if isinstance(envelope, bytes):
+            return envelope  # a byzantine node's junk
         return envelope.encode() if self.scenario.wire_bytes else envelope
 
     def _fire(self, node: Node, name: str, token: int) -> None:
@@ -466,7 +468,11 @@ class Simulation:
     # -- checks ------------------------------------------------------------------------------------
 
     def _check_signed(self, node: Node, envelope: SignedMessage) -> None:
-        if not node.honest or envelope.sender != node.index:
+        if not node.honest or not isinstance(envelope, SignedMessage):
+            if node.honest:
+                self.fail(f"honest node {node.index} sent something that is not an envelope")
+            return
+        if envelope.sender != node.index:
             return
         message = envelope.message
         if isinstance(message, PrePrepare | Prepare | Commit):

@@ -44,7 +44,17 @@ def random_scenario(seed: int) -> Scenario:
     n = rng.choice([4, 4, 4, 7])
     f = (n - 1) // 3
     byzantine: dict[int, frozenset[str]] = {}
-    kinds = ["equivocate", "silent", "censor", "invalid", "conflict", "replay", "vcspam"]
+    kinds = [
+        "equivocate",
+        "silent",
+        "censor",
+        "invalid",
+        "conflict",
+        "replay",
+        "vcspam",
+        "garbage",
+        "nvsubset",
+    ]
     for index in rng.sample(range(n), rng.choice([0, f, f])):
         byzantine[index] = frozenset(rng.sample(kinds, rng.randint(1, 3)))
     return Scenario(
