@@ -1,114 +1,181 @@
-"""`tally demo`: a one-validator localnet in ./demo-data, some money moving, then it waits.
+"""`tally demo`: a 4-bank consortium on this machine, both stories loaded, the explorer serving.
 
-It issues deposit tokens and makes a few transfers through the SDK, so the API, the explorer
-and the wallet commands have something to show; Ctrl-C stops every node it started.
+It recreates ./demo-data on every run (saying so), starts the validators and the explorer,
+runs the supply-chain finance and cross-border stories as real transactions, prints where to
+look, and waits. Ctrl-C (or SIGTERM) stops every process it started.
 """
 
 from __future__ import annotations
 
+import shutil
 import signal
+import socket
+import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from node import localnet
-from wallet.amounts import format_amount
+from node.stories import (
+    INVOICE_NO,
+    cross_border_story,
+    operator_keys,
+    supply_chain_story,
+)
 from wallet.client import Client
 
 DEMO_DIR = "demo-data"
-
-# (signer org, method, currency, payee, amount in minor units, memo)
-STORY: list[tuple[str, str, str, str, int, str]] = [
-    ("bank-a", "issue", "CNY", "bigauto", 50_000_000, ""),
-    ("bank-a", "issue", "CNY", "acme-steel", 10_000_000, ""),
-    ("bank-b", "issue", "EUR", "rhein-parts", 2_000_000, ""),
-    ("bigauto", "transfer", "CNY", "acme-steel", 12_500_000, "PO 7781"),
-    ("acme-steel", "transfer", "CNY", "ore-mining", 4_000_000, "ore, lot 12"),
-    ("acme-steel", "transfer", "CNY", "fuel-co", 1_500_000, ""),
-    ("rhein-parts", "transfer", "EUR", "bank-b", 250_000, "fees"),
-]
-DECIMALS = {"CNY": 2, "EUR": 2}
+EXPLORER_READY_S = 30.0
 
 
-def _operator_keys(info: dict[str, Any]) -> dict[str, Ed25519Key]:
-    keys = {}
-    for org in info["orgs"]:
-        for key in org["keys"]:
-            if key["role"] == "operator":
-                keys[org["id"]] = Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
-    return keys
-
-
-def _start(directory: Path) -> dict[str, Any]:
-    if (directory / localnet.LOCALNET_FILE).exists():
+def _free_port(preferred: int) -> int:
+    with socket.socket() as probe:
         try:
-            return localnet.up(directory, 1, say=click.echo)
-        except TallyError as error:
-            click.echo(f"Cannot reuse {directory} ({error.message}); recreating it.")
-    return localnet.up(directory, 1, fresh=True, say=click.echo)
+            probe.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
 
 
-def _wait_for_interrupt() -> None:
+def _prepare(path: Path) -> None:
+    if (path / localnet.LOCALNET_FILE).exists():
+        stopped = localnet.down(path)
+        click.echo(
+            f"Recreating {path}: the previous demo's chain is removed"
+            + (f" (stopped {len(stopped)} node(s) still running from it)." if stopped else ".")
+        )
+        shutil.rmtree(path)
+    elif path.exists() and any(path.iterdir()):
+        raise TallyError("DIR_NOT_EMPTY", f"{path} is not empty and holds no demo; use --dir")
+    else:
+        click.echo(f"Creating the demo consortium in {path}.")
+
+
+def _start_explorer(path: Path, info: dict[str, Any], port: int) -> subprocess.Popen[bytes]:
+    api = info["nodes"][0]["api"]
+    log = (path / "explorer.log").open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "node",
+            "explorer",
+            "--node",
+            api,
+            "--genesis",
+            info["genesis"],
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + EXPLORER_READY_S
+    url = f"http://127.0.0.1:{port}/"
+    while True:  # the explorer answers once its socket is bound: poll with a deadline
+        if process.poll() is not None:
+            raise TallyError("EXPLORER_FAILED", f"the explorer exited; see {path / 'explorer.log'}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return process
+        except OSError:
+            if time.monotonic() > deadline:
+                process.terminate()
+                raise TallyError("EXPLORER_FAILED", f"no answer from {url}") from None
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes] | None, path: Path) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if (path / localnet.LOCALNET_FILE).exists():
+        localnet.down(path, say=click.echo)
+
+
+def _wait_for_signal() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    while not stop.wait(3600):
-        pass
+    stop.wait()
 
 
 @click.command("demo")
-@click.option("--dir", "directory", default=DEMO_DIR, show_default=True)
-def demo(directory: str) -> None:
-    """Start a demo network, move some money, and keep it running until Ctrl-C."""
+@click.option(
+    "--dir",
+    "directory",
+    default=DEMO_DIR,
+    show_default=True,
+    help="Where the demo keeps its chain (recreated on every run).",
+)
+@click.option("--nodes", default=4, show_default=True, type=int, help="Validators (1, 4 or 7).")
+@click.option("--explorer-port", default=8080, show_default=True, type=int)
+@click.option("--no-wait", is_flag=True, help="Stop everything once the stories are loaded.")
+def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
+    """Start a consortium, run both stories, serve the explorer; Ctrl-C stops it all."""
     path = Path(directory).resolve()
+    explorer: subprocess.Popen[bytes] | None = None
     try:
-        info = _start(path)
+        _prepare(path)
+        click.echo(f"Starting {nodes} validator(s)…")
+        info = localnet.up(path, nodes, fresh=True, say=click.echo)
+        port = _free_port(explorer_port)
+        explorer = _start_explorer(path, info, port)
+        client = Client(info["nodes"][0]["api"])
+        keys = operator_keys(info)
+        click.echo("\nSupply-chain finance: an invoice becomes cash for three tiers of suppliers")
+        chain_story = supply_chain_story(client, keys, click.echo)
+        click.echo("\nCross-border: a CNY→EUR payment, settled PvP, then end-of-day netting")
+        border_story = cross_border_story(client, keys, click.echo)
     except TallyError as error:
         click.echo(f"error: {error.code}: {error.message}", err=True)
+        _stop(explorer, path)
         sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted; stopping…")
+        _stop(explorer, path)
+        sys.exit(130)
     api = info["nodes"][0]["api"]
-    try:
-        client = Client(api)
-        keys = _operator_keys(info)
-        for step, (org, method, code, payee, amount, memo) in enumerate(STORY, 1):
-            args: dict[str, Any] = {"currency": code, "to": payee, "amount": amount}
-            if memo:
-                args["memo"] = memo
-            receipt = client.call(keys[org], "cash", method, args)
-            words = "issues" if method == "issue" else "pays"
-            money = format_amount(amount, DECIMALS[code], code)
-            click.echo(
-                f"  [{step}/{len(STORY)}] {org} {words} {payee} {money}: "
-                f"block {receipt['height']}, tx {receipt['tx'][:16]}…"
-            )
-    except TallyError as error:
-        click.echo(f"error: {error.code}: {error.message}", err=True)
-        localnet.down(path)
-        sys.exit(1)
-    name = info["nodes"][0]["name"]
+    explorer_url = f"http://127.0.0.1:{port}"
+    receivable = chain_story.ids["receivable"]
+    payment = border_story.ids["payment"]
     click.echo(
         f"""
-Node API:  {api}   (OpenAPI at {api}/openapi.json, metrics at {api}/metrics)
-Logs:      {path / name / localnet.LOG_FILE}
+ready: {nodes} validator(s), both stories loaded.
+
+  Explorer   {explorer_url}/
+             {explorer_url}/receivable/{receivable}
+             {explorer_url}/payment/{payment}
+  Node API   {api}   (OpenAPI {api}/openapi.json, metrics {api}/metrics)
+  Data, logs {path}
 
 Try:
-  curl {api}/v1/status
-  curl {api}/v1/orgs/acme-steel
-  curl '{api}/v1/events?after=0&limit=5'
   tally localnet status --dir {path}
+  tally receivable trace {INVOICE_NO} --localnet {path}
+  tally wallet balance rhein-parts --localnet {path}
+  tally payment export {payment} --localnet {path}
+  tally audit verify-chain --node {api} --genesis {info["genesis"]}
 
-Press Ctrl-C to stop the network (its data stays in {path})."""
+Press Ctrl-C to stop every process the demo started."""
     )
     try:
-        _wait_for_interrupt()
+        if not no_wait:
+            _wait_for_signal()
     finally:
         click.echo("\nStopping…")
-        localnet.down(path, say=click.echo)
+        _stop(explorer, path)
 
 
 COMMANDS = [demo]

@@ -157,7 +157,7 @@ def supply_chain_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
 
 def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) -> StoryResult:
     """Acme Steel pays Rhein Parts 50,000.00 EUR against Bank C's CNY→EUR quote; banks net."""
-    run = StoryRunner(client, keys, say, total=12)
+    run = StoryRunner(client, keys, say, total=11)
     run.step(
         "Bank A issues 500,000.00 CNY to Acme Steel",
         "bank-a",

@@ -240,8 +240,10 @@ def balance(org: str, session: Session) -> None:
     if not rows:
         click.echo(f"{org} holds no money.")
         return
+    width = max(len(row["amount"]) for row in rows)
+    click.echo(f"{org} holds:")
     for row in rows:
-        click.echo(f"{row['amount']:>24} {row['currency']}")
+        click.echo(f"  {row['currency']}  {row['amount']:>{width}}")
 
 
 @click.group("tx")
