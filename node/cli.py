@@ -10,6 +10,7 @@ import click
 # Modules that expose `COMMANDS: list[click.Command]`; each package owns its own.
 COMMAND_MODULES = (
     "node.cli_node",  # tally node init|start
+    "node.cli_consortium",  # tally node keygen|genesis (a real consortium, keys kept apart)
     "node.cli_localnet",  # tally localnet up|down|status|stop|start
     "node.cli_bench",  # tally bench
     "node.cli_demo",  # tally demo
