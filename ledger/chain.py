@@ -159,6 +159,20 @@ class ChainStore:
         """Small node metadata (e.g. consensus votes), written synchronously."""
         self.kv.put(P_META + b"x/" + name.encode(), value, sync=True)
 
+    def meta_items(self, prefix: str) -> dict[str, bytes]:
+        """Every metadata record whose name starts with `prefix` (e.g. the replica's `pbft/`)."""
+        base = P_META + b"x/"
+        return {
+            key[len(base) :].decode(): value
+            for key, value in self.kv.iterate(base + prefix.encode())
+        }
+
+    def write_meta(self, records: dict[str, bytes | None]) -> None:
+        """Write and delete (value None) several metadata records in one synchronous batch, so
+        a vote is on disk before the message that carries it leaves."""
+        base = P_META + b"x/"
+        self.kv.write({base + name.encode(): value for name, value in records.items()}, sync=True)
+
     # -- the one write path --------------------------------------------------------------------
 
     def commit_block(self, committed: CommittedBlock) -> ChainTip:

@@ -23,6 +23,7 @@ from consensus.interface import (
     Broadcast,
     BuildProposal,
     CancelTimer,
+    CaughtUp,
     CommitBlock,
     DiscardBlocks,
     Event,
@@ -37,11 +38,12 @@ from consensus.interface import (
     Start,
     TimerFired,
     TxsArrived,
+    TxsRemoved,
     ViewChanged,
 )
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
-from ledger.types import Block, Certificate, ErrorInfo, Receipt, bitmap_indexes
+from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx, bitmap_indexes
 from node.executor import Executor
 from node.mempool import Mempool
 from node.metrics import Metrics
@@ -54,6 +56,14 @@ EXPIRY_SWEEP_BLOCKS = 64
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def reason_label(reason: str) -> str:
+    """A bounded label for a view change's reason: the free text after a colon (an executor's
+    message) would make a new time series per block."""
+    if reason.startswith("invalid proposal"):
+        return "invalid proposal"
+    return reason[:60]
 
 
 class Transport(Protocol):
@@ -136,6 +146,10 @@ class Driver:
         self._waiters: dict[bytes, list[_Waiter]] = {}
         self._arrivals: dict[bytes, float] = {}
         self._subscribers: list[asyncio.Queue[CommittedNotice | None]] = []
+        self._round_started: dict[int, float] = {}  # height -> when we built/executed it
+        self._persists: dict[str, bytes | None] = {}
+        # Called with txs a client gave us (not gossiped ones): the gossip forwards them.
+        self.on_admitted: Callable[[list[SignedTx]], None] | None = None
         self.last_commit_ms = 0
         self.running = False
 
@@ -155,14 +169,28 @@ class Driver:
         for queue in self._subscribers:
             _offer(queue, None)
 
-    def txs_arrived(self, tx_ids: list[bytes]) -> None:
-        """Admitted txs: note their arrival for latency, and tell the replica."""
+    def txs_arrived(self, tx_ids: list[bytes], *, forward: bool = True) -> None:
+        """Admitted txs: note their arrival for latency, forward them to the other validators
+        (unless they came by gossip: no loops), and tell the replica."""
         if not tx_ids:
             return
         arrived = time.monotonic()
         self._arrivals.update(dict.fromkeys(tx_ids, arrived))
         self.metrics.mempool_size.set(len(self.mempool))
+        if forward and self.on_admitted is not None:
+            get = self.mempool.get
+            self.on_admitted([tx for tx in map(get, tx_ids) if tx is not None])
         self.handle(TxsArrived(tuple(tx_ids), self.clock()))
+
+    def txs_removed(self, tx_ids: list[bytes]) -> None:
+        """Txs left the mempool other than by a block the replica committed."""
+        if tx_ids:
+            self.handle(TxsRemoved(tuple(tx_ids), self.clock()))
+
+    def caught_up(self) -> None:
+        """State transfer ended (whatever it reached): tell the replica where the chain is."""
+        tip = self.executor.tip
+        self.handle(CaughtUp(tip.height, tip.block_hash, self.clock()))
 
     def message_received(self, sender: int, message: Any) -> None:
         self.handle(MessageReceived(sender, message, self.clock()))
@@ -177,9 +205,22 @@ class Driver:
             while self._events:
                 actions = self.replica.handle(self._events.popleft())
                 for action in actions:
+                    if isinstance(action, Persist):
+                        # Consecutive records go down in one synchronous batch, written
+                        # before the next action (the message that depends on them).
+                        self._persists[action.key] = action.value or None
+                        continue
+                    if self._persists:
+                        self._flush_persists()
                     self._perform(action)
+                if self._persists:
+                    self._flush_persists()
         finally:
             self._busy = False
+
+    def _flush_persists(self) -> None:
+        records, self._persists = self._persists, {}
+        self.store.write_meta(records)
 
     # -- performing actions ---------------------------------------------------------------------
 
@@ -193,9 +234,7 @@ class Driver:
         elif isinstance(action, BuildProposal):
             self._build(action)
         elif isinstance(action, ExecuteBlock):
-            self._execute(action.block)
-        elif isinstance(action, Persist):
-            self.store.put_meta(action.key, action.value)
+            self._execute(action.block, action.check_time)
         elif isinstance(action, CommitBlock):
             self._commit(action.block, action.certificate)
         elif isinstance(action, DiscardBlocks):
@@ -207,8 +246,14 @@ class Driver:
         elif isinstance(action, FetchBlocks):
             self.transport.fetch_blocks(action.from_height, action.to_height, action.peers)
         elif isinstance(action, ViewChanged):
-            log.warning("view %d, primary %d: %s", action.view, action.primary, action.reason)
-            self.metrics.view_changes.inc()
+            log.warning(
+                "view change at height %d: view %d, primary %d, because %s",
+                self.executor.tip.height,
+                action.view,
+                action.primary,
+                action.reason,
+            )
+            self.metrics.view_changes.labels(reason_label(action.reason)).inc()
             self.metrics.consensus_view.set(action.view)
 
     def _set_timer(self, name: str, delay_ms: int) -> None:
@@ -224,6 +269,7 @@ class Driver:
 
     def _build(self, action: BuildProposal) -> None:
         clock = self.clock()
+        self._round_started.setdefault(action.height, time.monotonic())
         block: Block | None = None
         try:
             block, rejected = self.executor.build(
@@ -239,20 +285,24 @@ class Driver:
             log.warning("cannot build height %d: %s", action.height, error.message)
             rejected = []
         if rejected:
-            self.mempool.remove([tx.id for tx, _ in rejected])
+            gone = [tx.id for tx, _ in rejected]
+            self.mempool.remove(gone)
             for tx, code in rejected:
                 self._arrivals.pop(tx.id, None)
                 self._settle(tx.id, ErrorInfo(code, "dropped from the mempool before ordering"))
+            self._events.append(TxsRemoved(tuple(gone), clock))
         if block is not None and not block.txs:
             self.executor.forget(block.hash)
             block = None
         self._events.append(ProposalBuilt(action.view, action.height, block, clock))
 
-    def _execute(self, block: Block) -> None:
+    def _execute(self, block: Block, check_time: bool = True) -> None:
         clock = self.clock()
         block_hash = block.hash
+        self._round_started.setdefault(block.header.height, time.monotonic())
+        skew = self.max_skew_ms if check_time else 0
         try:
-            self.executor.execute(block, clock, self.max_skew_ms, verified=self.mempool.contains)
+            self.executor.execute(block, clock, skew, verified=self.mempool.contains)
         except TallyError as error:
             log.warning("block %d rejected: %s", block.header.height, error.message)
             self._events.append(BlockExecuted(block_hash, False, error.message, clock))
@@ -260,27 +310,44 @@ class Driver:
         self._events.append(BlockExecuted(block_hash, True, "", clock))
 
     def _commit(self, block: Block, certificate: Certificate) -> None:
+        self.commit_certified(block, certificate, lambda tx_id: self.mempool.contains(tx_id))
+        started = self._round_started.pop(block.header.height, None)
+        if started is not None:
+            self.metrics.round_time.observe(time.monotonic() - started)
+
+    def commit_certified(
+        self, block: Block, certificate: Certificate, verified: Callable[[bytes], bool]
+    ) -> list[bytes]:
+        """Execute (unless done already) and commit a block, then settle everything that waits
+        on it; return its tx ids. The replica's commits and state transfer both come here."""
         first_event_seq = self.executor.tip.event_seq + 1
         if block.hash not in self.executor.pending:
-            # Committed before we executed it (e.g. we were behind): execute it now.
-            self.executor.execute(block, self.clock(), 0, verified=self.mempool.contains)
+            # Committed before we executed it (e.g. we were behind): execute it now. Its time
+            # was checked by the 2f+1 replicas that certified it.
+            self.executor.execute(block, self.clock(), 0, verified=verified)
         receipts = self.executor.commit(block, certificate)
         ids = [receipt.tx for receipt in receipts]
         height = block.header.height
         self.mempool.committed(height, ids)
         self._observe(height, certificate, receipts)
+        if len(self._round_started) > 64:
+            self._round_started = {h: t for h, t in self._round_started.items() if h > height}
         if self._waiters:
             for receipt in receipts:
                 self._settle(receipt.tx, receipt)
         if height % EXPIRY_SWEEP_BLOCKS == 0:
-            for tx_id in self.mempool.drop_expired(height + 1):
+            expired = self.mempool.drop_expired(height + 1)
+            for tx_id in expired:
                 self._arrivals.pop(tx_id, None)
                 self._settle(tx_id, ErrorInfo("EXPIRED", "validity ran out before ordering"))
+            if expired:
+                self._events.append(TxsRemoved(tuple(expired), self.clock()))
         notice = CommittedNotice(block, block.hash, certificate, receipts, first_event_seq)
         for queue in list(self._subscribers):
             if not _offer(queue, notice):
                 self._subscribers.remove(queue)
         log.debug("committed height %d with %d txs", height, len(receipts))
+        return ids
 
     def _observe(
         self, height: int, certificate: Certificate, receipts: tuple[Receipt, ...]

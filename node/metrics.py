@@ -24,7 +24,33 @@ class Metrics:
         )
         self.consensus_view = Gauge("tally_consensus_view", "Current consensus view", registry=r)
         self.view_changes = Counter(
-            "tally_consensus_view_changes", "View changes this node went through", registry=r
+            "tally_consensus_view_changes",
+            "View changes this node went through, by why",
+            ["reason"],
+            registry=r,
+        )
+        self.round_time = Histogram(
+            "tally_consensus_round_seconds",
+            "Time from a height's proposal being built or executed here to its commit",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.statesync_target = Gauge(
+            "tally_statesync_target_height",
+            "Height the current state transfer fetches up to (0 when none runs)",
+            registry=r,
+        )
+        self.statesync_blocks = Counter(
+            "tally_statesync_blocks", "Blocks committed by state transfer", registry=r
+        )
+        self.statesync_failures = Counter(
+            "tally_statesync_failures",
+            "Pieces of state transfer refused or timed out, by why",
+            ["reason"],
+            registry=r,
+        )
+        self.gossip_txs = Counter(
+            "tally_gossip_txs", "Transactions gossiped, by direction", ["direction"], registry=r
         )
         self.commit_latency = Histogram(
             "tally_commit_latency_seconds",
@@ -46,6 +72,10 @@ class Metrics:
             registry=r,
         )
         self.blocks_committed = Counter("tally_blocks_committed", "Blocks committed", registry=r)
+
+    def watch(self, name: str, help_text: str, source: Callable[[], float]) -> None:
+        """A gauge read at scrape time (queue sizes, peer faults), costing nothing in between."""
+        Gauge(name, help_text, registry=self.registry).set_function(source)
 
     def count_rejections(self, source: Callable[[], dict[str, int]]) -> None:
         """Export `tally_tx_rejections_total{code}` from the mempool's own tally at scrape time,

@@ -1,9 +1,13 @@
-"""The composition root: config → genesis, keys, store, executor, mempool, replica, driver, API.
+"""The composition root: config → genesis, keys, store, executor, mempool, replica, driver, API,
+and with more than one validator the peer transport, tx gossip and state transfer.
 
 `NodeService.open(config)` builds the parts (synchronously: it opens LevelDB); `start()` binds
-the API and starts the replica; `stop()` undoes both. `run_node(config)` is what
-`tally node start` runs: it logs with node/height/view context and stops cleanly on
-SIGTERM or SIGINT.
+the API and the P2P port and starts the replica; `stop()` undoes all of it.
+`run_node(config)` is what `tally node start` runs: it logs with node/height/view context and
+stops cleanly on SIGTERM or SIGINT.
+
+The replica is `PbftReplica` for every n, restored at each start from its `pbft/` records
+(`ChainStore.meta_items`), so a restarted validator is bound by every vote it sent before.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from consensus import PbftReplica, ReplicaConfig, ValidatorCrypto
 from consensus.interface import Replica
-from consensus.solo import SoloReplica
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
@@ -26,29 +30,89 @@ from node.api import NodeHandle, make_app
 from node.config import NodeConfig
 from node.driver import Driver, NullTransport, Transport
 from node.executor import Executor
+from node.gossip import TxGossip
 from node.keys import ValidatorKeys, load_keys
 from node.mempool import Mempool
 from node.metrics import Metrics
+from node.statesync import StateSync
+from node.transport import BLOCKS, CONSENSUS, FETCH, TXS, ConsensusChannel, PeerTransport
 
 log = logging.getLogger(__name__)
 
 ReplicaFactory = Callable[[Genesis, ValidatorKeys, int, Executor], Replica]
+RECORDS_PREFIX = "pbft/"
 
 
 def default_replica(
     genesis: Genesis, keys: ValidatorKeys, index: int, executor: Executor
 ) -> Replica:
-    """SoloReplica for n = 1; larger networks need the PBFT replica plugged in here."""
-    if len(genesis.validators) == 1:
-        tip = executor.tip
-        return SoloReplica(
-            genesis.chain, keys.bls, tip.height, tip.block_hash, genesis.params["batch_ms"]
-        )
-    raise TallyError(
-        "NOT_SUPPORTED",
-        f"{len(genesis.validators)} validators need the PBFT replica and the network, "
-        "which this build does not wire in yet",
+    """The PBFT replica, restored from its persisted records and the committed chain's tip."""
+    store = executor.store
+    tip = executor.tip
+
+    def block_hash_at(height: int) -> bytes | None:
+        header = store.header(height)
+        return None if header is None else header.hash()
+
+    return PbftReplica.restore(
+        ReplicaConfig.from_genesis(genesis, index),
+        ValidatorCrypto.from_genesis(genesis, keys.ed25519, keys.bls),
+        store.meta_items(RECORDS_PREFIX),
+        tip.height,
+        tip.block_hash,
+        block_hash_at=block_hash_at,
     )
+
+
+class Peering:
+    """Everything a validator among others has: the P2P transport, gossip, state transfer."""
+
+    def __init__(self, service: NodeService, index: int) -> None:
+        genesis, driver, metrics = service.genesis, service.driver, service.metrics
+        self.transport = PeerTransport(
+            genesis, index, service.keys.ed25519, service.config.p2p_listen
+        )
+        self.gossip = TxGossip(self.transport, driver, metrics)
+        self.statesync = StateSync(self.transport, driver, genesis, metrics)
+        driver.transport = ConsensusChannel(self.transport, self.statesync.fetch_blocks)
+        driver.on_admitted = self.gossip.forward
+        self.transport.on(CONSENSUS, lambda peer, body: driver.message_received(peer, bytes(body)))
+        self.transport.on(TXS, self.gossip.on_txs)
+        self.transport.on(FETCH, self.statesync.on_fetch)
+        self.transport.on(BLOCKS, self.statesync.on_blocks)
+        self.transport.peer_listeners.append(self._peer_changed)
+        network = self.transport.network
+        metrics.watch(
+            "tally_peer_send_queue",
+            "Messages waiting in send queues to peers",
+            lambda: sum(p.queue_messages for p in network.stats().peers.values()),
+        )
+        metrics.watch(
+            "tally_peer_inbox", "Peer messages received, not yet handled", self.transport.inbox_size
+        )
+        metrics.watch(
+            "tally_peer_faults",
+            "Bad payloads and broken connections caused by peers",
+            lambda: sum(self.transport.faults.values()) + network.stats().faults,
+        )
+        metrics.watch(
+            "tally_p2p_handshake_failures",
+            "Failed P2P handshakes (unknown keys included)",
+            lambda: network.stats().handshake_failures,
+        )
+        self._metrics = metrics
+
+    def _peer_changed(self, peer: int, connected: bool) -> None:
+        self._metrics.peers_connected.set(len(self.transport.connected()))
+
+    async def start(self) -> None:
+        await self.transport.start()
+
+    async def stop(self) -> None:
+        self.gossip.flush()
+        await self.gossip.close()
+        await self.statesync.close()
+        await self.transport.close()
 
 
 class NodeService:
@@ -70,6 +134,10 @@ class NodeService:
         self.metrics = metrics
         self._verify_pool = verify_pool
         self._runner: web.AppRunner | None = None
+        index = genesis.validator_index(keys.ed25519.public)
+        self.peering: Peering | None = None
+        if len(genesis.validators) > 1 and index is not None:
+            self.peering = Peering(self, index)
         self.app = make_app(
             NodeHandle(config.name, genesis, driver, metrics, self.peers),
             max_body_bytes=config.max_body_bytes,
@@ -116,8 +184,8 @@ class NodeService:
         return NodeService(config, genesis, keys, store, driver, metrics, verify_pool)
 
     def peers(self) -> dict[str, bool]:
-        """Validator name → connected; nobody to connect to until the network is plugged in."""
-        return {}
+        """Other validators' names → connected (empty for a single validator)."""
+        return {} if self.peering is None else self.peering.transport.peers_by_name()
 
     async def start(self) -> None:
         # Open streams and long polls get a few seconds to finish when the node stops.
@@ -125,6 +193,8 @@ class NodeService:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
         await site.start()
+        if self.peering is not None:
+            await self.peering.start()
         self.driver.start()
         log.info(
             "serving http://%s:%d at height %d",
@@ -135,6 +205,8 @@ class NodeService:
 
     async def stop(self) -> None:
         self.driver.stop()
+        if self.peering is not None:
+            await self.peering.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         self._verify_pool.shutdown(wait=True)

@@ -1,0 +1,280 @@
+"""Validator-to-validator messages over `network.Network`: one envelope, four kinds.
+
+Every payload is one kind byte followed by the body, so the common case (a consensus message)
+is handed to the replica as the very bytes the peer signed, never re-encoded or decoded twice:
+
+    b"C" + SignedMessage bytes                                   consensus (the replica checks it)
+    b"T" + msgpack [bin(signed tx), ...]                         tx gossip
+    b"F" + msgpack {"id", "from", "to"}                          state transfer: a request
+    b"B" + msgpack {"id", "blocks": [{"block", "cert"}], "end"}  state transfer: one piece
+
+`Network` calls `on_message` on the event loop, so this only queues; one worker task drains
+the queue and dispatches, yielding between messages so the HTTP API keeps being served. A
+payload that does not decode is dropped and counted against the peer that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from ledger.crypto import Ed25519Key
+from ledger.errors import DecodeError
+from ledger.genesis import Genesis
+from network import Network, NetworkConfig, validators_from_genesis
+
+log = logging.getLogger(__name__)
+
+CONSENSUS = b"C"[0]
+TXS = b"T"[0]
+FETCH = b"F"[0]
+BLOCKS = b"B"[0]
+KINDS = {CONSENSUS: "consensus", TXS: "txs", FETCH: "fetch", BLOCKS: "blocks"}
+
+# The worker gives the event loop a turn after this many messages.
+YIELD_EVERY = 16
+
+
+# -- the envelope (pure) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    request_id: int
+    from_height: int
+    to_height: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlocksPiece:
+    request_id: int
+    blocks: tuple[tuple[bytes, bytes], ...]  # (encoded block, encoded certificate)
+    end: bool
+
+
+def _pack(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
+
+
+def _unpack(body: bytes | memoryview) -> Any:
+    try:
+        return msgpack.unpackb(body, raw=False, strict_map_key=True, use_list=True)
+    except Exception as error:  # msgpack raises several unrelated types on garbage
+        raise DecodeError("BAD_ENCODING", f"not msgpack: {type(error).__name__}") from None
+
+
+def _uint(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise DecodeError("BAD_FIELD", f"{what} must be a non-negative integer")
+    return value
+
+
+def encode_consensus(signed_message: bytes) -> bytes:
+    return b"C" + signed_message
+
+
+def encode_txs(raw_txs: list[bytes]) -> bytes:
+    return b"T" + _pack(raw_txs)
+
+
+def encode_fetch(request: FetchRequest) -> bytes:
+    body = {"from": request.from_height, "id": request.request_id, "to": request.to_height}
+    return b"F" + _pack(body)
+
+
+def encode_blocks(piece: BlocksPiece) -> bytes:
+    blocks = [{"block": block, "cert": cert} for block, cert in piece.blocks]
+    body = {"blocks": blocks, "end": piece.end, "id": piece.request_id}
+    return b"B" + _pack(body)
+
+
+def decode_txs(body: bytes | memoryview) -> list[bytes]:
+    value = _unpack(body)
+    if not isinstance(value, list) or not all(isinstance(tx, bytes) for tx in value):
+        raise DecodeError("BAD_FIELD", "tx gossip must be a list of bytes")
+    return value
+
+
+def decode_fetch(body: bytes | memoryview) -> FetchRequest:
+    value = _unpack(body)
+    if not isinstance(value, dict) or set(value) != {"id", "from", "to"}:
+        raise DecodeError("BAD_FIELD", "a fetch request is {id, from, to}")
+    request = FetchRequest(
+        _uint(value["id"], "id"), _uint(value["from"], "from"), _uint(value["to"], "to")
+    )
+    if request.from_height < 1 or request.to_height < request.from_height:
+        raise DecodeError("BAD_FIELD", "a fetch asks for heights 1 <= from <= to")
+    return request
+
+
+def decode_blocks(body: bytes | memoryview) -> BlocksPiece:
+    value = _unpack(body)
+    if not isinstance(value, dict) or set(value) != {"id", "blocks", "end"}:
+        raise DecodeError("BAD_FIELD", "a blocks piece is {id, blocks, end}")
+    if not isinstance(value["blocks"], list) or not isinstance(value["end"], bool):
+        raise DecodeError("BAD_FIELD", "blocks must be a list and end a bool")
+    blocks = []
+    for item in value["blocks"]:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"block", "cert"}
+            or not isinstance(item["block"], bytes)
+            or not isinstance(item["cert"], bytes)
+        ):
+            raise DecodeError("BAD_FIELD", "each block is {block: bytes, cert: bytes}")
+        blocks.append((item["block"], item["cert"]))
+    return BlocksPiece(_uint(value["id"], "id"), tuple(blocks), value["end"])
+
+
+# -- the asyncio side --------------------------------------------------------------------------
+
+Handler = Callable[[int, memoryview], None]
+
+
+class PeerTransport:
+    """The node's link to the other validators: sends envelopes, dispatches inbound ones.
+
+    Handlers are registered per kind (`on(kind, handler)`) and called from the worker task
+    with (peer index, body). A handler raising DecodeError costs the peer a fault; any other
+    exception is a bug of ours: logged, counted, and the worker goes on.
+    """
+
+    def __init__(self, genesis: Genesis, index: int, key: Ed25519Key, listen: str) -> None:
+        self.index = index
+        self.names = [v.name for v in genesis.validators]
+        self.network = Network(
+            chain=genesis.chain,
+            index=index,
+            key=key,
+            validators=validators_from_genesis(genesis),
+            on_message=self._on_message,
+            config=NetworkConfig.from_genesis(genesis, listen=listen),
+            on_peer_connected=self._on_connected,
+            on_peer_disconnected=self._on_disconnected,
+        )
+        self._handlers: dict[int, Handler] = {}
+        self._inbox: deque[tuple[int, bytes]] = deque()
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self.faults: dict[int, int] = {}  # peer -> undecodable payloads it sent
+        self.received: dict[str, int] = dict.fromkeys(KINDS.values(), 0)
+        self.handler_errors = 0
+        self.peer_listeners: list[Callable[[int, bool], None]] = []
+
+    def on(self, kind: int, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    async def start(self) -> None:
+        await self.network.start()
+        self._worker = asyncio.get_running_loop().create_task(self._drain(), name="transport")
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.network.close()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send_payload(self, to: int, payload: bytes) -> None:
+        try:
+            self.network.send(to, payload)
+        except ValueError as error:  # too large for a frame, or not a peer: a bug of ours
+            log.error("cannot send %s to %d: %s", KINDS.get(payload[0], "?"), to, error)
+
+    def broadcast_payload(self, payload: bytes) -> None:
+        try:
+            self.network.broadcast(payload)
+        except ValueError as error:
+            log.error("cannot broadcast %s: %s", KINDS.get(payload[0], "?"), error)
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def connected(self) -> list[int]:
+        return self.network.connected_peers()
+
+    def inbox_size(self) -> int:
+        return len(self._inbox)
+
+    def peers_by_name(self) -> dict[str, bool]:
+        up = set(self.network.connected_peers())
+        return {name: i in up for i, name in enumerate(self.names) if i != self.index}
+
+    def _on_connected(self, peer: int) -> None:
+        for listener in self.peer_listeners:
+            listener(peer, True)
+
+    def _on_disconnected(self, peer: int) -> None:
+        for listener in self.peer_listeners:
+            listener(peer, False)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def _on_message(self, peer: int, payload: bytes) -> None:
+        self._inbox.append((peer, payload))
+        self._wake.set()
+
+    def fault(self, peer: int, reason: str) -> None:
+        count = self.faults.get(peer, 0) + 1
+        self.faults[peer] = count
+        if count & (count - 1) == 0:  # 1, 2, 4, 8, ...: a flood does not flood the log
+            log.warning(
+                "dropped a bad payload from %s (%d so far): %s", self.names[peer], count, reason
+            )
+
+    async def _drain(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            handled = 0
+            while self._inbox:
+                peer, payload = self._inbox.popleft()
+                self._dispatch(peer, payload)
+                handled += 1
+                if handled % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+
+    def _dispatch(self, peer: int, payload: bytes) -> None:
+        if not payload:
+            self.fault(peer, "empty payload")
+            return
+        kind = payload[0]
+        handler = self._handlers.get(kind)
+        if handler is None:
+            self.fault(peer, f"unknown kind {kind}")
+            return
+        self.received[KINDS[kind]] += 1
+        try:
+            handler(peer, memoryview(payload)[1:])
+        except DecodeError as error:
+            self.fault(peer, f"{KINDS[kind]}: {error.message}")
+        except Exception:
+            self.handler_errors += 1
+            log.exception("handling a %s message from %s failed", KINDS[kind], self.names[peer])
+
+
+class ConsensusChannel:
+    """The driver's `Transport`: consensus envelopes out through the peers, fetches handed to
+    state transfer."""
+
+    def __init__(self, peers: PeerTransport, fetch: Callable[[int, int, tuple[int, ...]], None]):
+        self.peers = peers
+        self._fetch = fetch
+
+    def send(self, to: int, message: Any) -> None:
+        self.peers.send_payload(to, encode_consensus(message.encode()))
+
+    def broadcast(self, message: Any) -> None:
+        self.peers.broadcast_payload(encode_consensus(message.encode()))
+
+    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
+        self._fetch(from_height, to_height, peers)
