@@ -81,7 +81,8 @@ def status(directory: str, json_output: bool) -> None:
         if row["up"]:
             click.echo(
                 f"{row['name']:<22} up    height {row['height']:<8} view {row['view']:<4} "
-                f"peers {row['peers']:<3} mempool {row['mempool']}  {row['api']}"
+                f"primary {row['primary']:<22} peers {row['peers']:<3} "
+                f"mempool {row['mempool']}  {row['api']}"
             )
         else:
             click.echo(f"{row['name']:<22} down  {row['api']}")

@@ -199,6 +199,23 @@ def _wait_ready(directory: Path, entry: dict[str, Any], deadline: float) -> None
     raise LocalnetError("NODE_TIMEOUT", f"{entry['name']} did not answer at {entry['api']}")
 
 
+def _wait_connected(directory: Path, info: dict[str, Any], deadline: float) -> None:
+    """Every validator reports all the others connected (a fresh network can commit)."""
+    others = len(info["nodes"]) - 1
+    waiting = list(info["nodes"])
+    while waiting:
+        entry = waiting[0]
+        answer = fetch_status(entry["api"], timeout=1.0)
+        if answer is not None and answer.get("peers", 0) >= others:
+            waiting.pop(0)
+            continue
+        if time.monotonic() >= deadline:
+            raise LocalnetError(
+                "NODE_TIMEOUT", f"{entry['name']} did not connect to its {others} peers"
+            )
+        time.sleep(0.1)  # polling another process's status: no event to await here
+
+
 def _log_tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -287,6 +304,9 @@ def up(
         for entry in started:
             _wait_ready(directory, entry, deadline)
             say(f"  {entry['name']} up at {entry['api']} (pid {entry['pid']}).")
+        if len(info["nodes"]) > 1:
+            _wait_connected(directory, info, deadline)
+            say("  validators connected to each other.")
     except LocalnetError:
         down(directory)
         raise
@@ -322,6 +342,7 @@ def status(directory: Path) -> list[dict[str, Any]]:
                 "up": answer is not None,
                 "height": None if answer is None else answer["height"],
                 "view": None if answer is None else answer["view"],
+                "primary": None if answer is None else answer.get("primary"),
                 "peers": None if answer is None else answer["peers"],
                 "mempool": None if answer is None else answer["mempool"],
             }
