@@ -78,8 +78,8 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
         """Rebuild a replica from its persisted records and the committed chain's tip.
 
         It comes back in the view it last entered, bound by every vote it persisted, so it never
-        signs two different blocks for one (view, height). In a view above 0 it waits for the
-        view's NEW-VIEW (its peers send it on request) before it votes again.
+        signs two different blocks for one (view, height), and re-installs that view from its
+        persisted NEW-VIEW; without one (view above 0) it waits for its peers to resend it.
         `block_hash_at(height)` reads a committed block's hash from the store: with it the
         replica re-signs its checkpoint votes above the stable checkpoint, which were lost.
         """

@@ -16,7 +16,7 @@ import pytest
 
 from tests.sim.harness import Scenario, SimulationFailure, run_seed
 
-DEFAULT_SEEDS = 240
+DEFAULT_SEEDS = 250
 
 
 def _seeds(default: int, offset: int = 0) -> list[int]:
