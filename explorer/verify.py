@@ -22,16 +22,8 @@ from ledger.types import (
     bitmap_indexes,
     commit_digest,
 )
+from wallet.proofs import Check
 from wallet.proofs import verify_proof as wallet_verify_proof
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One named comparison and its outcome; `detail` says what was found."""
-
-    name: str
-    ok: bool
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
