@@ -104,6 +104,17 @@ class Executor:
             cursor = self.pending.get(cursor.parent_hash)
         return not known_uncommitted and self.store.tx_location(tx_id) is not None
 
+    def _ancestor_ids(self, parent_hash: bytes) -> set[bytes] | frozenset[bytes]:
+        """Tx ids of the uncommitted blocks from `parent_hash` down to the committed tip."""
+        cursor = self.pending.get(parent_hash)
+        if cursor is None:
+            return frozenset()
+        ids: set[bytes] = set()
+        while cursor is not None:
+            ids.update(cursor.tx_ids)
+            cursor = self.pending.get(cursor.parent_hash)
+        return ids
+
     def check_tx(
         self, tx: SignedTx, height: int, parent_hash: bytes, known_uncommitted: bool = False
     ) -> str | None:
@@ -158,8 +169,11 @@ class Executor:
         """Execute a batch on top of `parent_hash` and return the block and the txs left out.
 
         `uncommitted(tx_id)` may vouch that a candidate is not committed (see `check_tx`).
+        Candidates already in an uncommitted ancestor (pipelined heights) are skipped, not
+        refused: they are on their way to commit.
         """
         parent_height, parent_time, parent_root = self._parent(parent_hash)
+        in_flight = self._ancestor_ids(parent_hash)
         if height != parent_height + 1:
             raise InvalidBlock(f"height {height} does not follow {parent_height}")
         chosen: list[SignedTx] = []
@@ -170,6 +184,8 @@ class Executor:
         for tx in candidates:
             if len(chosen) >= self.block_max_txs:
                 break
+            if tx.id in in_flight:
+                continue
             encoded = tx.encode()
             if size + len(encoded) > self.block_max_bytes:
                 break
