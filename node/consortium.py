@@ -198,6 +198,7 @@ def assemble_genesis(
     run by a bank (the consortium's members), beyond what `genesis_from_value` checks
     (proofs of possession, n = 3f+1, duplicate keys and names, known organizations).
     """
+    ensure_public([*validators, *orgs, *currencies, params or {}], "a public entry")
     for entry in validators:
         missing = [name for name in VALIDATOR_FIELDS if name not in entry]
         ensure(not missing, "BAD_FILE", f"validator entry lacks {', '.join(missing)}")
@@ -209,7 +210,6 @@ def assemble_genesis(
         "currencies": list(currencies),
         "params": dict(params or {}),
     }
-    ensure_public(document, "genesis")
     genesis = genesis_from_value(document)
     addresses = [validator.p2p for validator in genesis.validators]
     for address in addresses:
