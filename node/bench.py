@@ -12,6 +12,7 @@ mapped to heights afterwards from /v1/blocks, so latency = first observation of 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -164,7 +165,7 @@ async def _watch_heights(api: AsyncClient, run: _Run, stop: asyncio.Event) -> No
 
 
 async def _submit(
-    api: AsyncClient,
+    apis: list[AsyncClient],
     batches: list[list[tuple[str, str]]],
     connections: int,
     rate: float | None,
@@ -172,15 +173,18 @@ async def _submit(
     progress: Progress,
     total: int,
 ) -> float:
-    """Send batches over `connections` workers, paced at `rate` tx/s if given."""
-    queue: asyncio.Queue[tuple[int, list[tuple[str, str]]]] = asyncio.Queue()
+    """Send batches over `connections` workers (split among the nodes), paced at `rate` tx/s
+    if given; batch i goes to node i mod n (round robin: every validator takes client load)."""
+    queues: list[asyncio.Queue[tuple[int, list[tuple[str, str]]]]] = [asyncio.Queue() for _ in apis]
     offset = 0
-    for batch in batches:
-        queue.put_nowait((offset, batch))
+    for index, batch in enumerate(batches):
+        queues[index % len(apis)].put_nowait((offset, batch))
         offset += len(batch)
     started = time.monotonic()
 
-    async def worker() -> None:
+    async def worker(
+        api: AsyncClient, queue: asyncio.Queue[tuple[int, list[tuple[str, str]]]]
+    ) -> None:
         while not queue.empty():
             first, batch = queue.get_nowait()
             if rate:
@@ -196,7 +200,13 @@ async def _submit(
                     run.rejected[code] = run.rejected.get(code, 0) + 1
             progress("submitting", run.accepted + sum(run.rejected.values()), total)
 
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(
+        *(
+            worker(api, queue)
+            for api, queue in zip(apis, queues, strict=True)
+            for _ in range(max(1, connections // len(apis)))
+        )
+    )
     return started
 
 
@@ -219,7 +229,7 @@ async def _locate(
 
 
 async def run_load(
-    api_url: str,
+    api_urls: list[str],
     workload: Workload,
     *,
     batch: int,
@@ -228,8 +238,16 @@ async def run_load(
     commit_timeout: float,
     progress: Progress = _no_progress,
 ) -> dict[str, Any]:
-    """Fund, submit, wait for every accepted transfer to commit; return the raw measurements."""
-    async with AsyncClient(api_url, timeout=120, connections=connections + 2) as api:
+    """Fund, submit round robin to every node in `api_urls`, wait for every accepted transfer to
+    commit (as seen by the first node); return the raw measurements."""
+    async with contextlib.AsyncExitStack() as stack:
+        apis = [
+            await stack.enter_async_context(
+                AsyncClient(url, timeout=120, connections=connections + 2)
+            )
+            for url in api_urls
+        ]
+        api = apis[0]
         for first in range(0, len(workload.funding), 1000):
             funded = await api.request(
                 "POST", "/v1/txs?wait=commit", {"txs": workload.funding[first : first + 1000]}
@@ -244,7 +262,7 @@ async def run_load(
         pairs = list(zip(workload.transfer_ids, workload.transfers, strict=True))
         batches = [pairs[i : i + batch] for i in range(0, len(pairs), batch)]
         try:
-            started = await _submit(api, batches, connections, rate, run, progress, len(pairs))
+            started = await _submit(apis, batches, connections, rate, run, progress, len(pairs))
             located: dict[str, int] = {}
             scan_from = start_height + 1
             deadline = time.monotonic() + commit_timeout

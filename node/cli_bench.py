@@ -96,7 +96,7 @@ def _measure(
         wall = time.monotonic()
         measured = asyncio.run(
             bench.run_load(
-                api,
+                [entry["api"] for entry in info["nodes"]],
                 workload,
                 batch=batch,
                 connections=connections,

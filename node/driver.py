@@ -302,7 +302,13 @@ class Driver:
         self._round_started.setdefault(block.header.height, time.monotonic())
         skew = self.max_skew_ms if check_time else 0
         try:
-            self.executor.execute(block, clock, skew, verified=self.mempool.contains)
+            self.executor.execute(
+                block,
+                clock,
+                skew,
+                signature_ok=self.mempool.signature_ok,
+                uncommitted=self.mempool.contains,
+            )
         except TallyError as error:
             log.warning("block %d rejected: %s", block.header.height, error.message)
             self._events.append(BlockExecuted(block_hash, False, error.message, clock))
@@ -310,13 +316,13 @@ class Driver:
         self._events.append(BlockExecuted(block_hash, True, "", clock))
 
     def _commit(self, block: Block, certificate: Certificate) -> None:
-        self.commit_certified(block, certificate, lambda tx_id: self.mempool.contains(tx_id))
+        self.commit_certified(block, certificate, self.mempool.signature_ok)
         started = self._round_started.pop(block.header.height, None)
         if started is not None:
             self.metrics.round_time.observe(time.monotonic() - started)
 
     def commit_certified(
-        self, block: Block, certificate: Certificate, verified: Callable[[bytes], bool]
+        self, block: Block, certificate: Certificate, signature_ok: Callable[[SignedTx], bool]
     ) -> list[bytes]:
         """Execute (unless done already) and commit a block, then settle everything that waits
         on it; return its tx ids. The replica's commits and state transfer both come here."""
@@ -324,7 +330,9 @@ class Driver:
         if block.hash not in self.executor.pending:
             # Committed before we executed it (e.g. we were behind): execute it now. Its time
             # was checked by the 2f+1 replicas that certified it.
-            self.executor.execute(block, self.clock(), 0, verified=verified)
+            self.executor.execute(
+                block, self.clock(), 0, signature_ok=signature_ok, uncommitted=self.mempool.contains
+            )
         receipts = self.executor.commit(block, certificate)
         ids = [receipt.tx for receipt in receipts]
         height = block.header.height

@@ -223,12 +223,14 @@ class Executor:
         block: Block,
         now_ms: int,
         max_skew_ms: int,
-        verified: Callable[[bytes], bool] = lambda tx_id: False,
+        signature_ok: Callable[[SignedTx], bool] = SignedTx.signature_valid,
+        uncommitted: Callable[[bytes], bool] | None = None,
     ) -> None:
         """Check a proposed block fully and execute it; raise InvalidBlock naming the fault.
 
-        `verified(tx_id)` says a tx's signature was already checked (it sits in our mempool),
-        so a replica verifies each signature once.
+        `signature_ok(tx)` checks a tx's signature; the node's remembers what it checked (its
+        mempool), so a replica verifies each signature once. `uncommitted(tx_id)` may vouch
+        that a tx is not committed (see `check_tx`), saving a store read per tx.
         """
         header = block.header
         block_hash = header.hash()
@@ -258,9 +260,10 @@ class Executor:
                 tx = SignedTx.decode(raw)
             except TallyError as error:
                 raise InvalidBlock(f"tx {index} is malformed: {error.message}") from None
-            if not verified(tx.id) and not tx.signature_valid():
+            if not signature_ok(tx):
                 raise InvalidBlock(f"tx {index} has a bad signature")
-            reason = self.check_tx(tx, header.height, header.prev)
+            vouched = uncommitted is not None and uncommitted(tx.id)
+            reason = self.check_tx(tx, header.height, header.prev, vouched)
             if reason is None and tx.id in seen:
                 reason = "DUPLICATE_TX"
             if reason is not None:

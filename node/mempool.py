@@ -10,6 +10,7 @@ The pool remembers every id it verified, so executing a block of ours skips re-v
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
@@ -21,6 +22,8 @@ from ledger.types import ErrorInfo, SignedTx
 
 # Below this many signatures a thread hop costs more than it saves.
 PARALLEL_VERIFY_MIN = 64
+# Signatures remembered as checked (tx id -> signature), beyond those of pending txs.
+VERIFIED_CACHE = 100_000
 
 # Decoder codes as clients see them: malformed bytes, malleable bytes, or a wrong shape.
 _DECODE_CODES = {"NON_CANONICAL": "NON_CANONICAL", "BAD_FIELD": "BAD_TX"}
@@ -94,6 +97,9 @@ class Mempool:
         self._tip_height = tip_height
         self._verify_pool = verify_pool
         self._txs: dict[bytes, SignedTx] = {}  # insertion order is FIFO order
+        # Signatures checked outside the pool (a block executed before its txs' gossip came):
+        # so each signature is checked once per node, whichever way the tx arrives first.
+        self._verified: dict[bytes, bytes] = {}
         self._commits = 0  # bumped by `committed`: tells `_admit` to look at the store again
         self.rejections: dict[str, int] = {}
 
@@ -106,6 +112,25 @@ class Mempool:
 
     def get(self, tx_id: bytes) -> SignedTx | None:
         return self._txs.get(tx_id)
+
+    def signature_ok(self, tx: SignedTx) -> bool:
+        """Check `tx`'s signature unless this exact (id, signature) was checked before."""
+        known = self._txs.get(tx.id)
+        if (known is not None and known.sig == tx.sig) or self._verified.get(tx.id) == tx.sig:
+            return True
+        if not tx.signature_valid():
+            return False
+        self._remember([tx])
+        return True
+
+    def _remember(self, txs: list[SignedTx]) -> None:
+        verified = self._verified
+        for tx in txs:
+            verified[tx.id] = tx.sig
+        overflow = len(verified) - VERIFIED_CACHE
+        if overflow > 0:
+            for tx_id in list(itertools.islice(verified, overflow)):
+                del verified[tx_id]
 
     def candidates(self) -> Iterator[SignedTx]:
         """Pending txs, oldest first; consume it before the pool changes (no await between)."""
@@ -157,14 +182,19 @@ class Mempool:
         """Check a batch and admit the valid txs in submission order."""
         commits_before = self._commits
         checked = [self.precheck(raw) for raw in raws]
-        to_verify = [item for item in checked if isinstance(item, SignedTx)]
+        known = self._verified
+        to_verify = [
+            item
+            for item in checked
+            if isinstance(item, SignedTx) and known.get(item.id) != item.sig
+        ]
         valid = await self._verify(to_verify)
         verdict = dict(zip((tx.id for tx in to_verify), valid, strict=True))
         results: list[Admission] = []
         for item in checked:
             if isinstance(item, Admission):
                 results.append(item)
-            elif not verdict[item.id]:
+            elif not verdict.get(item.id, True):
                 results.append(_reject(item.id, "BAD_SIGNATURE", "signature does not verify"))
             else:
                 results.append(self._admit(item, self._commits != commits_before))
