@@ -225,12 +225,14 @@ class Executor:
         max_skew_ms: int,
         signature_ok: Callable[[SignedTx], bool] = SignedTx.signature_valid,
         uncommitted: Callable[[bytes], bool] | None = None,
+        decode: Callable[[bytes], SignedTx] = SignedTx.decode,
     ) -> None:
         """Check a proposed block fully and execute it; raise InvalidBlock naming the fault.
 
         `signature_ok(tx)` checks a tx's signature; the node's remembers what it checked (its
         mempool), so a replica verifies each signature once. `uncommitted(tx_id)` may vouch
-        that a tx is not committed (see `check_tx`), saving a store read per tx.
+        that a tx is not committed (see `check_tx`), saving a store read per tx. `decode` may
+        return an already decoded tx for the same bytes.
         """
         header = block.header
         block_hash = header.hash()
@@ -257,7 +259,7 @@ class Executor:
         seen: set[bytes] = set()
         for index, raw in enumerate(block.txs):
             try:
-                tx = SignedTx.decode(raw)
+                tx = decode(raw)
             except TallyError as error:
                 raise InvalidBlock(f"tx {index} is malformed: {error.message}") from None
             if not signature_ok(tx):

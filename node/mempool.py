@@ -97,6 +97,7 @@ class Mempool:
         self._tip_height = tip_height
         self._verify_pool = verify_pool
         self._txs: dict[bytes, SignedTx] = {}  # insertion order is FIFO order
+        self._by_raw: dict[bytes, SignedTx] = {}  # the same txs by their encoding
         # Signatures checked outside the pool (a block executed before its txs' gossip came):
         # so each signature is checked once per node, whichever way the tx arrives first.
         self._verified: dict[bytes, bytes] = {}
@@ -136,10 +137,19 @@ class Mempool:
         """Pending txs, oldest first; consume it before the pool changes (no await between)."""
         return iter(self._txs.values())
 
+    def decoded(self, raw: bytes) -> SignedTx:
+        """A block's encoded tx, decoded: the pool's own copy when it holds those very bytes
+        (a backup then decodes each tx once, on admission), else decoded afresh."""
+        tx = self._by_raw.get(raw)
+        return tx if tx is not None else SignedTx.decode(raw)
+
     def remove(self, tx_ids: list[bytes] | tuple[bytes, ...]) -> None:
         pop = self._txs.pop
+        pop_raw = self._by_raw.pop
         for tx_id in tx_ids:
-            pop(tx_id, None)
+            tx = pop(tx_id, None)
+            if tx is not None:
+                pop_raw(tx.raw, None)
 
     def committed(self, height: int, tx_ids: list[bytes]) -> None:
         """A block committed `tx_ids`: they leave, and admissions in flight re-check the store.
@@ -213,6 +223,8 @@ class Mempool:
         if len(self._txs) >= self.capacity:
             return _reject(tx.id, "MEMPOOL_FULL", f"mempool holds {self.capacity} txs; retry later")
         self._txs[tx.id] = tx
+        if tx.raw:
+            self._by_raw[tx.raw] = tx
         return Admission(tx.id, None)
 
     async def _verify(self, txs: list[SignedTx]) -> list[bool]:
