@@ -21,11 +21,20 @@ def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, A
     }
 
 
-def _op(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def _text(description: str, media_type: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+def _op(
+    summary: str,
+    params: list[dict[str, Any]] | None = None,
+    ok: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": summary,
         "responses": {
-            "200": _json("success"),
+            "200": ok or _json("success"),
             "400": _json("bad input", ERROR),
             "404": _json("not found", ERROR),
         },
@@ -109,11 +118,21 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
             [_q("after", "last seq seen"), _q("limit", "at most 1000")],
         )
     },
-    "/v1/stream": {"get": _op("Server-Sent Events: `block` per commit, `event` per event")},
+    "/v1/stream": {
+        "get": _op(
+            "Server-Sent Events: `block` per commit, `event` per event",
+            ok=_text("an endless event stream", "text/event-stream"),
+        )
+    },
     "/v1/validators": {"get": _op("Validator set with Ed25519 and BLS keys")},
     "/v1/currencies": {"get": _op("Currencies: code, decimals, issuers")},
     "/healthz": {"get": _op("Liveness")},
-    "/metrics": {"get": _op("Prometheus text format, names prefixed tally_")},
+    "/metrics": {
+        "get": _op(
+            "Prometheus text format, names prefixed tally_",
+            ok=_text("Prometheus text exposition format", "text/plain"),
+        )
+    },
     "/openapi.json": {"get": _op("This document")},
 }
 
