@@ -132,6 +132,8 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
         click.echo(f"Starting {nodes} validator(s)…")
         info = localnet.up(path, nodes, fresh=True, say=click.echo)
         port = _free_port(explorer_port)
+        if port != explorer_port:
+            click.echo(f"Port {explorer_port} is taken; the explorer uses {port}.")
         explorer = _start_explorer(path, info, port)
         client = Client(info["nodes"][0]["api"])
         keys = operator_keys(info)
