@@ -5,7 +5,8 @@ the first that fails: every CLI example in docs/ must work as written.
 
 Blocks fenced as ```sh and ```python run; ```text and others are shown output, not run. A
 block preceded by a line `<!-- not run: REASON -->` is skipped (servers that never return,
-Docker). The folder is kept for inspection and its localnet stopped at the end.
+Docker). Variables a block sets carry over to later blocks. The folder is kept for
+inspection and its localnet stopped at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"(<!-- not run: [^>]*-->\n)?```(sh|python)\n(.*?)```", re.S)
 
 
+def _keep_variables(code: str) -> str:
+    """Variables a block sets (`NODE=$(...)`) stay set for later blocks, as in one terminal."""
+    names = re.findall(r"^([A-Z_]+)=", code, re.M)
+    saves = "".join(f"\ndeclare -p {name} >> .doc-vars" for name in names)
+    return f"[ -f .doc-vars ] && source .doc-vars\n{code}{saves}\n"
+
+
 def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="tally-docs-"))
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
@@ -31,6 +39,8 @@ def main() -> int:
             for skip, kind, code in BLOCK.findall(Path(name).read_text()):
                 if skip:
                     continue
+                if kind == "sh":
+                    code = _keep_variables(code)
                 command = ["bash", "-euo", "pipefail", "-c", code] if kind == "sh" else [
                     str(ROOT / ".venv" / "bin" / "python"), "-c", code]  # fmt: skip
                 result = subprocess.run(command, cwd=workdir, env=env, text=True,
