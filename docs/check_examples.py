@@ -24,7 +24,7 @@ BLOCK = re.compile(r"(<!-- not run: [^>]*-->\n)?```(sh|python)\n(.*?)```", re.S)
 
 def _keep_variables(code: str) -> str:
     """Variables a block sets (`NODE=$(...)`) stay set for later blocks, as in one terminal."""
-    names = re.findall(r"^([A-Z_]+)=", code, re.M)
+    names = re.findall(r"^(?:export )?([A-Z_]+)=", code, re.M)
     saves = "".join(f"\ndeclare -p {name} >> .doc-vars" for name in names)
     return f"[ -f .doc-vars ] && source .doc-vars\n{code}{saves}\n"
 
@@ -52,6 +52,8 @@ def main() -> int:
         print(f"{ran} example blocks ran in {workdir}")
         return 0
     finally:
+        for pid_file in workdir.glob("*/node.pid"):  # nodes a tutorial started by hand
+            subprocess.run(["kill", pid_file.read_text().strip()], capture_output=True)
         if (workdir / "net" / "localnet.json").exists():
             subprocess.run(["tally", "localnet", "down", "--dir", "net"], cwd=workdir, env=env,
                            capture_output=True)  # fmt: skip
