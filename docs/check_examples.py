@@ -24,7 +24,7 @@ BLOCK = re.compile(r"(<!-- not run: [^>]*-->\n)?```(sh|python)\n(.*?)```", re.S)
 
 def _keep_variables(code: str) -> str:
     """Variables a block sets (`NODE=$(...)`) stay set for later blocks, as in one terminal."""
-    names = re.findall(r"^(?:export )?([A-Z_]+)=", code, re.M)
+    names = re.findall(r"^(?:export )?([A-Z_]+)=(?:\$\(|\S+(?:\s+#.*)?$)", code, re.M)
     saves = "".join(f"\ndeclare -p {name} >> .doc-vars" for name in names)
     return f"[ -f .doc-vars ] && source .doc-vars\n{code}{saves}\n"
 
