@@ -99,7 +99,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                 {"name": "from", "in": "query", "schema": {"type": "integer"}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
             ],
-            "responses": {"200": {"description": "tip and blocks"}},
+            "responses": {
+                "200": {"description": "tip and blocks"},
+                "400": {"description": "from or limit is not a valid number (BAD_QUERY)"},
+            },
         }
     },
     "/v1/raw/blocks/{height}": {
@@ -113,6 +116,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "description": "the block",
                     "content": {"application/json": {"schema": _RAW_BLOCK}},
                 },
+                "400": {"description": "height is not a valid block height (BAD_HEIGHT)"},
                 "404": {"description": "no such block"},
             },
         }

@@ -135,12 +135,13 @@ def client_options(signing: bool = True) -> Callable[[F], F]:
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # Only a signing command owns --as/--role/--keystore; others may use those names.
             session = Session(
                 kwargs.pop("node"),
                 kwargs.pop("localnet"),
-                kwargs.pop("as_org", None),
-                kwargs.pop("role", "operator"),
-                kwargs.pop("keystore", None),
+                kwargs.pop("as_org", None) if signing else None,
+                kwargs.pop("role", "operator") if signing else "operator",
+                kwargs.pop("keystore", None) if signing else None,
                 kwargs.pop("json_output"),
             )
             try:

@@ -48,7 +48,9 @@ def netting_submit(window: str, to: str, amount: str, ref: str, session: Session
     """Record that you owe TO AMOUNT in the window's currency."""
     code = session.client.get(f"/v1/netting/{window}?limit=0")["currency"]
     minor = session.parse_amount(amount, code)
-    args = {"window": window, "to": to, "amount": minor, "ref": ref}
+    args: dict[str, Any] = {"window": window, "to": to, "amount": minor}
+    if ref:
+        args["ref"] = ref
     call(session, "netting", "submit", args)
     session.output(args, f"owed {to} {session.format_amount(minor, code)}")
 
