@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from ledger.types import SignedTx
 from node.driver import Driver
@@ -36,11 +37,15 @@ class TxGossip:
         metrics: Metrics,
         *,
         flush_ms: int = FLUSH_MS,
+        catching_up: Callable[[], bool] = lambda: False,
     ) -> None:
+        """`catching_up()` true means we are behind (state transfer): gossiped txs are then
+        dropped, since most are committed already and the others reach the primary anyway."""
         self.peers = peers
         self.driver = driver
         self.metrics = metrics
         self.flush_ms = flush_ms
+        self.catching_up = catching_up
         self._batch: list[bytes] = []
         self._bytes = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -67,7 +72,7 @@ class TxGossip:
         if not self._batch:
             return
         batch, self._batch, self._bytes = self._batch, [], 0
-        self.peers.broadcast_payload(encode_txs(batch))
+        self.peers.broadcast_payload(encode_txs(batch), connected_only=True)
         self.metrics.gossip_txs.labels("out").inc(len(batch))
 
     # -- in ----------------------------------------------------------------------------------
@@ -75,6 +80,9 @@ class TxGossip:
     def on_txs(self, peer: int, body: memoryview) -> None:
         raws = decode_txs(body)
         if not raws:
+            return
+        if self.catching_up():
+            self.metrics.gossip_txs.labels("dropped").inc(len(raws))
             return
         self.metrics.gossip_txs.labels("in").inc(len(raws))
         task = asyncio.get_running_loop().create_task(self._admit(peer, raws))

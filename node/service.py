@@ -72,8 +72,10 @@ class Peering:
         self.transport = PeerTransport(
             genesis, index, service.keys.ed25519, service.config.p2p_listen
         )
-        self.gossip = TxGossip(self.transport, driver, metrics)
         self.statesync = StateSync(self.transport, driver, genesis, metrics)
+        self.gossip = TxGossip(
+            self.transport, driver, metrics, catching_up=lambda: self.statesync.active
+        )
         driver.transport = ConsensusChannel(self.transport, self.statesync.fetch_blocks)
         driver.on_admitted = self.gossip.forward
         self.transport.on(CONSENSUS, lambda peer, body: driver.message_received(peer, bytes(body)))

@@ -109,6 +109,11 @@ class StateSync:
         self.txs = 0
         self.seconds = 0.0
 
+    @property
+    def active(self) -> bool:
+        """A transfer is running: this node is behind the others."""
+        return self._lock.locked()
+
     def stats(self) -> SyncStats:
         return SyncStats(self.blocks, self.txs, self.seconds)
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import msgpack
 
+from consensus.messages import Commit, Prepare, PrePrepare
 from ledger.crypto import Ed25519Key
 from ledger.errors import DecodeError
 from ledger.genesis import Genesis
@@ -168,6 +169,7 @@ class PeerTransport:
         self.received: dict[str, int] = dict.fromkeys(KINDS.values(), 0)
         self.handler_errors = 0
         self.peer_listeners: list[Callable[[int, bool], None]] = []
+        self._up: tuple[int, ...] = ()  # connected peers, as the network last reported
 
     def on(self, kind: int, handler: Handler) -> None:
         self._handlers[kind] = handler
@@ -185,13 +187,27 @@ class PeerTransport:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send_payload(self, to: int, payload: bytes) -> None:
+    # `connected_only`: a peer that is down would otherwise find, on its return, a backlog
+    # of stale proposals, votes and gossip (up to the network's queue bound) to verify before
+    # it can catch up. Consensus retransmits what matters; gossip reaches the primary through
+    # the others. Small control messages (STATUS, view changes) are still queued.
+
+    def is_up(self, peer: int) -> bool:
+        return peer in self._up
+
+    def send_payload(self, to: int, payload: bytes, *, connected_only: bool = False) -> None:
+        if connected_only and to not in self._up:
+            return
         try:
             self.network.send(to, payload)
         except ValueError as error:  # too large for a frame, or not a peer: a bug of ours
             log.error("cannot send %s to %d: %s", KINDS.get(payload[0], "?"), to, error)
 
-    def broadcast_payload(self, payload: bytes) -> None:
+    def broadcast_payload(self, payload: bytes, *, connected_only: bool = False) -> None:
+        if connected_only:
+            for peer in self._up:
+                self.send_payload(peer, payload)
+            return
         try:
             self.network.broadcast(payload)
         except ValueError as error:
@@ -210,10 +226,12 @@ class PeerTransport:
         return {name: i in up for i, name in enumerate(self.names) if i != self.index}
 
     def _on_connected(self, peer: int) -> None:
+        self._up = tuple(sorted({*self._up, peer}))
         for listener in self.peer_listeners:
             listener(peer, True)
 
     def _on_disconnected(self, peer: int) -> None:
+        self._up = tuple(p for p in self._up if p != peer)
         for listener in self.peer_listeners:
             listener(peer, False)
 
@@ -271,10 +289,18 @@ class ConsensusChannel:
         self._fetch = fetch
 
     def send(self, to: int, message: Any) -> None:
-        self.peers.send_payload(to, encode_consensus(message.encode()))
+        payload = encode_consensus(message.encode())
+        self.peers.send_payload(to, payload, connected_only=_stale_soon(message))
 
     def broadcast(self, message: Any) -> None:
-        self.peers.broadcast_payload(encode_consensus(message.encode()))
+        payload = encode_consensus(message.encode())
+        self.peers.broadcast_payload(payload, connected_only=_stale_soon(message))
 
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
         self._fetch(from_height, to_height, peers)
+
+
+def _stale_soon(envelope: Any) -> bool:
+    """Proposals and votes are useless to a peer that reconnects later (it will be past them
+    or fetch the blocks), and each costs it a signature check: not queued for absent peers."""
+    return isinstance(getattr(envelope, "message", None), PrePrepare | Prepare | Commit)
