@@ -158,6 +158,7 @@ class Driver:
     def start(self) -> None:
         self.running = True
         self.metrics.chain_height.set(self.executor.tip.height)
+        self.metrics.consensus_view.set(self.replica.view)
         self.handle(Start(self.clock()))
 
     def stop(self) -> None:
@@ -374,6 +375,7 @@ class Driver:
         metrics.txs_committed.inc(len(receipts))
         metrics.blocks_committed.inc()
         metrics.chain_height.set(height)
+        metrics.consensus_view.set(self.replica.view)
         metrics.mempool_size.set(len(self.mempool))
         signed = len(bitmap_indexes(certificate.signers, self.validator_count))
         metrics.commit_missing_signers.set(self.validator_count - signed)
