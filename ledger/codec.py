@@ -80,20 +80,39 @@ def decode(data: bytes) -> Value:
         raise
     except (ValueError, TypeError, UnicodeDecodeError, msgpack.UnpackException) as exc:
         raise DecodeError(f"not valid msgpack: {exc}", "BAD_ENCODING") from None
-    if _contains_float(value, 0):
-        raise DecodeError("floats are not allowed", "BAD_TYPE")
-    if encode(value) != bytes(data):
+    _check_decoded(value, 0)
+    # Keys are sorted and there are no floats, so msgpack's own packer now gives the canonical
+    # form: any difference (non-shortest ints, str/bin confusion, duplicate keys) is malleability.
+    if msgpack.packb(value, use_bin_type=True) != bytes(data):
         raise DecodeError("encoding is not canonical")
     return value
 
 
-def _contains_float(value: Value, depth: int) -> bool:
-    if isinstance(value, float):
-        return True
+_SCALARS = frozenset({type(None), bool, int, str, bytes})
+
+
+def _check_decoded(value: Value, depth: int) -> None:
+    """Refuse floats, timestamps, non-string keys and unsorted maps in a decoded value.
+
+    Keys decoded from UTF-8 hold no surrogates, so code-point order is UTF-8 byte order.
+    """
     if depth > MAX_DEPTH:
         raise DecodeError("value nested too deeply", "TOO_DEEP")
     if isinstance(value, dict):
-        return any(_contains_float(item, depth + 1) for item in value.values())
-    if isinstance(value, list):
-        return any(_contains_float(item, depth + 1) for item in value)
-    return False
+        previous = None
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise DecodeError("map keys must be strings", "BAD_MAP_KEY")
+            if previous is not None and key <= previous:
+                raise DecodeError("encoding is not canonical (map keys out of order)")
+            previous = key
+            if type(item) not in _SCALARS:
+                _check_decoded(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            if type(item) not in _SCALARS:
+                _check_decoded(item, depth + 1)
+    elif type(value) not in _SCALARS:
+        if isinstance(value, float):
+            raise DecodeError("floats are not allowed", "BAD_TYPE")
+        raise DecodeError(f"type {type(value).__name__} is not allowed", "BAD_TYPE")
