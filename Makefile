@@ -27,7 +27,7 @@ typecheck: setup
 	$(BIN)/mypy ledger consensus contracts network node wallet explorer
 
 test: setup lint typecheck
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 tests
 
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit

@@ -21,7 +21,7 @@ import pytest
 from tests.browser.story import Story, load
 from wallet.client import Client
 
-NODES = 1  # 4 once PBFT consensus runs in the localnet
+NODES = 4  # the development consortium: Bank A–D validate
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
