@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from explorer.verify import (
-    Check,
     certificate_from_json,
     decode_header,
     verify_certificate,
@@ -22,6 +21,7 @@ from explorer.verify import (
 )
 from ledger.genesis import Genesis
 from wallet.client import ApiError, Client
+from wallet.proofs import Check
 
 PAGE = 100
 

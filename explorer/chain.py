@@ -17,7 +17,6 @@ from typing import Any, Generic, TypeVar
 from explorer.reader import NodeError, NodeReader, RouteMissing
 from explorer.verify import (
     CertificateVerdict,
-    Check,
     Verdict,
     certificate_from_json,
     decode_header,
@@ -28,6 +27,7 @@ from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.hashing import sha256
 from ledger.types import Header, Receipt, SignedTx
+from wallet.proofs import Check
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -37,8 +37,9 @@ def _key(net: dict[str, Any], org: str) -> Ed25519Key:
 
 
 @pytest.mark.slow
-def test_story_through_the_cli(localnet: Any) -> None:
-    net = localnet(nodes=1)
+@pytest.mark.parametrize("nodes", [1, 4], ids=["one-validator", "four-validators"])
+def test_story_through_the_cli(localnet: Any, nodes: int) -> None:
+    net = localnet(nodes=nodes)
     client = Client(net["nodes"][0]["api"])
 
     def balance(org: str) -> int:

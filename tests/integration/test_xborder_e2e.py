@@ -32,10 +32,10 @@ def schema_path(name: str) -> Path:
     return base / "data" / "iso20022" / f"{name}.xsd"
 
 
-@pytest.fixture
-def net(localnet: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """A one-validator localnet from the shared fixture (stopped at teardown)."""
-    return localnet(nodes=1)
+@pytest.fixture(params=[1, 4], ids=["one-validator", "four-validators"])
+def net(localnet: Callable[..., dict[str, Any]], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """A localnet of one and of four validators from the shared fixture (stopped at teardown)."""
+    return localnet(nodes=request.param)
 
 
 def key(info: dict[str, Any], org: str, role: str = "operator") -> Ed25519Key:
