@@ -95,7 +95,7 @@ def test_cross_border_story_on_a_real_node(net: dict[str, Any], tmp_path: Path) 
     assert exported.exit_code == 0, exported.output
     assert out.read_bytes().startswith(b"<?xml")
     xsd_file = schema_path("pacs.008.001.09")
-    if xsd_file.is_file():
+    if xsd_file.is_file() or os.environ.get("CI"):
         xsd = etree.XMLSchema(etree.parse(str(xsd_file)))
         assert xsd.validate(etree.parse(str(out))), xsd.error_log
     record = client.get(f"/v1/payments/{paid['id']}")
