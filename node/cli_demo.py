@@ -163,7 +163,7 @@ ready: {nodes} validator(s), both stories loaded.
   Node API   {api}   (OpenAPI {api}/openapi.json, metrics {api}/metrics)
   Data, logs {path}
 
-Try:
+Try (tally is {Path(sys.executable).parent / "tally"}; `source .venv/bin/activate` puts it on PATH):
   tally localnet status --dir {path}
   tally receivable trace {INVOICE_NO} --localnet {path}
   tally wallet balance rhein-parts --localnet {path}

@@ -72,6 +72,11 @@ def admin_keys(localnet: dict[str, Any]) -> dict[str, Ed25519Key]:
     return keys
 
 
+def _bank_name(org: str) -> str:
+    """`bank-c` as people say it: Bank C."""
+    return "Bank " + org.removeprefix("bank-").upper()
+
+
 def _today() -> datetime:
     return datetime.now(tz=UTC)
 
@@ -167,7 +172,7 @@ def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
     )
     for bank, amount in (("bank-c", 10_000_000), ("bank-a", 1_000_000), ("bank-b", 1_000_000)):
         run.step(
-            f"Bank B issues {amount / 100:,.2f} EUR to {bank}",
+            f"Bank B issues {amount / 100:,.2f} EUR to {_bank_name(bank)}",
             "bank-b",
             "cash",
             "issue",
@@ -222,7 +227,7 @@ def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
         ("bank-c", "bank-a", 100_000),
     ):
         run.step(
-            f"{payer} owes {payee} {amount / 100:,.2f} EUR",
+            f"{_bank_name(payer)} owes {_bank_name(payee)} {amount / 100:,.2f} EUR",
             payer,
             "netting",
             "submit",
