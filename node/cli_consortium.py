@@ -8,10 +8,8 @@ then runs `config` and `tally node start`. See docs/tutorials/operator.md.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,34 +22,12 @@ from ledger.genesis import KEY_ROLES, ORG_KINDS, load_genesis
 from node import consortium
 from node.cli_node import node_group
 from node.keys import ValidatorKeys, load_keys, write_keys
+from wallet.cli_common import json_option, local_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_FILE = "validator.key"
 PUBLIC_FILE = "validator.public.json"
 ORG_FILE = "org.public.json"
-
-
-def _errors(command: F) -> F:
-    """TallyError -> `error: CODE: message` (or JSON with --json), exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except TallyError as error:
-            if kwargs.get("json_output"):
-                click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
-            else:
-                click.echo(f"error: {error.code}: {error.message}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _json_option(command: F) -> F:
-    return click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")(
-        command
-    )
 
 
 def _write_public(path: Path, value: Any, force: bool = False) -> None:
@@ -70,8 +46,8 @@ def _write_public(path: Path, value: Any, force: bool = False) -> None:
 @click.option("--org", required=True, help="The bank that runs it, e.g. bank-x.")
 @click.option("--p2p", required=True, help="host:port other validators dial (public address).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
-@_json_option
-@_errors
+@json_option
+@local_errors
 def keygen(name: str, org: str, p2p: str, out_dir: str, json_output: bool) -> None:
     """Make this validator's Ed25519 and BLS keys: OUT/validator.key (secret, mode 0600) and
     OUT/validator.public.json (its genesis entry, to send to the other banks)."""
@@ -123,8 +99,8 @@ def _new_passphrase() -> str:
 )
 @click.option("--kdf", type=click.Choice(["moderate", "interactive"]), default="moderate")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
-@_json_option
-@_errors
+@json_option
+@local_errors
 def org_key(
     org_id: str,
     name: str,
@@ -205,8 +181,8 @@ def _read_list(paths: tuple[str, ...], what: str) -> list[dict[str, Any]]:
 @click.option("--time", "time_text", help="Genesis time, e.g. 2026-03-01T00:00:00Z [now].")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 @click.option("--force", is_flag=True, help="Replace an existing OUT.")
-@_json_option
-@_errors
+@json_option
+@local_errors
 def genesis(
     chain: str,
     validators: tuple[str, ...],
@@ -270,8 +246,8 @@ def genesis(
 )
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="node.toml to write.")
 @click.option("--force", is_flag=True, help="Replace an existing OUT.")
-@_json_option
-@_errors
+@json_option
+@local_errors
 def config(
     name: str,
     genesis_path: str,

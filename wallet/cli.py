@@ -7,7 +7,6 @@ people unless `--json`; every failure is `error: CODE: message` and exit status 
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ from ledger.errors import TallyError
 from ledger.genesis import load_genesis
 from wallet import keystore
 from wallet.amounts import format_amount
-from wallet.cli_common import Session, client_options, find_localnet
+from wallet.cli_common import Session, client_options, find_localnet, json_option, local_errors
 from wallet.proofs import verify_proof
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,29 +31,6 @@ KDF_CHOICE = click.Choice(sorted(keystore.COSTS))
 
 def keys_dir() -> Path:
     return Path(os.environ.get("TALLY_KEYS") or Path.home() / ".tally" / "keys")
-
-
-def _local_errors(command: F) -> F:
-    """TallyError -> `error: CODE: message` (or JSON with --json) and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except TallyError as error:
-            if kwargs.get("json_output"):
-                click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
-            else:
-                click.echo(f"error: {error.code}: {error.message}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _json_option(command: F) -> F:
-    return click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")(
-        command
-    )
 
 
 def _passphrase(new: bool) -> str:
@@ -99,8 +75,8 @@ def wallet_group() -> None:
 @click.option("--out", type=click.Path(dir_okay=False), help="Keystore file to write.")
 @click.option("--org", default="", help="Organization the key belongs to (a label).")
 @click.option("--kdf", type=KDF_CHOICE, default="moderate", show_default=True)
-@_json_option
-@_local_errors
+@json_option
+@local_errors
 def new(out: str | None, org: str, kdf: str, json_output: bool) -> None:
     """Generate an Ed25519 key and write it to an encrypted keystore."""
     _write(Ed25519Key.generate(), out, org, kdf, json_output)
@@ -145,8 +121,8 @@ def _seed(text: str) -> bytes:
 @click.option("--out", type=click.Path(dir_okay=False), help="Keystore file to write.")
 @click.option("--org", default=None, help="Organization label (default: the localnet org).")
 @click.option("--kdf", type=KDF_CHOICE, default="moderate", show_default=True)
-@_json_option
-@_local_errors
+@json_option
+@local_errors
 def import_key(
     seed_hex: str | None,
     localnet_org: str | None,
@@ -173,8 +149,8 @@ def import_key(
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--reveal-seed", is_flag=True, help="Decrypt and print the secret seed.")
 @click.option("--yes", is_flag=True, help="Do not ask before revealing the seed.")
-@_json_option
-@_local_errors
+@json_option
+@local_errors
 def export(file: str, reveal_seed: bool, yes: bool, json_output: bool) -> None:
     """Show a keystore's public key; with --reveal-seed, its secret seed too."""
     info = keystore.describe_keystore(keystore.read_keystore(file), file)
@@ -202,8 +178,8 @@ def export(file: str, reveal_seed: bool, yes: bool, json_output: bool) -> None:
 
 @wallet_group.command("list")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
-@_json_option
-@_local_errors
+@json_option
+@local_errors
 def list_keys(directory: str | None, json_output: bool) -> None:
     """Keystores in DIRECTORY (default $TALLY_KEYS or ~/.tally/keys)."""
     folder = Path(directory) if directory else keys_dir()

@@ -180,3 +180,27 @@ def client_options(signing: bool = True) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def local_errors(command: F) -> F:
+    """For commands that need no node: TallyError -> `error: CODE: message` (or JSON with
+    --json) and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TallyError as error:
+            if kwargs.get("json_output"):
+                click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
+            else:
+                click.echo(f"error: {error.code}: {error.message}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(command: F) -> F:
+    return click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")(
+        command
+    )

@@ -9,15 +9,13 @@ import json
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ledger.crypto import Ed25519Key
 from node import localnet as localnet_module
+from tests.support.localnet_tools import operator, wait_until
 from wallet.client import ApiError, Client
 from wallet.txbuilder import build_tx
 
@@ -28,23 +26,6 @@ TALLY = str(Path(sys.executable).with_name("tally"))
 # without progress, and a stable checkpoint every 8 heights (state transfer in 8-block pieces).
 PARAMS = {"view_timeout_ms": 1000, "checkpoint_interval": 8, "batch_ms": 20}
 SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
-
-
-def operator(net: dict[str, Any], org: str) -> Ed25519Key:
-    entry = next(o for o in net["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == "operator")
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
-
-
-def wait_until(condition: Callable[[], Any], seconds: float = 60.0, what: str = "") -> Any:
-    """Poll a condition; the deadline is only a safety net."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not reached in {seconds} s: {what}"
-        time.sleep(0.05)
 
 
 def status(api: str) -> dict[str, Any] | None:

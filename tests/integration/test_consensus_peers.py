@@ -10,9 +10,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from network import Network, NetworkConfig, PeerAddress, validators_from_genesis
 from network.config import split_address
 from node import localnet as localnet_module
 from node.keys import load_keys
+from tests.support.localnet_tools import operator, wait_until
 from wallet.client import Client
 from wallet.txbuilder import build_tx
 
@@ -34,23 +33,6 @@ pytestmark = pytest.mark.slow
 TALLY = str(Path(sys.executable).with_name("tally"))
 SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
 PARAMS = {"view_timeout_ms": 1000, "checkpoint_interval": 8, "batch_ms": 20}
-
-
-def operator(net: dict[str, Any], org: str) -> Ed25519Key:
-    entry = next(o for o in net["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == "operator")
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
-
-
-def wait_until(condition: Callable[[], Any], seconds: float = 60.0, what: str = "") -> Any:
-    """Poll a condition; the deadline is only a safety net."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not reached in {seconds} s: {what}"
-        time.sleep(0.05)
 
 
 def metric(api: str, name: str) -> float:
