@@ -10,16 +10,13 @@ from typing import Any
 
 import pytest
 
+from tests.browser.story import load
 from wallet.client import Client
 
 pytestmark = pytest.mark.slow
 
 TALLY = str(Path(sys.executable).with_name("tally"))
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # tests/integration is not a package; the story lives in tests/
-    sys.path.insert(0, str(ROOT))
-
-from tests.browser.story import load  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]  # where `python -m tests.browser.tamper_proxy` runs
 
 
 def tally(*args: str) -> subprocess.CompletedProcess[str]:
