@@ -20,43 +20,60 @@ MAX_DEPTH = 32
 Value = Any  # nil | bool | int | str | bytes | list[Value] | dict[str, Value]
 
 
+# Values msgpack packs as they are. Integer range and text validity are still checked: packb
+# raises OverflowError and UnicodeEncodeError, which `encode` turns into coded errors.
+_PACKED_AS_IS = frozenset({type(None), bool, int, str, bytes})
+
+
 def _canonical(value: Value, depth: int = 0) -> Value:
-    """Return `value` with every map's keys sorted; raise on anything not encodable."""
+    """Return `value` with every map's keys sorted; raise on anything not encodable.
+
+    Keys sort by code point, which is UTF-8 byte order for every encodable string.
+    """
     if depth > MAX_DEPTH:
         raise DecodeError("value nested too deeply", "TOO_DEEP")
-    if isinstance(value, str):
-        _utf8(value)
-        return value
-    if value is None or isinstance(value, bool | bytes):
-        return value
-    if isinstance(value, int):
-        if not INT_MIN <= value <= INT_MAX:
-            raise DecodeError(f"integer {value} out of the 64-bit range", "INT_RANGE")
+    if type(value) in _PACKED_AS_IS:
         return value
     if isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
+        keys = list(value)
+        for key in keys:
+            if type(key) is not str:
                 raise DecodeError("map keys must be strings", "BAD_MAP_KEY")
-        ordered = sorted(value, key=_utf8)
-        return {key: _canonical(value[key], depth + 1) for key in ordered}
+        keys.sort()
+        return {
+            key: item if type(item) in _PACKED_AS_IS else _canonical(item, depth + 1)
+            for key in keys
+            for item in (value[key],)
+        }
     if isinstance(value, list | tuple):
-        return [_canonical(item, depth + 1) for item in value]
+        return [
+            item if type(item) in _PACKED_AS_IS else _canonical(item, depth + 1) for item in value
+        ]
+    if isinstance(value, bool | int | str | bytes):  # subclasses, e.g. IntEnum
+        return _canonical(_base_value(value), depth)
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     raise DecodeError(f"type {type(value).__name__} has no canonical encoding", "BAD_TYPE")
 
 
-def _utf8(text: str) -> bytes:
-    """The UTF-8 bytes of `text`; lone surrogates (possible from JSON) have none."""
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise DecodeError("text is not valid Unicode (lone surrogate)", "BAD_TEXT") from None
+def _base_value(value: bool | int | str | bytes) -> Value:
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)
+    return bytes(value)
 
 
 def encode(value: Value) -> bytes:
     """Encode `value` canonically."""
-    packed: bytes = msgpack.packb(_canonical(value), use_bin_type=True)
+    try:
+        packed: bytes = msgpack.packb(_canonical(value), use_bin_type=True)
+    except OverflowError:
+        raise DecodeError("integer out of the 64-bit range", "INT_RANGE") from None
+    except UnicodeEncodeError:
+        raise DecodeError("text is not valid Unicode (lone surrogate)", "BAD_TEXT") from None
     return packed
 
 
