@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -105,13 +104,6 @@ def _stop(process: subprocess.Popen[bytes] | None, path: Path) -> None:
         localnet.down(path, say=click.echo)
 
 
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
-
-
 @click.command("demo")
 @click.option(
     "--dir",
@@ -125,8 +117,11 @@ def _wait_for_signal() -> None:
 @click.option("--no-wait", is_flag=True, help="Stop everything once the stories are loaded.")
 def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
     """Start a consortium, run both stories, serve the explorer; Ctrl-C stops it all."""
+    # SIGTERM behaves like Ctrl-C, so whenever either comes, everything started is stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     path = Path(directory).resolve()
     explorer: subprocess.Popen[bytes] | None = None
+    status = 130  # interrupted before the stories were loaded
     try:
         _prepare(path)
         click.echo(f"Starting {nodes} validator(s)…")
@@ -141,24 +136,42 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
         chain_story = supply_chain_story(client, keys, click.echo)
         click.echo("\nCross-border: a CNY→EUR payment, settled PvP, then end-of-day netting")
         border_story = cross_border_story(client, keys, click.echo)
+        _print_ready(info, nodes, port, path, chain_story.ids, border_story.ids)
+        status = 0
+        while not no_wait:
+            signal.pause()  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
     except TallyError as error:
         click.echo(f"error: {error.code}: {error.message}", err=True)
-        _stop(explorer, path)
-        sys.exit(1)
+        status = 1
     except KeyboardInterrupt:
-        click.echo("\nInterrupted; stopping…")
+        pass
+    finally:
+        click.echo("\nStopping…")
         _stop(explorer, path)
-        sys.exit(130)
+    sys.exit(status)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_ready(
+    info: dict[str, Any],
+    nodes: int,
+    port: int,
+    path: Path,
+    chain_ids: dict[str, str],
+    border_ids: dict[str, str],
+) -> None:
     api = info["nodes"][0]["api"]
     explorer_url = f"http://127.0.0.1:{port}"
-    receivable = chain_story.ids["receivable"]
-    payment = border_story.ids["payment"]
+    payment = border_ids["payment"]
     click.echo(
         f"""
 ready: {nodes} validator(s), both stories loaded.
 
   Explorer   {explorer_url}/
-             {explorer_url}/receivable/{receivable}
+             {explorer_url}/receivable/{chain_ids["receivable"]}
              {explorer_url}/payment/{payment}
   Node API   {api}   (OpenAPI {api}/openapi.json, metrics {api}/metrics)
   Data, logs {path}
@@ -172,12 +185,6 @@ Try (tally is {Path(sys.executable).parent / "tally"}; `source .venv/bin/activat
 
 Press Ctrl-C to stop every process the demo started."""
     )
-    try:
-        if not no_wait:
-            _wait_for_signal()
-    finally:
-        click.echo("\nStopping…")
-        _stop(explorer, path)
 
 
 COMMANDS = [demo]

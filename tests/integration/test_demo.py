@@ -92,3 +92,26 @@ def test_demo_reaches_ready_serves_the_explorer_and_ctrl_c_leaves_no_process(
         assert not [pid for pid in pids if _alive(pid)], "validators left running"
         with pytest.raises(OSError):
             urllib.request.urlopen(explorer, timeout=2)
+
+
+def test_demo_stopped_mid_story_by_sigterm_leaves_no_process(tmp_path: Path) -> None:
+    data = tmp_path / "demo-data"
+    command = [sys.executable, "-m", "node", "demo", "--dir", str(data),
+               "--explorer-port", str(_free_port())]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if "[3/9]" in line:  # nodes and explorer are up, the first story is under way
+            break
+    else:
+        raise AssertionError("demo exited early:\n" + "".join(seen))
+    pids = [node["pid"] for node in json.loads((data / "localnet.json").read_text())["nodes"]]
+    process.send_signal(signal.SIGTERM)
+    remaining, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, remaining
+    assert "Stopping" in remaining
+    assert not [pid for pid in pids if _alive(pid)], "validators left running"
