@@ -14,11 +14,18 @@ from aiohttp import web
 
 from ledger import codec
 from ledger.chain import P_STATE, ChainStore
-from node.httpx import HttpError, bad_request, json_response, not_found, query_int, store
+from node.httpx import (
+    HttpError,
+    bad_request,
+    hex_id,
+    json_response,
+    query_int,
+    state_or_404,
+    store,
+)
 from node.iso20022 import Directory, pacs008, pacs009_netting
 
 MAX_LIMIT = 200
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CURSOR = re.compile(r"^[0-9]{16}/[0-9a-f]{64}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -26,10 +33,7 @@ ROLES = ("sent", "received", "dealer")
 
 
 def _id(request: web.Request, what: str) -> str:
-    raw = request.match_info["id"]
-    if not _HEX64.match(raw):
-        raise bad_request("BAD_ID", f"{what} id must be 64 lowercase hex characters")
-    return raw
+    return hex_id(request.match_info["id"], what)
 
 
 def _query(request: web.Request, name: str, pattern: re.Pattern[str]) -> str | None:
@@ -96,18 +100,14 @@ async def list_payments(request: web.Request) -> web.Response:
 
 
 async def get_payment(request: web.Request) -> web.Response:
-    record = store(request).state("pay/rec/" + _id(request, "payment"))
-    if record is None:
-        raise not_found("payment")
+    record = state_or_404(store(request), "pay/rec/" + _id(request, "payment"), "payment")
     return json_response(payment_view(record))
 
 
 async def get_payment_iso(request: web.Request) -> web.Response:
     chain = store(request)
     payment_id = _id(request, "payment")
-    record = chain.state("pay/rec/" + payment_id)
-    if record is None:
-        raise not_found("payment")
+    record = state_or_404(chain, "pay/rec/" + payment_id, "payment")
     return xml_response(pacs008(record, directory(chain)), f"pacs008-{payment_id[:16]}.xml")
 
 
@@ -136,9 +136,7 @@ async def list_quotes(request: web.Request) -> web.Response:
 
 
 async def get_quote(request: web.Request) -> web.Response:
-    record = store(request).state("fx/quote/" + _id(request, "quote"))
-    if record is None:
-        raise not_found("quote")
+    record = state_or_404(store(request), "fx/quote/" + _id(request, "quote"), "quote")
     return json_response(record)
 
 
@@ -148,9 +146,7 @@ async def get_quote(request: web.Request) -> web.Response:
 async def get_window(request: web.Request) -> web.Response:
     chain = store(request)
     window_id = _id(request, "window")
-    record = chain.state("net/win/" + window_id)
-    if record is None:
-        raise not_found("netting window")
+    record = state_or_404(chain, "net/win/" + window_id, "netting window")
     limit = query_int(request, "limit", 500, 0, 5000)
     obligations: list[dict[str, Any]] = []
     for _, entry in chain.state_items(f"net/ob/{window_id}/"):
@@ -165,9 +161,7 @@ async def get_window(request: web.Request) -> web.Response:
 async def get_window_iso(request: web.Request) -> web.Response:
     chain = store(request)
     window_id = _id(request, "window")
-    record = chain.state("net/win/" + window_id)
-    if record is None:
-        raise not_found("netting window")
+    record = state_or_404(chain, "net/win/" + window_id, "netting window")
     try:
         body = pacs009_netting(record, directory(chain))
     except ValueError as error:
@@ -197,9 +191,7 @@ async def list_proposals(request: web.Request) -> web.Response:
 
 
 async def get_proposal(request: web.Request) -> web.Response:
-    record = store(request).state("gov/prop/" + _id(request, "proposal"))
-    if record is None:
-        raise not_found("proposal")
+    record = state_or_404(store(request), "gov/prop/" + _id(request, "proposal"), "proposal")
     return json_response(record)
 
 

@@ -15,10 +15,17 @@ from aiohttp import web
 
 from contracts.receivables_state import escape
 from ledger.chain import P_STATE, ChainStore
-from node.httpx import bad_request, json_response, not_found, query_int, store
+from node.httpx import (
+    bad_request,
+    hex_id,
+    json_response,
+    not_found,
+    query_int,
+    state_or_404,
+    store,
+)
 
 MAX_LIMIT = 200
-_ID = re.compile(r"^[0-9a-f]{64}$")
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 SUMMARY_FIELDS = (
     "id", "root", "parent", "invoice_no", "creditor", "debtor", "currency", "face", "amount",
@@ -27,10 +34,8 @@ SUMMARY_FIELDS = (
 HOLDER_ACTIONS = ("issue", "split_from", "transfer", "finance")
 
 
-def _check_id(raw: str, what: str = "receivable id") -> str:
-    if not _ID.match(raw):
-        raise bad_request("BAD_ID", f"a {what} is 64 lowercase hex characters")
-    return raw
+def _check_id(raw: str, what: str = "receivable") -> str:
+    return hex_id(raw, what)
 
 
 def _check_org(raw: str, name: str) -> str:
@@ -192,10 +197,8 @@ async def get_trace(request: web.Request) -> web.Response:
 
 
 async def get_offer(request: web.Request) -> web.Response:
-    offer_id = _check_id(request.match_info["id"], "financing offer id")
-    offer = store(request).state("rcv/offer/" + offer_id)
-    if offer is None:
-        raise not_found(f"financing offer {offer_id}")
+    offer_id = _check_id(request.match_info["id"], "financing offer")
+    offer = state_or_404(store(request), "rcv/offer/" + offer_id, f"financing offer {offer_id}")
     return json_response(offer)
 
 

@@ -24,10 +24,10 @@ from node import localnet
 from node.stories import (
     INVOICE_NO,
     cross_border_story,
-    operator_keys,
     supply_chain_story,
 )
 from wallet.client import Client
+from wallet.localnet_keys import localnet_keys
 
 DEMO_DIR = "demo-data"
 EXPLORER_READY_S = 30.0
@@ -131,7 +131,7 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
             click.echo(f"Port {explorer_port} is taken; the explorer uses {port}.")
         explorer = _start_explorer(path, info, port)
         client = Client(info["nodes"][0]["api"])
-        keys = operator_keys(info)
+        keys = localnet_keys(info)
         click.echo("\nSupply-chain finance: an invoice becomes cash for three tiers of suppliers")
         chain_story = supply_chain_story(client, keys, click.echo)
         click.echo("\nCross-border: a CNY→EUR payment, settled PvP, then end-of-day netting")

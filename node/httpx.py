@@ -7,6 +7,7 @@ Route modules (node/api*.py) raise `HttpError`; the error middleware renders it 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -75,3 +76,21 @@ def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -
 
 def store(request: web.Request) -> ChainStore:
     return request.app[STORE]
+
+
+_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def hex_id(raw: str, what: str) -> str:
+    """An object id from a URL: 64 lowercase hex characters, or 400 BAD_ID naming `what`."""
+    if not _HEX_ID.match(raw):
+        raise bad_request("BAD_ID", f"a {what} id is 64 lowercase hex characters")
+    return raw
+
+
+def state_or_404(chain: ChainStore, key: str, what: str) -> Any:
+    """The state value at `key`, or the 404 that says which `what` was not found."""
+    value = chain.state(key)
+    if value is None:
+        raise not_found(what)
+    return value

@@ -53,25 +53,6 @@ class StoryRunner:
         return receipt.get("result")
 
 
-def operator_keys(localnet: dict[str, Any]) -> dict[str, Ed25519Key]:
-    """Each organization's operator key from localnet.json."""
-    keys = {}
-    for org in localnet["orgs"]:
-        for key in org["keys"]:
-            if key["role"] == "operator":
-                keys[org["id"]] = Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
-    return keys
-
-
-def admin_keys(localnet: dict[str, Any]) -> dict[str, Ed25519Key]:
-    keys = {}
-    for org in localnet["orgs"]:
-        for key in org["keys"]:
-            if key["role"] == "admin":
-                keys[org["id"]] = Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
-    return keys
-
-
 def _bank_name(org: str) -> str:
     """`bank-c` as people say it: Bank C."""
     return "Bank " + org.removeprefix("bank-").upper()

@@ -22,6 +22,7 @@ from ledger.genesis import load_genesis
 from wallet import keystore
 from wallet.amounts import format_amount
 from wallet.cli_common import Session, client_options, find_localnet, json_option, local_errors
+from wallet.localnet_keys import localnet_key
 from wallet.proofs import verify_proof
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,13 +87,7 @@ def _localnet_key(org: str, role: str, localnet: str | None) -> Ed25519Key:
     net = find_localnet(localnet)
     if net is None:
         raise TallyError("NO_LOCALNET", "no localnet.json found (see --localnet)")
-    for entry in net.get("orgs", []):
-        if entry["id"] == org:
-            for key in entry["keys"]:
-                if key["role"] == role:
-                    return Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
-            raise TallyError("UNKNOWN_KEY", f"{org} has no {role} key in localnet.json")
-    raise TallyError("UNKNOWN_ORG", f"no organization {org!r} in localnet.json")
+    return localnet_key(net, org, role)
 
 
 def _seed(text: str) -> bytes:

@@ -21,6 +21,7 @@ from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from wallet.amounts import format_amount, parse_amount
 from wallet.client import Client
+from wallet.localnet_keys import localnet_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,13 +95,7 @@ class Session:
             net = self.localnet
             if net is None:
                 raise TallyError("NO_LOCALNET", "--as needs a localnet.json (see --localnet)")
-            for org in net["orgs"]:
-                if org["id"] == self.as_org:
-                    for key in org["keys"]:
-                        if key["role"] == self.role:
-                            return Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
-                    raise TallyError("UNKNOWN_KEY", f"{self.as_org} has no {self.role} key")
-            raise TallyError("UNKNOWN_ORG", f"no organization {self.as_org!r} in localnet.json")
+            return localnet_key(net, self.as_org, self.role)
         raise TallyError("NO_SIGNER", "say who signs: --as ORG or --keystore FILE")
 
     def decimals(self, code: str) -> int:

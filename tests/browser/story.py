@@ -14,6 +14,7 @@ from typing import Any
 
 from ledger.crypto import Ed25519Key
 from wallet.client import ApiError, Client
+from wallet.localnet_keys import localnet_keys
 
 
 @dataclass(slots=True)
@@ -28,12 +29,7 @@ class Story:
 
 def keys(localnet: dict[str, Any]) -> dict[str, Ed25519Key]:
     """Each organization's operator key from localnet.json."""
-    found = {}
-    for org in localnet["orgs"]:
-        for key in org["keys"]:
-            if key["role"] == "operator":
-                found[org["id"]] = Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
-    return found
+    return localnet_keys(localnet)
 
 
 def _call(

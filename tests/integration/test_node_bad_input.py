@@ -12,8 +12,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from ledger.crypto import Ed25519Key
 from ledger.types import SignedTx
+from wallet.localnet_keys import localnet_key as _key
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
@@ -34,12 +34,6 @@ def _request(
 def _submit(api: str, hexes: list[str], wait: bool = False) -> tuple[int, Any]:
     path = "/v1/txs?wait=commit" if wait else "/v1/txs"
     return _request(api, "POST", path, json.dumps({"txs": hexes}).encode())
-
-
-def _key(net: dict[str, Any], org: str, role: str = "operator") -> Ed25519Key:
-    entry = next(o for o in net["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == role)
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
 
 
 @pytest.fixture(scope="module")

@@ -10,23 +10,17 @@ from typing import Any
 import pytest
 
 from ledger.chain import ChainStore
-from ledger.crypto import Ed25519Key
 from ledger.genesis import load_genesis
 from ledger.store import LevelDBStore, MemoryStore
 from node import localnet as localnet_module
 from node.executor import Executor
 from wallet.client import ApiError, Client
+from wallet.localnet_keys import localnet_key as _key
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
 
 ORGS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
-
-
-def _key(net: dict[str, Any], org: str) -> Ed25519Key:
-    entry = next(o for o in net["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == "operator")
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
 
 
 def _wait_until(condition: Any, seconds: float = 60.0) -> None:

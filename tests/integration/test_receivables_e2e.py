@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ledger.crypto import Ed25519Key
 from wallet.client import Client
+from wallet.localnet_keys import localnet_key as _key
 
 TALLY = str(Path(sys.executable).parent / "tally")
 MILLION = 100_000_000
@@ -28,12 +28,6 @@ def _tally(net: dict[str, Any], *args: str, as_org: str | None = None) -> Any:
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
-
-
-def _key(net: dict[str, Any], org: str) -> Ed25519Key:
-    entry = next(o for o in net["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == "operator")
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from ledger.genesis import load_genesis
 from wallet.async_client import AsyncClient
 from wallet.client import ApiError, Client, TxFailed
 from wallet.keystore import load_keystore
+from wallet.localnet_keys import localnet_key as _key
 from wallet.proofs import verify_proof
 from wallet.txbuilder import build_tx
 
@@ -48,12 +49,6 @@ def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         yield info
     finally:
         tally("localnet", "down", "--dir", str(directory))
-
-
-def _key(info: dict[str, Any], org: str, role: str = "operator") -> Ed25519Key:
-    entry = next(o for o in info["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == role)
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
 
 
 @pytest.fixture(scope="module")

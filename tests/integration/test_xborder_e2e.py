@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from ledger.crypto import Ed25519Key
 from node.cli import tally
 from wallet.client import Client, TxFailed
+from wallet.localnet_keys import localnet_key as key
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,6 @@ def schema_path(name: str) -> Path:
 def net(localnet: Callable[..., dict[str, Any]], request: pytest.FixtureRequest) -> dict[str, Any]:
     """A localnet of one and of four validators from the shared fixture (stopped at teardown)."""
     return localnet(nodes=request.param)
-
-
-def key(info: dict[str, Any], org: str, role: str = "operator") -> Ed25519Key:
-    entry = next(o for o in info["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == role)
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
 
 
 def cli(info: dict[str, Any], *args: str) -> Any:

@@ -6,14 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ledger.crypto import Ed25519Key
-
-
-def operator(net: dict[str, Any], org: str) -> Ed25519Key:
-    """`org`'s operator key from localnet.json."""
-    entry = next(o for o in net["orgs"] if o["id"] == org)
-    seed = next(k["seed"] for k in entry["keys"] if k["role"] == "operator")
-    return Ed25519Key.from_seed(bytes.fromhex(seed))
+from wallet.localnet_keys import localnet_key as operator  # noqa: F401  (re-exported)
 
 
 def wait_until(condition: Callable[[], Any], seconds: float = 60.0, what: str = "") -> Any:
