@@ -54,6 +54,7 @@ class CommittedBlock:
     certificate: Certificate
     receipts: tuple[Receipt, ...]
     state_writes: dict[str, Any]
+    encoded_receipts: tuple[bytes, ...] = ()  # the receipts' encodings, if the caller has them
 
 
 class ChainStore:
@@ -193,9 +194,10 @@ class ChainStore:
             P_HASH + block_hash: codec.encode(header.height),
         }
         event_seq = tip.event_seq
-        for receipt in committed.receipts:
+        encoded = committed.encoded_receipts or tuple(r.encode() for r in committed.receipts)
+        for receipt, receipt_bytes in zip(committed.receipts, encoded, strict=True):
             puts[P_TX + receipt.tx] = codec.encode([header.height, receipt.index])
-            puts[P_RECEIPT + height_key + _u32(receipt.index)] = receipt.encode()
+            puts[P_RECEIPT + height_key + _u32(receipt.index)] = receipt_bytes
             for event in receipt.events:
                 event_seq += 1
                 puts[P_EVENT + _u64(event_seq)] = codec.encode(

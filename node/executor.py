@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack
@@ -36,24 +36,10 @@ class PendingBlock:
     block: Block
     block_hash: bytes
     receipts: tuple[Receipt, ...]
+    encoded_receipts: tuple[bytes, ...]  # hashed for the root, then stored: encoded once
     overlay: StateOverlay
     tx_ids: frozenset[bytes]
     parent_hash: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class TxCheck:
-    """Why a transaction may not go in a block at `height`, or None if it may."""
-
-    reason: str | None
-
-
-@dataclass(slots=True)
-class ExecutionStats:
-    blocks: int = 0
-    txs: int = 0
-    failed_txs: int = 0
-    by_code: dict[str, int] = field(default_factory=dict)
 
 
 class Executor:
@@ -65,7 +51,6 @@ class Executor:
         self.block_max_txs = genesis.params["block_max_txs"]
         self.block_max_bytes = genesis.params["block_max_bytes"]
         self.pending: dict[bytes, PendingBlock] = {}
-        self.stats = ExecutionStats()
         self.tip: ChainTip = store.initialize(genesis, genesis_state(genesis))
 
     # -- reading state at a point in the chain --------------------------------------------------
@@ -202,6 +187,7 @@ class Executor:
             size += len(encoded)
         time_ms = max(now_ms, parent_time)
         overlay, receipts = self._run(parent_hash, height, time_ms, chosen)
+        encoded_receipts = tuple(r.encode() for r in receipts)
         header = Header(
             chain=self.genesis.chain,
             height=height,
@@ -210,12 +196,12 @@ class Executor:
             proposer=proposer,
             view=view,
             txs_root=merkle_root(encoded_txs),
-            receipts_root=merkle_root([r.encode() for r in receipts]),
+            receipts_root=merkle_root(encoded_receipts),
             state_root=next_state_root(parent_root, overlay.writes),
             validators_hash=self.validators_hash,
         )
         block = Block(header, tuple(encoded_txs))
-        self._keep(block, receipts, overlay, [tx.id for tx in chosen])
+        self._keep(block, receipts, encoded_receipts, overlay, [tx.id for tx in chosen])
         return block, rejected
 
     def execute(
@@ -273,18 +259,30 @@ class Executor:
             seen.add(tx.id)
             txs.append(tx)
         overlay, receipts = self._run(header.prev, header.height, header.time_ms, txs)
-        if merkle_root([r.encode() for r in receipts]) != header.receipts_root:
+        encoded_receipts = tuple(r.encode() for r in receipts)
+        if merkle_root(encoded_receipts) != header.receipts_root:
             raise InvalidBlock("receipts_root differs from what executing the block gives")
         if next_state_root(parent_root, overlay.writes) != header.state_root:
             raise InvalidBlock("state_root differs from what executing the block gives")
-        self._keep(block, receipts, overlay, [tx.id for tx in txs])
+        self._keep(block, receipts, encoded_receipts, overlay, [tx.id for tx in txs])
 
     def _keep(
-        self, block: Block, receipts: tuple[Receipt, ...], overlay: StateOverlay, ids: list[bytes]
+        self,
+        block: Block,
+        receipts: tuple[Receipt, ...],
+        encoded_receipts: tuple[bytes, ...],
+        overlay: StateOverlay,
+        ids: list[bytes],
     ) -> None:
         block_hash = block.header.hash()
         self.pending[block_hash] = PendingBlock(
-            block, block_hash, receipts, overlay, frozenset(ids), block.header.prev
+            block,
+            block_hash,
+            receipts,
+            encoded_receipts,
+            overlay,
+            frozenset(ids),
+            block.header.prev,
         )
 
     # -- committing -----------------------------------------------------------------------------
@@ -296,17 +294,16 @@ class Executor:
         if pending is None:
             raise InvalidBlock("commit of a block that was not executed")
         self.tip = self.store.commit_block(
-            CommittedBlock(block, certificate, pending.receipts, pending.overlay.writes)
+            CommittedBlock(
+                block,
+                certificate,
+                pending.receipts,
+                pending.overlay.writes,
+                pending.encoded_receipts,
+            )
         )
         height = block.header.height
         self.pending = {h: p for h, p in self.pending.items() if p.block.header.height > height}
-        self.stats.blocks += 1
-        self.stats.txs += len(pending.receipts)
-        for receipt in pending.receipts:
-            if receipt.error is not None:
-                self.stats.failed_txs += 1
-                code = receipt.error.code
-                self.stats.by_code[code] = self.stats.by_code.get(code, 0) + 1
         return pending.receipts
 
     def forget(self, block_hash: bytes) -> None:
