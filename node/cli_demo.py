@@ -117,8 +117,10 @@ def _stop(process: subprocess.Popen[bytes] | None, path: Path) -> None:
 @click.option("--no-wait", is_flag=True, help="Stop everything once the stories are loaded.")
 def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
     """Start a consortium, run both stories, serve the explorer; Ctrl-C stops it all."""
-    # SIGTERM behaves like Ctrl-C, so whenever either comes, everything started is stopped.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM both stop everything started, whenever they come; SIGINT is set
+    # explicitly because a shell starts background jobs with it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     path = Path(directory).resolve()
     explorer: subprocess.Popen[bytes] | None = None
     status = 130  # interrupted before the stories were loaded
