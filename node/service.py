@@ -18,8 +18,6 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from aiohttp import web
-
 from consensus import PbftReplica, ReplicaConfig, ValidatorCrypto
 from consensus.interface import Replica
 from ledger.chain import ChainStore
@@ -29,6 +27,8 @@ from ledger.store import LevelDBStore
 from network.envelope import BLOCKS, CONSENSUS, FETCH, TXS
 from node.api.app import make_app
 from node.api.context import NodeHandle
+from node.api.logs import throttle_accept_errors
+from node.api.server import ApiServer
 from node.config import NodeConfig
 from node.keys import ValidatorKeys, load_keys
 from node.runtime.driver import Driver, NullTransport, Transport
@@ -137,14 +137,13 @@ class NodeService:
         self.driver = driver
         self.metrics = metrics
         self._verify_pool = verify_pool
-        self._runner: web.AppRunner | None = None
+        self._api: ApiServer | None = None
         index = genesis.validator_index(keys.ed25519.public)
         self.peering: Peering | None = None
         if len(genesis.validators) > 1 and index is not None:
             self.peering = Peering(self, index)
         self.app = make_app(
-            NodeHandle(config.name, genesis, driver, metrics, self.peers),
-            max_body_bytes=config.max_body_bytes,
+            NodeHandle(config.name, genesis, driver, metrics, self.peers), config.api_limits
         )
 
     @staticmethod
@@ -192,11 +191,9 @@ class NodeService:
         return {} if self.peering is None else self.peering.transport.peers_by_name()
 
     async def start(self) -> None:
-        # Open streams and long polls get a few seconds to finish when the node stops.
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=3.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
-        await site.start()
+        throttle_accept_errors(asyncio.get_running_loop())
+        self._api = ApiServer(self.app, self.config.api_limits)
+        await self._api.start(self.config.api_host, self.config.api_port)
         if self.peering is not None:
             await self.peering.start()
         self.driver.start()
@@ -211,8 +208,8 @@ class NodeService:
         self.driver.stop()
         if self.peering is not None:
             await self.peering.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._api is not None:
+            await self._api.stop()  # open streams and long polls get a few seconds to finish
         self._verify_pool.shutdown(wait=True)
         self.store.kv.close()
         log.info("stopped at height %d", self.driver.executor.tip.height)
