@@ -58,7 +58,7 @@ def parse_json(raw: bytes, max_values: int, max_depth: int) -> Any:
     separators = raw.count(b",") + raw.count(b":")
     containers = raw.count(b"[") + raw.count(b"{")
     if separators > max_values or containers > max_values:
-        raise bad_request("TOO_MANY_VALUES", f"the body holds more than {max_values} values")
+        raise bad_request("BAD_JSON", f"the body holds more than {max_values} values")
     try:
         value = json.loads(raw)
     except RecursionError:
