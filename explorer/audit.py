@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from explorer.verify import (
-    certificate_from_json,
     decode_header,
     verify_certificate,
     verify_contents,
 )
 from ledger.genesis import Genesis
 from wallet.client import ApiError, Client
+from wallet.forms import parse_certificate
 from wallet.proofs import Check
 
 PAGE = 100
@@ -98,7 +98,7 @@ def check_block(
         )
     ]
     try:
-        certificate = certificate_from_json(block.get("certificate"))
+        certificate = parse_certificate(block.get("certificate"))
         checks.extend(verify_certificate(genesis, header, certificate).verdict.checks)
     except ValueError as error:
         checks.append(Check("certificate", False, f"does not decode: {error}"))

@@ -13,7 +13,8 @@ from explorer.app import FOLLOWER, VIEW, PageError, follower, render, render_tex
 from explorer.chain import BlockRow, ChainView
 from explorer.reader import NodeError
 from explorer.search import candidates, resolve
-from explorer.verify import certificate_from_json, check_proof, decode_header, verify_certificate
+from explorer.verify import check_proof, decode_header, verify_certificate
+from wallet.forms import parse_certificate
 
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 PAGE_SIZE = 25
@@ -179,7 +180,7 @@ async def tx(request: web.Request) -> web.Response:
         try:
             header = decode_header(proof.get("header"))
             cert = verify_certificate(
-                chain_view.genesis, header, certificate_from_json(proof.get("certificate"))
+                chain_view.genesis, header, parse_certificate(proof.get("certificate"))
             )
         except ValueError:
             cert = None
