@@ -18,7 +18,7 @@ from ledger.crypto import bls
 from ledger.genesis import Genesis, genesis_from_value
 from ledger.merkle import merkle_root
 from ledger.types import Certificate, Header, commit_digest, signer_bitmap
-from node.devnet import DevNet, make_devnet
+from node.ops.devnet import DevNet, make_devnet
 from wallet.forms import parse_certificate as certificate_from_json
 
 TXS = (b"tx-one", b"tx-two", b"tx-three")

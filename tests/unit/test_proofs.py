@@ -23,7 +23,7 @@ from ledger.types import (
     commit_digest,
     signer_bitmap,
 )
-from node.devnet import DevNet, make_devnet
+from node.ops.devnet import DevNet, make_devnet
 from wallet.forms import parse_certificate
 from wallet.proofs import verify_certificate, verify_proof
 
