@@ -106,9 +106,13 @@ async def offload(
     return await read_pool(request).run(work, *args, **kwargs)
 
 
+ENVELOPE_BYTES = 512  # what a listing holds beside its rows: a cursor, a height or two
+
+
 @dataclass(slots=True)
 class Page:
-    """JSON rows of a listing, added until `budget` bytes (always at least one row)."""
+    """JSON rows of a listing, added while the whole answer stays within `budget` bytes
+    (always at least one row, however large)."""
 
     budget: int
     parts: list[bytes] = field(default_factory=list)
@@ -117,7 +121,7 @@ class Page:
     def add(self, row: Any) -> bool:
         """Encode and keep `row`; False, keeping nothing, if it would pass the budget."""
         part = encode_json(row)
-        if self.parts and self.size + len(part) + 1 > self.budget:
+        if self.parts and self.size + len(part) + 1 > self.budget - ENVELOPE_BYTES:
             return False
         self.parts.append(part)
         self.size += len(part) + 1

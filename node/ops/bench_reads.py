@@ -294,16 +294,17 @@ async def measure(
         primary = next(e for e in net["nodes"] if e["name"] == status["primary"])
         makers = heavy_paths(int(status["height"]), tx_ids)
         readers = [
-            _reader(session, primary["api"], makers[index % len(makers)], tally)
+            reader(session, primary["api"], makers[index % len(makers)], tally)
             for index in range(clients)
         ]
         hammer = await measure_phase(session, net, seconds, readers)
     return quiet, hammer, tally
 
 
-def _reader(
+def reader(
     session: aiohttp.ClientSession, api: str, path_of: Callable[[int], str], tally: ReaderTally
 ) -> Callable[[float], Any]:
+    """A heavy reader for `measure_phase`: given the end time, it reads until then."""
     return lambda until: read_hard(session, api, path_of, until, tally)
 
 
