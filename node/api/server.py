@@ -44,7 +44,7 @@ REFUSAL = (
 class GuardedHandler(web.RequestHandler):
     """One connection: aiohttp's handler, reporting to the guard; refused at the cap."""
 
-    __slots__ = ("_admitted", "_bad_requests", "_guard")
+    __slots__ = ("_admitted", "_bad_requests", "_guard", "lost")
 
     def __init__(
         self, manager: web.Server, guard: ConnectionGuard, bad_requests: LogEvery, **options: Any
@@ -53,6 +53,8 @@ class GuardedHandler(web.RequestHandler):
         self._guard = guard
         self._bad_requests = bad_requests
         self._admitted = False
+        # Done when the client goes: a live stream learns it at once, not at its next write.
+        self.lost: asyncio.Future[None] = self._loop.create_future()
 
     # -- what the guard needs (guard.Conn) ------------------------------------------------------
 
@@ -86,6 +88,8 @@ class GuardedHandler(web.RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._guard.forget(self)
+        if not self.lost.done():
+            self.lost.set_result(None)
         if self._admitted:
             super().connection_lost(exc)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from asyncio import FIRST_COMPLETED
 from collections import OrderedDict
+from typing import Any
 
 from aiohttp import web
 
@@ -91,24 +93,43 @@ async def _serve(request: web.Request, hub: StreamHub) -> web.StreamResponse:
     queue = driver.subscribe()
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     response.headers["Cache-Control"] = "no-cache"
+    lost = getattr(request.protocol, "lost", None)  # set by the guarded handler of server.py
     try:
         await response.prepare(request)
         while True:
-            try:
-                notice = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
-            except TimeoutError:
+            notice = await _next(queue, lost)
+            if notice is _GONE:
+                break
+            if notice is _QUIET:
                 await response.write(b": heartbeat\n\n")
-                continue
-            if notice is None:  # the node stops, or this client fell too far behind
+            elif notice is None:  # the node stops, or this client fell too far behind
                 if driver.running:
                     await response.write(b"event: overflow\ndata: {}\n\n")
                 break
-            await response.write(hub.encode(notice))
+            elif isinstance(notice, CommittedNotice):
+                await response.write(hub.encode(notice))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
         driver.unsubscribe(queue)
     return response
+
+
+_QUIET = object()  # nothing to send for HEARTBEAT_S
+_GONE = object()  # the client closed its connection
+
+
+async def _next(
+    queue: asyncio.Queue[CommittedNotice | None], lost: asyncio.Future[None] | None
+) -> object:
+    """The next notice, `_QUIET` after a heartbeat's silence, or `_GONE` once the client left."""
+    getting = asyncio.ensure_future(queue.get())
+    waiting: set[asyncio.Future[Any]] = {getting} if lost is None else {getting, lost}
+    done, _ = await asyncio.wait(waiting, timeout=HEARTBEAT_S, return_when=FIRST_COMPLETED)
+    if getting in done or (getting.done() and not getting.cancelled()):
+        return getting.result()  # (it may have finished since `wait` returned)
+    getting.cancel()  # the notice, if one comes, stays in the queue for the next call
+    return _GONE if lost is not None and lost.done() else _QUIET
 
 
 ROUTES: list[web.RouteDef] = [web.get("/v1/stream", get_stream)]
