@@ -69,7 +69,7 @@ class ConnectionGuard:
         idle = [
             (state.requests > 0, conn)
             for conn, state in self.conns.items()
-            if not state.busy and state.unsent == 0
+            if not state.busy and conn.unsent_bytes() == 0
         ]
         # dicts keep insertion order, so the first of each kind is the oldest
         for never_served in (False, True):
