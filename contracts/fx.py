@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.amounts import checked
 from contracts.args import amount, currency, hex_id, integer
 from contracts.errors import ensure
 from contracts.registry import get_currency
@@ -69,7 +70,10 @@ def take(ctx: Context, quote_id: str, base_amount: int) -> tuple[dict[str, Any],
     )
     base_dec = get_currency(ctx, record["base"])["decimals"]
     quote_dec = get_currency(ctx, record["quote"])["decimals"]
-    credit = convert(base_amount, record["rate"], base_dec, quote_dec)
+    credit = checked(
+        convert(base_amount, record["rate"], base_dec, quote_dec),
+        f"the {record['quote']} credit of {base_amount} {record['base']} at quote {quote_id}",
+    )
     ensure(credit > 0, "AMOUNT_TOO_SMALL", "the converted amount rounds down to zero")
     record["remaining"] = remaining - base_amount
     if record["remaining"] == 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import cash
+from contracts.amounts import add
 from contracts.args import amount, currency, hex_id, integer, list_of, optional, org_id, text
 from contracts.errors import ensure
 from contracts.registry import get_currency, get_org
@@ -129,7 +130,9 @@ def submit(ctx: Context, window: str, to: str, amount: int, ref: str) -> dict[st
     )
     positions = dict(record["positions"])
     apply_obligation(positions, ctx.sender_org, to, amount)
-    record.update(count=seq + 1, gross=int(record["gross"]) + amount, positions=positions)
+    gross = add(int(record["gross"]), amount, f"the gross of netting window {window}")
+    count = add(seq, 1, f"the obligation count of netting window {window}")
+    record.update(count=count, gross=gross, positions=positions)
     ctx.put(window_key(window), record)
     ctx.emit("obligation", window=window, payer=ctx.sender_org, to=to, amount=amount, ref=ref)
     return {"seq": seq}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import cash
+from contracts.amounts import add, checked_sum, subtract
 from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
 from contracts.errors import ensure
 from contracts.receivables_pricing import days_to_maturity, price
@@ -207,7 +208,7 @@ def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
     }
     ctx.put(holder_key(to, child_id), 1)
     save_piece(ctx, child, step(ctx, "split_from", to, parent=id, amount=amount, **{"from": giver}))
-    piece["amount"] -= amount
+    piece["amount"] = subtract(piece["amount"], amount, f"the rest of piece {id}")
     piece["children"] = [*piece["children"], child_id]
     save_piece(ctx, piece, step(ctx, "split", giver, child=child_id, amount=amount, to=to))
     ctx.emit("receivable_split", id=id, child=child_id, **{"from": giver}, to=to, amount=amount)
@@ -308,13 +309,13 @@ def repay(ctx: Context, id: str) -> dict[str, Any]:
     ensure(root["status"] != SETTLED, "ALREADY_SETTLED", "the invoice is already repaid")
     ensure(root["status"] in OUTSTANDING, "NOT_ACCEPTED", f"the invoice is {root['status']}")
     pieces = list(family(ctx, root))
-    total = sum(int(p["amount"]) for p in pieces)
+    total = checked_sum((int(p["amount"]) for p in pieces), f"what invoice {id} owes")
     held = cash.balance(ctx, root["currency"], ctx.sender_org)
     ensure(held >= total, "INSUFFICIENT_FUNDS", f"{ctx.sender_org} holds {held}, owes {total}")
     paid: dict[str, int] = {}
     for piece in pieces:
         cash.move(ctx, piece["currency"], ctx.sender_org, piece["holder"], piece["amount"])
-        paid[piece["holder"]] = paid.get(piece["holder"], 0) + piece["amount"]
+        paid[piece["holder"]] = add(paid.get(piece["holder"], 0), piece["amount"], "a payout")
         piece["status"] = SETTLED
         save_piece(ctx, piece, step(ctx, "repay", piece["holder"], paid=piece["amount"]))
     ctx.emit("receivable_repaid", id=id, debtor=ctx.sender_org, total=total, paid=paid)
