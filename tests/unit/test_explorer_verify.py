@@ -19,7 +19,7 @@ from ledger.crypto import bls
 from ledger.genesis import Genesis, genesis_from_value
 from ledger.merkle import merkle_root
 from ledger.types import Certificate, Header, commit_digest, signer_bitmap
-from node.devnet import DevNet, make_devnet
+from node.ops.devnet import DevNet, make_devnet
 
 TXS = (b"tx-one", b"tx-two", b"tx-three")
 RECEIPTS = (b"receipt-one", b"receipt-two", b"receipt-three")

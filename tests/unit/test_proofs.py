@@ -23,7 +23,7 @@ from ledger.types import (
     commit_digest,
     signer_bitmap,
 )
-from node.devnet import DevNet, make_devnet
+from node.ops.devnet import DevNet, make_devnet
 from wallet.proofs import parse_certificate, verify_certificate, verify_proof
 
 SEED = b"proof-tests"

@@ -7,6 +7,8 @@ route still undescribed gets a minimal entry, so the document never omits a live
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 from aiohttp import web
@@ -137,11 +139,10 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_spec(app: web.Application) -> dict[str, Any]:
-    from node.api import extension_modules
-
+def build_spec(app: web.Application, modules: Iterable[ModuleType]) -> dict[str, Any]:
+    """The document for `app`, with each route module's own `OPENAPI_PATHS` merged in."""
     paths: dict[str, dict[str, Any]] = {path: dict(ops) for path, ops in CORE_PATHS.items()}
-    for module in extension_modules():
+    for module in modules:
         for path, ops in getattr(module, "OPENAPI_PATHS", {}).items():
             paths.setdefault(path, {}).update(ops)
     for resource in app.router.resources():

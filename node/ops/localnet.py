@@ -23,8 +23,8 @@ from typing import Any
 
 from ledger.errors import TallyError
 from node.config import load_config, render_config
-from node.devnet import make_devnet
 from node.keys import ValidatorKeys, write_keys
+from node.ops.devnet import make_devnet
 
 LOCALNET_FILE = "localnet.json"
 GENESIS_FILE = "genesis.json"

@@ -26,17 +26,17 @@ from ledger.certificates import verify_certificate
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.types import Block, Certificate, SignedTx
-from node.driver import Driver
-from node.metrics import Metrics
-from node.transport import (
+from network.envelope import (
     BlocksPiece,
     FetchRequest,
-    PeerTransport,
     decode_blocks,
     decode_fetch,
     encode_blocks,
     encode_fetch,
 )
+from node.runtime.driver import Driver
+from node.runtime.metrics import Metrics
+from node.runtime.transport import PeerTransport
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from ledger.errors import TallyError
-from node import bench, bench_net
-from node.localnet import read_info
+from node.ops import bench, bench_net
+from node.ops.localnet import read_info
 from wallet.client import Client
 
 

@@ -13,7 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from ledger.chain import ChainStore
-from node.httpx import bad_request, json_response, not_found, query_int, store
+from node.api.context import node, store
+from node.api.params import query_int
+from node.api.responses import bad_request, json_response, not_found
 
 MAX_RANGE = 100
 
@@ -68,8 +70,6 @@ async def list_raw_blocks(request: web.Request) -> web.Response:
 
 async def get_genesis(request: web.Request) -> web.Response:
     """The node's genesis file as it loaded it: convenient, but only as trustworthy as the node."""
-    from node.api import node  # the node handle lives with the core API
-
     return json_response(node(request).genesis.raw)
 
 

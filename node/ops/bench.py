@@ -23,7 +23,7 @@ import nacl.signing
 
 from ledger.crypto import Ed25519Key
 from ledger.genesis import load_genesis
-from node import bench_net
+from node.ops import bench_net
 from wallet.async_client import AsyncClient
 from wallet.client import ApiError
 from wallet.txbuilder import build_tx

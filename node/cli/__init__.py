@@ -9,11 +9,11 @@ import click
 
 # Modules that expose `COMMANDS: list[click.Command]`; each package owns its own.
 COMMAND_MODULES = (
-    "node.cli_node",  # tally node init|start
-    "node.cli_consortium",  # tally node keygen|genesis (a real consortium, keys kept apart)
-    "node.cli_localnet",  # tally localnet up|down|status|stop|start
-    "node.cli_bench",  # tally bench
-    "node.cli_demo",  # tally demo
+    "node.cli.node",  # tally node init|start
+    "node.cli.consortium",  # tally node keygen|genesis (a real consortium, keys kept apart)
+    "node.cli.localnet",  # tally localnet up|down|status|stop|start
+    "node.cli.bench",  # tally bench
+    "node.cli.demo",  # tally demo
     "wallet.cli",  # tally wallet ..., tally org ...
     "wallet.cli_receivables",  # tally receivable ...
     "wallet.cli_payments",  # tally pay, tally fx, tally netting, tally payment, tally governance
@@ -29,13 +29,7 @@ def tally() -> None:
 
 def _mount() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name:
-                continue
-            raise
-        for command in getattr(module, "COMMANDS", []):
+        for command in importlib.import_module(name).COMMANDS:
             tally.add_command(command)
 
 

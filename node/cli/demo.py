@@ -20,14 +20,14 @@ from typing import Any
 import click
 
 from ledger.errors import TallyError
-from node import localnet
-from node.stories import (
+from node.ops import localnet
+from wallet.client import Client
+from wallet.localnet_keys import localnet_keys
+from wallet.stories import (
     INVOICE_NO,
     cross_border_story,
     supply_chain_story,
 )
-from wallet.client import Client
-from wallet.localnet_keys import localnet_keys
 
 DEMO_DIR = "demo-data"
 EXPLORER_READY_S = 30.0

@@ -19,9 +19,9 @@ import click
 
 from ledger.errors import TallyError
 from ledger.genesis import KEY_ROLES, ORG_KINDS, load_genesis
-from node import consortium
-from node.cli_node import node_group
+from node.cli.node import node_group
 from node.keys import ValidatorKeys, load_keys, write_keys
+from node.ops import consortium
 from wallet.cli_common import json_option, local_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -298,5 +298,5 @@ def config(
     click.echo(f"Start with: tally node start --config {target}")
 
 
-# The commands join `tally node`, which node.cli_node mounts.
+# The commands join `tally node`, which node.cli.node mounts.
 COMMANDS: list[click.Command] = []

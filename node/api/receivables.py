@@ -15,15 +15,9 @@ from aiohttp import web
 
 from contracts.receivables_state import escape
 from ledger.chain import P_STATE, ChainStore
-from node.httpx import (
-    bad_request,
-    hex_id,
-    json_response,
-    not_found,
-    query_int,
-    state_or_404,
-    store,
-)
+from node.api.context import state_or_404, store
+from node.api.params import hex_id, query_int
+from node.api.responses import bad_request, json_response, not_found
 
 MAX_LIMIT = 200
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

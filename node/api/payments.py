@@ -12,18 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts.exports.iso20022 import Directory, pacs008, pacs009_netting
 from ledger import codec
 from ledger.chain import P_STATE, ChainStore
-from node.httpx import (
-    HttpError,
-    bad_request,
-    hex_id,
-    json_response,
-    query_int,
-    state_or_404,
-    store,
-)
-from node.iso20022 import Directory, pacs008, pacs009_netting
+from node.api.context import state_or_404, store
+from node.api.params import hex_id, query_int
+from node.api.responses import HttpError, bad_request, json_response
 
 MAX_LIMIT = 200
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -10,6 +10,7 @@ it travels further.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from ledger import errors
 from ledger.crypto import BlsKey, Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import KEY_ROLES, ORG_KINDS, Genesis, genesis_from_value
@@ -35,9 +37,7 @@ class ConsortiumError(TallyError):
     """A consortium file or argument that cannot be used; the code says which kind."""
 
 
-def ensure(condition: bool, code: str, message: str) -> None:
-    if not condition:
-        raise ConsortiumError(code, message)
+ensure = functools.partial(errors.ensure, error=ConsortiumError)
 
 
 # -- addresses and times ---------------------------------------------------------------------

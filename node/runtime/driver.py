@@ -44,9 +44,9 @@ from consensus.interface import (
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx, bitmap_indexes
-from node.executor import Executor
-from node.mempool import Mempool
-from node.metrics import Metrics
+from node.runtime.executor import Executor
+from node.runtime.mempool import Mempool
+from node.runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

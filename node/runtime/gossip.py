@@ -14,9 +14,10 @@ import logging
 from collections.abc import Callable
 
 from ledger.types import SignedTx
-from node.driver import Driver
-from node.metrics import Metrics
-from node.transport import PeerTransport, decode_txs, encode_txs
+from network.envelope import decode_txs, encode_txs
+from node.runtime.driver import Driver
+from node.runtime.metrics import Metrics
+from node.runtime.transport import PeerTransport
 
 log = logging.getLogger(__name__)
 

@@ -1,21 +1,15 @@
-"""Shared pieces of the HTTP API: the JSON error type, JSON rendering of ledger values, app keys.
+"""Responses of the HTTP API: the JSON error type and JSON rendering.
 
-Route modules (node/api*.py) raise `HttpError`; the error middleware renders it as
+Route modules raise `HttpError`; the error middleware renders it as
 `{"error": {"code", "message"}}` with its status (DESIGN.md §9).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from aiohttp import web
-
-from ledger.chain import ChainStore
-
-# Keys of objects shared through the aiohttp application.
-STORE: web.AppKey[ChainStore] = web.AppKey("store", ChainStore)
 
 
 class HttpError(Exception):
@@ -59,38 +53,3 @@ def json_response(value: Any, status: int = 200) -> web.Response:
         status=status,
         content_type="application/json",
     )
-
-
-def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request("BAD_QUERY", f"{name} must be an integer") from None
-    if not lo <= value <= hi:
-        raise bad_request("BAD_QUERY", f"{name} must be from {lo} to {hi}")
-    return value
-
-
-def store(request: web.Request) -> ChainStore:
-    return request.app[STORE]
-
-
-_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
-
-
-def hex_id(raw: str, what: str) -> str:
-    """An object id from a URL: 64 lowercase hex characters, or 400 BAD_ID naming `what`."""
-    if not _HEX_ID.match(raw):
-        raise bad_request("BAD_ID", f"a {what} id is 64 lowercase hex characters")
-    return raw
-
-
-def state_or_404(chain: ChainStore, key: str, what: str) -> Any:
-    """The state value at `key`, or the 404 that says which `what` was not found."""
-    value = chain.state(key)
-    if value is None:
-        raise not_found(what)
-    return value

@@ -1,114 +1,31 @@
-"""The core HTTP API of DESIGN.md §9: status, transactions, proofs, blocks, orgs, events.
-
-Handlers are thin: parse, read the store or the node, render with `node.httpx`. Route modules
-`node/api_*.py` exposing `ROUTES` (and optionally `OPENAPI_PATHS`) are mounted beside these.
-Every error leaves as `{"error": {"code", "message"}}`; nothing leaks a traceback.
-"""
+"""Core routes: status, health, metrics, transactions and proofs, blocks, events and the stream."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-import logging
-import pkgutil
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import msgpack
 from aiohttp import web
 
-from ledger.errors import TallyError
-from ledger.genesis import Genesis
-from ledger.hashing import sha256
 from ledger.merkle import audit_path
-from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx
-from node.driver import CommittedNotice, Driver
-from node.httpx import (
-    STORE,
-    HttpError,
-    bad_request,
-    json_response,
-    not_found,
-    query_int,
-    store,
-    to_json,
-)
-from node.metrics import Metrics
-
-log = logging.getLogger(__name__)
+from ledger.types import Receipt, SignedTx
+from node.api.context import SPEC, node, store
+from node.api.forms import block_json, certificate_json, error_json, receipt_json, tx_json
+from node.api.params import query_int, read_json, tx_id_param
+from node.api.responses import HttpError, bad_request, json_response, not_found, to_json
+from node.runtime.driver import CommittedNotice
 
 MAX_TXS_PER_REQUEST = 10_000
+
+
 MAX_WAIT_MS = 120_000
+
+
 DEFAULT_WAIT_MS = 30_000
+
+
 STREAM_HEARTBEAT_S = 15.0
-
-
-@dataclass(frozen=True, slots=True)
-class NodeHandle:
-    """What handlers reach through the application: the node's parts."""
-
-    name: str
-    genesis: Genesis
-    driver: Driver
-    metrics: Metrics
-    peers: Callable[[], dict[str, bool]]  # validator name -> connected
-
-
-NODE: web.AppKey[NodeHandle] = web.AppKey("node", NodeHandle)
-
-
-def node(request: web.Request) -> NodeHandle:
-    return request.app[NODE]
-
-
-# -- JSON forms --------------------------------------------------------------------------------
-
-
-def error_json(error: ErrorInfo | None) -> dict[str, str] | None:
-    return None if error is None else {"code": error.code, "message": error.message}
-
-
-def receipt_json(receipt: Receipt) -> dict[str, Any]:
-    value: dict[str, Any] = to_json(receipt.to_value())
-    return value
-
-
-def tx_json(tx: SignedTx) -> dict[str, Any]:
-    body: dict[str, Any] = to_json(tx.body.to_value())
-    body["sig"] = tx.sig.hex()
-    return body
-
-
-def certificate_json(certificate: Certificate | None) -> dict[str, Any] | None:
-    return None if certificate is None else to_json(certificate.to_value())
-
-
-def block_json(block: Block, certificate: Certificate | None) -> dict[str, Any]:
-    header = block.header
-    tx_ids = [sha256(msgpack.unpackb(raw, raw=False)["body"]).hex() for raw in block.txs]
-    return {
-        "height": header.height,
-        "hash": header.hash().hex(),
-        "header": header.encode().hex(),
-        **to_json(header.to_value()),
-        "txs": tx_ids,
-        "certificate": certificate_json(certificate),
-    }
-
-
-def _tx_id(request: web.Request) -> bytes:
-    text = request.match_info["id"]
-    if len(text) != 64:
-        raise bad_request("BAD_ID", "a tx id is 64 hex characters")
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise bad_request("BAD_ID", "a tx id is 64 hex characters") from None
-
-
-# -- status ------------------------------------------------------------------------------------
 
 
 async def get_status(request: web.Request) -> web.Response:
@@ -149,20 +66,6 @@ async def get_metrics(request: web.Request) -> web.Response:
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     return response
-
-
-# -- transactions ------------------------------------------------------------------------------
-
-
-async def read_json(request: web.Request) -> Any:
-    content_type = request.headers.get("Content-Type", "application/json")
-    if not content_type.startswith("application/json"):
-        raise HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
-    raw = await request.read()
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("BAD_JSON", "the body is not valid JSON") from None
 
 
 def _wait_ms(request: web.Request) -> int | None:
@@ -231,7 +134,7 @@ async def post_txs(request: web.Request) -> web.Response:
 
 
 async def get_tx(request: web.Request) -> web.Response:
-    tx_id = _tx_id(request)
+    tx_id = tx_id_param(request)
     wait_ms = _wait_ms(request)
     handle = node(request)
     chain = store(request)
@@ -266,7 +169,7 @@ async def get_tx(request: web.Request) -> web.Response:
 
 
 async def get_proof(request: web.Request) -> web.Response:
-    tx_id = _tx_id(request)
+    tx_id = tx_id_param(request)
     chain = store(request)
     location = chain.tx_location(tx_id)
     if location is None:
@@ -289,9 +192,6 @@ async def get_proof(request: web.Request) -> web.Response:
             "certificate": certificate_json(chain.certificate(height)),
         }
     )
-
-
-# -- blocks, events ----------------------------------------------------------------------------
 
 
 async def get_blocks(request: web.Request) -> web.Response:
@@ -393,72 +293,8 @@ def _sse(notice: CommittedNotice) -> bytes:
     return "".join(parts).encode()
 
 
-# -- organizations, validators, currencies -----------------------------------------------------
-
-
-def _org_json(request: web.Request, record: dict[str, Any]) -> dict[str, Any]:
-    chain = store(request)
-    balances = {}
-    for currency in node(request).genesis.currencies:
-        held = chain.state(f"cash/bal/{currency.code}/{record['id']}")
-        if held:
-            balances[currency.code] = held
-    value: dict[str, Any] = to_json(record)
-    value["balances"] = balances
-    return value
-
-
-async def get_orgs(request: web.Request) -> web.Response:
-    after = request.query.get("after", "")
-    limit = query_int(request, "limit", 100, 1, 500)
-    orgs = []
-    for key, record in store(request).state_items("reg/org/"):
-        if key[len("reg/org/") :] <= after:
-            continue
-        orgs.append(_org_json(request, record))
-        if len(orgs) >= limit:
-            break
-    following = orgs[-1]["id"] if len(orgs) == limit else None
-    return json_response({"orgs": orgs, "next": following})
-
-
-async def get_org(request: web.Request) -> web.Response:
-    record = store(request).state("reg/org/" + request.match_info["id"])
-    if record is None:
-        raise not_found("organization")
-    return json_response(_org_json(request, record))
-
-
-async def get_validators(request: web.Request) -> web.Response:
-    validators = node(request).genesis.validators
-    return json_response(
-        {
-            "validators": [
-                {
-                    "index": index,
-                    "name": v.name,
-                    "org": v.org,
-                    "ed25519": v.ed25519,
-                    "bls": v.bls,
-                    "bls_pop": v.bls_pop,
-                    "p2p": v.p2p,
-                }
-                for index, v in enumerate(validators)
-            ],
-            "quorum": node(request).genesis.quorum,
-        }
-    )
-
-
-async def get_currencies(request: web.Request) -> web.Response:
-    records = [record for _, record in store(request).state_items("reg/cur/")]
-    return json_response({"currencies": records})
-
-
 async def get_openapi(request: web.Request) -> web.Response:
-    from node.openapi import build_spec
-
-    return json_response(build_spec(request.app))
+    return json_response(request.app[SPEC])
 
 
 ROUTES: list[web.RouteDef] = [
@@ -468,75 +304,9 @@ ROUTES: list[web.RouteDef] = [
     web.get("/v1/txs/{id}/proof", get_proof),
     web.get("/v1/blocks", get_blocks),
     web.get("/v1/blocks/{ref}", get_block),
-    web.get("/v1/orgs", get_orgs),
-    web.get("/v1/orgs/{id}", get_org),
     web.get("/v1/events", get_events),
     web.get("/v1/stream", get_stream),
-    web.get("/v1/validators", get_validators),
-    web.get("/v1/currencies", get_currencies),
     web.get("/healthz", healthz),
     web.get("/metrics", get_metrics),
     web.get("/openapi.json", get_openapi),
 ]
-
-
-# -- errors and application --------------------------------------------------------------------
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-_HTTP_CODES = {
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "BODY_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-}
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except HttpError as error:
-        return _error(error.status, error.code, error.message)
-    except TallyError as error:
-        return _error(400, error.code, error.message)
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        code = _HTTP_CODES.get(error.status, "BAD_REQUEST" if error.status < 500 else "INTERNAL")
-        return _error(error.status, code, error.reason)
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("unexpected error serving %s %s", request.method, request.path)
-        return _error(500, "INTERNAL", "internal error; the node logged it")
-
-
-def extension_modules() -> list[Any]:
-    """Every importable `node.api_*` module (others' route modules)."""
-    import node as package
-
-    modules = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if not info.name.startswith("api_"):
-            continue
-        try:
-            modules.append(importlib.import_module(f"node.{info.name}"))
-        except Exception:
-            log.exception("route module node.%s failed to import; its routes are off", info.name)
-    return modules
-
-
-def make_app(handle: NodeHandle, *, max_body_bytes: int = 16 * 1024 * 1024) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
-    app[NODE] = handle
-    app[STORE] = handle.driver.store
-    app.add_routes(ROUTES)
-    for module in extension_modules():
-        app.add_routes(getattr(module, "ROUTES", []))
-    return app

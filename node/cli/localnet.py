@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ledger.errors import TallyError
-from node import localnet
+from node.ops import localnet
 
 DIR_OPTION = click.option(
     "--dir", "directory", default="localnet", show_default=True, type=click.Path(file_okay=False)
