@@ -38,8 +38,11 @@ DAY_MS = 86_400_000
 DEFAULT_TTL_MS = 7 * DAY_MS
 
 
+PROPOSAL_PREFIX = "gov/prop/"
+
+
 def proposal_key(proposal_id: str) -> str:
-    return "gov/prop/" + proposal_id
+    return PROPOSAL_PREFIX + proposal_id
 
 
 def threshold(banks: int) -> int:
