@@ -17,8 +17,7 @@ from contracts.amounts import add, checked_sum, subtract
 from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
 from contracts.errors import ensure
 from contracts.receivables_pricing import days_to_maturity, price
-from contracts.receivables_records import Financing, Offer, Piece
-from contracts.receivables_state import (
+from contracts.receivables_records import (
     ACCEPTED,
     ISSUED,
     OFFER_OPEN,
@@ -27,6 +26,11 @@ from contracts.receivables_state import (
     OVERDUE,
     REJECTED,
     SETTLED,
+    Financing,
+    Offer,
+    Piece,
+)
+from contracts.receivables_state import (
     family,
     fingerprint_key,
     get_offer,
@@ -111,26 +115,8 @@ def issue(
         f"invoice {invoice_no} of {creditor} to {debtor} was already issued",
     )
     piece_id = ctx.new_id()
-    root = Piece(
-        id=piece_id,
-        root=piece_id,
-        parent=None,
-        children=(),
-        invoice_no=invoice_no,
-        creditor=creditor,
-        debtor=debtor,
-        currency=currency,
-        face=amount,
-        amount=amount,
-        issue_date=issue_date,
-        due_date=due_date,
-        doc_hash=doc_hash,
-        holder=creditor,
-        status=ISSUED,
-        financed_by=None,
-        financing=None,
-        reason="",
-        history=(),
+    root = Piece.issued(
+        piece_id, invoice_no, creditor, debtor, currency, amount, issue_date, due_date, doc_hash
     )
     save_piece(ctx, root, step(ctx, "issue", creditor, amount=amount))
     ctx.put(holder_key(creditor, piece_id), 1)

@@ -14,6 +14,18 @@ from typing import Any
 from contracts.records import fields_of
 from ledger import codec
 
+# Piece statuses. Every piece of a family has the same status: accept/reject happen before any
+# split, and overdue/repay apply to the whole family at once.
+ISSUED = "issued"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+OVERDUE = "overdue"
+SETTLED = "settled"
+OUTSTANDING = (ACCEPTED, OVERDUE)
+
+OFFER_OPEN = "open"
+OFFER_TAKEN = "taken"
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -106,6 +118,41 @@ class Piece:
             "financed_by", "financing", "reason", "history",
         }
     )  # fmt: skip
+
+    @staticmethod
+    def issued(
+        piece_id: str,
+        invoice_no: str,
+        creditor: str,
+        debtor: str,
+        currency: str,
+        amount: int,
+        issue_date: str,
+        due_date: str,
+        doc_hash: bytes,
+    ) -> Piece:
+        """A new invoice's root piece: the whole face amount, held by its creditor, issued."""
+        return Piece(
+            id=piece_id,
+            root=piece_id,
+            parent=None,
+            children=(),
+            invoice_no=invoice_no,
+            creditor=creditor,
+            debtor=debtor,
+            currency=currency,
+            face=amount,
+            amount=amount,
+            issue_date=issue_date,
+            due_date=due_date,
+            doc_hash=doc_hash,
+            holder=creditor,
+            status=ISSUED,
+            financed_by=None,
+            financing=None,
+            reason="",
+            history=(),
+        )
 
     def to_value(self) -> dict[str, Any]:
         return {

@@ -1,6 +1,6 @@
 """Where receivables live in state, and the small helpers that keep records and indexes in step.
 
-State layout (values are canonical maps):
+State layout (values are canonical maps; statuses and records in receivables_records.py):
   rcv/piece/<id>                                  -> `Piece` (contracts/receivables_records.py)
   rcv/offer/<id>                                  -> `Offer` {id, piece, bank, holder, amount,
                                                       version, rate_bps, expires_ms, status, tx,
@@ -25,18 +25,6 @@ from typing import Any
 from contracts.errors import ensure
 from contracts.receivables_records import Offer, Piece, Step
 from contracts.runtime import Context
-
-# Piece statuses. Every piece of a family has the same status: accept/reject happen before any
-# split, and overdue/repay apply to the whole family at once.
-ISSUED = "issued"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-OVERDUE = "overdue"
-SETTLED = "settled"
-OUTSTANDING = (ACCEPTED, OVERDUE)
-
-OFFER_OPEN = "open"
-OFFER_TAKEN = "taken"
 
 # Indexes of pieces by organization, each `rcv/<index>/<org>/<piece id> -> 1`.
 INDEXES = ("holder", "debtor", "creditor")
