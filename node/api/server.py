@@ -32,6 +32,7 @@ from node.api.stream import STREAMS
 log = logging.getLogger(__name__)
 
 SWEEP_S = 1.0
+SUMMARY_S = 60.0  # at most one log line this often about limits reached
 MAX_ERROR_TEXT = 200
 _REFUSAL_BODY = error_body("BUSY", "the node serves as many connections as it allows; retry")
 REFUSAL = (
@@ -174,6 +175,7 @@ class ApiServer:
 
     def __init__(self, app: web.Application, limits: ApiLimits) -> None:
         self.guard = ConnectionGuard(limits)
+        self._app = app
         self._limits = limits
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=3.0)
         self._sweeper: asyncio.Task[None] | None = None
@@ -203,9 +205,28 @@ class ApiServer:
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
+        reported, report_at = self.limits_reached(), loop.time() + SUMMARY_S
         while True:
             await asyncio.sleep(SWEEP_S)
             self.guard.sweep(loop.time())
+            if loop.time() >= report_at:
+                counts = self.limits_reached()
+                line = describe_limits(reported, counts)
+                if line:
+                    log.warning("HTTP limits reached in the last %d s: %s", SUMMARY_S, line)
+                reported, report_at = counts, loop.time() + SUMMARY_S
+
+    def limits_reached(self) -> dict[str, int]:
+        """Running counts of what the API's limits turned away (idle closes are routine)."""
+        guard = self.guard
+        return {
+            f"connections refused at the cap of {self._limits.max_connections}": guard.refused,
+            "idle connections evicted to make room": guard.closed["EVICTED"],
+            "heads not sent in time": guard.closed["HEADER_TIMEOUT"],
+            "answers not read in time": guard.closed["SEND_TIMEOUT"],
+            "heavy reads refused (BUSY)": self._app[READS].slots.refused,
+            "streams refused (BUSY)": self._app[STREAMS].slots.refused,
+        }
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -243,3 +264,9 @@ class ApiCollector(Collector):
         refused.add_metric(["heavy_reads"], reads.refused)
         refused.add_metric(["streams"], streams.refused)
         yield refused
+
+
+def describe_limits(before: dict[str, int], after: dict[str, int]) -> str:
+    """What grew between two `limits_reached` counts, as "3 heads not sent in time, ..."."""
+    grown = [(name, after[name] - before.get(name, 0)) for name in after]
+    return ", ".join(f"{count:,} {name}" for name, count in grown if count > 0)

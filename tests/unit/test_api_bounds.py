@@ -18,6 +18,7 @@ from node.api.logs import LogEvery
 from node.api.params import nesting_depth, parse_json
 from node.api.reads import ENVELOPE_BYTES, Page, ReadPool
 from node.api.responses import HttpError
+from node.api.server import describe_limits
 from node.config import load_config
 
 
@@ -156,3 +157,10 @@ def test_unusable_api_limits_are_refused_with_bad_config(tmp_path: Path, line: s
         load_config(_config(tmp_path, line + "\n"))
     assert refused.value.code == "BAD_CONFIG"
     assert line.split()[0] in refused.value.message
+
+
+def test_the_limits_summary_names_only_what_grew() -> None:
+    before = {"heads not sent in time": 3, "heavy reads refused (BUSY)": 10, "streams": 0}
+    after = {"heads not sent in time": 3, "heavy reads refused (BUSY)": 1_210, "streams": 2}
+    assert describe_limits(before, after) == "1,200 heavy reads refused (BUSY), 2 streams"
+    assert describe_limits(after, after) == ""
