@@ -10,8 +10,10 @@ once, instead of a queue that grows without bound. Listing answers are built as 
 stops adding rows at a byte budget, so what one answer holds in memory is bounded too.
 
 Committed blocks, receipts and events never change, so a read thread sees the same bytes the
-loop would. State reads may straddle a commit; every such answer is of one key or of index
-entries each read once, as it is on the loop between two awaits.
+loop would. State reads on a thread may straddle a commit (the loop commits while the thread
+reads): an answer of several records, such as a trace or a page of payments, can then join two
+consecutive committed states. Each record is whole (a block's writes land in one batch); a
+LevelDB snapshot per answer would make the whole answer one state.
 """
 
 from __future__ import annotations
