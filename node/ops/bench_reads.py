@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -84,6 +85,22 @@ class ReadsReport:
     answers: dict[str, int]  # status (or exception name) -> count
     max_answer_bytes: int
     mb_read: float
+
+
+# -- the network -------------------------------------------------------------------------------
+
+
+def start_localnet(
+    directory: Path, nodes: int, limits: dict[str, Any], params: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """A fresh localnet whose nodes' [api] tables also carry `limits` (node/api/limits.py)."""
+    info = localnet.init_network(directory, nodes, params=params)
+    lines = "".join(f"{name} = {value}\n" for name, value in limits.items())
+    for entry in info["nodes"]:
+        config = localnet.node_config_path(directory, entry["name"])
+        text = config.read_text()  # [api] comes just before [p2p] (node.config.render_config)
+        config.write_text(text.replace("\n\n[p2p]", "\n" + lines + "\n[p2p]"))
+    return localnet.up(directory, nodes)
 
 
 # -- filling the chain -------------------------------------------------------------------------
@@ -314,11 +331,20 @@ async def _fill(net: dict[str, Any], blocks: int, tx_bytes: int, per_block: int)
 
 
 def run(
-    directory: Path, *, blocks: int, clients: int, seconds: float, quiet_s: float
+    directory: Path,
+    *,
+    blocks: int,
+    clients: int,
+    seconds: float,
+    quiet_s: float,
+    limits: dict[str, Any],
 ) -> ReadsReport:
-    """Start a 4-validator localnet in `directory`, fill it, measure, stop it."""
+    """Start a fresh 4-validator localnet in `directory`, fill it, measure, stop it."""
     tx_bytes, per_block = 16_000, 16
-    net = localnet.up(directory, 4, fresh=True, params=dict(PARAMS))
+    if (directory / localnet.LOCALNET_FILE).exists():
+        localnet.down(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+    net = start_localnet(directory, 4, limits, dict(PARAMS))
     try:
         tx_ids = asyncio.run(_fill(net, blocks, tx_bytes, per_block))
         quiet, hammer, tally = asyncio.run(
@@ -345,7 +371,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the hammer")
     parser.add_argument("--quiet-seconds", type=float, default=10.0, help="baseline length")
     parser.add_argument("--dir", help="localnet folder (default: a temporary one)")
+    parser.add_argument(
+        "--api",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an [api] limit for the nodes, e.g. --api read_threads=1 (repeatable)",
+    )
     options = parser.parse_args(argv)
+    limits = dict(item.split("=", 1) for item in options.api)
     with tempfile.TemporaryDirectory(prefix="tally-bench-reads-") as scratch:
         directory = Path(options.dir) if options.dir else Path(scratch) / "net"
         report = run(
@@ -354,6 +388,7 @@ def main(argv: list[str] | None = None) -> None:
             clients=options.clients,
             seconds=options.seconds,
             quiet_s=options.quiet_seconds,
+            limits=limits,
         )
     print(json.dumps(asdict(report), indent=2))
 

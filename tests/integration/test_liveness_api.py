@@ -44,24 +44,11 @@ LIMITS: dict[str, Any] = {
 SAFETY_S = 60.0  # how long a socket waits for the node before the test calls it a failure
 
 
-def start_with_limits(
-    directory: Path, nodes: int, limits: dict[str, Any], params: dict[str, int] | None = None
-) -> dict[str, Any]:
-    """A localnet whose nodes' [api] tables carry `limits`."""
-    info = localnet.init_network(directory, nodes, params=params)
-    lines = "".join(f"{name} = {value}\n" for name, value in limits.items())
-    for entry in info["nodes"]:
-        config = localnet.node_config_path(directory, entry["name"])
-        text = config.read_text()  # [api] comes just before [p2p] (node.config.render_config)
-        config.write_text(text.replace("\n\n[p2p]", "\n" + lines + "\n[p2p]"))
-    return localnet.up(directory, nodes)
-
-
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One validator with short HTTP deadlines and small caps."""
     directory = tmp_path_factory.mktemp("tight")
-    info = start_with_limits(directory, 1, LIMITS)
+    info = bench_reads.start_localnet(directory, 1, LIMITS)
     yield {**info, "dir": directory}
     localnet.down(directory, grace=5.0)
 
@@ -320,7 +307,7 @@ RSS_GROWTH_MB = 400  # generous: the old node grew by 1.7 GB under this load
 
 
 def test_heavy_readers_on_the_primary_do_not_stop_consensus(tmp_path: Path) -> None:
-    net = start_with_limits(tmp_path / "net", 4, HEAVY_LIMITS, dict(bench_reads.PARAMS))
+    net = bench_reads.start_localnet(tmp_path / "net", 4, HEAVY_LIMITS, dict(bench_reads.PARAMS))
     try:
         _hammer_and_check(net)
     finally:
