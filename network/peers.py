@@ -15,8 +15,10 @@ when a connection breaks, or shed from a full queue, is gone.
 
 Faults stay with the peer that caused them. A frame that is oversized, empty, forged or not a
 valid envelope closes that one connection (abruptly), is logged and counted; the node and its
-other peers carry on. Unauthenticated connections get tiny frames, a handshake deadline and a
-cap on how many may be pending at once.
+other peers carry on. Unauthenticated connections get tiny frames, a handshake deadline and
+slots under the admission policy of `admission.py` (per source and in all, the oldest evicted,
+a validator's signed hello protected), so a flood cannot keep validators apart; what strangers
+can cause at will — failed handshakes, faults, accept() errors — is logged once per interval.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from ledger.crypto import Ed25519Key
+from network.accept_errors import AcceptErrors, listening_address
 from network.config import NetworkConfig, PeerAddress, split_address
 from network.connection import ENVELOPE_OVERHEAD, Connection, Established
 from network.errors import HandshakeError, ProtocolError
 from network.handshake import Role
+from network.inbound import InboundGate, Pending, failure_code
 from network.link import Link, PeerState, prefer, read_loop, supersede, write_loop
 from network.session import MAC_SIZE
 from network.stats import NetworkStats, PeerStats
+from network.throttle import ThrottledLog
 
 log = logging.getLogger("tally.network")
 
@@ -87,9 +92,12 @@ class Network:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._changed: asyncio.Event | None = None
         self._closing = False
-        self._pending_inbound = 0  # inbound connections still in their handshake
-        self._handshake_failures = 0
-        self._refused = 0
+        self._gate = InboundGate(index, self.config, self._notify)
+        self._faults_log = ThrottledLog(
+            log, logging.WARNING, self.config.log_interval, f"validator {index}", "peer faults"
+        )
+        self._accept_errors: AcceptErrors | None = None
+        self._listening_addresses: set[str] = set()
         self._callback_errors = 0
         self.listening: str | None = None
 
@@ -107,8 +115,10 @@ class Network:
         if self._server is not None or self._closing:
             raise RuntimeError("start() may be called once")
         host, port = self._listen
+        self._accept_errors = AcceptErrors.acquire(self.config.log_interval)
         self._server = await asyncio.start_server(self._accept, host, port)
         self.listening = f"{host}:{self.port}"
+        self._listening_addresses = {listening_address(s) for s in self._server.sockets}
         log.info("validator %d: listening on %s", self.index, self.listening)
         for peer in self._peers.values():
             self._spawn(self._dial_loop(peer), f"dial-{self.index}-{peer.index}")
@@ -129,6 +139,10 @@ class Network:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        self._gate.close()
+        self._faults_log.close()
+        if self._accept_errors is not None:
+            self._accept_errors.release()
         self._notify()
         log.info("validator %d: network closed", self.index)
 
@@ -208,8 +222,14 @@ class Network:
             index=self.index,
             listening=self.listening,
             peers={index: self._peer_stats(peer) for index, peer in self._peers.items()},
-            handshake_failures=self._handshake_failures,
-            refused_connections=self._refused,
+            handshake_failures=sum(self._gate.failures.values()),
+            handshake_failures_by_code=dict(self._gate.failures),
+            pending_handshakes=self._gate.admission.pending,
+            accept_errors=(
+                0
+                if self._accept_errors is None
+                else self._accept_errors.count_for(self._listening_addresses)
+            ),
             callback_errors=self._callback_errors,
         )
 
@@ -285,17 +305,13 @@ class Network:
             await asyncio.sleep(self._backoff(attempt))
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """A new inbound connection: serve it in a task of ours (so `close` can cancel it)."""
+        """A new inbound connection: a slot from the gate (which may evict an older one), then
+        a task of ours to serve it (so `close` can cancel it)."""
         if self._closing:
             writer.transport.abort()
             return
-        if self._pending_inbound >= self.config.max_pending_handshakes:
-            self._refused += 1
-            self._notify()
-            self._spawn(self._discard(writer), f"refuse-{self.index}")
-            return
-        self._pending_inbound += 1  # until its handshake ends, in _authenticate
-        self._spawn(self._serve(reader, writer, None), f"inbound-{self.index}")
+        pending = self._gate.arrive(writer)  # until its handshake ends, in _authenticate
+        self._spawn(self._serve(reader, writer, None, pending), f"inbound-{self.index}")
 
     @staticmethod
     async def _discard(writer: asyncio.StreamWriter) -> None:
@@ -308,6 +324,7 @@ class Network:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         dialed: PeerState | None,
+        pending: Pending | None = None,
     ) -> bool:
         """Run one connection from handshake to close; True if it served: it was adopted as the
         peer's link and the peer used it (a connection the peer refuses at once does not count,
@@ -317,7 +334,7 @@ class Network:
         closed and its closing awaited here, so no transport outlives its task.
         """
         try:
-            established, connection = await self._authenticate(reader, writer, dialed)
+            established, connection = await self._authenticate(reader, writer, dialed, pending)
             if established is None:
                 return False
             return await self._run_link(reader, writer, connection, established, dialed)
@@ -329,6 +346,7 @@ class Network:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         dialed: PeerState | None,
+        pending: Pending | None,
     ) -> tuple[Established | None, Connection]:
         connection = Connection(
             Role.INITIATOR if dialed else Role.RESPONDER,
@@ -340,13 +358,13 @@ class Network:
         )
         try:
             async with asyncio.timeout(self.config.handshake_timeout):
-                return await self._handshake(connection, reader, writer), connection
+                return await self._handshake(connection, reader, writer, pending), connection
         except (ProtocolError, OSError, TimeoutError) as exc:
-            self._handshake_failed(connection, dialed, writer.get_extra_info("peername"), exc)
+            self._handshake_failed(connection, dialed, pending, writer, exc)
             return None, connection
         finally:
-            if dialed is None:
-                self._pending_inbound -= 1
+            if pending is not None:
+                self._gate.leave(pending)
 
     async def _run_link(
         self,
@@ -399,12 +417,15 @@ class Network:
         connection: Connection,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        pending: Pending | None,
     ) -> Established:
         """Exchange handshake frames until the peer is authenticated.
 
-        Frames that arrived right behind the handshake stay buffered in `connection`: they
-        belong to the session, and the read loop takes them first (so a fault in them counts
-        against the now-known peer, not as a failed handshake).
+        An inbound connection whose hello proved a validator's key is protected from eviction
+        (`InboundGate.proved`) before our reply is written. Frames that arrived right behind the
+        handshake stay buffered in `connection`: they belong to the session, and the read loop
+        takes them first (so a fault in them counts against the now-known peer, not as a
+        failed handshake).
         """
         while True:
             outgoing = connection.data_to_send()
@@ -416,6 +437,9 @@ class Network:
                 raise HandshakeError("CLOSED", "the peer closed the connection mid-handshake")
             connection.receive_data(data)
             event = connection.next_event()
+            proved = connection.peer_proved
+            if pending is not None and proved is not None:
+                self._gate.proved(pending, proved)
             if isinstance(event, Established):
                 outgoing = connection.data_to_send()  # the initiator's confirm
                 if outgoing:
@@ -426,32 +450,32 @@ class Network:
                 raise HandshakeError("UNEXPECTED_MESSAGE", "message before the handshake ended")
 
     def _handshake_failed(
-        self, connection: Connection, dialed: PeerState | None, remote: object, exc: Exception
+        self,
+        connection: Connection,
+        dialed: PeerState | None,
+        pending: Pending | None,
+        writer: asyncio.StreamWriter,
+        exc: Exception,
     ) -> None:
-        self._handshake_failures += 1
-        code = exc.code if isinstance(exc, ProtocolError) else type(exc).__name__
-        claimed = connection.peer_claimed
-        who = claimed.hex()[:16] if claimed else "?"
+        code = failure_code(exc, pending)
+        if code == "EVICTED":
+            why = "its slot went to a newer connection: pending handshakes are full"
+        elif code == "TIMEOUT":
+            why = f"no handshake within {self.config.handshake_timeout:g} s"
+        else:
+            why = str(exc) or type(exc).__name__
         if dialed is not None:
+            # Our own dials: at most one per peer per backoff step, so each one is logged.
             dialed.handshake_failures += 1
             log.warning(
                 "validator %d: handshake with %d at %s failed: %s (%s)",
                 self.index,
                 dialed.index,
-                remote,
+                writer.get_extra_info("peername"),
                 code,
-                exc,
+                why,
             )
-        else:
-            log.warning(
-                "validator %d: inbound handshake from %s (key %s) failed: %s (%s)",
-                self.index,
-                remote,
-                who,
-                code,
-                exc,
-            )
-        self._notify()
+        self._gate.failed(code, pending, connection.peer_claimed, why)
 
     # ---- the life of a link --------------------------------------------------------------
 
@@ -509,9 +533,10 @@ class Network:
     def _fault(self, peer: PeerState, link: Link, exc: ProtocolError) -> None:
         peer.faults += 1
         peer.last_fault = exc.code
-        log.warning(
-            "validator %d: dropping connection to %d (session %s): %s",
-            self.index,
+        # A faulty validator can reconnect and fault again as fast as it can handshake.
+        self._faults_log.event(
+            f"{exc.code} from {peer.index}",
+            "dropping connection to %d (session %s): %s",
             peer.index,
             link.session,
             exc,

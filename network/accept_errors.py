@@ -1,0 +1,105 @@
+"""asyncio's "socket.accept() out of system resource" errors: counted, and logged once per interval.
+
+At the file-descriptor limit every `accept()` fails with EMFILE. asyncio reports each failure to
+the loop's exception handler, which by default logs it with a traceback — and on Python 3.11 it
+goes on trying the rest of its accept batch (up to 100 a tick) and schedules a retry for each,
+so one listener at the limit logged 134,000 errors in a minute (issue 11). Those errors are the
+symptom, not the fault: nothing is wrong with the node but its limit, and the connections it has
+go on. So this handler, installed in front of the loop's own, counts them per listening address
+and logs them through a `ThrottledLog`; every other context goes to the previous handler.
+
+One instance per event loop, shared by whatever listens on it (several `Network`s in a test, the
+HTTP server of a node too) and removed when its last user releases it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import weakref
+from collections import Counter
+from typing import Any
+
+from network.throttle import ThrottledLog
+
+log = logging.getLogger("tally.network")
+
+ACCEPT_ERROR_MESSAGE = "socket.accept() out of system resource"
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AcceptErrors] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def listening_address(sock: Any) -> str:
+    """ "host:port" of a listening socket, as the accept-error counts are keyed."""
+    try:
+        name = sock.getsockname()
+    except (OSError, AttributeError):
+        return "?"
+    if isinstance(name, tuple) and len(name) >= 2:
+        return f"{name[0]}:{name[1]}"
+    return str(name)
+
+
+class AcceptErrors:
+    """The loop's exception handler while installed: counts and throttles accept errors."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self.loop = loop
+        self.counts: Counter[str] = Counter()  # failed accept() calls, by listening address
+        self._previous = loop.get_exception_handler()
+        self._log = ThrottledLog(
+            log,
+            logging.ERROR,
+            interval,
+            "accept",
+            "accept() calls failed for lack of resources",
+            lambda: f"; {sum(self.counts.values()):,} in all",
+        )
+        self._users = 0
+
+    @staticmethod
+    def acquire(interval: float) -> AcceptErrors:
+        """The running loop's instance, installed on first use; pair with `release`."""
+        loop = asyncio.get_running_loop()
+        errors = _BY_LOOP.get(loop)
+        if errors is None:
+            errors = _BY_LOOP[loop] = AcceptErrors(loop, interval)
+            loop.set_exception_handler(errors.handle)
+        errors._users += 1
+        return errors
+
+    def release(self) -> None:
+        """One user is done; the last one puts the previous handler back."""
+        self._users -= 1
+        if self._users > 0:
+            return
+        self._log.close()
+        if _BY_LOOP.get(self.loop) is self:
+            del _BY_LOOP[self.loop]
+            self.loop.set_exception_handler(self._previous)
+
+    def count_for(self, addresses: set[str]) -> int:
+        return sum(self.counts[address] for address in addresses)
+
+    def handle(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != ACCEPT_ERROR_MESSAGE:
+            if self._previous is not None:
+                self._previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        address = listening_address(context.get("socket"))
+        self.counts[address] += 1
+        exc = context.get("exception")
+        number = getattr(exc, "errno", None)
+        code = errno.errorcode.get(number, "OSError") if isinstance(number, int) else "OSError"
+        self._log.event(
+            code,
+            "accept() on %s failed: %s (%s); the node keeps serving the connections it has and "
+            "retries in a second",
+            address,
+            code,
+            exc,
+        )
