@@ -15,10 +15,12 @@ HTTP server of a node too) and removed when its last user releases it.
 from __future__ import annotations
 
 import asyncio
+import asyncio.constants as asyncio_constants
 import errno
 import logging
 import weakref
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from network.throttle import ThrottledLog
@@ -26,6 +28,8 @@ from network.throttle import ThrottledLog
 log = logging.getLogger("tally.network")
 
 ACCEPT_ERROR_MESSAGE = "socket.accept() out of system resource"
+# After such an error asyncio stops reading the listener and re-arms it this much later.
+RETRY_DELAY = float(getattr(asyncio_constants, "ACCEPT_RETRY_DELAY", 1.0))
 _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AcceptErrors] = (
     weakref.WeakKeyDictionary()
 )
@@ -48,32 +52,34 @@ class AcceptErrors:
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
         self.loop = loop
         self.counts: Counter[str] = Counter()  # failed accept() calls, by listening address
+        self.last_error: dict[str, float] = {}  # loop time of the latest, by listening address
         self._previous = loop.get_exception_handler()
         self._log = ThrottledLog(
             log,
             logging.ERROR,
             interval,
-            "accept",
+            "listeners",
             "accept() calls failed for lack of resources",
             lambda: f"; {sum(self.counts.values()):,} in all",
         )
-        self._users = 0
+        self._listeners: list[Callable[[], None]] = []
 
     @staticmethod
-    def acquire(interval: float) -> AcceptErrors:
-        """The running loop's instance, installed on first use; pair with `release`."""
+    def acquire(interval: float, on_error: Callable[[], None]) -> AcceptErrors:
+        """The running loop's instance, installed on first use; `on_error()` is called after
+        each accept error is counted. Pair with `release(on_error)`."""
         loop = asyncio.get_running_loop()
         errors = _BY_LOOP.get(loop)
         if errors is None:
             errors = _BY_LOOP[loop] = AcceptErrors(loop, interval)
             loop.set_exception_handler(errors.handle)
-        errors._users += 1
+        errors._listeners.append(on_error)
         return errors
 
-    def release(self) -> None:
+    def release(self, on_error: Callable[[], None]) -> None:
         """One user is done; the last one puts the previous handler back."""
-        self._users -= 1
-        if self._users > 0:
+        self._listeners.remove(on_error)
+        if self._listeners:
             return
         self._log.close()
         if _BY_LOOP.get(self.loop) is self:
@@ -82,6 +88,18 @@ class AcceptErrors:
 
     def count_for(self, addresses: set[str]) -> int:
         return sum(self.counts[address] for address in addresses)
+
+    def retries_done_at(self, addresses: set[str]) -> float:
+        """Loop time by which asyncio has re-armed these listeners after their latest error.
+
+        A listener closed before that makes asyncio's retry fail on the closed socket (an
+        "Exception in callback" traceback at shutdown), so `Network.close` waits for it.
+        """
+        latest = max(
+            (self.last_error.get(address, -RETRY_DELAY) for address in addresses),
+            default=-RETRY_DELAY,
+        )
+        return latest + RETRY_DELAY + 0.05
 
     def handle(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if context.get("message") != ACCEPT_ERROR_MESSAGE:
@@ -92,6 +110,7 @@ class AcceptErrors:
             return
         address = listening_address(context.get("socket"))
         self.counts[address] += 1
+        self.last_error[address] = loop.time()
         exc = context.get("exception")
         number = getattr(exc, "errno", None)
         code = errno.errorcode.get(number, "OSError") if isinstance(number, int) else "OSError"
@@ -103,3 +122,5 @@ class AcceptErrors:
             code,
             exc,
         )
+        for listener in list(self._listeners):
+            listener()

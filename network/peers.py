@@ -115,8 +115,13 @@ class Network:
         if self._server is not None or self._closing:
             raise RuntimeError("start() may be called once")
         host, port = self._listen
-        self._accept_errors = AcceptErrors.acquire(self.config.log_interval)
-        self._server = await asyncio.start_server(self._accept, host, port)
+        self._accept_errors = AcceptErrors.acquire(self.config.log_interval, self._notify)
+        try:
+            self._server = await asyncio.start_server(self._accept, host, port)
+        except BaseException:
+            self._accept_errors.release(self._notify)
+            self._accept_errors = None
+            raise
         self.listening = f"{host}:{self.port}"
         self._listening_addresses = {listening_address(s) for s in self._server.sockets}
         log.info("validator %d: listening on %s", self.index, self.listening)
@@ -128,6 +133,11 @@ class Network:
         if self._closing:
             return
         self._closing = True
+        if self._accept_errors is not None:
+            loop = asyncio.get_running_loop()
+            retried = self._accept_errors.retries_done_at(self._listening_addresses)
+            if retried > loop.time():  # only within a second of running out of descriptors
+                await asyncio.sleep(retried - loop.time())
         if self._server is not None:
             self._server.close()
         for peer in self._peers.values():
@@ -142,7 +152,7 @@ class Network:
         self._gate.close()
         self._faults_log.close()
         if self._accept_errors is not None:
-            self._accept_errors.release()
+            self._accept_errors.release(self._notify)
         self._notify()
         log.info("validator %d: network closed", self.index)
 
