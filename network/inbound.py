@@ -53,6 +53,15 @@ def failure_code(exc: BaseException, pending: Pending | None) -> str:
     return "CONNECTION_LOST"
 
 
+def failure_reason(code: str, exc: BaseException, handshake_timeout: float) -> str:
+    """A few words on why a handshake failed, for its log line."""
+    if code == "EVICTED":
+        return "its slot went to a newer connection: pending handshakes are full"
+    if code == "TIMEOUT":
+        return f"no handshake within {handshake_timeout:g} s"
+    return str(exc) or type(exc).__name__
+
+
 class InboundGate:
     """Admission of inbound connections and the accounting of failed handshakes."""
 

@@ -28,16 +28,25 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from ledger.crypto import Ed25519Key
 from network.accept_errors import AcceptErrors, listening_address
 from network.config import NetworkConfig, PeerAddress, split_address
 from network.connection import ENVELOPE_OVERHEAD, Connection, Established
-from network.errors import HandshakeError, ProtocolError
+from network.errors import ProtocolError
 from network.handshake import Role
-from network.inbound import InboundGate, Pending, failure_code
-from network.link import Link, PeerState, prefer, read_loop, supersede, write_loop
+from network.inbound import InboundGate, Pending, failure_code, failure_reason
+from network.link import (
+    Link,
+    PeerState,
+    exchange_handshake,
+    prefer,
+    read_loop,
+    supersede,
+    write_loop,
+)
 from network.session import MAC_SIZE
 from network.stats import NetworkStats, PeerStats
 from network.throttle import ThrottledLog
@@ -368,7 +377,11 @@ class Network:
         )
         try:
             async with asyncio.timeout(self.config.handshake_timeout):
-                return await self._handshake(connection, reader, writer, pending), connection
+                on_proved = None if pending is None else partial(self._gate.proved, pending)
+                established = await exchange_handshake(
+                    connection, reader, writer, self.config.read_chunk, on_proved
+                )
+                return established, connection
         except (ProtocolError, OSError, TimeoutError) as exc:
             self._handshake_failed(connection, dialed, pending, writer, exc)
             return None, connection
@@ -422,43 +435,6 @@ class Network:
                 await asyncio.gather(writer_task, return_exceptions=True)
         return adopted and link.bytes_in > 0
 
-    async def _handshake(
-        self,
-        connection: Connection,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        pending: Pending | None,
-    ) -> Established:
-        """Exchange handshake frames until the peer is authenticated.
-
-        An inbound connection whose hello proved a validator's key is protected from eviction
-        (`InboundGate.proved`) before our reply is written. Frames that arrived right behind the
-        handshake stay buffered in `connection`: they belong to the session, and the read loop
-        takes them first (so a fault in them counts against the now-known peer, not as a
-        failed handshake).
-        """
-        while True:
-            outgoing = connection.data_to_send()
-            if outgoing:
-                writer.write(outgoing)
-                await writer.drain()
-            data = await reader.read(self.config.read_chunk)
-            if not data:
-                raise HandshakeError("CLOSED", "the peer closed the connection mid-handshake")
-            connection.receive_data(data)
-            event = connection.next_event()
-            proved = connection.peer_proved
-            if pending is not None and proved is not None:
-                self._gate.proved(pending, proved)
-            if isinstance(event, Established):
-                outgoing = connection.data_to_send()  # the initiator's confirm
-                if outgoing:
-                    writer.write(outgoing)
-                    await writer.drain()
-                return event
-            if event is not None:  # the Connection yields nothing else before Established
-                raise HandshakeError("UNEXPECTED_MESSAGE", "message before the handshake ended")
-
     def _handshake_failed(
         self,
         connection: Connection,
@@ -468,12 +444,7 @@ class Network:
         exc: Exception,
     ) -> None:
         code = failure_code(exc, pending)
-        if code == "EVICTED":
-            why = "its slot went to a newer connection: pending handshakes are full"
-        elif code == "TIMEOUT":
-            why = f"no handshake within {self.config.handshake_timeout:g} s"
-        else:
-            why = str(exc) or type(exc).__name__
+        why = failure_reason(code, exc, self.config.handshake_timeout)
         if dialed is not None:
             # Our own dials: at most one per peer per backoff step, so each one is logged.
             dialed.handshake_failures += 1
