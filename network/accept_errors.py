@@ -36,7 +36,7 @@ _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AcceptErrors] = (
 
 
 def listening_address(sock: Any) -> str:
-    """ "host:port" of a listening socket, as the accept-error counts are keyed."""
+    """The "host:port" of a listening socket: the key of the accept-error counts."""
     try:
         name = sock.getsockname()
     except (OSError, AttributeError):
@@ -84,6 +84,7 @@ class AcceptErrors:
         self._log.close()
         if _BY_LOOP.get(self.loop) is self:
             del _BY_LOOP[self.loop]
+        if self.loop.get_exception_handler() == self.handle:  # not replaced by someone since
             self.loop.set_exception_handler(self._previous)
 
     def count_for(self, addresses: set[str]) -> int:
@@ -95,11 +96,8 @@ class AcceptErrors:
         A listener closed before that makes asyncio's retry fail on the closed socket (an
         "Exception in callback" traceback at shutdown), so `Network.close` waits for it.
         """
-        latest = max(
-            (self.last_error.get(address, -RETRY_DELAY) for address in addresses),
-            default=-RETRY_DELAY,
-        )
-        return latest + RETRY_DELAY + 0.05
+        errors = [self.last_error[address] for address in addresses if address in self.last_error]
+        return max(errors) + RETRY_DELAY + 0.05 if errors else 0.0
 
     def handle(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if context.get("message") != ACCEPT_ERROR_MESSAGE:

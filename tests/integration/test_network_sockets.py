@@ -372,9 +372,8 @@ def test_every_failed_handshake_is_accounted_for_in_the_throttled_log(
     caplog.set_level(logging.INFO, logger="tally.network")
 
     async def scenario() -> None:
-        async with mesh(
-            1, total=4, handshake_timeout=0.2, log_interval=0.05, max_pending_per_source=4
-        ) as nodes:
+        # The deadline is long enough for all 30 to arrive first, so exactly 26 are evicted.
+        async with mesh(1, total=4, log_interval=0.05, max_pending_per_source=4) as nodes:
             network = nodes[0].network
             silent = Silent()
             await silent.open(network.port, ["127.0.0.2"] * 30)  # 26 of them evicted
@@ -400,7 +399,8 @@ def test_a_validator_finishes_its_handshake_while_a_flood_from_its_address_evict
     every unproved slot many times over, and its confirm, sent last, still opens the session."""
 
     async def scenario() -> None:
-        async with mesh(1, total=4) as nodes:
+        # A deadline beyond the test's, so a slow machine cannot time the validator out.
+        async with mesh(1, total=4, handshake_timeout=SAFETY * 2) as nodes:
             network = nodes[0].network
             reader, writer = await asyncio.open_connection("127.0.0.1", network.port)
             connection = Connection(
@@ -467,6 +467,24 @@ def test_accept_errors_at_the_descriptor_limit_are_counted_and_logged_once(
         assert summed(lines) == errors
         assert len(lines) == (1 if errors == 1 else 2)
         assert not [r for r in caplog.records if r.name == "asyncio"]
+
+    run(scenario())
+
+
+def test_the_accept_error_handler_passes_everything_else_on_and_is_removed_at_close() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        seen: list[str] = []
+
+        def ours(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            seen.append(context["message"])
+
+        loop.set_exception_handler(ours)
+        async with mesh(2):
+            assert loop.get_exception_handler() is not ours
+            loop.call_exception_handler({"message": "something else went wrong"})
+        assert seen == ["something else went wrong"]
+        assert loop.get_exception_handler() is ours
 
     run(scenario())
 
