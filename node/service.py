@@ -27,7 +27,6 @@ from ledger.store import LevelDBStore
 from network.envelope import BLOCKS, CONSENSUS, FETCH, TXS
 from node.api.app import make_app
 from node.api.context import NodeHandle
-from node.api.logs import throttle_accept_errors
 from node.api.server import ApiServer
 from node.config import NodeConfig
 from node.keys import ValidatorKeys, load_keys
@@ -191,7 +190,6 @@ class NodeService:
         return {} if self.peering is None else self.peering.transport.peers_by_name()
 
     async def start(self) -> None:
-        throttle_accept_errors(asyncio.get_running_loop())
         self._api = ApiServer(self.app, self.config.api_limits)
         await self._api.start(self.config.api_host, self.config.api_port)
         if self.peering is not None:

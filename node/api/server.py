@@ -4,8 +4,9 @@ aiohttp alone keeps a silent or trickling socket for an hour, answers a malforme
 or oversized header with a plain-text page and a logged traceback, and has no connection cap
 (issue 11, finding 8). `GuardedHandler` is aiohttp's `RequestHandler` with the guard of
 node/api/guard.py told of every connection, byte and request, and its own errors rendered as
-the JSON error of DESIGN.md §9, logged one line at a time. `ApiServer` runs it: the listener,
-the guard's once-a-second sweep, and the guard's counts in /metrics.
+the JSON error of DESIGN.md §9, logged through a throttle. `ApiServer` runs it: the listener,
+the guard's once-a-second sweep, the guard's counts in /metrics, and the loop's handler of
+failed `accept()` calls (network/accept_errors.py, shared with the P2P listener).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from aiohttp.web_request import BaseRequest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from network.accept_errors import AcceptErrors, listening_address
+from network.throttle import ThrottledLog
 from node.api.context import NODE
 from node.api.guard import ConnectionGuard
 from node.api.limits import ApiLimits
-from node.api.logs import LogEvery
 from node.api.reads import READS
 from node.api.responses import code_of_status, error_body
 from node.api.stream import STREAMS
@@ -32,6 +34,7 @@ from node.api.stream import STREAMS
 log = logging.getLogger(__name__)
 
 SWEEP_S = 1.0
+LOG_INTERVAL_S = 10.0  # malformed requests and failed accepts: one line per interval at most
 SUMMARY_S = 60.0  # at most one log line this often about limits reached
 MAX_ERROR_TEXT = 200
 _REFUSAL_BODY = error_body("BUSY", "the node serves as many connections as it allows; retry")
@@ -48,7 +51,11 @@ class GuardedHandler(web.RequestHandler):
     __slots__ = ("_admitted", "_bad_requests", "_guard", "lost")
 
     def __init__(
-        self, manager: web.Server, guard: ConnectionGuard, bad_requests: LogEvery, **options: Any
+        self,
+        manager: web.Server,
+        guard: ConnectionGuard,
+        bad_requests: ThrottledLog,
+        **options: Any,
     ) -> None:
         super().__init__(manager, **options)
         self._guard = guard
@@ -118,9 +125,7 @@ class GuardedHandler(web.RequestHandler):
         else:
             said = exc.message if isinstance(exc, HttpProcessingError) else message
             text = str(said or "malformed request")[:MAX_ERROR_TEXT]
-            self._bad_requests.event(
-                self._loop.time(), "malformed HTTP from %s: %s", request.remote, text
-            )
+            self._bad_requests.event(code_of_status(status), "from %s: %s", request.remote, text)
         response = web.Response(
             body=error_body(code_of_status(status), text),
             status=status,
@@ -169,6 +174,10 @@ class _GuardedSite(web.BaseSite):
             self._factory, self._host, self._port, backlog=self._backlog, reuse_address=True
         )
 
+    def sockets(self) -> list[Any]:
+        server = self._server
+        return list(server.sockets) if isinstance(server, asyncio.Server) else []
+
 
 class ApiServer:
     """The node's HTTP listener, its connection guard and the guard's sweep."""
@@ -179,10 +188,14 @@ class ApiServer:
         self._limits = limits
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=3.0)
         self._sweeper: asyncio.Task[None] | None = None
-        self._bad_requests = LogEvery(log, 10.0)
+        self._bad_requests = ThrottledLog(
+            log, logging.WARNING, LOG_INTERVAL_S, "malformed HTTP", "malformed requests"
+        )
+        self._accept_errors: AcceptErrors | None = None
+        self.addresses: set[str] = set()  # "host:port" of the listening sockets
         handle = app.get(NODE)
         if handle is not None:
-            handle.metrics.registry.register(ApiCollector(app, self.guard))
+            handle.metrics.registry.register(ApiCollector(app, self))
 
     async def start(self, host: str, port: int) -> None:
         await self._runner.setup()
@@ -200,8 +213,18 @@ class ApiServer:
         def factory() -> GuardedHandler:
             return GuardedHandler(server, self.guard, self._bad_requests, **options)
 
-        await _GuardedSite(self._runner, host, port, factory).start()
+        self._accept_errors = AcceptErrors.acquire(LOG_INTERVAL_S, self._accept_failed)
+        site = _GuardedSite(self._runner, host, port, factory)
+        await site.start()
+        self.addresses = {listening_address(sock) for sock in site.sockets()}
         self._sweeper = asyncio.create_task(self._sweep())
+
+    def _accept_failed(self) -> None:
+        """Counted and logged by AcceptErrors; the guard's closes free the fds in time."""
+
+    def accept_errors(self) -> int:
+        errors = self._accept_errors
+        return 0 if errors is None else errors.count_for(self.addresses)
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
@@ -232,18 +255,28 @@ class ApiServer:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        errors = self._accept_errors
+        if errors is not None:
+            # asyncio re-arms a listener a second after an accept error; closing it before
+            # then makes that retry fail with a traceback (as network/peers.py waits too)
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(0.0, errors.retries_done_at(self.addresses) - loop.time()))
         await self._runner.cleanup()
+        self._bad_requests.close()
+        if errors is not None:
+            errors.release(self._accept_failed)
+            self._accept_errors = None
 
 
 class ApiCollector(Collector):
     """The guard's, the read pool's and the stream hub's counts, read at scrape time."""
 
-    def __init__(self, app: web.Application, guard: ConnectionGuard) -> None:
+    def __init__(self, app: web.Application, server: ApiServer) -> None:
         self._app = app
-        self._guard = guard
+        self._server = server
 
     def collect(self) -> Iterator[Metric]:
-        guard, reads, streams = self._guard, self._app[READS].slots, self._app[STREAMS].slots
+        guard, reads, streams = self._server.guard, self._app[READS].slots, self._app[STREAMS].slots
         yield GaugeMetricFamily("tally_api_connections", "Open HTTP connections", len(guard.conns))
         yield GaugeMetricFamily(
             "tally_api_heavy_reads", "Heavy reads running or waiting for a thread", reads.taken
@@ -264,6 +297,11 @@ class ApiCollector(Collector):
         refused.add_metric(["heavy_reads"], reads.refused)
         refused.add_metric(["streams"], streams.refused)
         yield refused
+        yield CounterMetricFamily(
+            "tally_api_accept_errors",
+            "accept() calls on the HTTP port that failed for lack of file descriptors or memory",
+            self._server.accept_errors(),
+        )
 
 
 def describe_limits(before: dict[str, int], after: dict[str, int]) -> str:

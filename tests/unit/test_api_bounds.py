@@ -1,11 +1,10 @@
 """The API's bounds, one piece at a time: admission to the read pool, byte-bounded pages,
-JSON bodies checked before they are parsed, throttled log lines, and the [api] config."""
+JSON bodies checked before they are parsed, and the [api] config."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import pytest
 
 from ledger.errors import TallyError
 from node.api.limits import ApiLimits
-from node.api.logs import LogEvery
 from node.api.params import nesting_depth, parse_json
 from node.api.reads import ENVELOPE_BYTES, Page, ReadPool
 from node.api.responses import HttpError
@@ -114,21 +112,6 @@ def test_nesting_depth_counts_arrays_and_objects_without_recursion() -> None:
     for _ in range(50_000):
         deep = [deep]
     assert nesting_depth(deep) == 50_001
-
-
-def test_log_every_writes_one_line_per_interval_with_the_count_skipped(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    logger = logging.getLogger("test.logevery")
-    limiter = LogEvery(logger, interval=10.0)
-    with caplog.at_level(logging.WARNING, "test.logevery"):
-        logged = [limiter.event(t / 100, "accept failed: %s", "EMFILE") for t in range(1500)]
-    assert logged.count(True) == 2  # at 0 s and at 10 s
-    assert [r.getMessage() for r in caplog.records] == [
-        "accept failed: EMFILE",
-        "accept failed: EMFILE (999 more like it since the last such line)",
-    ]
-    assert limiter.total == 1500 and limiter.skipped == 499
 
 
 def _config(tmp_path: Path, api_lines: str) -> Path:
