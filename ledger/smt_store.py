@@ -32,17 +32,20 @@ from typing import Any
 from ledger import codec
 from ledger.errors import StoreError, TallyError
 from ledger.smt import (
+    EMPTY_HASH,
     EMPTY_REF,
-    ChildRef,
-    InnerNode,
+    PATH_BITS,
     LeafNode,
     Node,
     OtherLeaf,
+    Ref,
     StateProof,
+    inner_hash,
     key_hash,
     path_bit,
+    utf8_key,
 )
-from ledger.smt_update import NodeLoader, Write, apply_writes
+from ledger.smt_update import NodeLoader, StaleNode, Write, apply_writes
 from ledger.store import KeyValueStore
 
 P_SMT_NODE = b"v2/smt/n/"
@@ -50,7 +53,14 @@ P_SMT_STALE = b"v2/smt/s/"
 P_SMT_ROOT = b"v2/smt/r/"
 
 _LEAF, _INNER = 0, 1
+_INNER_RECORD = struct.Struct(">BB32s32sQQ")  # kind, child kinds, left/right hash and version
+_NODE_ID = struct.Struct(">QH")  # version, depth
+_MAX_VERSION = 2**64 - 1
 _PRUNE_CHUNK = 4096  # stale nodes deleted per write batch, so pruning holds little in memory
+DEFAULT_CACHE_NODES = 1 << 16  # ~30 MB of decoded nodes: the upper levels every block rewrites
+
+
+NodeId = tuple[int, int, int]  # (version, depth, prefix): names one node record forever
 
 
 class StateTreeError(TallyError):
@@ -67,31 +77,48 @@ class TreeUpdate:
     """One version of the tree, computed but not written: its root and the records to put."""
 
     version: int
-    root_ref: ChildRef
-    nodes: dict[bytes, bytes]  # node key -> record, every one new at `version`
-    stale: tuple[bytes, ...]  # stale-index keys of the old nodes this version drops
+    root_ref: Ref
+    nodes: dict[tuple[int, int], Node]  # (depth, prefix) -> node, every one new at `version`
+    stale: tuple[StaleNode, ...]  # (version, depth, prefix) of the old nodes this one drops
 
     @property
     def root(self) -> bytes:
-        return self.root_ref.hash
+        return self.root_ref[0]
 
     def puts(self) -> dict[bytes, bytes | None]:
         """Everything to write, in one batch with the block, for this version to exist."""
-        puts: dict[bytes, bytes | None] = dict(self.nodes)
-        for key in self.stale:
-            puts[key] = b""
+        version = self.version
+        puts: dict[bytes, bytes | None] = {
+            node_key(version, depth, prefix): encode_node(node)
+            for (depth, prefix), node in self.nodes.items()
+        }
+        since = P_SMT_STALE + _u64(version)
+        for old_version, depth, prefix in self.stale:
+            puts[since + _node_id(old_version, depth, prefix)] = b""
         puts[P_SMT_ROOT + _u64(self.version)] = _encode_ref(self.root_ref)
         return puts
 
 
 class StateTree:
-    """Versioned sparse Merkle tree over a `KeyValueStore`; `keep_versions` None keeps all."""
+    """Versioned sparse Merkle tree over a `KeyValueStore`; `keep_versions` None keeps all.
 
-    def __init__(self, kv: KeyValueStore, *, keep_versions: int | None = None) -> None:
+    Decoded nodes are cached by key, up to `cache_nodes` of them: a node key names one record
+    forever (a version is written once, and pruned nodes are never asked for again), so only
+    committed nodes go in and nothing needs invalidating.
+    """
+
+    def __init__(
+        self,
+        kv: KeyValueStore,
+        *,
+        keep_versions: int | None = None,
+        cache_nodes: int = DEFAULT_CACHE_NODES,
+    ) -> None:
         if keep_versions is not None and keep_versions < 1:
             raise ValueError("keep_versions must be at least 1")
         self.kv = kv
         self.keep_versions = keep_versions
+        self._cache = _NodeCache(cache_nodes)
 
     # -- versions ------------------------------------------------------------------------------
 
@@ -107,9 +134,11 @@ class StateTree:
         return None
 
     def root(self, version: int) -> bytes:
-        return self._root_ref(version).hash
+        return self._root_ref(version)[0]
 
-    def _root_ref(self, version: int) -> ChildRef:
+    def _root_ref(self, version: int) -> Ref:
+        if not 0 <= version <= _MAX_VERSION:
+            raise StateTreeError("STATE_HEIGHT_UNKNOWN", f"no state tree at height {version}")
         raw = self.kv.get(P_SMT_ROOT + _u64(version))
         if raw is not None:
             return _decode_ref(raw)
@@ -131,26 +160,20 @@ class StateTree:
         """The tree after `writes` (encoded values, None = delete) on top of the parent version:
         pending[0] when given (uncommitted ancestors, parent first), else the latest written."""
         parent_version, parent_root = self._parent(pending)
+        if not 0 <= version <= _MAX_VERSION:
+            raise StateTreeError("STATE_TREE_VERSION", f"version {version} is not a u64 height")
         if parent_version is not None and version != parent_version + 1:
             raise StateTreeError(
                 "STATE_TREE_VERSION", f"version {version} does not follow {parent_version}"
             )
         ordered = sorted(
-            (_write(key, value) for key, value in writes.items()),
-            key=lambda write: write.path,
+            (_write(key, value) for key, value in writes.items()), key=lambda write: write.path
         )
         changes = apply_writes(parent_root, version, ordered, self._loader(pending))
-        nodes = {
-            node_key(version, placed.depth, placed.prefix): encode_node(placed.node)
-            for placed in changes.written
-        }
-        stale = tuple(
-            P_SMT_STALE + _u64(version) + _node_id(old.version, old.depth, old.prefix)
-            for old in changes.stale
-        )
-        return TreeUpdate(version, changes.root, nodes, stale)
+        nodes = {(depth, prefix): node for depth, prefix, node in changes.written}
+        return TreeUpdate(version, changes.root, nodes, changes.stale)
 
-    def _parent(self, pending: Sequence[TreeUpdate]) -> tuple[int | None, ChildRef]:
+    def _parent(self, pending: Sequence[TreeUpdate]) -> tuple[int | None, Ref]:
         if pending:
             return pending[0].version, pending[0].root_ref
         latest = self.latest_version()
@@ -159,21 +182,24 @@ class StateTree:
         return latest, self._root_ref(latest)
 
     def commit(self, update: TreeUpdate) -> int:
-        """Write `update` on its own (it must follow the latest version); prune; return how
-        many stale nodes were deleted."""
+        """Write `update` on its own (it must follow the latest version), then `committed`."""
         latest = self.latest_version()
         if latest is not None and update.version != latest + 1:
             raise StateTreeError(
                 "STATE_TREE_VERSION", f"version {update.version} does not follow {latest}"
             )
         self.kv.write(update.puts(), sync=True)
-        return self.prune_for(update.version)
+        return self.committed(update)
 
-    def prune_for(self, tip: int) -> int:
-        """Apply the retention rule after committing `tip`: keep the last `keep_versions`."""
+    def committed(self, update: TreeUpdate) -> int:
+        """After `update.puts()` is on disk: keep its nodes at hand for the next block, and
+        prune to the last `keep_versions`; return how many stale nodes were deleted."""
+        version = update.version
+        for (depth, prefix), node in update.nodes.items():
+            self._cache.put((version, depth, prefix), node)
         if self.keep_versions is None:
             return 0
-        return self.prune(tip - self.keep_versions + 1)
+        return self.prune(update.version - self.keep_versions + 1)
 
     def prune(self, oldest_kept: int) -> int:
         """Make versions before `oldest_kept` unprovable and delete the nodes only they used.
@@ -218,20 +244,24 @@ class StateTree:
     # -- reading -------------------------------------------------------------------------------
 
     def _loader(self, pending: Sequence[TreeUpdate]) -> NodeLoader:
-        overlays = [update.nodes for update in pending]
+        overlays = {update.version: update.nodes for update in pending}
+        cache = self._cache
 
-        def load(ref: ChildRef, depth: int, prefix: int) -> Node:
-            key = node_key(ref.version, depth, prefix)
-            raw = None
-            for nodes in overlays:
-                raw = nodes.get(key)
-                if raw is not None:
-                    break
-            if raw is None:
-                raw = self.kv.get(key)
-            if raw is None:
-                raise StoreError(f"state tree node v{ref.version} depth {depth} is missing")
-            return decode_node(raw, ref)
+        def load(ref: Ref, depth: int, prefix: int) -> Node:
+            version = ref[1]
+            overlay = overlays.get(version)
+            node = None if overlay is None else overlay.get((depth, prefix))
+            if node is not None:
+                return node
+            key = (version, depth, prefix)
+            node = cache.get(key)
+            if node is None:
+                raw = self.kv.get(node_key(version, depth, prefix))
+                if raw is None:
+                    raise StoreError(f"state tree node v{ref[1]} depth {depth} is missing")
+                node = decode_node(raw, ref)
+                cache.put(key, node)
+            return node
 
         return load
 
@@ -243,25 +273,50 @@ class StateTree:
             self._root_ref(version)  # pruned while we walked: say so rather than "missing"
             raise
 
-    def _walk(self, key: str, ref: ChildRef) -> StateProof:
+    def _walk(self, key: str, ref: Ref) -> StateProof:
         path = key_hash(key)
         path_int = int.from_bytes(path, "big")
         load = self._loader(())
         siblings: list[bytes] = []
         depth = 0
-        while not ref.is_empty:
-            node = load(ref, depth, path_int >> (256 - depth))
+        while ref[0] != EMPTY_HASH:
+            node = load(ref, depth, path_int >> (PATH_BITS - depth))
             if isinstance(node, LeafNode):
                 bottom_up = tuple(reversed(siblings))
-                if node.key_hash == path:
+                if node.path == path_int:
                     return StateProof(key, node.value, bottom_up)
                 return StateProof(key, None, bottom_up, OtherLeaf(node.key_hash, node.value_hash))
-            ref, sibling = (
-                (node.right, node.left) if path_bit(path, depth) else (node.left, node.right)
-            )
-            siblings.append(sibling.hash)
+            left, right = node
+            if inner_hash(left[0], right[0]) != ref[0]:  # what we serve, we check
+                raise StoreError(f"state tree node v{ref[1]} does not match its parent's hash")
+            ref, sibling = (right, left) if path_bit(path, depth) else (left, right)
+            siblings.append(sibling[0])
             depth += 1
         return StateProof(key, None, tuple(reversed(siblings)))
+
+
+class _NodeCache:
+    """At most `size` decoded nodes in two generations: new entries go to the young one, which
+    becomes the old one when full (the previous old one is dropped), and a hit in the old one
+    moves back to the young one. O(1) per operation, unlike evicting a dict's first key."""
+
+    def __init__(self, size: int) -> None:
+        self._half = max(1, size // 2)
+        self._young: dict[NodeId, Node] = {}
+        self._old: dict[NodeId, Node] = {}
+
+    def get(self, key: NodeId) -> Node | None:
+        node = self._young.get(key)
+        if node is None:
+            node = self._old.pop(key, None)
+            if node is not None:
+                self.put(key, node)
+        return node
+
+    def put(self, key: NodeId, node: Node) -> None:
+        if len(self._young) >= self._half:
+            self._old, self._young = self._young, {}
+        self._young[key] = node
 
 
 # -- records -----------------------------------------------------------------------------------
@@ -278,8 +333,8 @@ def _read_u64(raw: bytes, offset: int) -> int:
 
 def _node_id(version: int, depth: int, prefix: int) -> bytes:
     """u64 version, u16 depth, then the path's first `depth` bits, left-aligned in bytes."""
-    size = (depth + 7) // 8
-    return struct.pack(">QH", version, depth) + (prefix << (size * 8 - depth)).to_bytes(size, "big")
+    size = (depth + 7) >> 3
+    return _NODE_ID.pack(version, depth) + (prefix << ((size << 3) - depth)).to_bytes(size, "big")
 
 
 def node_key(version: int, depth: int, prefix: int) -> bytes:
@@ -289,48 +344,42 @@ def node_key(version: int, depth: int, prefix: int) -> bytes:
 def _write(key: str, value: bytes | None) -> Write:
     if value is None:
         return Write(int.from_bytes(key_hash(key), "big"), None)
-    leaf = LeafNode.of(key.encode(), value)
+    leaf = LeafNode.of(utf8_key(key), value)
     return Write(leaf.path, leaf)
 
 
 def encode_node(node: Node) -> bytes:
-    """Leaf: 0x00, u32 key length, key, value. Inner: 0x01, kinds, hashes, versions."""
+    """Leaf: 0x00, u32 key length, key, value. Inner: 0x01, child kinds, hashes, versions."""
     if isinstance(node, LeafNode):
         return bytes([_LEAF]) + struct.pack(">I", len(node.key)) + node.key + node.value
-    kinds = int(node.left.is_leaf) | int(node.right.is_leaf) << 1
-    return (
-        bytes([_INNER, kinds])
-        + node.left.hash
-        + node.right.hash
-        + struct.pack(">QQ", node.left.version, node.right.version)
-    )
+    (left_hash, left_version, left_leaf), (right_hash, right_version, right_leaf) = node
+    kinds = int(left_leaf) | int(right_leaf) << 1
+    return _INNER_RECORD.pack(_INNER, kinds, left_hash, right_hash, left_version, right_version)
 
 
-def decode_node(raw: bytes, ref: ChildRef) -> Node:
-    """The node `ref` names; a record whose hash or kind differs means a damaged store."""
-    node: Node
-    if raw[:1] == bytes([_LEAF]) and len(raw) >= 5:
+def decode_node(raw: bytes, ref: Ref) -> Node:
+    """The node `ref` names. Its hash is the parent's (checked against the parent's digest by
+    every proof and every replica's root); a leaf's key and value are re-hashed, and a record
+    of the wrong kind or shape means a damaged store."""
+    if ref[2]:
+        if raw[:1] != bytes([_LEAF]) or len(raw) < 5:
+            raise StoreError(f"state tree node v{ref[1]} should be a leaf")
         (key_length,) = struct.unpack_from(">I", raw, 1)
-        node = LeafNode.of(raw[5 : 5 + key_length], raw[5 + key_length :])
-    elif raw[:1] == bytes([_INNER]) and len(raw) == 82:
-        kinds = raw[1]
-        left_version, right_version = struct.unpack_from(">QQ", raw, 66)
-        node = InnerNode.of(
-            ChildRef(raw[2:34], left_version, bool(kinds & 1)),
-            ChildRef(raw[34:66], right_version, bool(kinds & 2)),
-        )
-    else:
-        raise StoreError("state tree node record is malformed")
-    if node.hash != ref.hash or isinstance(node, LeafNode) != ref.is_leaf:
-        raise StoreError(f"state tree node v{ref.version} does not match its parent's hash")
-    return node
+        leaf = LeafNode.of(raw[5 : 5 + key_length], raw[5 + key_length :])
+        if leaf.hash != ref[0]:
+            raise StoreError(f"state tree leaf v{ref[1]} does not match its parent's hash")
+        return leaf
+    if raw[:1] != bytes([_INNER]) or len(raw) != _INNER_RECORD.size:
+        raise StoreError(f"state tree node v{ref[1]} should be an inner node")
+    _, kinds, left_hash, right_hash, left_version, right_version = _INNER_RECORD.unpack(raw)
+    return (left_hash, left_version, bool(kinds & 1)), (right_hash, right_version, bool(kinds & 2))
 
 
-def _encode_ref(ref: ChildRef) -> bytes:
-    return bytes([int(ref.is_leaf)]) + ref.hash + _u64(ref.version)
+def _encode_ref(ref: Ref) -> bytes:
+    return bytes([int(ref[2])]) + ref[0] + _u64(ref[1])
 
 
-def _decode_ref(raw: bytes) -> ChildRef:
+def _decode_ref(raw: bytes) -> Ref:
     if len(raw) != 41:
         raise StoreError("state tree root pointer is malformed")
-    return ChildRef(raw[1:33], _read_u64(raw, 33), bool(raw[0]))
+    return raw[1:33], _read_u64(raw, 33), bool(raw[0])

@@ -15,7 +15,7 @@ from typing import Any
 from ledger import codec
 from ledger.errors import DecodeError
 from ledger.genesis import Genesis
-from ledger.smt import PATH_BITS, OtherLeaf, StateProof, StateProofError
+from ledger.smt import PATH_BITS, OtherLeaf, StateKeyError, StateProof, StateProofError, utf8_key
 from ledger.types import Certificate, Header
 from wallet.forms import FormError, field, hex_bytes, natural, parse_certificate
 from wallet.proofs import Check, header_checks
@@ -98,6 +98,10 @@ def _parse(proof_json: Any) -> _Parsed:
     key = field(proof_json, "key", "state proof")
     if not isinstance(key, str):
         raise FormError("key must be a string")
+    try:
+        utf8_key(key)
+    except StateKeyError as exc:
+        raise FormError(f"key: {exc.message}") from None
     raw_value, value = _value(field(proof_json, "value", "state proof"))
     other = _other(field(proof_json, "other", "state proof"))
     if raw_value is not None and other is not None:

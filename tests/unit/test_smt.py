@@ -305,3 +305,42 @@ def test_our_existence_proofs_apply_as_ics23_ops(items: dict[str, bytes]) -> Non
         for prefix, suffix in _as_ics23_ops(proof):
             node = _sha(prefix + node + suffix)
         assert node == tree.root(0)
+
+
+def test_malformed_proofs_are_refused_with_a_code() -> None:
+    path = smt.key_hash("k")
+    other = smt.OtherLeaf(bytes(32), bytes(32))
+    cases = {
+        "too deep": (None, [bytes(32)] * 257, None),
+        "short sibling": (None, [b"\x01"], None),
+        "value and other": (b"\x01", [], other),
+        "other is the key": (None, [], smt.OtherLeaf(path, bytes(32))),
+        "other off the path": (None, [bytes(32)] * 8, _off_path(path, 3)),
+    }
+    for name, (value, siblings, other_leaf) in cases.items():
+        with pytest.raises(smt.StateProofError) as refused:
+            smt.root_from_path(path, value, siblings, other_leaf)
+        assert refused.value.code == "BAD_STATE_PROOF", name
+
+
+def _off_path(path: bytes, bit: int) -> smt.OtherLeaf:
+    flipped = bytearray(path)
+    flipped[bit // 8] ^= 0x80 >> (bit % 8)
+    return smt.OtherLeaf(bytes(flipped), bytes(32))
+
+
+def test_an_other_leaf_sharing_exactly_the_depth_is_accepted() -> None:
+    path = smt.key_hash("k")
+    other = _off_path(path, 8)  # shares bits 0..7
+    root = smt.root_from_path(path, None, [bytes(32)] * 8, other)
+    assert root == reference_fold(b"k", None, [bytes(32)] * 8, (other.key_hash, other.value_hash))
+
+
+def test_a_key_without_utf8_bytes_is_refused_with_a_code() -> None:
+    with pytest.raises(smt.StateKeyError) as refused:
+        smt.key_hash("\ud800")
+    assert refused.value.code == "BAD_STATE_KEY"
+    assert not smt.StateProof("\ud800", b"", ()).verify(bytes(32))
+    tree = StateTree(MemoryStore())
+    with pytest.raises(smt.StateKeyError):
+        tree.prepare(0, {"\ud800": b"1"})

@@ -195,11 +195,12 @@ def test_a_damaged_node_is_reported_not_trusted() -> None:
     kv = MemoryStore()
     tree = StateTree(kv)
     tree.commit(tree.prepare(0, {f"k{i}": b"v" for i in range(8)}))
-    key, raw = next(iter(kv.iterate(P_SMT_NODE)))
-    kv.put(key, raw[:-1] + bytes([raw[-1] ^ 1]))
+    key, raw = next(iter(kv.iterate(P_SMT_NODE)))  # the root: an inner node
+    kv.put(key, raw[:10] + bytes([raw[10] ^ 1]) + raw[11:])  # a bit of its left child's hash
+    restarted = StateTree(kv)  # nothing cached: the record is read back from the store
     with pytest.raises(StoreError):
         for i in range(8):
-            tree.prove(f"k{i}", 0)
+            restarted.prove(f"k{i}", 0)
 
 
 def test_encode_writes_uses_the_canonical_encoding() -> None:
@@ -253,3 +254,15 @@ def _check_keys(tree: StateTree, version: int, model: Model) -> None:
     for key in [f"key/{i}" for i in range(0, 200, 7)]:
         proof = tree.prove(key, version)
         assert proof.value == model.get(key) and proof.verify(root)
+
+
+@pytest.mark.parametrize("height", [-1, 2**64])
+def test_heights_outside_u64_are_refused_with_a_code(height: int) -> None:
+    tree = StateTree(MemoryStore())
+    tree.commit(tree.prepare(0, {"a": b"1"}))
+    with pytest.raises(StateTreeError) as unknown:
+        tree.prove("a", height)
+    assert unknown.value.code == "STATE_HEIGHT_UNKNOWN"
+    with pytest.raises(StateTreeError) as refused:
+        StateTree(MemoryStore()).prepare(height, {"a": b"1"})
+    assert refused.value.code == "STATE_TREE_VERSION"
