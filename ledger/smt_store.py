@@ -18,7 +18,7 @@ executor already keeps them per block hash); genesis is `prepare(0, encode_write
 
 Layout (the "v2" of the second release):
     v2/smt/n/ + u64 version + u16 depth + prefix bytes -> node record
-    v2/smt/s/ + u64 stale-since version + the node's id -> b""
+    v2/smt/s/ + u64 version                            -> ids of the nodes it made stale
     v2/smt/r/ + u64 version                            -> root pointer (kind, hash, version)
 """
 
@@ -56,7 +56,6 @@ _LEAF, _INNER = 0, 1
 _INNER_RECORD = struct.Struct(">BB32s32sQQ")  # kind, child kinds, left/right hash and version
 _NODE_ID = struct.Struct(">QH")  # version, depth
 _MAX_VERSION = 2**64 - 1
-_PRUNE_CHUNK = 4096  # stale nodes deleted per write batch, so pruning holds little in memory
 DEFAULT_CACHE_NODES = 1 << 16  # ~30 MB of decoded nodes: the upper levels every block rewrites
 
 
@@ -92,9 +91,10 @@ class TreeUpdate:
             node_key(version, depth, prefix): encode_node(node)
             for (depth, prefix), node in self.nodes.items()
         }
-        since = P_SMT_STALE + _u64(version)
-        for old_version, depth, prefix in self.stale:
-            puts[since + _node_id(old_version, depth, prefix)] = b""
+        if self.stale:  # one record per version, not one per node: pruning reads it back
+            puts[P_SMT_STALE + _u64(version)] = b"".join(
+                _node_id(old_version, depth, prefix) for old_version, depth, prefix in self.stale
+            )
         puts[P_SMT_ROOT + _u64(self.version)] = _encode_ref(self.root_ref)
         return puts
 
@@ -219,27 +219,22 @@ class StateTree:
         if old_roots:
             self.kv.write(old_roots, sync=True)
         deleted = 0
-        while chunk := self._stale_chunk(oldest_kept):
-            deletes: dict[bytes, bytes | None] = {}
-            for stale_key in chunk:
-                deletes[stale_key] = None
-                deletes[P_SMT_NODE + stale_key[len(P_SMT_STALE) + 8 :]] = None
-            self.kv.write(deletes, sync=False)
-            deleted += len(chunk)
+        while (record := self._first_stale_record(oldest_kept)) is not None:
+            stale_key, ids = record
+            deletes: dict[bytes, bytes | None] = {P_SMT_NODE + node_id: None for node_id in ids}
+            deletes[stale_key] = None
+            self.kv.write(deletes, sync=False)  # one version's worth: memory follows a block
+            deleted += len(ids)
         return deleted
 
-    def _stale_chunk(self, oldest_kept: int) -> list[bytes]:
-        """Up to _PRUNE_CHUNK stale-index keys of nodes no version from `oldest_kept` uses.
-
-        A node dropped by version v is used by versions before v only, so it can go once
-        v <= oldest_kept.
-        """
-        chunk: list[bytes] = []
-        for key, _ in self.kv.iterate(P_SMT_STALE):
-            if _read_u64(key, len(P_SMT_STALE)) > oldest_kept or len(chunk) >= _PRUNE_CHUNK:
-                break
-            chunk.append(key)
-        return chunk
+    def _first_stale_record(self, oldest_kept: int) -> tuple[bytes, list[bytes]] | None:
+        """The oldest version's list of dropped nodes, if no version from `oldest_kept` uses
+        them: a node dropped by version v is used by versions before v only."""
+        for key, raw in self.kv.iterate(P_SMT_STALE):
+            if _read_u64(key, len(P_SMT_STALE)) > oldest_kept:
+                return None
+            return key, _split_ids(raw)
+        return None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -335,6 +330,19 @@ def _node_id(version: int, depth: int, prefix: int) -> bytes:
     """u64 version, u16 depth, then the path's first `depth` bits, left-aligned in bytes."""
     size = (depth + 7) >> 3
     return _NODE_ID.pack(version, depth) + (prefix << ((size << 3) - depth)).to_bytes(size, "big")
+
+
+def _split_ids(raw: bytes) -> list[bytes]:
+    """The node ids concatenated in a stale record (each one's length follows from its depth)."""
+    ids, at = [], 0
+    while at < len(raw):
+        if at + _NODE_ID.size > len(raw):
+            raise StoreError("state tree stale record is malformed")
+        (depth,) = struct.unpack_from(">H", raw, at + 8)
+        size = _NODE_ID.size + (depth + 7) // 8
+        ids.append(raw[at : at + size])
+        at += size
+    return ids
 
 
 def node_key(version: int, depth: int, prefix: int) -> bytes:
