@@ -9,12 +9,14 @@ The flat key -> value layout of `ledger.chain` stays beside the tree for reads.
 How the executor uses it, per block at height h (the switch of DESIGN.md §6):
 
     update = tree.prepare(h, encode_writes(overlay.writes), pending=uncommitted_ancestors)
-    header.state_root == update.root            # computed before preparing, like the other roots
-    ... commit: write update.puts() in the same batch as the block, then tree.prune_for(h)
+    header.state_root = update.root        # proposer; a replica compares, before preparing
+    # commit: merge update.puts() into the block's one batch (ChainStore.commit_block), then
+    tree.committed(update)                 # caches its nodes, prunes to keep_versions
 
 `pending` are the TreeUpdates of the uncommitted blocks the new one builds on, parent first (the
-executor already keeps them per block hash); genesis is `prepare(0, encode_writes(state))`.
-`commit(update)` does the write and the pruning itself, for callers without a batch of their own.
+executor keeps a PendingBlock per block hash; each would hold its TreeUpdate). Genesis is
+`prepare(0, encode_writes(genesis_state))` in `ChainStore.initialize`'s batch. `commit(update)`
+writes and calls `committed` itself, for callers without a batch of their own (tests, tools).
 
 Layout (the "v2" of the second release):
     v2/smt/n/ + u64 version + u16 depth + prefix bytes -> node record
