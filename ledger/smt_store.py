@@ -78,6 +78,7 @@ class TreeUpdate:
     """One version of the tree, computed but not written: its root and the records to put."""
 
     version: int
+    parent_root: bytes  # the root it was computed on, checked when it is committed alone
     root_ref: Ref
     nodes: dict[tuple[int, int], Node]  # (depth, prefix) -> node, every one new at `version`
     stale: tuple[StaleNode, ...]  # (version, depth, prefix) of the old nodes this one drops
@@ -173,7 +174,7 @@ class StateTree:
         )
         changes = apply_writes(parent_root, version, ordered, self._loader(pending))
         nodes = {(depth, prefix): node for depth, prefix, node in changes.written}
-        return TreeUpdate(version, changes.root, nodes, changes.stale)
+        return TreeUpdate(version, parent_root[0], changes.root, nodes, changes.stale)
 
     def _parent(self, pending: Sequence[TreeUpdate]) -> tuple[int | None, Ref]:
         if pending:
@@ -189,6 +190,10 @@ class StateTree:
         if latest is not None and update.version != latest + 1:
             raise StateTreeError(
                 "STATE_TREE_VERSION", f"version {update.version} does not follow {latest}"
+            )
+        if latest is not None and self.root(latest) != update.parent_root:
+            raise StateTreeError(
+                "STATE_TREE_VERSION", f"version {update.version} was computed on another parent"
             )
         self.kv.write(update.puts(), sync=True)
         return self.committed(update)

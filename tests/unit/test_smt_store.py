@@ -152,6 +152,11 @@ def test_uncommitted_blocks_build_on_each_other_and_a_dropped_branch_leaves_no_t
     for update in (first, second, third):
         tree.commit(update)
     assert rival.root != second.root
+    rival_next = tree.prepare(3, {"e": b"6"}, pending=[rival, first])
+    orphan = tree.prepare(4, {"f": b"7"}, pending=[rival_next, rival])  # on the dropped branch
+    with pytest.raises(StateTreeError) as refused:
+        tree.commit(orphan)
+    assert "another parent" in refused.value.message
     _check_version(tree, 3, {"a": b"9", "c": b"5", "d": b"4"})
     _check_version(tree, 1, {"a": b"9", "b": b"2", "c": b"3"})
 
