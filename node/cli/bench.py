@@ -45,6 +45,8 @@ class LoadOptions:
 
 @dataclass(frozen=True, slots=True)
 class NodeUsage:
+    """What the validators' processes used while the load ran (read from /proc)."""
+
     cpu: list[float]  # cores busy per node over the load
     rss_mb: list[float]  # peak resident memory per node
 
