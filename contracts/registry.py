@@ -11,6 +11,7 @@ Changes to KYC, sanctions, limits and membership go through governance (contract
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from contracts.args import bin32, one_of, org_id
@@ -18,9 +19,11 @@ from contracts.errors import ensure
 from contracts.runtime import Context, method
 from ledger.genesis import KEY_ROLES, Genesis
 
+ORG_PREFIX = "reg/org/"
+
 
 def org_key(org: str) -> str:
-    return "reg/org/" + org
+    return ORG_PREFIX + org
 
 
 def get_org(ctx: Context, org: str) -> dict[str, Any]:
@@ -43,6 +46,12 @@ def require_active(ctx: Context, org: str) -> dict[str, Any]:
 
 def bank_ids(ctx: Context) -> list[str]:
     return list(ctx.get("reg/banks", []))
+
+
+def active_org_count(items: Callable[[str], Iterable[tuple[str, Any]]]) -> int:
+    """Organizations not suspended, in the state that `items(prefix)` lists: a node's mempool
+    divides its capacity by this, so each organization keeps a fair share (DESIGN.md §5)."""
+    return sum(1 for _, record in items(ORG_PREFIX) if not record.get("suspended", False))
 
 
 def genesis_state(genesis: Genesis) -> dict[str, Any]:

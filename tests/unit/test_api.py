@@ -16,6 +16,7 @@ from ledger.store import MemoryStore
 from node.api.app import error_middleware, make_app
 from node.api.context import NODE, NodeHandle
 from node.ops.devnet import make_devnet
+from node.runtime.admission import Signers
 from node.runtime.driver import Driver
 from node.runtime.executor import Executor
 from node.runtime.mempool import Mempool
@@ -30,7 +31,10 @@ def _app() -> web.Application:
     store = ChainStore(MemoryStore())
     executor = Executor(store, genesis)
     mempool = Mempool(
-        genesis, lambda t: store.tx_location(t) is not None, lambda: executor.tip.height
+        genesis,
+        lambda t: store.tx_location(t) is not None,
+        lambda: executor.tip.height,
+        signers=Signers(store.state_trusted, store.state_items),
     )
     validator = DEVNET.validators[0]
     replica = SoloReplica(genesis.chain, validator.bls, 0, executor.tip.block_hash, 5)
