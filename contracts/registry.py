@@ -11,7 +11,6 @@ Changes to KYC, sanctions, limits and membership go through governance (contract
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from contracts.args import bin32, one_of, org_id
@@ -20,10 +19,15 @@ from contracts.runtime import Context, method
 from ledger.genesis import KEY_ROLES, Genesis
 
 ORG_PREFIX = "reg/org/"
+CURRENCY_PREFIX = "reg/cur/"
 
 
 def org_key(org: str) -> str:
     return ORG_PREFIX + org
+
+
+def currency_key(code: str) -> str:
+    return CURRENCY_PREFIX + code
 
 
 def get_org(ctx: Context, org: str) -> dict[str, Any]:
@@ -33,7 +37,7 @@ def get_org(ctx: Context, org: str) -> dict[str, Any]:
 
 
 def get_currency(ctx: Context, code: str) -> dict[str, Any]:
-    record = ctx.get("reg/cur/" + code)
+    record = ctx.get(currency_key(code))
     ensure(record is not None, "UNKNOWN_CURRENCY", f"currency {code} is not on this chain")
     return dict(record)
 
@@ -46,12 +50,6 @@ def require_active(ctx: Context, org: str) -> dict[str, Any]:
 
 def bank_ids(ctx: Context) -> list[str]:
     return list(ctx.get("reg/banks", []))
-
-
-def active_org_count(items: Callable[[str], Iterable[tuple[str, Any]]]) -> int:
-    """Organizations not suspended, in the state that `items(prefix)` lists: a node's mempool
-    divides its capacity by this, so each organization keeps a fair share (DESIGN.md §5)."""
-    return sum(1 for _, record in items(ORG_PREFIX) if not record.get("suspended", False))
 
 
 def genesis_state(genesis: Genesis) -> dict[str, Any]:
@@ -72,7 +70,7 @@ def genesis_state(genesis: Genesis) -> dict[str, Any]:
         for key in org.keys:
             writes["reg/key/" + key.public.hex()] = {"org": org.id, "role": key.role}
     for cur in genesis.currencies:
-        writes["reg/cur/" + cur.code] = {
+        writes[currency_key(cur.code)] = {
             "code": cur.code,
             "decimals": cur.decimals,
             "issuers": list(cur.issuers),

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from consensus import PbftReplica, ReplicaConfig, ValidatorCrypto
 from consensus.interface import Replica
+from contracts import queries
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
@@ -178,7 +179,7 @@ class NodeService:
             is_committed=lambda tx_id: store.tx_location(tx_id) is not None,
             tip_height=lambda: executor.tip.height,
             verify_pool=verify_pool,
-            signers=Signers(store.state_trusted, store.state_items),
+            signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
         )
         metrics = Metrics()
         metrics.count_rejections(lambda: mempool.rejections)

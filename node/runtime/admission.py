@@ -9,12 +9,10 @@ whether the key signs for an active organization, from committed state.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from contracts.errors import ContractError
-from contracts.registry import active_org_count
 from contracts.runtime import resolve_caller
 from ledger.genesis import Genesis
 from ledger.state import Reader
@@ -80,10 +78,11 @@ class Signers:
     commit (`forget`), since only a block can change the registry.
     """
 
-    def __init__(self, read: Reader, items: Callable[[str], Iterable[tuple[str, Any]]]) -> None:
-        """`read(key)` is a committed state value, `items(prefix)` lists committed state."""
+    def __init__(self, read: Reader, active_orgs: Callable[[], int]) -> None:
+        """`read(key)` is a committed state value; `active_orgs()` counts the organizations
+        that are not suspended (`contracts.queries.active_org_count`)."""
         self._read = read
-        self._items = items
+        self._active_orgs = active_orgs
         self._known: dict[bytes, str | ErrorInfo] = {}
 
     def org_of(self, public: bytes) -> str | ErrorInfo:
@@ -101,7 +100,7 @@ class Signers:
         return answer
 
     def active_orgs(self) -> int:
-        return max(1, active_org_count(self._items))
+        return max(1, self._active_orgs())
 
     def forget(self) -> None:
         self._known.clear()

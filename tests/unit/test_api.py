@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from consensus.solo import SoloReplica
+from contracts import queries
 from ledger.chain import ChainStore
 from ledger.genesis import genesis_from_value
 from ledger.store import MemoryStore
@@ -34,7 +35,7 @@ def _app() -> web.Application:
         genesis,
         lambda t: store.tx_location(t) is not None,
         lambda: executor.tip.height,
-        signers=Signers(store.state_trusted, store.state_items),
+        signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
     )
     validator = DEVNET.validators[0]
     replica = SoloReplica(genesis.chain, validator.bls, 0, executor.tip.block_hash, 5)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts import queries
 from ledger.chain import ChainStore
 from ledger.genesis import genesis_from_value
 from ledger.merkle import merkle_root
@@ -54,7 +55,7 @@ def test_mempool_and_executor_agree_on_every_validity_boundary(executor: Executo
         GENESIS,
         lambda tx_id: store.tx_location(tx_id) is not None,
         lambda: executor.tip.height,
-        signers=Signers(store.state_trusted, store.state_items),
+        signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
     )
     tip = executor.tip
     txs = [_issue(valid_until) for valid_until in range(tip.height - 1, tip.height + 24)]

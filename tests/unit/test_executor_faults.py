@@ -160,4 +160,5 @@ def test_running_sums_past_the_64_bit_range_never_stop_a_block(pair: Pair) -> No
     owe = {"window": window, "to": "bank-b", "amount": BIGGEST}
     receipts = pair.commit([_call("bank-a", "netting", "submit", owe) for _ in range(3)])
     assert receipts[0].status == "ok" and receipts[-1].status == "failed"
-    assert _codes(pair.commit([_issue(1, to="acme-steel")])) == [None]
+    moved = {"currency": "CNY", "to": "acme-steel", "amount": 1}
+    assert _codes(pair.commit([_call("bigauto", "cash", "transfer", moved)])) == [None]

@@ -9,6 +9,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from contracts import registry
 from contracts.catalog import genesis_state
 from ledger.crypto import Ed25519Key
 from ledger.genesis import Genesis, genesis_from_value
@@ -23,7 +24,11 @@ ORGS = len(DEVNET.genesis["orgs"])
 
 
 def _signers(state: dict[str, Any]) -> Signers:
-    return Signers(state.get, lambda prefix: [i for i in state.items() if i[0].startswith(prefix)])
+    def active_orgs() -> int:
+        records = (v for k, v in state.items() if k.startswith(registry.ORG_PREFIX))
+        return sum(1 for record in records if not record.get("suspended"))
+
+    return Signers(state.get, active_orgs)
 
 
 def _pool(
