@@ -208,6 +208,11 @@ class TxGossip:
         if self.driver.running:
             self.driver.txs_arrived(accepted, forward=False)
 
+    async def admitted(self) -> None:
+        """Wait until every gossiped batch received so far has been through the mempool."""
+        while self._admitting:
+            await asyncio.gather(*self._admitting, return_exceptions=True)
+
     async def close(self) -> None:
         for handle in (self._timer, self._ticker):
             if handle is not None:
