@@ -40,12 +40,13 @@ MAX_BATCH_BYTES = 2 * 1024 * 1024
 FAULTY_CODES = frozenset(
     {"BAD_SIGNATURE", "BAD_ENCODING", "NON_CANONICAL", "BAD_TX", "WRONG_CHAIN"}
 )
-# Re-announcement: the first after this long pending, then doubling up to the maximum.
-REANNOUNCE_FIRST_S = 3.0
-REANNOUNCE_MAX_S = 60.0
+# Re-announcement: the first after this long pending (well past a commit under load, so a busy
+# network is not sent everything twice), then doubling up to the maximum.
+REANNOUNCE_FIRST_S = 10.0
+REANNOUNCE_MAX_S = 120.0
 REANNOUNCE_TICK_S = 1.0
 # Bounds: batches re-announced per tick, txs sent to a peer that connects, txs tracked.
-REANNOUNCE_BATCHES_PER_TICK = 2
+REANNOUNCE_BATCHES_PER_TICK = 1
 MAX_ON_CONNECT = 10_000
 MAX_HELD = 200_000
 

@@ -15,7 +15,7 @@ from ledger.types import SignedTx
 from network.envelope import decode_txs, encode_txs
 from node.ops.devnet import make_devnet
 from node.runtime.admission import Signers
-from node.runtime.gossip import REANNOUNCE_FIRST_S, TxGossip
+from node.runtime.gossip import MAX_BATCH_TXS, REANNOUNCE_FIRST_S, TxGossip
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
 from wallet.txbuilder import build_tx
@@ -167,3 +167,22 @@ def test_a_copy_of_a_tx_already_held_is_dropped_unseen() -> None:
 
     pool, driver = asyncio.run(main())
     assert pool.rejections == {} and driver.arrived == []
+
+
+def test_reannouncement_is_bounded_per_tick_and_the_rest_follows() -> None:
+    async def main() -> None:
+        pool = _pool()
+        txs = [_tx(amount=i + 1) for i in range(MAX_BATCH_TXS + 200)]
+        await _admit(pool, txs)
+        gossip, peers, _, clock = _gossip(pool)
+        gossip.forward(txs)
+        gossip.flush()
+        peers.up = {1}
+        clock.now += REANNOUNCE_FIRST_S
+        assert gossip.reannounce_due() == MAX_BATCH_TXS
+        assert gossip.reannounce_due() == 200
+        assert gossip.reannounce_due() == 0
+        assert sorted(peers.txs_to(1)) == sorted(tx.encode() for tx in txs)
+        await gossip.close()
+
+    asyncio.run(main())
