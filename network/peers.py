@@ -15,8 +15,10 @@ when a connection breaks, or shed from a full queue, is gone.
 
 Faults stay with the peer that caused them. A frame that is oversized, empty, forged or not a
 valid envelope closes that one connection (abruptly), is logged and counted; the node and its
-other peers carry on. Unauthenticated connections get tiny frames, a handshake deadline and a
-cap on how many may be pending at once.
+other peers carry on. Unauthenticated connections get tiny frames, a handshake deadline and
+slots under the admission policy of `admission.py` (per source and in all, the oldest evicted,
+a validator's signed hello protected), so a flood cannot keep validators apart; what strangers
+can cause at will — failed handshakes, faults, accept() errors — is logged once per interval.
 """
 
 from __future__ import annotations
@@ -26,16 +28,28 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from ledger.crypto import Ed25519Key
+from network.accept_errors import AcceptErrors, listening_address
 from network.config import NetworkConfig, PeerAddress, split_address
 from network.connection import ENVELOPE_OVERHEAD, Connection, Established
-from network.errors import HandshakeError, ProtocolError
+from network.errors import ProtocolError
 from network.handshake import Role
-from network.link import Link, PeerState, prefer, read_loop, supersede, write_loop
+from network.inbound import InboundGate, Pending, failure_code, failure_reason
+from network.link import (
+    Link,
+    PeerState,
+    exchange_handshake,
+    prefer,
+    read_loop,
+    supersede,
+    write_loop,
+)
 from network.session import MAC_SIZE
 from network.stats import NetworkStats, PeerStats
+from network.throttle import ThrottledLog
 
 log = logging.getLogger("tally.network")
 
@@ -87,9 +101,12 @@ class Network:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._changed: asyncio.Event | None = None
         self._closing = False
-        self._pending_inbound = 0  # inbound connections still in their handshake
-        self._handshake_failures = 0
-        self._refused = 0
+        self._gate = InboundGate(index, self.config, self._notify)
+        self._faults_log = ThrottledLog(
+            log, logging.WARNING, self.config.log_interval, f"validator {index}", "peer faults"
+        )
+        self._accept_errors: AcceptErrors | None = None
+        self._listening_addresses: set[str] = set()
         self._callback_errors = 0
         self.listening: str | None = None
 
@@ -107,8 +124,15 @@ class Network:
         if self._server is not None or self._closing:
             raise RuntimeError("start() may be called once")
         host, port = self._listen
-        self._server = await asyncio.start_server(self._accept, host, port)
+        self._accept_errors = AcceptErrors.acquire(self.config.log_interval, self._notify)
+        try:
+            self._server = await asyncio.start_server(self._accept, host, port)
+        except BaseException:
+            self._accept_errors.release(self._notify)
+            self._accept_errors = None
+            raise
         self.listening = f"{host}:{self.port}"
+        self._listening_addresses = {listening_address(s) for s in self._server.sockets}
         log.info("validator %d: listening on %s", self.index, self.listening)
         for peer in self._peers.values():
             self._spawn(self._dial_loop(peer), f"dial-{self.index}-{peer.index}")
@@ -118,6 +142,11 @@ class Network:
         if self._closing:
             return
         self._closing = True
+        if self._accept_errors is not None:
+            loop = asyncio.get_running_loop()
+            retried = self._accept_errors.retries_done_at(self._listening_addresses)
+            if retried > loop.time():  # only within a second of running out of descriptors
+                await asyncio.sleep(retried - loop.time())
         if self._server is not None:
             self._server.close()
         for peer in self._peers.values():
@@ -129,6 +158,10 @@ class Network:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        self._gate.close()
+        self._faults_log.close()
+        if self._accept_errors is not None:
+            self._accept_errors.release(self._notify)
         self._notify()
         log.info("validator %d: network closed", self.index)
 
@@ -208,8 +241,14 @@ class Network:
             index=self.index,
             listening=self.listening,
             peers={index: self._peer_stats(peer) for index, peer in self._peers.items()},
-            handshake_failures=self._handshake_failures,
-            refused_connections=self._refused,
+            handshake_failures=sum(self._gate.failures.values()),
+            handshake_failures_by_code=dict(self._gate.failures),
+            pending_handshakes=self._gate.admission.pending,
+            accept_errors=(
+                0
+                if self._accept_errors is None
+                else self._accept_errors.count_for(self._listening_addresses)
+            ),
             callback_errors=self._callback_errors,
         )
 
@@ -285,17 +324,13 @@ class Network:
             await asyncio.sleep(self._backoff(attempt))
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """A new inbound connection: serve it in a task of ours (so `close` can cancel it)."""
+        """A new inbound connection: a slot from the gate (which may evict an older one), then
+        a task of ours to serve it (so `close` can cancel it)."""
         if self._closing:
             writer.transport.abort()
             return
-        if self._pending_inbound >= self.config.max_pending_handshakes:
-            self._refused += 1
-            self._notify()
-            self._spawn(self._discard(writer), f"refuse-{self.index}")
-            return
-        self._pending_inbound += 1  # until its handshake ends, in _authenticate
-        self._spawn(self._serve(reader, writer, None), f"inbound-{self.index}")
+        pending = self._gate.arrive(writer)  # until its handshake ends, in _authenticate
+        self._spawn(self._serve(reader, writer, None, pending), f"inbound-{self.index}")
 
     @staticmethod
     async def _discard(writer: asyncio.StreamWriter) -> None:
@@ -308,6 +343,7 @@ class Network:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         dialed: PeerState | None,
+        pending: Pending | None = None,
     ) -> bool:
         """Run one connection from handshake to close; True if it served: it was adopted as the
         peer's link and the peer used it (a connection the peer refuses at once does not count,
@@ -317,7 +353,7 @@ class Network:
         closed and its closing awaited here, so no transport outlives its task.
         """
         try:
-            established, connection = await self._authenticate(reader, writer, dialed)
+            established, connection = await self._authenticate(reader, writer, dialed, pending)
             if established is None:
                 return False
             return await self._run_link(reader, writer, connection, established, dialed)
@@ -329,6 +365,7 @@ class Network:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         dialed: PeerState | None,
+        pending: Pending | None,
     ) -> tuple[Established | None, Connection]:
         connection = Connection(
             Role.INITIATOR if dialed else Role.RESPONDER,
@@ -340,13 +377,17 @@ class Network:
         )
         try:
             async with asyncio.timeout(self.config.handshake_timeout):
-                return await self._handshake(connection, reader, writer), connection
+                on_proved = None if pending is None else partial(self._gate.proved, pending)
+                established = await exchange_handshake(
+                    connection, reader, writer, self.config.read_chunk, on_proved
+                )
+                return established, connection
         except (ProtocolError, OSError, TimeoutError) as exc:
-            self._handshake_failed(connection, dialed, writer.get_extra_info("peername"), exc)
+            self._handshake_failed(connection, dialed, pending, writer, exc)
             return None, connection
         finally:
-            if dialed is None:
-                self._pending_inbound -= 1
+            if pending is not None:
+                self._gate.leave(pending)
 
     async def _run_link(
         self,
@@ -394,64 +435,28 @@ class Network:
                 await asyncio.gather(writer_task, return_exceptions=True)
         return adopted and link.bytes_in > 0
 
-    async def _handshake(
+    def _handshake_failed(
         self,
         connection: Connection,
-        reader: asyncio.StreamReader,
+        dialed: PeerState | None,
+        pending: Pending | None,
         writer: asyncio.StreamWriter,
-    ) -> Established:
-        """Exchange handshake frames until the peer is authenticated.
-
-        Frames that arrived right behind the handshake stay buffered in `connection`: they
-        belong to the session, and the read loop takes them first (so a fault in them counts
-        against the now-known peer, not as a failed handshake).
-        """
-        while True:
-            outgoing = connection.data_to_send()
-            if outgoing:
-                writer.write(outgoing)
-                await writer.drain()
-            data = await reader.read(self.config.read_chunk)
-            if not data:
-                raise HandshakeError("CLOSED", "the peer closed the connection mid-handshake")
-            connection.receive_data(data)
-            event = connection.next_event()
-            if isinstance(event, Established):
-                outgoing = connection.data_to_send()  # the initiator's confirm
-                if outgoing:
-                    writer.write(outgoing)
-                    await writer.drain()
-                return event
-            if event is not None:  # the Connection yields nothing else before Established
-                raise HandshakeError("UNEXPECTED_MESSAGE", "message before the handshake ended")
-
-    def _handshake_failed(
-        self, connection: Connection, dialed: PeerState | None, remote: object, exc: Exception
+        exc: Exception,
     ) -> None:
-        self._handshake_failures += 1
-        code = exc.code if isinstance(exc, ProtocolError) else type(exc).__name__
-        claimed = connection.peer_claimed
-        who = claimed.hex()[:16] if claimed else "?"
+        code = failure_code(exc, pending)
+        why = failure_reason(code, exc, self.config.handshake_timeout)
         if dialed is not None:
+            # Our own dials: at most one per peer per backoff step, so each one is logged.
             dialed.handshake_failures += 1
             log.warning(
                 "validator %d: handshake with %d at %s failed: %s (%s)",
                 self.index,
                 dialed.index,
-                remote,
+                writer.get_extra_info("peername"),
                 code,
-                exc,
+                why,
             )
-        else:
-            log.warning(
-                "validator %d: inbound handshake from %s (key %s) failed: %s (%s)",
-                self.index,
-                remote,
-                who,
-                code,
-                exc,
-            )
-        self._notify()
+        self._gate.failed(code, pending, connection.peer_claimed, why)
 
     # ---- the life of a link --------------------------------------------------------------
 
@@ -509,9 +514,10 @@ class Network:
     def _fault(self, peer: PeerState, link: Link, exc: ProtocolError) -> None:
         peer.faults += 1
         peer.last_fault = exc.code
-        log.warning(
-            "validator %d: dropping connection to %d (session %s): %s",
-            self.index,
+        # A faulty validator can reconnect and fault again as fast as it can handshake.
+        self._faults_log.event(
+            f"{exc.code} from {peer.index}",
+            "dropping connection to %d (session %s): %s",
             peer.index,
             link.session,
             exc,
