@@ -1,10 +1,10 @@
 """The door of a validator's P2P port: who may wait for a handshake, and what failures cost.
 
-`Network` takes a ticket (`Pending`) from the gate for every socket it accepts, says when the
-peer proved its key and when the handshake ended, and reports each failure. The gate applies
-the admission policy of `admission.py` — closing, at once, the sockets it evicts — counts
-failures by code for `/metrics`, and logs inbound ones through a `ThrottledLog`, so a flood
-costs a few lines per interval rather than one per socket.
+The `Connector` (`connect.py`) takes a ticket (`Pending`) from the gate for every socket it
+accepts, says when the peer proved its key and when the handshake ended, and reports each
+failure. The gate applies the admission policy of `admission.py` — closing, at once, the
+sockets it evicts — counts failures by code for `/metrics`, and logs inbound ones through a
+`ThrottledLog`, so a flood costs a few lines per interval rather than one per socket.
 """
 
 from __future__ import annotations
