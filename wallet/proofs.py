@@ -230,7 +230,7 @@ def verify_proof(
         proof = _parse(proof_json)
     except FormError as exc:
         return ProofCheck((Check("decode", False, str(exc)),), expected_tx_id or "", None)
-    tx_id = sha256(proof.tx.body_bytes)
+    tx_id = proof.tx.id  # recomputed from the body when it was decoded (ledger.types.tx_id)
     checks = [
         Check("decode", True, "tx, receipt and header are canonical encodings"),
         *_tx_checks(proof, tx_id, expected_tx_id),
