@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from ledger import codec
 from ledger.errors import DecodeError
 from ledger.hashing import CONSENSUS_TAG, sha256, tagged_hash
-from ledger.types import Block, Header
+from ledger.types import Block, Header, Height, ValidatorIndex, View
 
 HASH_SIZE = 32
 ED25519_SIG_SIZE = 64
@@ -36,6 +36,14 @@ def _fields(value: Any, names: tuple[str, ...], what: str) -> dict[str, Any]:
     _require(isinstance(value, dict), f"{what} must be a map")
     _require(set(value) == set(names), f"{what} must have exactly the fields {sorted(names)}")
     return value  # type: ignore[no-any-return]
+
+
+def _view(value: Any) -> View:
+    return View(_uint(value, "view"))
+
+
+def _height(value: Any) -> Height:
+    return Height(_uint(value, "height"))
 
 
 def _uint(value: Any, what: str) -> int:
@@ -74,8 +82,8 @@ def block_from_value(value: Any) -> Block:
 class PrePrepare:
     """The primary of `view` proposes `block` at `height` (= block.header.height)."""
 
-    view: int
-    height: int
+    view: View
+    height: Height
     block: Block
 
     TYPE: ClassVar[str] = "pre_prepare"
@@ -92,15 +100,15 @@ class PrePrepare:
     def from_value(value: dict[str, Any]) -> PrePrepare:
         fields = _fields(value, ("type", "view", "height", "block"), "pre-prepare")
         block = block_from_value(fields["block"])
-        height = _uint(fields["height"], "height")
+        height = _height(fields["height"])
         _require(block.header.height == height, "pre-prepare height differs from its block's")
-        return PrePrepare(_uint(fields["view"], "view"), height, block)
+        return PrePrepare(_view(fields["view"]), height, block)
 
 
 @dataclass(frozen=True, slots=True)
 class Prepare:
-    view: int
-    height: int
+    view: View
+    height: Height
     block_hash: bytes
 
     TYPE: ClassVar[str] = "prepare"
@@ -117,8 +125,8 @@ class Prepare:
     def from_value(value: dict[str, Any]) -> Prepare:
         fields = _fields(value, ("type", "view", "height", "hash"), "prepare")
         return Prepare(
-            _uint(fields["view"], "view"),
-            _uint(fields["height"], "height"),
+            _view(fields["view"]),
+            _height(fields["height"]),
             _bytes(fields["hash"], "hash", HASH_SIZE),
         )
 
@@ -127,8 +135,8 @@ class Prepare:
 class Commit:
     """A vote to commit, with the sender's BLS signature of the block's commit digest."""
 
-    view: int
-    height: int
+    view: View
+    height: Height
     block_hash: bytes
     bls_sig: bytes
 
@@ -147,8 +155,8 @@ class Commit:
     def from_value(value: dict[str, Any]) -> Commit:
         fields = _fields(value, ("type", "view", "height", "hash", "bls_sig"), "commit")
         return Commit(
-            _uint(fields["view"], "view"),
-            _uint(fields["height"], "height"),
+            _view(fields["view"]),
+            _height(fields["height"]),
             _bytes(fields["hash"], "hash", HASH_SIZE),
             _bytes(fields["bls_sig"], "bls_sig", BLS_SIG_SIZE),
         )
@@ -158,7 +166,7 @@ class Commit:
 class Checkpoint:
     """The sender committed `block_hash` at `height` (a multiple of the checkpoint interval)."""
 
-    height: int
+    height: Height
     block_hash: bytes
 
     TYPE: ClassVar[str] = "checkpoint"
@@ -169,14 +177,14 @@ class Checkpoint:
     @staticmethod
     def from_value(value: dict[str, Any]) -> Checkpoint:
         fields = _fields(value, ("type", "height", "hash"), "checkpoint")
-        return Checkpoint(_uint(fields["height"], "height"), _bytes(fields["hash"], "hash", 32))
+        return Checkpoint(_height(fields["height"]), _bytes(fields["hash"], "hash", HASH_SIZE))
 
 
 @dataclass(frozen=True, slots=True)
 class CheckpointProof:
     """A stable checkpoint: 2f+1 signed `Checkpoint` envelopes (none for height 0, genesis)."""
 
-    height: int
+    height: Height
     block_hash: bytes
     votes: tuple[SignedMessage, ...]
 
@@ -197,7 +205,7 @@ class CheckpointProof:
             SignedMessage.from_value(v, (Checkpoint.TYPE,)) for v in _list(fields["votes"], "votes")
         )
         return CheckpointProof(
-            _uint(fields["height"], "height"), _bytes(fields["hash"], "hash", 32), votes
+            _height(fields["height"]), _bytes(fields["hash"], "hash", HASH_SIZE), votes
         )
 
     @staticmethod
@@ -207,20 +215,21 @@ class CheckpointProof:
 
 @dataclass(frozen=True, slots=True)
 class PreparedProof:
-    """`block` was prepared in `view`: 2f+1 signed `Prepare(view, height, hash)` envelopes."""
+    """The block `block_hash` was prepared at `height` in `view`: 2f+1 signed
+    `Prepare(view, height, block_hash)` envelopes. It names the block by hash, as in the PBFT
+    paper, so a VIEW-CHANGE stays small whatever the blocks weigh; a replica that needs the
+    block fetches it by hash (consensus/blocks.py)."""
 
-    view: int
-    block: Block
+    view: View
+    height: Height
+    block_hash: bytes
     prepares: tuple[SignedMessage, ...]
-
-    @property
-    def height(self) -> int:
-        return self.block.header.height
 
     def to_value(self) -> dict[str, Any]:
         return {
             "view": self.view,
-            "block": block_to_value(self.block),
+            "height": self.height,
+            "hash": self.block_hash,
             "prepares": [prepare.to_value() for prepare in self.prepares],
         }
 
@@ -229,13 +238,16 @@ class PreparedProof:
 
     @staticmethod
     def from_value(value: Any) -> PreparedProof:
-        fields = _fields(value, ("view", "block", "prepares"), "prepared proof")
+        fields = _fields(value, ("view", "height", "hash", "prepares"), "prepared proof")
         prepares = tuple(
             SignedMessage.from_value(v, (Prepare.TYPE,))
             for v in _list(fields["prepares"], "prepares")
         )
         return PreparedProof(
-            _uint(fields["view"], "view"), block_from_value(fields["block"]), prepares
+            View(_uint(fields["view"], "view")),
+            Height(_uint(fields["height"], "height")),
+            _bytes(fields["hash"], "hash", HASH_SIZE),
+            prepares,
         )
 
     @staticmethod
@@ -245,9 +257,10 @@ class PreparedProof:
 
 @dataclass(frozen=True, slots=True)
 class ViewChange:
-    """The sender moves to `view`, reporting its stable checkpoint and prepared blocks."""
+    """The sender moves to `view`, reporting its stable checkpoint and, for each height above
+    it, its highest-view prepared proof (by hash: a bounded message whatever the load)."""
 
-    view: int
+    view: View
     checkpoint: CheckpointProof
     prepared: tuple[PreparedProof, ...]
 
@@ -265,7 +278,7 @@ class ViewChange:
     def from_value(value: dict[str, Any]) -> ViewChange:
         fields = _fields(value, ("type", "view", "checkpoint", "prepared"), "view change")
         return ViewChange(
-            _uint(fields["view"], "view"),
+            _view(fields["view"]),
             CheckpointProof.from_value(fields["checkpoint"]),
             tuple(PreparedProof.from_value(p) for p in _list(fields["prepared"], "prepared")),
         )
@@ -276,7 +289,7 @@ class NewView:
     """The primary of `view` starts it with 2f+1 signed view changes; the blocks it re-proposes
     follow from them (every replica recomputes the choice, see viewchange.select_new_view)."""
 
-    view: int
+    view: View
     view_changes: tuple[SignedMessage, ...]
 
     TYPE: ClassVar[str] = "new_view"
@@ -295,17 +308,17 @@ class NewView:
             SignedMessage.from_value(v, (ViewChange.TYPE,))
             for v in _list(fields["view_changes"], "view_changes")
         )
-        return NewView(_uint(fields["view"], "view"), changes)
+        return NewView(_view(fields["view"]), changes)
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
     """Where the sender is; peers answer with what it lacks (votes, new view, stable proof)."""
 
-    view: int
+    view: View
     installed: bool  # False while changing view or not knowing the view's NEW-VIEW
-    height: int  # committed height
-    stable: int  # stable checkpoint height
+    height: Height  # committed height
+    stable: Height  # stable checkpoint height
 
     TYPE: ClassVar[str] = "status"
 
@@ -323,10 +336,10 @@ class Status:
         fields = _fields(value, ("type", "view", "installed", "height", "stable"), "status")
         _require(isinstance(fields["installed"], bool), "installed must be a bool")
         return Status(
-            _uint(fields["view"], "view"),
+            _view(fields["view"]),
             fields["installed"],
-            _uint(fields["height"], "height"),
-            _uint(fields["stable"], "stable"),
+            _height(fields["height"]),
+            Height(_uint(fields["stable"], "stable")),
         )
 
 
@@ -347,8 +360,37 @@ class StableCheckpoint:
         return StableCheckpoint(CheckpointProof.from_value(fields["proof"]))
 
 
+@dataclass(frozen=True, slots=True)
+class Suspect:
+    """The sender suspects the primary of `view` (a timeout, or a block its executor refused).
+
+    Unlike a VIEW-CHANGE it binds the sender to nothing: it goes on voting in `view`, and
+    leaves only once 2f+1 replicas suspect the view (consensus/changes.py says why).
+    """
+
+    view: View
+
+    TYPE: ClassVar[str] = "suspect"
+
+    def to_value(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "view": self.view}
+
+    @staticmethod
+    def from_value(value: dict[str, Any]) -> Suspect:
+        fields = _fields(value, ("type", "view"), "suspect")
+        return Suspect(_view(fields["view"]))
+
+
 Message = (
-    PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | Status | StableCheckpoint
+    PrePrepare
+    | Prepare
+    | Commit
+    | Checkpoint
+    | ViewChange
+    | NewView
+    | Status
+    | StableCheckpoint
+    | Suspect
 )
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Message]] = {
@@ -360,6 +402,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Message]] = {
     NewView.TYPE: NewView.from_value,
     Status.TYPE: Status.from_value,
     StableCheckpoint.TYPE: StableCheckpoint.from_value,
+    Suspect.TYPE: Suspect.from_value,
 }
 
 
@@ -378,7 +421,7 @@ def decode_message(data: bytes, expect: tuple[str, ...] | None = None) -> Messag
     return _DECODERS[kind](value)
 
 
-def signing_digest(chain: str, sender: int, payload: bytes) -> bytes:
+def signing_digest(chain: str, sender: ValidatorIndex, payload: bytes) -> bytes:
     """What the sender's Ed25519 key signs for an envelope carrying `payload`."""
     bound = codec.encode({"chain": chain, "from": sender, "msg": sha256(payload)})
     return tagged_hash(CONSENSUS_TAG, bound)
@@ -388,14 +431,14 @@ def signing_digest(chain: str, sender: int, payload: bytes) -> bytes:
 class SignedMessage:
     """The envelope `{"from", "msg", "sig"}`; `message` is `msg` decoded."""
 
-    sender: int
+    sender: ValidatorIndex
     payload: bytes
     sig: bytes
     message: Message = field(compare=False, repr=False)
 
     @staticmethod
     def create(
-        chain: str, sender: int, message: Message, sign: Callable[[bytes], bytes]
+        chain: str, sender: ValidatorIndex, message: Message, sign: Callable[[bytes], bytes]
     ) -> SignedMessage:
         payload = encode_message(message)
         return SignedMessage(sender, payload, sign(signing_digest(chain, sender, payload)), message)
@@ -412,7 +455,7 @@ class SignedMessage:
     @staticmethod
     def from_value(value: Any, expect: tuple[str, ...] | None = None) -> SignedMessage:
         fields = _fields(value, ("from", "msg", "sig"), "envelope")
-        sender = _uint(fields["from"], "from")
+        sender = ValidatorIndex(_uint(fields["from"], "from"))
         _require(sender < 2**16, "from is not a validator index")
         payload = _bytes(fields["msg"], "msg")
         sig = _bytes(fields["sig"], "sig", ED25519_SIG_SIZE)

@@ -26,11 +26,12 @@ from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
 from ledger.store import LevelDBStore
-from network.envelope import BLOCKS, CONSENSUS, FETCH, TXS
+from network.envelope import BLOCK, BLOCKS, CONSENSUS, FETCH, GET_BLOCK, TXS
 from node.api.app import make_app
 from node.api.context import NodeHandle
 from node.config import NodeConfig
 from node.keys import ValidatorKeys, load_keys
+from node.runtime.blockfetch import BlockFetcher
 from node.runtime.driver import Driver, NullTransport, Transport
 from node.runtime.executor import Executor
 from node.runtime.gossip import TxGossip
@@ -75,15 +76,20 @@ class Peering:
             genesis, index, service.keys.ed25519, service.config.p2p_listen
         )
         self.statesync = StateSync(self.transport, driver, genesis, metrics)
+        self.blocks = BlockFetcher(self.transport, driver)
         self.gossip = TxGossip(
             self.transport, driver, metrics, catching_up=lambda: self.statesync.active
         )
-        driver.transport = ConsensusChannel(self.transport, self.statesync.fetch_blocks)
+        driver.transport = ConsensusChannel(
+            self.transport, self.statesync.fetch_blocks, self.blocks.fetch_block
+        )
         driver.on_admitted = self.gossip.forward
         self.transport.on(CONSENSUS, lambda peer, body: driver.message_received(peer, bytes(body)))
         self.transport.on(TXS, self.gossip.on_txs)
         self.transport.on(FETCH, self.statesync.on_fetch)
         self.transport.on(BLOCKS, self.statesync.on_blocks)
+        self.transport.on(GET_BLOCK, self.blocks.on_get_block)
+        self.transport.on(BLOCK, self.blocks.on_block)
         self.transport.peer_listeners.append(self._peer_changed)
         network = self.transport.network
         metrics.watch(
@@ -116,6 +122,7 @@ class Peering:
         self.gossip.flush()
         await self.gossip.close()
         await self.statesync.close()
+        await self.blocks.close()
         await self.transport.close()
 
 

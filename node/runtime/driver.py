@@ -3,8 +3,8 @@
 The replica decides; the driver does: timers on the asyncio loop, proposals and execution
 through the executor and mempool, persistence and commits through the store, messages through
 an injectable transport (a no-op for a single validator). Events produced while performing
-actions (ProposalBuilt, BlockExecuted) are queued and fed after the current list, so actions
-are always performed in the order the replica gave them.
+actions (ProposalBuilt, BlockExecuted, BlockFetched of a block found locally) are queued and
+fed after the current list, so actions are always performed in the order the replica gave them.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from consensus.interface import (
     Action,
     BlockExecuted,
+    BlockFetched,
     Broadcast,
     BuildProposal,
     CancelTimer,
@@ -28,6 +29,7 @@ from consensus.interface import (
     DiscardBlocks,
     Event,
     ExecuteBlock,
+    FetchBlock,
     FetchBlocks,
     MessageReceived,
     Persist,
@@ -36,14 +38,25 @@ from consensus.interface import (
     Send,
     SetTimer,
     Start,
+    Suspected,
     TimerFired,
     TxsArrived,
     TxsRemoved,
     ViewChanged,
 )
+from consensus.messages import SignedMessage
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
-from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx, bitmap_indexes
+from ledger.types import (
+    Block,
+    Certificate,
+    ErrorInfo,
+    Height,
+    Receipt,
+    SignedTx,
+    ValidatorIndex,
+    bitmap_indexes,
+)
 from node.runtime.executor import Executor
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
@@ -69,22 +82,34 @@ def reason_label(reason: str) -> str:
 class Transport(Protocol):
     """How consensus messages leave the node; `network/` provides the real one."""
 
-    def send(self, to: int, message: Any) -> None: ...
-    def broadcast(self, message: Any) -> None: ...
+    def send(self, to: int, message: SignedMessage) -> None: ...
+    def broadcast(self, message: SignedMessage) -> None: ...
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None: ...
+
+    def fetch_block(
+        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
+    ) -> bool:
+        """Start fetching a block by hash (the answer comes as `Driver.block_fetched`);
+        False if there is nobody to ask."""
+        ...
 
 
 class NullTransport:
     """A single validator has nobody to talk to."""
 
-    def send(self, to: int, message: Any) -> None:
+    def send(self, to: int, message: SignedMessage) -> None:
         pass
 
-    def broadcast(self, message: Any) -> None:
+    def broadcast(self, message: SignedMessage) -> None:
         pass
 
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
         pass
+
+    def fetch_block(
+        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
+    ) -> bool:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +216,27 @@ class Driver:
     def caught_up(self) -> None:
         """State transfer ended (whatever it reached): tell the replica where the chain is."""
         tip = self.executor.tip
-        self.handle(CaughtUp(tip.height, tip.block_hash, self.clock()))
+        self.handle(CaughtUp(Height(tip.height), tip.block_hash, self.clock()))
 
-    def message_received(self, sender: int, message: Any) -> None:
-        self.handle(MessageReceived(sender, message, self.clock()))
+    def message_received(self, sender: int, message: SignedMessage | bytes) -> None:
+        self.handle(MessageReceived(ValidatorIndex(sender), message, self.clock()))
+
+    def block_fetched(self, height: Height, block_hash: bytes, block: Block | None) -> None:
+        """The answer to a FetchBlock that went to the peers (checked against the hash)."""
+        self.handle(BlockFetched(height, block_hash, block, self.clock()))
+
+    def find_block(self, height: Height, block_hash: bytes) -> Block | None:
+        """A block we hold by hash: the replica's, one we executed, or a committed one."""
+        found = self.replica.known_block(height, block_hash)
+        if found is not None:
+            return found
+        pending = self.executor.pending.get(block_hash)
+        if pending is not None:
+            return pending.block
+        header = self.store.header(height)
+        if header is not None and header.hash() == block_hash:
+            return self.store.block(height)
+        return None
 
     def handle(self, event: Event) -> None:
         """Feed `event`; re-entrant calls (from inside an action) queue behind the current one."""
@@ -246,6 +288,15 @@ class Driver:
             self.transport.broadcast(action.message)
         elif isinstance(action, FetchBlocks):
             self.transport.fetch_blocks(action.from_height, action.to_height, action.peers)
+        elif isinstance(action, FetchBlock):
+            self._fetch_block(action)
+        elif isinstance(action, Suspected):
+            log.warning(
+                "suspecting the primary of view %d at height %d (leaving it once 2f+1 do): %s",
+                action.view,
+                self.executor.tip.height,
+                action.reason,
+            )
         elif isinstance(action, ViewChanged):
             log.warning(
                 "view change at height %d: view %d, primary %d, because %s",
@@ -256,6 +307,14 @@ class Driver:
             )
             self.metrics.view_changes.labels(reason_label(action.reason)).inc()
             self.metrics.consensus_view.set(action.view)
+
+    def _fetch_block(self, action: FetchBlock) -> None:
+        """Our own blocks first; the peers only for what we do not hold."""
+        local = self.find_block(action.height, action.block_hash)
+        if local is not None or not self.transport.fetch_block(
+            action.height, action.block_hash, action.peers
+        ):
+            self._events.append(BlockFetched(action.height, action.block_hash, local, self.clock()))
 
     def _set_timer(self, name: str, delay_ms: int) -> None:
         old = self._timers.pop(name, None)

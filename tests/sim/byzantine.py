@@ -13,7 +13,10 @@ A byzantine node signs with its own key only (it cannot forge others), but may s
 - `vcspam`: sends VIEW-CHANGE messages for views ahead of its own;
 - `garbage`: sends random bytes and corrupted encodings of real messages;
 - `nvsubset`: as new primary, sends NEW-VIEW with a random smallest quorum of view changes
-  (the least information the rules allow).
+  (the least information the rules allow);
+- `badfetch`: answers a fetch of a block by hash with another block (same header with other
+  txs, or another block of that height);
+- `nofetch`: never answers a fetch of a block by hash.
 """
 
 from __future__ import annotations
@@ -95,6 +98,22 @@ class Behaviour:
             )
             result.append(Broadcast(self._sign(change)))
         return result
+
+    def serve_block(self, height: int, block_hash: bytes) -> tuple[Block | None, int] | None:
+        """A fetch of `block_hash` asked of us: (answer, delay), or None to answer honestly."""
+        if "nofetch" in self.kinds:
+            return None, 300
+        if "badfetch" not in self.kinds:
+            return None
+        replica = self.node.replica
+        real = replica.known_block(height, block_hash) if replica is not None else None
+        if real is not None and self.rng.random() < 0.5:
+            txs = (*real.txs[:-1], self._rand(40))
+            return Block(real.header, txs), 5
+        for known in self.node.app.executed_blocks.values():
+            if known.header.height == height and known.header.hash() != block_hash:
+                return known, 5
+        return (Block(real.header, ()) if real is not None else None), 5
 
     # -- tampering ------------------------------------------------------------------------------
 

@@ -10,8 +10,13 @@ BuildProposal / ExecuteBlock / FetchBlocks from a fake application (app.py).
 It checks, as it goes and at the end: no two honest nodes commit different blocks at a height;
 every committed block's certificate verifies with `ledger.certificates.verify_certificate`;
 blocks commit in height order, each once; no honest replica signs two different blocks for one
-(view, height); logs and persisted records stay bounded; and once faults stop, every submitted
-transaction is committed by every honest node within a bounded simulated time.
+(view, height); every message an honest replica sends fits the size bound of its kind
+(ledger.message_bounds); logs and persisted records stay bounded; and once faults stop, every
+submitted transaction is committed by every honest node within a bounded simulated time.
+
+`FetchBlock` (a block named by hash in a NEW-VIEW) is answered as the node's driver does: from
+the node's own executed or committed blocks, else from the peers in the order given, skipping
+one that is down or cut off (after a timeout), silent, or answers with another block.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from consensus.blocks import KEEP_VOTED, matches
 from consensus.config import ReplicaConfig
 from consensus.crypto import ReplicaCrypto, ValidatorCrypto
 from consensus.interface import (
     Action,
     BlockExecuted,
+    BlockFetched,
     Broadcast,
     BuildProposal,
     CancelTimer,
@@ -35,6 +42,7 @@ from consensus.interface import (
     CommitBlock,
     Event,
     ExecuteBlock,
+    FetchBlock,
     FetchBlocks,
     MessageReceived,
     Persist,
@@ -42,6 +50,7 @@ from consensus.interface import (
     Send,
     SetTimer,
     Start,
+    Suspected,
     TimerFired,
     TxsArrived,
     TxsRemoved,
@@ -53,6 +62,7 @@ from ledger import codec
 from ledger.certificates import verify_certificate
 from ledger.crypto import BLS_CURVE_ORDER, BlsKey, Ed25519Key
 from ledger.hashing import sha256
+from ledger.message_bounds import MessageBounds, message_bounds
 from ledger.types import Block, Certificate, SignedTx, TxBody
 from tests.sim.app import FakeApp
 from tests.sim.fakecrypto import (
@@ -64,6 +74,8 @@ from tests.sim.fakecrypto import (
 
 GENESIS_TIME = 1_700_000_000_000
 CHAIN = "sim-chain"
+FETCH_TIMEOUT_MS = 300  # what a peer that never answers a block fetch costs the asker
+MAX_SIM_TX_BYTES = 512  # the simulator's signed txs are smaller than this
 
 
 class SimulationFailure(AssertionError):
@@ -141,10 +153,24 @@ class Simulation:
         self.signed: dict[tuple[int, str, int, int], bytes] = {}
         self.submitted: dict[bytes, bytes] = {}
         self.view_changes = 0
+        self.suspicions = 0
+        self.blocks_fetched = 0
+        self.wrong_blocks = 0
         self.commits = 0
         self.max_log = 0
         self.events = 0
+        self.bounds = self._bounds()
         self._setup_nodes()
+
+    def _bounds(self) -> MessageBounds:
+        sc = self.scenario
+        params = {
+            "window": sc.window,
+            "checkpoint_interval": sc.checkpoint_interval,
+            "block_max_txs": sc.max_txs_per_block,
+            "block_max_bytes": sc.max_txs_per_block * MAX_SIM_TX_BYTES,
+        }
+        return message_bounds(params, sc.n, CHAIN)
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -266,8 +292,12 @@ class Simulation:
                 self._commit(node, action.block, action.certificate)
             elif isinstance(action, FetchBlocks):
                 self._fetch(node, action)
+            elif isinstance(action, FetchBlock):
+                self._fetch_block(node, action)
             elif isinstance(action, ViewChanged):
                 self.view_changes += 1
+            elif isinstance(action, Suspected):
+                self.suspicions += 1
 
     def _wire(self, envelope: SignedMessage | bytes) -> Any:
         if isinstance(envelope, bytes):
@@ -282,16 +312,21 @@ class Simulation:
     def faulty_now(self) -> bool:
         return self.time < self.fault_end
 
+    def cut(self, src: int, dst: int) -> bool:
+        """Whether a message from `src` to `dst` is lost now (partition or random drop)."""
+        if not self.faulty_now():
+            return False
+        if self.partition is not None and (src in self.partition) != (dst in self.partition):
+            return True
+        return bool(self.scenario.drop) and self.rng.random() < self.scenario.drop
+
     def transmit(self, src: int, dst: int, payload: Any) -> None:
         sc = self.scenario
         delay = self.rng.randint(1, 20)
-        if self.faulty_now():
-            if self.partition is not None and (src in self.partition) != (dst in self.partition):
-                return
-            if sc.drop and self.rng.random() < sc.drop:
-                return
-            if sc.long_delay and self.rng.random() < sc.long_delay:
-                delay += self.rng.randint(100, 1500)
+        if self.cut(src, dst):
+            return
+        if self.faulty_now() and sc.long_delay and self.rng.random() < sc.long_delay:
+            delay += self.rng.randint(100, 1500)
         target = self.nodes[dst]
         self.at(
             self.time + delay,
@@ -403,6 +438,48 @@ class Simulation:
             node.epoch,
         )
 
+    # -- blocks fetched by hash --------------------------------------------------------------------
+
+    def _fetch_block(self, node: Node, action: FetchBlock) -> None:
+        """The driver's FetchBlock: our own blocks first, then each peer in turn."""
+        block = node.app.block(action.height, action.block_hash)
+        delay = 1
+        for index in action.peers if block is None else ():
+            answer, cost = self._ask_for_block(node, self.nodes[index], action)
+            delay += cost
+            if answer is not None and matches(answer, action.height, action.block_hash):
+                block = answer
+                break
+            if answer is not None:
+                self.wrong_blocks += 1
+        if block is not None:
+            self.blocks_fetched += 1
+            if self.scenario.wire_bytes:
+                block = Block.decode(block.encode())
+        height, block_hash, found = action.height, action.block_hash, block
+        self.at(
+            self.time + delay,
+            self.deliver,
+            node,
+            lambda now: BlockFetched(height, block_hash, found, now),
+            node.epoch,
+        )
+
+    def _ask_for_block(
+        self, node: Node, peer: Node, action: FetchBlock
+    ) -> tuple[Block | None, int]:
+        """What `peer` answers and how long it takes (a silent peer costs a timeout)."""
+        if not peer.up or peer.replica is None or self.cut(node.index, peer.index):
+            return None, FETCH_TIMEOUT_MS
+        if peer.behaviour is not None:
+            served = peer.behaviour.serve_block(action.height, action.block_hash)
+            if served is not None:
+                return served
+        found = peer.replica.known_block(action.height, action.block_hash)
+        if found is None:
+            found = peer.app.block(action.height, action.block_hash)
+        return found, self.rng.randint(2, 40)
+
     # -- crashes ---------------------------------------------------------------------------------
 
     def crash(self, node: Node) -> None:
@@ -475,6 +552,12 @@ class Simulation:
         if envelope.sender != node.index:
             return
         message = envelope.message
+        bound = getattr(self.bounds, message.TYPE)
+        if len(envelope.encode()) > bound:
+            self.fail(
+                f"honest node {node.index} sent a {message.TYPE} of {len(envelope.encode())} "
+                f"bytes, over its bound of {bound}"
+            )
         if isinstance(message, PrePrepare | Prepare | Commit):
             block_hash = (
                 message.block.header.hash()
@@ -490,14 +573,19 @@ class Simulation:
                     f"{message.view} height {message.height}"
                 )
 
+    def records_bound(self) -> int:
+        """A vote and a prepared proof per height within the proof reach, the blocks kept per
+        height (consensus/blocks.py), and the view, view change, new view and checkpoint."""
+        sc = self.scenario
+        reach = 2 * (sc.checkpoint_interval + sc.window)
+        return reach * (2 + KEEP_VOTED + 1) + 4
+
     def log_bound(self) -> int:
         sc = self.scenario
         span = sc.checkpoint_interval + sc.window
         return 3 * span * (2 * sc.n + 3) + 8 * sc.n
 
     def _check_bounded(self) -> None:
-        sc = self.scenario
-        span = sc.checkpoint_interval + sc.window
         for node in self.nodes:
             if not node.honest or node.replica is None:
                 continue
@@ -505,7 +593,7 @@ class Simulation:
             self.max_log = max(self.max_log, size)
             if size > self.log_bound():
                 self.fail(f"node {node.index} log holds {size} messages (bound {self.log_bound()})")
-            if len(node.records) > 2 * (3 * span) + 4:
+            if len(node.records) > self.records_bound():
                 self.fail(f"node {node.index} keeps {len(node.records)} persisted records")
 
     def _live(self) -> bool:
