@@ -105,6 +105,10 @@ class Scenario:
     max_txs_per_block: int = 4
     liveness_ms: int = 90_000
     submit_until_ms: int | None = None
+    # `lone_txs` of the txs reach only node `lone_node` while faults last (nobody else hears of
+    # them), and everyone once the faults stop (as gossip re-announcing them would).
+    lone_node: int | None = None
+    lone_txs: int = 0
 
     def describe(self) -> str:
         parts = [f"n={self.n}"]
@@ -143,6 +147,7 @@ class Simulation:
         self.scenario = scenario
         self.rng = random.Random(seed)
         self.time = GENESIS_TIME
+        self.time0 = GENESIS_TIME
         self.fault_end = GENESIS_TIME + scenario.fault_ms
         self.quiet_from = self.fault_end
         self._queue: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
@@ -154,6 +159,8 @@ class Simulation:
         self.submitted: dict[bytes, bytes] = {}
         self.view_changes = 0
         self.suspicions = 0
+        self.unhappy_at: dict[int, int] = {}  # node -> when it first suspected or left a view
+        self.decided_at: dict[int, int] = {}  # height -> when it was first committed
         self.blocks_fetched = 0
         self.wrong_blocks = 0
         self.commits = 0
@@ -296,8 +303,10 @@ class Simulation:
                 self._fetch_block(node, action)
             elif isinstance(action, ViewChanged):
                 self.view_changes += 1
+                self.unhappy_at.setdefault(node.index, self.time)
             elif isinstance(action, Suspected):
                 self.suspicions += 1
+                self.unhappy_at.setdefault(node.index, self.time)
 
     def _wire(self, envelope: SignedMessage | bytes) -> Any:
         if isinstance(envelope, bytes):
@@ -383,6 +392,7 @@ class Simulation:
             self.fail(f"certificate for height {header.height} does not verify")
 
     def _agree(self, node: Node, height: int, block_hash: bytes) -> None:
+        self.decided_at.setdefault(height, self.time)
         known = self.decided.setdefault(height, block_hash)
         if known != block_hash:
             self.fail(f"node {node.index} committed a different block at height {height}")
@@ -449,11 +459,11 @@ class Simulation:
             delay += cost
             if answer is not None and matches(answer, action.height, action.block_hash):
                 block = answer
+                self.blocks_fetched += 1  # from a peer
                 break
             if answer is not None:
                 self.wrong_blocks += 1
         if block is not None:
-            self.blocks_fetched += 1
             if self.scenario.wire_bytes:
                 block = Block.decode(block.encode())
         height, block_hash, found = action.height, action.block_hash, block
@@ -499,7 +509,10 @@ class Simulation:
         if node.up and node.epoch == epoch and node.crash_pending:
             self.crash(node)
 
-    def restart(self, node: Node) -> None:
+    def restart(self, node: Node, redeliver: bool = True) -> None:
+        """Bring `node` back from its records and chain; `redeliver`: its clients submit again
+        what it had not seen committed (without it, its mempool stays empty, as after a real
+        restart on a network where nothing new arrives)."""
         if node.up:
             return
         node.up = True
@@ -512,6 +525,8 @@ class Simulation:
             lambda height: node.app.hashes[height] if height <= node.app.height else None,
         )
         self.deliver(node, lambda now: Start(now))
+        if not redeliver:
+            return
         ids = []
         for tx_id, raw in self.submitted.items():
             if tx_id not in node.app.committed_txs:
@@ -530,11 +545,16 @@ class Simulation:
         )
         return SignedTx.create(body, key)
 
-    def submit(self, tx: SignedTx) -> None:
+    def make_tx(self, number: int) -> SignedTx:
+        return self._make_tx(number)
+
+    def submit(self, tx: SignedTx, only: int | None = None) -> None:
+        """Hand `tx` to every node (or to node `only`), each after a random delay."""
         raw = tx.encode()
         self.submitted[tx.id] = raw
         for node in self.nodes:
-            self.at(self.time + self.rng.randint(0, 200), self._arrive, node, tx.id, raw)
+            if only is None or node.index == only:
+                self.at(self.time + self.rng.randint(0, 200), self._arrive, node, tx.id, raw)
 
     def _arrive(self, node: Node, tx_id: bytes, raw: bytes) -> None:
         if not node.up or tx_id in node.app.committed_txs or tx_id in node.app.mempool:
@@ -624,6 +644,10 @@ class Simulation:
         self.quiet_from = max(self.fault_end, self.time + until + 1)
         for number in range(sc.txs):
             self.at(self.time + rng.randint(0, until), self.submit, self._make_tx(number))
+        for number in range(sc.txs, sc.txs + sc.lone_txs):
+            tx = self._make_tx(number)
+            self.at(self.time + rng.randint(0, until // 2), self.submit, tx, sc.lone_node)
+            self.at(self.fault_end, self.submit, tx)
         # Every node comes back when the faults stop.
         for node in honest:
             self.at(self.fault_end, self.restart, node)
@@ -631,23 +655,33 @@ class Simulation:
     def _split(self, side: frozenset[int] | None) -> None:
         self.partition = side
 
-    def run(self) -> Simulation:
+    def start(self) -> None:
         for node in self.nodes:
             self.deliver(node, lambda now: Start(now))
-        self._schedule_faults()
-        deadline = self.quiet_from + self.scenario.liveness_ms
+
+    def run_until(self, done: Callable[[], bool], until: int) -> bool:
+        """Process events up to simulated time `until` or until `done()` (checked every 500 ms
+        of simulated time, with the boundedness checks); return `done()`."""
         next_check = self.time
         while self._queue:
-            when, _, fn, args = heapq.heappop(self._queue)
+            when, _, fn, args = self._queue[0]
+            if when > until:
+                break
+            heapq.heappop(self._queue)
             self.time = when
             fn(*args)
             if when >= next_check:
                 next_check = when + 500
                 self._check_bounded()
-                if when >= self.quiet_from and self._live():
-                    break
-            if when > deadline:
-                break
+                if done():
+                    return True
+        return done()
+
+    def run(self) -> Simulation:
+        self.start()
+        self._schedule_faults()
+        deadline = self.quiet_from + self.scenario.liveness_ms
+        self.run_until(lambda: self.time >= self.quiet_from and self._live(), deadline)
         self._check_bounded()
         if not self._live():
             missing = {
