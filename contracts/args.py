@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from contracts.amounts import MAX_AMOUNT
 from contracts.errors import fail
 
 Validator = Callable[[str, Any], Any]
 
-MAX_AMOUNT = 2**63 - 1
 _ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _HEX32 = re.compile(r"^[0-9a-f]{64}$")
@@ -41,13 +41,16 @@ def _is_int(value: Any) -> bool:
 
 
 def amount(name: str, value: Any) -> int:
-    """A positive integer in minor units."""
+    """A positive integer in minor units, at most MAX_AMOUNT (contracts/amounts.py).
+
+    The codec would pass integers up to 2^64 − 1; refusing more here, before any rule runs,
+    keeps every sum a contract starts from an argument inside the range it checks."""
     if not _is_int(value) or not 0 < value <= MAX_AMOUNT:
         _bad(name, "must be a positive integer amount in minor units")
     return int(value)
 
 
-def integer(minimum: int = 0, maximum: int = 2**63 - 1) -> Validator:
+def integer(minimum: int = 0, maximum: int = MAX_AMOUNT) -> Validator:
     def check(name: str, value: Any) -> int:
         if not _is_int(value) or not minimum <= value <= maximum:
             _bad(name, f"must be an integer from {minimum} to {maximum}")

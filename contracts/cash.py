@@ -2,11 +2,13 @@
 
 State: cash/bal/<currency>/<org> -> int, cash/supply/<currency> -> int. Only a currency's issuing
 banks issue (against an off-chain deposit); `redeem` burns the caller's tokens for off-chain
-payout. `move` is the one place balances change hands; other contracts call it.
+payout. `move` is the one place balances change hands; other contracts call it. Supply and
+every balance stay within MAX_AMOUNT (contracts/amounts.py): an issue past it fails the tx.
 """
 
 from __future__ import annotations
 
+from contracts.amounts import add, subtract
 from contracts.args import amount, currency, optional, org_id, text
 from contracts.errors import ensure
 from contracts.registry import get_currency, require_active
@@ -17,8 +19,21 @@ def balance_key(code: str, org: str) -> str:
     return f"cash/bal/{code}/{org}"
 
 
+def supply_key(code: str) -> str:
+    return f"cash/supply/{code}"
+
+
 def balance(ctx: Context, code: str, org: str) -> int:
     return int(ctx.get(balance_key(code, org), 0))
+
+
+def supply(ctx: Context, code: str) -> int:
+    return int(ctx.get(supply_key(code), 0))
+
+
+def _credit(ctx: Context, code: str, org: str, value: int) -> None:
+    held = add(balance(ctx, code, org), value, f"the {code} balance of {org}")
+    ctx.put(balance_key(code, org), held)
 
 
 def move(ctx: Context, code: str, payer: str, payee: str, value: int) -> None:
@@ -31,7 +46,7 @@ def move(ctx: Context, code: str, payer: str, payee: str, value: int) -> None:
     if payer == payee:
         return
     ctx.put(balance_key(code, payer), held - value)
-    ctx.put(balance_key(code, payee), balance(ctx, code, payee) + value)
+    _credit(ctx, code, payee, value)
 
 
 @method("cash", "issue", {"currency": currency, "to": org_id, "amount": amount}, kinds=("bank",))
@@ -40,8 +55,8 @@ def issue(ctx: Context, currency: str, to: str, amount: int) -> None:
     record = get_currency(ctx, currency)
     ensure(ctx.sender_org in record["issuers"], "NOT_ISSUER", f"not an issuer of {currency}")
     require_active(ctx, to)
-    ctx.put(balance_key(currency, to), balance(ctx, currency, to) + amount)
-    ctx.put(f"cash/supply/{currency}", int(ctx.get(f"cash/supply/{currency}", 0)) + amount)
+    ctx.put(supply_key(currency), add(supply(ctx, currency), amount, f"the {currency} supply"))
+    _credit(ctx, currency, to, amount)
     ctx.emit("issued", currency=currency, to=to, amount=amount, by=ctx.sender_org)
 
 
@@ -65,5 +80,5 @@ def redeem(ctx: Context, currency: str, amount: int) -> None:
     held = balance(ctx, currency, ctx.sender_org)
     ensure(held >= amount, "INSUFFICIENT_FUNDS", f"holds {held} {currency}, redeems {amount}")
     ctx.put(balance_key(currency, ctx.sender_org), held - amount)
-    ctx.put(f"cash/supply/{currency}", int(ctx.get(f"cash/supply/{currency}", 0)) - amount)
+    ctx.put(supply_key(currency), subtract(supply(ctx, currency), amount, f"the {currency} supply"))
     ctx.emit("redeemed", currency=currency, org=ctx.sender_org, amount=amount)

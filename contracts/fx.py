@@ -5,17 +5,19 @@ A quote says: the dealer bank buys up to `max_base` of `base` and pays `quote` c
 (floor, to the quote currency's minor unit) lives in `convert` and docs/cross-border.md.
 
 State:
-  fx/quote/<id> -> {id, dealer, base, quote, rate, max_base, remaining, expires_ms, status,
-                    created_height, created_ms, tx}
+  fx/quote/<id> -> `Quote` (contracts/fx_records.py) {id, dealer, base, quote, rate, max_base,
+                    remaining, expires_ms, status, created_height, created_ms, tx}
   fx/open/<id>  -> 1 while the quote is neither withdrawn nor exhausted (API listing index)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
+from contracts.amounts import checked
 from contracts.args import amount, currency, hex_id, integer
 from contracts.errors import ensure
+from contracts.fx_records import EXHAUSTED, OPEN, WITHDRAWN, Quote
 from contracts.registry import get_currency
 from contracts.runtime import Context, method
 from contracts.xborder_rules import require_compliant
@@ -26,6 +28,13 @@ MAX_RATE = 10**18
 
 def quote_key(quote_id: str) -> str:
     return "fx/quote/" + quote_id
+
+
+OPEN_PREFIX = "fx/open/"  # fx/open/<id> -> 1 while a quote is open: the listing index
+
+
+def _save(ctx: Context, record: Quote) -> None:
+    ctx.put(quote_key(record.id), record.to_value())
 
 
 def convert(base_amount: int, rate: int, base_decimals: int, quote_decimals: int) -> int:
@@ -46,36 +55,38 @@ def base_for_credit(credit: int, rate: int, base_decimals: int, quote_decimals: 
     return -(-numerator // denominator)
 
 
-def get_quote(ctx: Context, quote_id: str) -> dict[str, Any]:
+def get_quote(ctx: Context, quote_id: str) -> Quote:
     record = ctx.get(quote_key(quote_id))
     ensure(record is not None, "QUOTE_NOT_FOUND", f"no FX quote {quote_id}")
-    return dict(record)
+    return Quote.from_value(record)
 
 
-def take(ctx: Context, quote_id: str, base_amount: int) -> tuple[dict[str, Any], int]:
+def take(ctx: Context, quote_id: str, base_amount: int) -> tuple[Quote, int]:
     """Use `base_amount` of a quote's capacity; return the quote and the credit it gives."""
     record = get_quote(ctx, quote_id)
-    ensure(record["status"] != "withdrawn", "QUOTE_WITHDRAWN", f"quote {quote_id} was withdrawn")
+    ensure(record.status != WITHDRAWN, "QUOTE_WITHDRAWN", f"quote {quote_id} was withdrawn")
     ensure(
-        ctx.time_ms <= record["expires_ms"],
+        ctx.time_ms <= record.expires_ms,
         "QUOTE_EXPIRED",
-        f"quote {quote_id} expired at {record['expires_ms']}, block time {ctx.time_ms}",
+        f"quote {quote_id} expired at {record.expires_ms}, block time {ctx.time_ms}",
     )
-    remaining = int(record["remaining"])
     ensure(
-        base_amount <= remaining,
+        base_amount <= record.remaining,
         "QUOTE_EXHAUSTED",
-        f"quote {quote_id} has {remaining} {record['base']} left, {base_amount} asked",
+        f"quote {quote_id} has {record.remaining} {record.base} left, {base_amount} asked",
     )
-    base_dec = get_currency(ctx, record["base"])["decimals"]
-    quote_dec = get_currency(ctx, record["quote"])["decimals"]
-    credit = convert(base_amount, record["rate"], base_dec, quote_dec)
+    base_dec = get_currency(ctx, record.base)["decimals"]
+    quote_dec = get_currency(ctx, record.quote)["decimals"]
+    credit = checked(
+        convert(base_amount, record.rate, base_dec, quote_dec),
+        f"the {record.quote} credit of {base_amount} {record.base} at quote {quote_id}",
+    )
     ensure(credit > 0, "AMOUNT_TOO_SMALL", "the converted amount rounds down to zero")
-    record["remaining"] = remaining - base_amount
-    if record["remaining"] == 0:
-        record["status"] = "exhausted"
-        ctx.delete("fx/open/" + quote_id)
-    ctx.put(quote_key(quote_id), record)
+    record = replace(record, remaining=record.remaining - base_amount)
+    if record.remaining == 0:
+        record = replace(record, status=EXHAUSTED)
+        ctx.delete(OPEN_PREFIX + quote_id)
+    _save(ctx, record)
     return record, credit
 
 
@@ -101,24 +112,22 @@ def quote(
     ensure(expires_ms > ctx.time_ms, "QUOTE_EXPIRED", "the quote would expire before it opens")
     require_compliant(ctx, ctx.sender_org)
     quote_id = ctx.new_id()
-    ctx.put(
-        quote_key(quote_id),
-        {
-            "id": quote_id,
-            "dealer": ctx.sender_org,
-            "base": base,
-            "quote": quote,
-            "rate": rate,
-            "max_base": max_base,
-            "remaining": max_base,
-            "expires_ms": expires_ms,
-            "status": "open",
-            "created_height": ctx.height,
-            "created_ms": ctx.time_ms,
-            "tx": ctx.tx_id.hex(),
-        },
+    record = Quote(
+        id=quote_id,
+        dealer=ctx.sender_org,
+        base=base,
+        quote=quote,
+        rate=rate,
+        max_base=max_base,
+        remaining=max_base,
+        expires_ms=expires_ms,
+        status=OPEN,
+        created_height=ctx.height,
+        created_ms=ctx.time_ms,
+        tx=ctx.tx_id.hex(),
     )
-    ctx.put("fx/open/" + quote_id, 1)
+    _save(ctx, record)
+    ctx.put(OPEN_PREFIX + quote_id, 1)
     ctx.emit(
         "quoted",
         id=quote_id,
@@ -136,9 +145,8 @@ def quote(
 def withdraw(ctx: Context, id: str) -> None:
     """The dealer takes its quote off the market; the unused remainder is no longer firm."""
     record = get_quote(ctx, id)
-    ensure(record["dealer"] == ctx.sender_org, "NOT_AUTHORIZED", "only the dealer withdraws")
-    ensure(record["status"] != "withdrawn", "QUOTE_WITHDRAWN", f"quote {id} was withdrawn")
-    record["status"] = "withdrawn"
-    ctx.put(quote_key(id), record)
-    ctx.delete("fx/open/" + id)
-    ctx.emit("quote_withdrawn", id=id, dealer=ctx.sender_org, remaining=record["remaining"])
+    ensure(record.dealer == ctx.sender_org, "NOT_AUTHORIZED", "only the dealer withdraws")
+    ensure(record.status != WITHDRAWN, "QUOTE_WITHDRAWN", f"quote {id} was withdrawn")
+    _save(ctx, replace(record, status=WITHDRAWN))
+    ctx.delete(OPEN_PREFIX + id)
+    ctx.emit("quote_withdrawn", id=id, dealer=ctx.sender_org, remaining=record.remaining)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import netting
+from contracts.amounts import add
 from contracts.args import (
     any_map,
     bin32,
@@ -37,8 +38,11 @@ DAY_MS = 86_400_000
 DEFAULT_TTL_MS = 7 * DAY_MS
 
 
+PROPOSAL_PREFIX = "gov/prop/"
+
+
 def proposal_key(proposal_id: str) -> str:
-    return "gov/prop/" + proposal_id
+    return PROPOSAL_PREFIX + proposal_id
 
 
 def threshold(banks: int) -> int:
@@ -209,7 +213,7 @@ def propose(ctx: Context, action: str, params: dict[str, Any], ttl_ms: int) -> d
         "status": "open",
         "created_height": ctx.height,
         "created_ms": ctx.time_ms,
-        "expires_ms": ctx.time_ms + ttl_ms,
+        "expires_ms": add(ctx.time_ms, ttl_ms, "the proposal's expiry time"),
     }
     ctx.emit("proposed", id=proposal_id, action=action, proposer=ctx.sender_org)
     passed = _decide(ctx, proposal)

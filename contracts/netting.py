@@ -5,19 +5,31 @@ and moves the nets (net debtors pay net creditors, matched in id order) in one c
 debtor short of funds fails the whole settlement and no balance changes; the window stays open
 for a later settle, or a governance `cancel_netting`.
 
-State:
-  net/win/<id>              -> {id, currency, participants, close_ms, opener, status, count,
-                                gross, positions, transfers, settled_tx, settled_height, ...}
-  net/ob/<id>/<seq:08d>     -> {from, to, amount, ref, tx, height}
+State (records in contracts/netting_records.py):
+  net/win/<id>              -> `Window` {id, currency, participants, close_ms, opener, status,
+                                count, gross, positions, transfers, opened_tx, opened_height,
+                                and once settled: net, settled_tx, settled_height, ...}
+  net/ob/<id>/<seq:08d>     -> `Obligation` {from, to, amount, ref, tx, height}
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from contracts import cash
+from contracts.amounts import add
 from contracts.args import amount, currency, hex_id, integer, list_of, optional, org_id, text
 from contracts.errors import ensure
+from contracts.netting_records import (
+    CANCELLED,
+    OPEN,
+    SETTLED,
+    NetTransfer,
+    Obligation,
+    Settlement,
+    Window,
+)
 from contracts.registry import get_currency, get_org
 from contracts.runtime import Context, method
 from contracts.xborder_netting_math import (
@@ -38,24 +50,27 @@ def obligation_prefix(window_id: str) -> str:
     return f"net/ob/{window_id}/"
 
 
-def get_window(ctx: Context, window_id: str) -> dict[str, Any]:
+def get_window(ctx: Context, window_id: str) -> Window:
     record = ctx.get(window_key(window_id))
     ensure(record is not None, "WINDOW_NOT_FOUND", f"no netting window {window_id}")
-    return dict(record)
+    return Window.from_value(record)
 
 
-def _require_participant(window: dict[str, Any], org: str) -> None:
+def _save(ctx: Context, window: Window) -> None:
+    ctx.put(window_key(window.id), window.to_value())
+
+
+def _require_participant(window: Window, org: str) -> None:
     ensure(
-        org in window["participants"],
+        org in window.participants,
         "NOT_PARTICIPANT",
-        f"{org} is not a participant of netting window {window['id']}",
+        f"{org} is not a participant of netting window {window.id}",
     )
 
 
-def _require_open(window: dict[str, Any]) -> None:
-    status = window["status"]
-    ensure(status != "settled", "WINDOW_SETTLED", f"window {window['id']} is already settled")
-    ensure(status != "cancelled", "WINDOW_CANCELLED", f"window {window['id']} was cancelled")
+def _require_open(window: Window) -> None:
+    ensure(window.status != SETTLED, "WINDOW_SETTLED", f"window {window.id} is already settled")
+    ensure(window.status != CANCELLED, "WINDOW_CANCELLED", f"window {window.id} was cancelled")
 
 
 @method(
@@ -79,26 +94,23 @@ def open_window(
         ensure(get_org(ctx, org)["kind"] == "bank", "NOT_A_BANK", f"{org} is not a bank")
     ensure(ctx.sender_org in members, "NOT_PARTICIPANT", "the opener must be a participant")
     ensure(close_ms > ctx.time_ms, "WINDOW_CLOSED", "close_ms must be after the block time")
-    window_id = ctx.new_id()
-    ctx.put(
-        window_key(window_id),
-        {
-            "id": window_id,
-            "currency": currency,
-            "participants": members,
-            "close_ms": close_ms,
-            "opener": ctx.sender_org,
-            "status": "open",
-            "count": 0,
-            "gross": 0,
-            "positions": {org: 0 for org in members},
-            "transfers": [],
-            "opened_tx": ctx.tx_id.hex(),
-            "opened_height": ctx.height,
-        },
+    window = Window(
+        id=ctx.new_id(),
+        currency=currency,
+        participants=tuple(members),
+        close_ms=close_ms,
+        opener=ctx.sender_org,
+        status=OPEN,
+        count=0,
+        gross=0,
+        positions=dict.fromkeys(members, 0),
+        transfers=(),
+        opened_tx=ctx.tx_id.hex(),
+        opened_height=ctx.height,
     )
-    ctx.emit("window_opened", id=window_id, currency=currency, participants=members)
-    return {"id": window_id}
+    _save(ctx, window)
+    ctx.emit("window_opened", id=window.id, currency=currency, participants=members)
+    return {"id": window.id}
 
 
 @method(
@@ -111,26 +123,18 @@ def submit(ctx: Context, window: str, to: str, amount: int, ref: str) -> dict[st
     """The caller owes `to` `amount` in the window's currency, to be settled net."""
     record = get_window(ctx, window)
     _require_open(record)
-    ensure(ctx.time_ms <= record["close_ms"], "WINDOW_CLOSED", f"window {window} has closed")
+    ensure(ctx.time_ms <= record.close_ms, "WINDOW_CLOSED", f"window {window} has closed")
     _require_participant(record, ctx.sender_org)
     _require_participant(record, to)
     ensure(to != ctx.sender_org, "SELF_PAYMENT", "an obligation needs two different banks")
-    seq = int(record["count"])
-    ctx.put(
-        f"{obligation_prefix(window)}{seq:08d}",
-        {
-            "from": ctx.sender_org,
-            "to": to,
-            "amount": amount,
-            "ref": ref,
-            "tx": ctx.tx_id.hex(),
-            "height": ctx.height,
-        },
-    )
-    positions = dict(record["positions"])
+    seq = record.count
+    obligation = Obligation(ctx.sender_org, to, amount, ref, ctx.tx_id.hex(), ctx.height)
+    ctx.put(f"{obligation_prefix(window)}{seq:08d}", obligation.to_value())
+    positions = dict(record.positions)
     apply_obligation(positions, ctx.sender_org, to, amount)
-    record.update(count=seq + 1, gross=int(record["gross"]) + amount, positions=positions)
-    ctx.put(window_key(window), record)
+    gross = add(record.gross, amount, f"the gross of netting window {window}")
+    count = add(seq, 1, f"the obligation count of netting window {window}")
+    _save(ctx, replace(record, count=count, gross=gross, positions=positions))
     ctx.emit("obligation", window=window, payer=ctx.sender_org, to=to, amount=amount, ref=ref)
     return {"seq": seq}
 
@@ -142,13 +146,13 @@ def settle(ctx: Context, window: str) -> dict[str, Any]:
     _require_participant(record, ctx.sender_org)
     _require_open(record)
     ensure(
-        ctx.time_ms > record["close_ms"],
+        ctx.time_ms > record.close_ms,
         "WINDOW_OPEN",
-        f"window {window} closes at {record['close_ms']}, block time {ctx.time_ms}",
+        f"window {window} closes at {record.close_ms}, block time {ctx.time_ms}",
     )
-    code = record["currency"]
-    positions = {org: int(value) for org, value in record["positions"].items()}
-    for org in record["participants"]:
+    code = record.currency
+    positions = dict(record.positions)
+    for org in record.participants:
         require_compliant(ctx, org)
     for org, value in sorted(positions.items()):
         held = cash.balance(ctx, code, org)
@@ -161,24 +165,20 @@ def settle(ctx: Context, window: str) -> dict[str, Any]:
     for payer, payee, value in transfers:
         cash.move(ctx, code, payer, payee, value)
     net = net_total(positions)
-    record.update(
-        status="settled",
-        net=net,
-        transfers=[{"from": p, "to": q, "amount": v} for p, q, v in transfers],
-        settled_tx=ctx.tx_id.hex(),
-        settled_height=ctx.height,
-        settled_ms=ctx.time_ms,
-        settled_date=ctx.today(),
+    settled = replace(
+        record,
+        status=SETTLED,
+        transfers=tuple(NetTransfer(p, q, v) for p, q, v in transfers),
+        settlement=Settlement(net, ctx.tx_id.hex(), ctx.height, ctx.time_ms, ctx.today()),
     )
-    ctx.put(window_key(window), record)
-    ctx.emit("window_settled", id=window, currency=code, gross=record["gross"], net=net)
-    return {"gross": record["gross"], "net": net, "positions": positions}
+    _save(ctx, settled)
+    ctx.emit("window_settled", id=window, currency=code, gross=record.gross, net=net)
+    return {"gross": record.gross, "net": net, "positions": positions}
 
 
 def cancel_window(ctx: Context, window: str) -> None:
     """Governance cancels an unsettled window (e.g. a net debtor cannot fund it)."""
     record = get_window(ctx, window)
     _require_open(record)
-    record["status"] = "cancelled"
-    ctx.put(window_key(window), record)
+    _save(ctx, replace(record, status=CANCELLED))
     ctx.emit("window_cancelled", id=window)

@@ -4,7 +4,8 @@ Both legs of an FX payment run in one contract call, so the runtime's all-or-not
 it PvP: if either leg fails (funds, compliance, quote), neither balance moves.
 
 State:
-  pay/rec/<id>                      -> the payment record (parties, legs, rate, ISO fields, tx)
+  pay/rec/<id>                      -> `Payment` (contracts/payments_records.py): parties, legs,
+                                       rate, ISO fields, tx
   pay/by_org/<org>/<height:016d>/<id> -> {roles: [...]}  (per-org index, oldest first)
   pay/e2e/<payer>/<end_to_end_id>   -> payment id  (one payment per end-to-end id and payer)
   pay/used/...                      -> daily usage, see contracts/xborder_rules.py
@@ -17,6 +18,7 @@ from typing import Any
 from contracts import cash, fx
 from contracts.args import Optional, Validator, amount, currency, hex_id, optional, org_id, text
 from contracts.errors import ensure
+from contracts.payments_records import Leg, Payment
 from contracts.registry import get_currency
 from contracts.runtime import Context, method
 from contracts.xborder_rules import (
@@ -41,7 +43,12 @@ def record_key(payment_id: str) -> str:
 
 
 def index_prefix(org: str) -> str:
+    """Where an organization's payments are listed: `<prefix><height:016d>/<id> -> {id, roles}`."""
     return f"pay/by_org/{org}/"
+
+
+def end_to_end_key(payer: str, end_to_end_id: str) -> str:
+    return f"pay/e2e/{payer}/{end_to_end_id}"
 
 
 def _index(ctx: Context, payment_id: str, roles: dict[str, list[str]]) -> None:
@@ -58,9 +65,8 @@ def _prepare(
     ensure(to != payer_id, "SELF_PAYMENT", "a payment needs two different parties")
     payer = require_compliant(ctx, payer_id)
     payee = require_compliant(ctx, to)
-    e2e_key = f"pay/e2e/{payer_id}/{end_to_end_id}"
     ensure(
-        ctx.get(e2e_key) is None,
+        ctx.get(end_to_end_key(payer_id, end_to_end_id)) is None,
         "DUPLICATE_PAYMENT",
         f"{payer_id} already sent a payment with end-to-end id {end_to_end_id!r}",
     )
@@ -68,20 +74,22 @@ def _prepare(
     return payer, payee
 
 
-def _store(ctx: Context, record: dict[str, Any], roles: dict[str, list[str]]) -> str:
-    payment_id = ctx.new_id()
-    record = {
-        "id": payment_id,
+def _origin(ctx: Context) -> dict[str, Any]:
+    """The fields every payment takes from its tx: a fresh id, the tx, height, time, date."""
+    return {
+        "id": ctx.new_id(),
         "tx": ctx.tx_id.hex(),
         "height": ctx.height,
         "time_ms": ctx.time_ms,
         "date": ctx.today(),
-        **record,
     }
-    ctx.put(record_key(payment_id), record)
-    ctx.put(f"pay/e2e/{record['payer']}/{record['end_to_end_id']}", payment_id)
-    _index(ctx, payment_id, roles)
-    return payment_id
+
+
+def _store(ctx: Context, payment: Payment, roles: dict[str, list[str]]) -> str:
+    ctx.put(record_key(payment.id), payment.to_value())
+    ctx.put(end_to_end_key(payment.payer, payment.end_to_end_id), payment.id)
+    _index(ctx, payment.id, roles)
+    return payment.id
 
 
 @method(
@@ -104,29 +112,26 @@ def send(
     get_currency(ctx, currency)
     payer, payee = _prepare(ctx, to, end_to_end_id, currency, amount)
     cash.move(ctx, currency, payer["id"], to, amount)
-    legs = [{"currency": currency, "from": payer["id"], "to": to, "amount": amount}]
-    payment_id = _store(
-        ctx,
-        {
-            "kind": "send",
-            "payer": payer["id"],
-            "payee": to,
-            "currency": currency,
-            "amount": amount,
-            "credit_currency": currency,
-            "credit_amount": amount,
-            "rate": None,
-            "quote": None,
-            "dealer": None,
-            "legs": legs,
-            "end_to_end_id": end_to_end_id,
-            "purpose": purpose,
-            "remittance": remittance,
-            "originator": with_defaults(originator, payer),
-            "beneficiary": with_defaults(beneficiary, payee),
-        },
-        {payer["id"]: ["sent"], to: ["received"]},
+    payment = Payment(
+        **_origin(ctx),
+        kind="send",
+        payer=payer["id"],
+        payee=to,
+        currency=currency,
+        amount=amount,
+        credit_currency=currency,
+        credit_amount=amount,
+        rate=None,
+        quote=None,
+        dealer=None,
+        legs=(Leg(currency, payer["id"], to, amount),),
+        end_to_end_id=end_to_end_id,
+        purpose=purpose,
+        remittance=remittance,
+        originator=with_defaults(originator, payer),
+        beneficiary=with_defaults(beneficiary, payee),
     )
+    payment_id = _store(ctx, payment, {payer["id"]: ["sent"], to: ["received"]})
     ctx.emit(
         "payment", id=payment_id, payer=payer["id"], payee=to, currency=currency, amount=amount
     )
@@ -150,40 +155,37 @@ def send_fx(
     beneficiary: dict[str, str],
 ) -> dict[str, Any]:
     """PvP: the payer's base currency to the dealer and the dealer's quote currency to `to`."""
-    record, credit = fx.take(ctx, quote, base_amount)
-    dealer = record["dealer"]
+    terms, credit = fx.take(ctx, quote, base_amount)
+    dealer = terms.dealer
     require_compliant(ctx, dealer)
-    payer, payee = _prepare(ctx, to, end_to_end_id, record["base"], base_amount)
-    cash.move(ctx, record["base"], payer["id"], dealer, base_amount)
-    cash.move(ctx, record["quote"], dealer, to, credit)
-    legs = [
-        {"currency": record["base"], "from": payer["id"], "to": dealer, "amount": base_amount},
-        {"currency": record["quote"], "from": dealer, "to": to, "amount": credit},
-    ]
+    payer, payee = _prepare(ctx, to, end_to_end_id, terms.base, base_amount)
+    cash.move(ctx, terms.base, payer["id"], dealer, base_amount)
+    cash.move(ctx, terms.quote, dealer, to, credit)
     roles: dict[str, list[str]] = {payer["id"]: ["sent"], to: ["received"]}
     roles.setdefault(dealer, []).append("dealer")
-    payment_id = _store(
-        ctx,
-        {
-            "kind": "fx",
-            "payer": payer["id"],
-            "payee": to,
-            "currency": record["base"],
-            "amount": base_amount,
-            "credit_currency": record["quote"],
-            "credit_amount": credit,
-            "rate": record["rate"],
-            "quote": quote,
-            "dealer": dealer,
-            "legs": legs,
-            "end_to_end_id": end_to_end_id,
-            "purpose": purpose,
-            "remittance": remittance,
-            "originator": with_defaults(originator, payer),
-            "beneficiary": with_defaults(beneficiary, payee),
-        },
-        roles,
+    payment = Payment(
+        **_origin(ctx),
+        kind="fx",
+        payer=payer["id"],
+        payee=to,
+        currency=terms.base,
+        amount=base_amount,
+        credit_currency=terms.quote,
+        credit_amount=credit,
+        rate=terms.rate,
+        quote=quote,
+        dealer=dealer,
+        legs=(
+            Leg(terms.base, payer["id"], dealer, base_amount),
+            Leg(terms.quote, dealer, to, credit),
+        ),
+        end_to_end_id=end_to_end_id,
+        purpose=purpose,
+        remittance=remittance,
+        originator=with_defaults(originator, payer),
+        beneficiary=with_defaults(beneficiary, payee),
     )
+    payment_id = _store(ctx, payment, roles)
     ctx.emit(
         "payment_fx",
         id=payment_id,
@@ -191,10 +193,10 @@ def send_fx(
         payee=to,
         dealer=dealer,
         quote=quote,
-        base=record["base"],
+        base=terms.base,
         base_amount=base_amount,
-        credit_currency=record["quote"],
+        credit_currency=terms.quote,
         credit=credit,
-        rate=record["rate"],
+        rate=terms.rate,
     )
     return {"id": payment_id, "credit": credit}

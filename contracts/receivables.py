@@ -9,13 +9,15 @@ The amounts of a family's pieces always add up to the face amount. Layout: recei
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from contracts import cash
+from contracts.amounts import add, checked_sum, subtract
 from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
 from contracts.errors import ensure
 from contracts.receivables_pricing import days_to_maturity, price
-from contracts.receivables_state import (
+from contracts.receivables_records import (
     ACCEPTED,
     ISSUED,
     OFFER_OPEN,
@@ -24,14 +26,20 @@ from contracts.receivables_state import (
     OVERDUE,
     REJECTED,
     SETTLED,
-    Record,
+    Financing,
+    Offer,
+    Piece,
+)
+from contracts.receivables_state import (
     family,
     fingerprint_key,
     get_offer,
     get_piece,
     holder_key,
+    index_prefix,
     invoice_number_key,
-    offer_key,
+    offers_prefix,
+    save_offer,
     save_piece,
     set_holder,
     step,
@@ -42,26 +50,26 @@ from contracts.runtime import Context, method
 MAX_RATE_BPS = 10_000  # 100 % a year
 
 
-def _require_movable(ctx: Context, piece: Record) -> None:
+def _require_movable(ctx: Context, piece: Piece) -> None:
     """A piece may change hands only while accepted and not yet due."""
-    ensure(piece["status"] != ISSUED, "NOT_ACCEPTED", "the debtor has not accepted it yet")
+    ensure(piece.status != ISSUED, "NOT_ACCEPTED", "the debtor has not accepted it yet")
     ensure(
-        piece["status"] == ACCEPTED,
+        piece.status == ACCEPTED,
         "NOT_TRANSFERABLE",
-        f"a {piece['status']} receivable cannot change hands",
+        f"a {piece.status} receivable cannot change hands",
     )
     ensure(
-        ctx.today() <= piece["due_date"],
+        ctx.today() <= piece.due_date,
         "NOT_TRANSFERABLE",
-        f"the receivable fell due on {piece['due_date']}",
+        f"the receivable fell due on {piece.due_date}",
     )
 
 
-def _require_holder(ctx: Context, piece: Record) -> None:
+def _require_holder(ctx: Context, piece: Piece) -> None:
     ensure(
-        piece["holder"] == ctx.sender_org,
+        piece.holder == ctx.sender_org,
         "NOT_HOLDER",
-        f"{ctx.sender_org} does not hold receivable {piece['id']}",
+        f"{ctx.sender_org} does not hold receivable {piece.id}",
     )
 
 
@@ -107,31 +115,13 @@ def issue(
         f"invoice {invoice_no} of {creditor} to {debtor} was already issued",
     )
     piece_id = ctx.new_id()
-    record: Record = {
-        "id": piece_id,
-        "root": piece_id,
-        "parent": None,
-        "children": [],
-        "invoice_no": invoice_no,
-        "creditor": creditor,
-        "debtor": debtor,
-        "currency": currency,
-        "face": amount,
-        "amount": amount,
-        "issue_date": issue_date,
-        "due_date": due_date,
-        "doc_hash": doc_hash,
-        "holder": creditor,
-        "status": ISSUED,
-        "financed_by": None,
-        "financing": None,
-        "reason": "",
-        "history": [],
-    }
-    save_piece(ctx, record, step(ctx, "issue", creditor, amount=amount))
+    root = Piece.issued(
+        piece_id, invoice_no, creditor, debtor, currency, amount, issue_date, due_date, doc_hash
+    )
+    save_piece(ctx, root, step(ctx, "issue", creditor, amount=amount))
     ctx.put(holder_key(creditor, piece_id), 1)
-    ctx.put(f"rcv/debtor/{debtor}/{piece_id}", 1)
-    ctx.put(f"rcv/creditor/{creditor}/{piece_id}", 1)
+    ctx.put(index_prefix("debtor", debtor) + piece_id, 1)
+    ctx.put(index_prefix("creditor", creditor) + piece_id, 1)
     ctx.put(fingerprint, piece_id)
     ctx.put(invoice_number_key(invoice_no, creditor, debtor), piece_id)
     ctx.emit(
@@ -149,13 +139,12 @@ def issue(
 
 def _decide(ctx: Context, piece_id: str, status: str, reason: str) -> None:
     piece = get_piece(ctx, piece_id)
-    ensure(piece["debtor"] == ctx.sender_org, "NOT_DEBTOR", "only the debtor accepts or rejects")
-    ensure(piece["status"] == ISSUED, "NOT_PENDING", f"the receivable is already {piece['status']}")
-    piece["status"] = status
-    piece["reason"] = reason
+    ensure(piece.debtor == ctx.sender_org, "NOT_DEBTOR", "only the debtor accepts or rejects")
+    ensure(piece.status == ISSUED, "NOT_PENDING", f"the receivable is already {piece.status}")
     action = "accept" if status == ACCEPTED else "reject"
     extra = {"reason": reason} if reason else {}
-    save_piece(ctx, piece, step(ctx, action, piece["holder"], **extra))
+    decided = replace(piece, status=status, reason=reason)
+    save_piece(ctx, decided, step(ctx, action, piece.holder, **extra))
     ctx.emit(f"receivable_{status}", id=piece_id, debtor=ctx.sender_org, **extra)
 
 
@@ -177,39 +166,36 @@ def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
     piece = get_piece(ctx, id)
     _require_holder(ctx, piece)
     _require_movable(ctx, piece)
-    ensure(to != piece["holder"], "SELF_TRANSFER", "the piece is already held by the recipient")
+    ensure(to != piece.holder, "SELF_TRANSFER", "the piece is already held by the recipient")
     recipient = require_active(ctx, to)
     ensure(
-        recipient["kind"] in ("enterprise", "bank") and to != piece["debtor"],
+        recipient["kind"] in ("enterprise", "bank") and to != piece.debtor,
         "BAD_RECIPIENT",
         f"{to} cannot hold this receivable",
     )
     ensure(
-        amount <= piece["amount"],
+        amount <= piece.amount,
         "AMOUNT_EXCEEDS_PIECE",
-        f"the piece holds {piece['amount']}, not {amount}",
+        f"the piece holds {piece.amount}, not {amount}",
     )
-    giver = piece["holder"]
-    if amount == piece["amount"]:
-        set_holder(ctx, piece, to)
-        save_piece(ctx, piece, step(ctx, "transfer", to, **{"from": giver, "amount": amount}))
+    giver = piece.holder
+    if amount == piece.amount:
+        moved = set_holder(ctx, piece, to)
+        save_piece(ctx, moved, step(ctx, "transfer", to, **{"from": giver, "amount": amount}))
         ctx.emit("receivable_transferred", id=id, **{"from": giver}, to=to, amount=amount)
         return {"id": id}
     child_id = ctx.new_id()
-    child = {
-        **piece,
-        "id": child_id,
-        "parent": id,
-        "children": [],
-        "amount": amount,
-        "holder": to,
-        "history": [],
-    }
+    child = replace(
+        piece, id=child_id, parent=id, children=(), amount=amount, holder=to, history=()
+    )
     ctx.put(holder_key(to, child_id), 1)
     save_piece(ctx, child, step(ctx, "split_from", to, parent=id, amount=amount, **{"from": giver}))
-    piece["amount"] -= amount
-    piece["children"] = [*piece["children"], child_id]
-    save_piece(ctx, piece, step(ctx, "split", giver, child=child_id, amount=amount, to=to))
+    rest = replace(
+        piece,
+        amount=subtract(piece.amount, amount, f"the rest of piece {id}"),
+        children=(*piece.children, child_id),
+    )
+    save_piece(ctx, rest, step(ctx, "split", giver, child=child_id, amount=amount, to=to))
     ctx.emit("receivable_split", id=id, child=child_id, **{"from": giver}, to=to, amount=amount)
     return {"id": child_id}
 
@@ -225,77 +211,71 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
     it, and only while the piece still has this holder and amount."""
     piece = get_piece(ctx, id)
     _require_movable(ctx, piece)
-    ensure(piece["financed_by"] is None, "ALREADY_FINANCED", f"financed by {piece['financed_by']}")
-    ensure(piece["holder"] != ctx.sender_org, "OWN_PIECE", "a bank cannot finance its own piece")
+    ensure(piece.financed_by is None, "ALREADY_FINANCED", f"financed by {piece.financed_by}")
+    ensure(piece.holder != ctx.sender_org, "OWN_PIECE", "a bank cannot finance its own piece")
     ensure(expires_ms > ctx.time_ms, "OFFER_EXPIRED", "the offer would expire before it starts")
-    offer_id = ctx.new_id()
-    offer: Record = {
-        "id": offer_id,
-        "piece": id,
-        "bank": ctx.sender_org,
-        "holder": piece["holder"],
-        "amount": piece["amount"],
-        "version": len(piece["history"]),  # any later step on the piece voids the offer
-        "rate_bps": rate_bps,
-        "expires_ms": expires_ms,
-        "status": OFFER_OPEN,
-        "tx": ctx.tx_id.hex(),
-        "height": ctx.height,
-    }
-    ctx.put(offer_key(offer_id), offer)
-    ctx.put(f"rcv/offers/{id}/{offer_id}", 1)
+    offer = Offer(
+        id=ctx.new_id(),
+        piece=id,
+        bank=ctx.sender_org,
+        holder=piece.holder,
+        amount=piece.amount,
+        version=len(piece.history),  # any later step on the piece voids the offer
+        rate_bps=rate_bps,
+        expires_ms=expires_ms,
+        status=OFFER_OPEN,
+        tx=ctx.tx_id.hex(),
+        height=ctx.height,
+    )
+    save_offer(ctx, offer)
+    ctx.put(offers_prefix(id) + offer.id, 1)
     ctx.emit(
         "financing_offered",
-        id=offer_id,
+        id=offer.id,
         piece=id,
         bank=ctx.sender_org,
         rate_bps=rate_bps,
         expires_ms=expires_ms,
     )
-    return {"id": offer_id}
+    return {"id": offer.id}
+
+
+def _require_offer_stands(ctx: Context, terms: Offer, piece: Piece) -> None:
+    """The offer is open and unexpired, and the piece is still the one it was made for."""
+    ensure(terms.status == OFFER_OPEN, "OFFER_CLOSED", "the offer was already taken")
+    ensure(ctx.time_ms <= terms.expires_ms, "OFFER_EXPIRED", "the offer has expired")
+    ensure(piece.financed_by is None, "ALREADY_FINANCED", f"financed by {piece.financed_by}")
+    _require_holder(ctx, piece)
+    ensure(
+        piece.holder == terms.holder
+        and piece.amount == terms.amount
+        and len(piece.history) == terms.version,
+        "OFFER_VOID",
+        "the piece changed holder or amount since the offer was made",
+    )
+    _require_movable(ctx, piece)
 
 
 @method("receivables", "accept_financing", {"offer": hex_id})
 def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
     """The holder sells to the offering bank, which pays the price and becomes holder at once."""
     terms = get_offer(ctx, offer)
-    ensure(terms["status"] == OFFER_OPEN, "OFFER_CLOSED", "the offer was already taken")
-    ensure(ctx.time_ms <= terms["expires_ms"], "OFFER_EXPIRED", "the offer has expired")
-    piece = get_piece(ctx, terms["piece"])
-    ensure(piece["financed_by"] is None, "ALREADY_FINANCED", f"financed by {piece['financed_by']}")
-    _require_holder(ctx, piece)
-    ensure(
-        piece["holder"] == terms["holder"]
-        and piece["amount"] == terms["amount"]
-        and len(piece["history"]) == terms["version"],
-        "OFFER_VOID",
-        "the piece changed holder or amount since the offer was made",
-    )
-    _require_movable(ctx, piece)
-    bank = terms["bank"]
+    piece = get_piece(ctx, terms.piece)
+    _require_offer_stands(ctx, terms, piece)
+    bank = terms.bank
     require_active(ctx, bank)
-    days = days_to_maturity(ctx.today(), piece["due_date"])
-    paid = price(piece["amount"], terms["rate_bps"], days)
+    days = days_to_maturity(ctx.today(), piece.due_date)
+    paid = price(piece.amount, terms.rate_bps, days)
     ensure(paid > 0, "ZERO_PRICE", "the discount takes the whole amount")
-    seller = piece["holder"]
-    cash.move(ctx, piece["currency"], bank, seller, paid)
-    set_holder(ctx, piece, bank)
-    piece["financed_by"] = bank
-    piece["financing"] = {
-        "offer": offer,
-        "bank": bank,
-        "seller": seller,
-        "rate_bps": terms["rate_bps"],
-        "days": days,
-        "price": paid,
-    }
+    seller = piece.holder
+    cash.move(ctx, piece.currency, bank, seller, paid)
+    financing = Financing(offer, bank, seller, terms.rate_bps, days, paid)
+    bought = replace(set_holder(ctx, piece, bank), financed_by=bank, financing=financing)
     save_piece(
-        ctx, piece, step(ctx, "finance", bank, seller=seller, offer=offer, price=paid, days=days)
+        ctx, bought, step(ctx, "finance", bank, seller=seller, offer=offer, price=paid, days=days)
     )
-    ctx.put(offer_key(offer), {**terms, "status": OFFER_TAKEN})
-    ctx.emit(
-        "receivable_financed", id=piece["id"], offer=offer, bank=bank, seller=seller, price=paid
-    )
+    save_offer(ctx, replace(terms, status=OFFER_TAKEN))
+    ctx.emit("receivable_financed", id=piece.id, offer=offer, bank=bank, seller=seller, price=paid)
     return {"price": paid}
 
 
@@ -303,20 +283,20 @@ def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
 def repay(ctx: Context, id: str) -> dict[str, Any]:
     """The debtor pays every outstanding piece to its holder, all or nothing."""
     root = get_piece(ctx, id)
-    ensure(root["parent"] is None, "NOT_ROOT", "repay the invoice's first piece")
-    ensure(root["debtor"] == ctx.sender_org, "NOT_DEBTOR", "only the debtor repays")
-    ensure(root["status"] != SETTLED, "ALREADY_SETTLED", "the invoice is already repaid")
-    ensure(root["status"] in OUTSTANDING, "NOT_ACCEPTED", f"the invoice is {root['status']}")
+    ensure(root.parent is None, "NOT_ROOT", "repay the invoice's first piece")
+    ensure(root.debtor == ctx.sender_org, "NOT_DEBTOR", "only the debtor repays")
+    ensure(root.status != SETTLED, "ALREADY_SETTLED", "the invoice is already repaid")
+    ensure(root.status in OUTSTANDING, "NOT_ACCEPTED", f"the invoice is {root.status}")
     pieces = list(family(ctx, root))
-    total = sum(int(p["amount"]) for p in pieces)
-    held = cash.balance(ctx, root["currency"], ctx.sender_org)
+    total = checked_sum((p.amount for p in pieces), f"what invoice {id} owes")
+    held = cash.balance(ctx, root.currency, ctx.sender_org)
     ensure(held >= total, "INSUFFICIENT_FUNDS", f"{ctx.sender_org} holds {held}, owes {total}")
     paid: dict[str, int] = {}
     for piece in pieces:
-        cash.move(ctx, piece["currency"], ctx.sender_org, piece["holder"], piece["amount"])
-        paid[piece["holder"]] = paid.get(piece["holder"], 0) + piece["amount"]
-        piece["status"] = SETTLED
-        save_piece(ctx, piece, step(ctx, "repay", piece["holder"], paid=piece["amount"]))
+        cash.move(ctx, piece.currency, ctx.sender_org, piece.holder, piece.amount)
+        paid[piece.holder] = add(paid.get(piece.holder, 0), piece.amount, "a payout")
+        settled = replace(piece, status=SETTLED)
+        save_piece(ctx, settled, step(ctx, "repay", piece.holder, paid=piece.amount))
     ctx.emit("receivable_repaid", id=id, debtor=ctx.sender_org, total=total, paid=paid)
     return {"paid": paid}
 
@@ -324,19 +304,19 @@ def repay(ctx: Context, id: str) -> dict[str, Any]:
 @method("receivables", "mark_overdue", {"id": hex_id})
 def mark_overdue(ctx: Context, id: str) -> None:
     """After the due date, a holder of a piece, the debtor or any bank flags the whole invoice."""
-    root = get_piece(ctx, get_piece(ctx, id)["root"])
-    ensure(root["status"] == ACCEPTED, "NOT_OUTSTANDING", f"the invoice is {root['status']}")
-    ensure(ctx.today() > root["due_date"], "NOT_DUE", f"due on {root['due_date']}, not yet past")
+    root = get_piece(ctx, get_piece(ctx, id).root)
+    ensure(root.status == ACCEPTED, "NOT_OUTSTANDING", f"the invoice is {root.status}")
+    ensure(ctx.today() > root.due_date, "NOT_DUE", f"due on {root.due_date}, not yet past")
     pieces = list(family(ctx, root))
     caller = ctx.sender_org
     ensure(
-        caller == root["debtor"]
-        or caller in {p["holder"] for p in pieces}
+        caller == root.debtor
+        or caller in {p.holder for p in pieces}
         or get_org(ctx, caller)["kind"] == "bank",
         "NOT_AUTHORIZED",
         "only a holder, the debtor or a bank marks a receivable overdue",
     )
     for piece in pieces:
-        piece["status"] = OVERDUE
-        save_piece(ctx, piece, step(ctx, "overdue", piece["holder"], by=caller))
-    ctx.emit("receivable_overdue", id=root["id"], by=caller)
+        overdue = replace(piece, status=OVERDUE)
+        save_piece(ctx, overdue, step(ctx, "overdue", piece.holder, by=caller))
+    ctx.emit("receivable_overdue", id=root.id, by=caller)

@@ -1,9 +1,10 @@
 """Where receivables live in state, and the small helpers that keep records and indexes in step.
 
-State layout (values are canonical maps):
-  rcv/piece/<id>                                  -> piece record (see `new_piece`)
-  rcv/offer/<id>                                  -> {id, piece, bank, holder, amount, rate_bps,
-                                                      expires_ms, status, tx, height}
+State layout (values are canonical maps; statuses and records in receivables_records.py):
+  rcv/piece/<id>                                  -> `Piece` (contracts/receivables_records.py)
+  rcv/offer/<id>                                  -> `Offer` {id, piece, bank, holder, amount,
+                                                      version, rate_bps, expires_ms, status, tx,
+                                                      height}
   rcv/offers/<piece id>/<offer id>                -> 1   (offers made on a piece)
   rcv/holder/<org>/<piece id>                     -> 1   (pieces an org holds now)
   rcv/debtor/<org>/<root id>                      -> 1   (invoices an org owes)
@@ -18,24 +19,15 @@ records and never scans events.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from contracts.errors import ensure
+from contracts.receivables_records import Offer, Piece, Step
 from contracts.runtime import Context
 
-Record = dict[str, Any]
-
-# Piece statuses. Every piece of a family has the same status: accept/reject happen before any
-# split, and overdue/repay apply to the whole family at once.
-ISSUED = "issued"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-OVERDUE = "overdue"
-SETTLED = "settled"
-OUTSTANDING = (ACCEPTED, OVERDUE)
-
-OFFER_OPEN = "open"
-OFFER_TAKEN = "taken"
+# Indexes of pieces by organization, each `rcv/<index>/<org>/<piece id> -> 1`.
+INDEXES = ("holder", "debtor", "creditor")
 
 
 def escape(part: str) -> str:
@@ -50,58 +42,73 @@ def offer_key(offer_id: str) -> str:
     return "rcv/offer/" + offer_id
 
 
+def offers_prefix(piece_id: str) -> str:
+    """Where the offers made on a piece are listed: `<prefix><offer id> -> 1`."""
+    return f"rcv/offers/{piece_id}/"
+
+
+def index_prefix(index: str, org: str) -> str:
+    """Where index `holder`, `debtor` or `creditor` lists an organization's piece ids."""
+    return f"rcv/{index}/{org}/"
+
+
 def holder_key(org: str, piece_id: str) -> str:
-    return f"rcv/holder/{org}/{piece_id}"
+    return index_prefix("holder", org) + piece_id
 
 
 def fingerprint_key(creditor: str, debtor: str, invoice_no: str) -> str:
     return f"rcv/invoice/{creditor}/{debtor}/{escape(invoice_no)}"
 
 
+def invoice_number_prefix(invoice_no: str) -> str:
+    """Where invoices are listed by number: `<prefix><creditor>/<debtor> -> root id`."""
+    return f"rcv/invno/{escape(invoice_no)}/"
+
+
 def invoice_number_key(invoice_no: str, creditor: str, debtor: str) -> str:
-    return f"rcv/invno/{escape(invoice_no)}/{creditor}/{debtor}"
+    return f"{invoice_number_prefix(invoice_no)}{creditor}/{debtor}"
 
 
-def get_piece(ctx: Context, piece_id: str) -> Record:
+def get_piece(ctx: Context, piece_id: str) -> Piece:
     record = ctx.get(piece_key(piece_id))
     ensure(record is not None, "UNKNOWN_RECEIVABLE", f"no receivable {piece_id}")
-    return dict(record)
+    return Piece.from_value(record)
 
 
-def get_offer(ctx: Context, offer_id: str) -> Record:
+def get_offer(ctx: Context, offer_id: str) -> Offer:
     record = ctx.get(offer_key(offer_id))
     ensure(record is not None, "UNKNOWN_OFFER", f"no financing offer {offer_id}")
-    return dict(record)
+    return Offer.from_value(record)
 
 
-def step(ctx: Context, action: str, holder: str, **fields: Any) -> Record:
+def save_offer(ctx: Context, offer: Offer) -> None:
+    ctx.put(offer_key(offer.id), offer.to_value())
+
+
+def step(ctx: Context, action: str, holder: str, **details: Any) -> Step:
     """One history entry: what happened, who holds the piece after it, and which tx did it."""
-    return {
-        "action": action,
-        "holder": holder,
-        "tx": ctx.tx_id.hex(),
-        "height": ctx.height,
-        **fields,
-    }
+    return Step(action, holder, ctx.tx_id.hex(), ctx.height, details)
 
 
-def save_piece(ctx: Context, record: Record, entry: Record | None = None) -> None:
+def save_piece(ctx: Context, piece: Piece, entry: Step | None = None) -> Piece:
+    """Store `piece`, with `entry` appended to its history; the piece as stored."""
     if entry is not None:
-        record["history"] = [*record["history"], entry]
-    ctx.put(piece_key(record["id"]), record)
+        piece = replace(piece, history=(*piece.history, entry))
+    ctx.put(piece_key(piece.id), piece.to_value())
+    return piece
 
 
-def set_holder(ctx: Context, record: Record, holder: str) -> None:
-    """Move a piece to `holder`, keeping the holder index exact (one holder per piece)."""
-    ctx.delete(holder_key(record["holder"], record["id"]))
-    ctx.put(holder_key(holder, record["id"]), 1)
-    record["holder"] = holder
+def set_holder(ctx: Context, piece: Piece, holder: str) -> Piece:
+    """`piece` held by `holder`, the holder index kept exact (one holder per piece)."""
+    ctx.delete(holder_key(piece.holder, piece.id))
+    ctx.put(holder_key(holder, piece.id), 1)
+    return replace(piece, holder=holder)
 
 
-def family(ctx: Context, root: Record) -> Iterator[Record]:
+def family(ctx: Context, root: Piece) -> Iterator[Piece]:
     """Every piece of an invoice, depth first in creation order: the same on every replica."""
     stack = [root]
     while stack:
-        record = stack.pop()
-        yield record
-        stack.extend(dict(ctx.get(piece_key(c))) for c in reversed(record["children"]))
+        piece = stack.pop()
+        yield piece
+        stack.extend(get_piece(ctx, child) for child in reversed(piece.children))

@@ -18,9 +18,16 @@ from contracts.errors import ensure
 from contracts.runtime import Context, method
 from ledger.genesis import KEY_ROLES, Genesis
 
+ORG_PREFIX = "reg/org/"
+CURRENCY_PREFIX = "reg/cur/"
+
 
 def org_key(org: str) -> str:
-    return "reg/org/" + org
+    return ORG_PREFIX + org
+
+
+def currency_key(code: str) -> str:
+    return CURRENCY_PREFIX + code
 
 
 def get_org(ctx: Context, org: str) -> dict[str, Any]:
@@ -30,7 +37,7 @@ def get_org(ctx: Context, org: str) -> dict[str, Any]:
 
 
 def get_currency(ctx: Context, code: str) -> dict[str, Any]:
-    record = ctx.get("reg/cur/" + code)
+    record = ctx.get(currency_key(code))
     ensure(record is not None, "UNKNOWN_CURRENCY", f"currency {code} is not on this chain")
     return dict(record)
 
@@ -63,7 +70,7 @@ def genesis_state(genesis: Genesis) -> dict[str, Any]:
         for key in org.keys:
             writes["reg/key/" + key.public.hex()] = {"org": org.id, "role": key.role}
     for cur in genesis.currencies:
-        writes["reg/cur/" + cur.code] = {
+        writes[currency_key(cur.code)] = {
             "code": cur.code,
             "decimals": cur.decimals,
             "issuers": list(cur.issuers),

@@ -87,9 +87,6 @@ class Context:
         """Record an event; `contract` and `type` are added so indexers can route it."""
         self.events.append({"contract": self.contract, "type": kind, **fields})
 
-    def require(self, condition: bool, code: str, message: str) -> None:
-        ensure(condition, code, message)
-
     def new_id(self) -> str:
         """A fresh object id: sha256(tx id || counter), the same on every replica."""
         self._counter += 1

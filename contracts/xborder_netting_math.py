@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from contracts.amounts import add, checked_sum, subtract
+
 
 def net_positions(
     participants: Iterable[str], obligations: Iterable[tuple[str, str, int]]
@@ -14,15 +16,14 @@ def net_positions(
     """Each participant's signed net: received minus paid (positive = net creditor)."""
     positions = {org: 0 for org in sorted(participants)}
     for payer, payee, value in obligations:
-        positions[payer] -= value
-        positions[payee] += value
+        apply_obligation(positions, payer, payee, value)
     return positions
 
 
 def apply_obligation(positions: dict[str, int], payer: str, payee: str, value: int) -> None:
-    """Add one obligation to running positions (what `netting.submit` does)."""
-    positions[payer] = positions.get(payer, 0) - value
-    positions[payee] = positions.get(payee, 0) + value
+    """Add one obligation to running positions (what `netting.submit` does), each checked."""
+    positions[payer] = subtract(positions.get(payer, 0), value, f"the net position of {payer}")
+    positions[payee] = add(positions.get(payee, 0), value, f"the net position of {payee}")
 
 
 def settlement_transfers(positions: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -51,5 +52,5 @@ def settlement_transfers(positions: dict[str, int]) -> list[tuple[str, str, int]
 
 
 def net_total(positions: dict[str, int]) -> int:
-    """What actually moves: the sum of net credits (= the sum of net debts)."""
-    return sum(value for value in positions.values() if value > 0)
+    """What actually moves: the sum of net credits (= the sum of net debts), checked."""
+    return checked_sum((value for value in positions.values() if value > 0), "the net total")

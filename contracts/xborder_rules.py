@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from contracts.amounts import add
 from contracts.errors import ensure, fail
 from contracts.registry import get_org
 from contracts.runtime import Context
@@ -97,7 +98,7 @@ def used_key(org_id: str, currency: str, day: str) -> str:
 def consume_daily_limit(ctx: Context, org: dict[str, Any], currency: str, amount: int) -> None:
     """Count `amount` against the payer's limit for `currency` on the block date."""
     key = used_key(org["id"], currency, ctx.today())
-    used = int(ctx.get(key, 0)) + amount
+    used = add(int(ctx.get(key, 0)), amount, f"what {org['id']} paid in {currency} today")
     limit = dict(org.get("daily_limits") or {}).get(currency)
     ensure(
         limit is None or used <= int(limit),

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgpack
+
 from ledger import codec
 from ledger.errors import StoreError
 from ledger.genesis import Genesis
@@ -103,10 +105,43 @@ class ChainStore:
         raw = self.kv.get(P_STATE + key.encode())
         return None if raw is None else codec.decode(raw)
 
-    def state_items(self, prefix: str) -> Iterator[tuple[str, Any]]:
+    def state_items(
+        self,
+        prefix: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        reverse: bool = False,
+    ) -> Iterator[tuple[str, Any]]:
+        """State entries whose key starts with `prefix`, in key order (`reverse`: highest first).
+
+        `after` is a cursor: the rest of a key under `prefix` (what a previous page ended on);
+        the walk starts strictly past it in the walk's direction, so a page costs the same
+        however many entries precede it. At most `limit` entries (None: all). Keys are whole
+        state keys, values decoded canonically.
+        """
+        if limit is not None and limit <= 0:
+            return
         base = P_STATE + prefix.encode()
-        for key, raw in self.kv.iterate(base):
+        start = None
+        if after is not None:
+            # Forward: the first key above `after` is `after + 0x00`. Backward: `start` is
+            # exclusive, so `after` itself is where the walk begins below.
+            start = base + after.encode() + (b"" if reverse else b"\x00")
+        entries = self.kv.iterate(base, start=start, reverse=reverse)
+        for count, (key, raw) in enumerate(entries, 1):
             yield key[len(P_STATE) :].decode(), codec.decode(raw)
+            if limit is not None and count >= limit:
+                return
+
+    def state_trusted(self, key: str) -> Any:
+        """A state value decoded without the canonical round-trip check, for the executor.
+
+        The store holds only canonical bytes this node wrote, so the check (measured: ~40 % of
+        execution) proves nothing here; every other read goes through `state`.
+        """
+        raw = self.kv.get(P_STATE + key.encode())
+        return None if raw is None else msgpack.unpackb(raw, raw=False, strict_map_key=True)
 
     def header(self, height: int) -> Header | None:
         raw = self.kv.get(P_HEADER + _u64(height))

@@ -14,11 +14,6 @@ from typing import Protocol
 from ledger.errors import StoreError
 
 
-class WriteBatch(Protocol):
-    def put(self, key: bytes, value: bytes) -> None: ...
-    def delete(self, key: bytes) -> None: ...
-
-
 class KeyValueStore(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
     def put(self, key: bytes, value: bytes, *, sync: bool = False) -> None: ...
@@ -68,12 +63,32 @@ class LevelDBStore:
         self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         """Keys with `prefix` in order; `start` is inclusive going forward, exclusive backward."""
-        if start is None:
-            yield from self._db.iterator(prefix=prefix, reverse=reverse)
-        elif reverse:
-            yield from self._db.iterator(start=prefix, stop=start, reverse=True)
+        if reverse:
+            yield from self._iterate_backward(prefix, start)
+        elif start is None:
+            yield from self._db.iterator(prefix=prefix)
         else:
             yield from self._db.iterator(start=start, stop=_prefix_end(prefix))
+
+    def _iterate_backward(
+        self, prefix: bytes, start: bytes | None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Keys with `prefix` below `start` (or all), highest first.
+
+        plyvel's reverse iterator with a lower bound yields nothing when the only key in range
+        is the bound itself (plyvel 1.5.1: a key equal to the prefix, alone, was never listed),
+        so the walk runs without one and stops where the keys fall below the prefix.
+        """
+        upper = start if start is not None else _prefix_end(prefix)
+        entries = (
+            self._db.iterator(reverse=True)
+            if upper is None
+            else self._db.iterator(stop=upper, reverse=True)
+        )
+        for key, value in entries:
+            if key < prefix:
+                return
+            yield key, value
 
     def close(self) -> None:
         self._db.close()

@@ -62,11 +62,7 @@ def _today() -> datetime:
     return datetime.now(tz=UTC)
 
 
-def supply_chain_story(client: Client, keys: dict[str, Ed25519Key], say: Say) -> StoryResult:
-    """Acme Steel's invoice to BigAuto, split down the supply chain, financed and repaid."""
-    run = StoryRunner(client, keys, say, total=9)
-    today = _today().date()
-    due = today + timedelta(days=90)
+def _fund_supply_chain(run: StoryRunner) -> None:
     run.step(
         "Bank A issues 1,200,000.00 CNY of deposit tokens to BigAuto",
         "bank-a",
@@ -81,7 +77,13 @@ def supply_chain_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
         "issue",
         {"currency": "CNY", "to": "bank-a", "amount": 50_000_000},
     )
-    root = run.step(
+
+
+def _issue_invoice(run: StoryRunner) -> str:
+    """Acme Steel issues the invoice and BigAuto confirms it; the receivable's id."""
+    today = _today().date()
+    due = today + timedelta(days=90)
+    root: str = run.step(
         f"Acme Steel issues {INVOICE_NO} to BigAuto: 1,000,000.00 CNY due {due.isoformat()}",
         "acme-steel",
         "receivables",
@@ -98,34 +100,54 @@ def supply_chain_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
     )["id"]
     run.result.ids["receivable"] = root
     run.step(f"BigAuto confirms {INVOICE_NO}", "bigauto", "receivables", "accept", {"id": root})
-    ore_piece = run.step(
+    return root
+
+
+def _pass_down(run: StoryRunner, root: str) -> tuple[str, str]:
+    """Pieces of the invoice pay suppliers further up the chain: (Ore Mining's, Fuel Co's)."""
+    ore_piece: str = run.step(
         "Acme Steel pays Ore Mining 300,000.00 with a piece of it",
         "acme-steel",
         "receivables",
         "transfer",
         {"id": root, "to": "ore-mining", "amount": 30_000_000},
     )["id"]
-    fuel_piece = run.step(
+    fuel_piece: str = run.step(
         "Ore Mining passes 100,000.00 of its piece to Fuel Co",
         "ore-mining",
         "receivables",
         "transfer",
         {"id": ore_piece, "to": "fuel-co", "amount": 10_000_000},
     )["id"]
-    offer = run.step(
+    return ore_piece, fuel_piece
+
+
+def _finance(run: StoryRunner, piece: str) -> tuple[str, int]:
+    """Bank A buys the piece at a discount: (the offer's id, the price paid)."""
+    offer: str = run.step(
         "Bank A offers to buy Ore Mining's 200,000.00 at 6% a year",
         "bank-a",
         "receivables",
         "offer_financing",
-        {"id": ore_piece, "rate_bps": 600, "expires_ms": int(time.time() * 1000) + 3_600_000},
+        {"id": piece, "rate_bps": 600, "expires_ms": int(time.time() * 1000) + 3_600_000},
     )["id"]
-    price = run.step(
+    price: int = run.step(
         "Ore Mining sells it to Bank A and is paid at once",
         "ore-mining",
         "receivables",
         "accept_financing",
         {"offer": offer},
     )["price"]
+    return offer, price
+
+
+def supply_chain_story(client: Client, keys: dict[str, Ed25519Key], say: Say) -> StoryResult:
+    """Acme Steel's invoice to BigAuto, split down the supply chain, financed and repaid."""
+    run = StoryRunner(client, keys, say, total=9)
+    _fund_supply_chain(run)
+    root = _issue_invoice(run)
+    ore_piece, fuel_piece = _pass_down(run, root)
+    offer, price = _finance(run, ore_piece)
     paid = run.step(
         f"BigAuto repays {INVOICE_NO}: every holder is paid its piece",
         "bigauto",
@@ -141,9 +163,7 @@ def supply_chain_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
     return run.result
 
 
-def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) -> StoryResult:
-    """Acme Steel pays Rhein Parts 50,000.00 EUR against Bank C's CNY→EUR quote; banks net."""
-    run = StoryRunner(client, keys, say, total=11)
+def _fund_banks(run: StoryRunner) -> None:
     run.step(
         "Bank A issues 500,000.00 CNY to Acme Steel",
         "bank-a",
@@ -159,6 +179,10 @@ def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
             "issue",
             {"currency": "EUR", "to": bank, "amount": amount},
         )
+
+
+def _pay_through_quote(run: StoryRunner) -> None:
+    """Bank C quotes CNY→EUR and Acme Steel pays Rhein Parts through it (PvP)."""
     quote = run.step(
         "Bank C quotes CNY→EUR at 0.12820513, up to 1,000,000.00 CNY",
         "bank-c",
@@ -193,6 +217,10 @@ def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
         },
     )
     run.result.ids.update(quote=quote, payment=payment["id"])
+
+
+def _net_the_day(run: StoryRunner) -> dict[str, Any]:
+    """Banks A, B and C record what they owe each other in a window, then settle the nets."""
     close_ms = int(time.time() * 1000) + NETTING_CLOSE_DELAY_MS
     window = run.step(
         "Banks A, B and C open an EUR netting window for the day",
@@ -216,13 +244,22 @@ def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
         )
     # The close is a point in block time (the proposer's clock): wait until our clock passes it.
     time.sleep(max(0, close_ms - int(time.time() * 1000)) / 1000 + 0.05)
-    settled = run.step(
+    settled: dict[str, Any] = run.step(
         "After the close, the window settles net positions only",
         "bank-c",
         "netting",
         "settle",
         {"window": window},
     )
+    return settled
+
+
+def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) -> StoryResult:
+    """Acme Steel pays Rhein Parts 50,000.00 EUR against Bank C's CNY→EUR quote; banks net."""
+    run = StoryRunner(client, keys, say, total=11)
+    _fund_banks(run)
+    _pay_through_quote(run)
+    settled = _net_the_day(run)
     say(
         f"    gross {settled['gross'] / 100:,.2f} EUR settled as net {settled['net'] / 100:,.2f}"
         " EUR: "

@@ -14,9 +14,15 @@ COMMAND_MODULES = (
     "node.cli.localnet",  # tally localnet up|down|status|stop|start
     "node.cli.bench",  # tally bench
     "node.cli.demo",  # tally demo
-    "wallet.cli",  # tally wallet ..., tally org ...
-    "wallet.cli_receivables",  # tally receivable ...
-    "wallet.cli_payments",  # tally pay, tally fx, tally netting, tally payment, tally governance
+    "wallet.cli.wallet",  # tally wallet new|import|export|list|balance
+    "wallet.cli.tx",  # tally tx show|proof
+    "wallet.cli.receivable",  # tally receivable ...
+    "wallet.cli.pay",  # tally pay
+    "wallet.cli.payment",  # tally payment show|list|export
+    "wallet.cli.fx",  # tally fx quote|withdraw|list
+    "wallet.cli.netting",  # tally netting open|submit|settle|show|export
+    "wallet.cli.cash",  # tally cash issue|redeem
+    "wallet.cli.governance",  # tally governance propose|approve|list
     "explorer.cli",  # tally explorer, tally audit
 )
 

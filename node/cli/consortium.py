@@ -22,7 +22,7 @@ from ledger.genesis import KEY_ROLES, ORG_KINDS, load_genesis
 from node.cli.node import node_group
 from node.keys import ValidatorKeys, load_keys, write_keys
 from node.ops import consortium
-from wallet.cli_common import json_option, local_errors
+from wallet.cli.common import json_option, local_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_FILE = "validator.key"

@@ -24,7 +24,8 @@ from ledger.types import (
     signer_bitmap,
 )
 from node.ops.devnet import DevNet, make_devnet
-from wallet.proofs import parse_certificate, verify_certificate, verify_proof
+from wallet.forms import parse_certificate
+from wallet.proofs import verify_certificate, verify_proof
 
 SEED = b"proof-tests"
 HEIGHT = 7

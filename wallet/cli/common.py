@@ -195,6 +195,21 @@ def local_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def call(session: Session, contract: str, method: str, args: dict[str, Any]) -> Any:
+    """Sign as the session's signer, submit, wait; what the contract returned."""
+    receipt = session.client.call(session.signer(), contract, method, args)
+    return receipt.get("result")
+
+
+def write_out(data: bytes, out: str | None) -> None:
+    """A document (XML) to stdout, or to the file `out` with a note on stderr."""
+    if out is None or out == "-":
+        click.echo(data.decode(), nl=False)
+    else:
+        Path(out).write_bytes(data)
+        click.echo(f"wrote {out} ({len(data)} bytes)", err=True)
+
+
 def json_option(command: F) -> F:
     return click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")(
         command

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ledger.errors import TallyError
-from wallet.cli_common import Session, client_options
+from wallet.cli.common import Session, client_options
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 _RATE = re.compile(r"^(\d+(?:\.\d{1,2})?)%$")
