@@ -463,9 +463,8 @@ class Simulation:
                 break
             if answer is not None:
                 self.wrong_blocks += 1
-        if block is not None:
-            if self.scenario.wire_bytes:
-                block = Block.decode(block.encode())
+        if block is not None and self.scenario.wire_bytes:
+            block = Block.decode(block.encode())
         height, block_hash, found = action.height, action.block_hash, block
         self.at(
             self.time + delay,
