@@ -17,63 +17,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from consensus.fields import (
+    BLS_SIG_SIZE,
+    ED25519_SIG_SIZE,
+    HASH_SIZE,
+    block_from_value,
+    block_to_value,
+    exact_bytes,
+    fields_of,
+    height_of,
+    list_of,
+    require,
+    uint,
+    view_of,
+)
 from ledger import codec
-from ledger.errors import DecodeError
 from ledger.hashing import CONSENSUS_TAG, sha256, tagged_hash
-from ledger.types import Block, Header, Height, ValidatorIndex, View
-
-HASH_SIZE = 32
-ED25519_SIG_SIZE = 64
-BLS_SIG_SIZE = 96
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise DecodeError("BAD_MESSAGE", message)
-
-
-def _fields(value: Any, names: tuple[str, ...], what: str) -> dict[str, Any]:
-    _require(isinstance(value, dict), f"{what} must be a map")
-    _require(set(value) == set(names), f"{what} must have exactly the fields {sorted(names)}")
-    return value  # type: ignore[no-any-return]
-
-
-def _view(value: Any) -> View:
-    return View(_uint(value, "view"))
-
-
-def _height(value: Any) -> Height:
-    return Height(_uint(value, "height"))
-
-
-def _uint(value: Any, what: str) -> int:
-    _require(
-        isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63,
-        f"{what} must be a non-negative integer",
-    )
-    return int(value)
-
-
-def _bytes(value: Any, what: str, size: int | None = None) -> bytes:
-    _require(isinstance(value, bytes), f"{what} must be bytes")
-    _require(size is None or len(value) == size, f"{what} must be {size} bytes")
-    return bytes(value)
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    _require(isinstance(value, list), f"{what} must be a list")
-    return list(value)
-
-
-def block_to_value(block: Block) -> dict[str, Any]:
-    return {"header": block.header.to_value(), "txs": list(block.txs)}
-
-
-def block_from_value(value: Any) -> Block:
-    fields = _fields(value, ("header", "txs"), "block")
-    txs = tuple(_bytes(tx, "block tx") for tx in _list(fields["txs"], "block txs"))
-    return Block(Header.from_value(fields["header"]), txs)
-
+from ledger.types import Block, Height, ValidatorIndex, View
 
 # ---- the messages -----------------------------------------------------------------------------
 
@@ -98,11 +58,11 @@ class PrePrepare:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> PrePrepare:
-        fields = _fields(value, ("type", "view", "height", "block"), "pre-prepare")
+        fields = fields_of(value, ("type", "view", "height", "block"), "pre-prepare")
         block = block_from_value(fields["block"])
-        height = _height(fields["height"])
-        _require(block.header.height == height, "pre-prepare height differs from its block's")
-        return PrePrepare(_view(fields["view"]), height, block)
+        height = height_of(fields["height"])
+        require(block.header.height == height, "pre-prepare height differs from its block's")
+        return PrePrepare(view_of(fields["view"]), height, block)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +83,11 @@ class Prepare:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Prepare:
-        fields = _fields(value, ("type", "view", "height", "hash"), "prepare")
+        fields = fields_of(value, ("type", "view", "height", "hash"), "prepare")
         return Prepare(
-            _view(fields["view"]),
-            _height(fields["height"]),
-            _bytes(fields["hash"], "hash", HASH_SIZE),
+            view_of(fields["view"]),
+            height_of(fields["height"]),
+            exact_bytes(fields["hash"], "hash", HASH_SIZE),
         )
 
 
@@ -153,12 +113,12 @@ class Commit:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Commit:
-        fields = _fields(value, ("type", "view", "height", "hash", "bls_sig"), "commit")
+        fields = fields_of(value, ("type", "view", "height", "hash", "bls_sig"), "commit")
         return Commit(
-            _view(fields["view"]),
-            _height(fields["height"]),
-            _bytes(fields["hash"], "hash", HASH_SIZE),
-            _bytes(fields["bls_sig"], "bls_sig", BLS_SIG_SIZE),
+            view_of(fields["view"]),
+            height_of(fields["height"]),
+            exact_bytes(fields["hash"], "hash", HASH_SIZE),
+            exact_bytes(fields["bls_sig"], "bls_sig", BLS_SIG_SIZE),
         )
 
 
@@ -176,8 +136,10 @@ class Checkpoint:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Checkpoint:
-        fields = _fields(value, ("type", "height", "hash"), "checkpoint")
-        return Checkpoint(_height(fields["height"]), _bytes(fields["hash"], "hash", HASH_SIZE))
+        fields = fields_of(value, ("type", "height", "hash"), "checkpoint")
+        return Checkpoint(
+            height_of(fields["height"]), exact_bytes(fields["hash"], "hash", HASH_SIZE)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +162,13 @@ class CheckpointProof:
 
     @staticmethod
     def from_value(value: Any) -> CheckpointProof:
-        fields = _fields(value, ("height", "hash", "votes"), "checkpoint proof")
+        fields = fields_of(value, ("height", "hash", "votes"), "checkpoint proof")
         votes = tuple(
-            SignedMessage.from_value(v, (Checkpoint.TYPE,)) for v in _list(fields["votes"], "votes")
+            SignedMessage.from_value(v, (Checkpoint.TYPE,))
+            for v in list_of(fields["votes"], "votes")
         )
         return CheckpointProof(
-            _height(fields["height"]), _bytes(fields["hash"], "hash", HASH_SIZE), votes
+            height_of(fields["height"]), exact_bytes(fields["hash"], "hash", HASH_SIZE), votes
         )
 
     @staticmethod
@@ -238,15 +201,15 @@ class PreparedProof:
 
     @staticmethod
     def from_value(value: Any) -> PreparedProof:
-        fields = _fields(value, ("view", "height", "hash", "prepares"), "prepared proof")
+        fields = fields_of(value, ("view", "height", "hash", "prepares"), "prepared proof")
         prepares = tuple(
             SignedMessage.from_value(v, (Prepare.TYPE,))
-            for v in _list(fields["prepares"], "prepares")
+            for v in list_of(fields["prepares"], "prepares")
         )
         return PreparedProof(
-            View(_uint(fields["view"], "view")),
-            Height(_uint(fields["height"], "height")),
-            _bytes(fields["hash"], "hash", HASH_SIZE),
+            View(uint(fields["view"], "view")),
+            Height(uint(fields["height"], "height")),
+            exact_bytes(fields["hash"], "hash", HASH_SIZE),
             prepares,
         )
 
@@ -276,11 +239,11 @@ class ViewChange:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> ViewChange:
-        fields = _fields(value, ("type", "view", "checkpoint", "prepared"), "view change")
+        fields = fields_of(value, ("type", "view", "checkpoint", "prepared"), "view change")
         return ViewChange(
-            _view(fields["view"]),
+            view_of(fields["view"]),
             CheckpointProof.from_value(fields["checkpoint"]),
-            tuple(PreparedProof.from_value(p) for p in _list(fields["prepared"], "prepared")),
+            tuple(PreparedProof.from_value(p) for p in list_of(fields["prepared"], "prepared")),
         )
 
 
@@ -303,12 +266,12 @@ class NewView:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> NewView:
-        fields = _fields(value, ("type", "view", "view_changes"), "new view")
+        fields = fields_of(value, ("type", "view", "view_changes"), "new view")
         changes = tuple(
             SignedMessage.from_value(v, (ViewChange.TYPE,))
-            for v in _list(fields["view_changes"], "view_changes")
+            for v in list_of(fields["view_changes"], "view_changes")
         )
-        return NewView(_view(fields["view"]), changes)
+        return NewView(view_of(fields["view"]), changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,13 +296,13 @@ class Status:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Status:
-        fields = _fields(value, ("type", "view", "installed", "height", "stable"), "status")
-        _require(isinstance(fields["installed"], bool), "installed must be a bool")
+        fields = fields_of(value, ("type", "view", "installed", "height", "stable"), "status")
+        require(isinstance(fields["installed"], bool), "installed must be a bool")
         return Status(
-            _view(fields["view"]),
+            view_of(fields["view"]),
             fields["installed"],
-            _height(fields["height"]),
-            Height(_uint(fields["stable"], "stable")),
+            height_of(fields["height"]),
+            Height(uint(fields["stable"], "stable")),
         )
 
 
@@ -356,7 +319,7 @@ class StableCheckpoint:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> StableCheckpoint:
-        fields = _fields(value, ("type", "proof"), "stable checkpoint")
+        fields = fields_of(value, ("type", "proof"), "stable checkpoint")
         return StableCheckpoint(CheckpointProof.from_value(fields["proof"]))
 
 
@@ -377,8 +340,8 @@ class Suspect:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Suspect:
-        fields = _fields(value, ("type", "view"), "suspect")
-        return Suspect(_view(fields["view"]))
+        fields = fields_of(value, ("type", "view"), "suspect")
+        return Suspect(view_of(fields["view"]))
 
 
 Message = (
@@ -414,10 +377,10 @@ def decode_message(data: bytes, expect: tuple[str, ...] | None = None) -> Messag
     """Decode a message; `expect` limits its type (nested envelopes may only hold votes, which
     bounds how deep a crafted message can nest)."""
     value = codec.decode(data)
-    _require(isinstance(value, dict), "message must be a map")
+    require(isinstance(value, dict), "message must be a map")
     kind = value.get("type")
-    _require(isinstance(kind, str) and kind in _DECODERS, "unknown message type")
-    _require(expect is None or kind in expect, f"a {kind} message is not allowed here")
+    require(isinstance(kind, str) and kind in _DECODERS, "unknown message type")
+    require(expect is None or kind in expect, f"a {kind} message is not allowed here")
     return _DECODERS[kind](value)
 
 
@@ -454,11 +417,11 @@ class SignedMessage:
 
     @staticmethod
     def from_value(value: Any, expect: tuple[str, ...] | None = None) -> SignedMessage:
-        fields = _fields(value, ("from", "msg", "sig"), "envelope")
-        sender = ValidatorIndex(_uint(fields["from"], "from"))
-        _require(sender < 2**16, "from is not a validator index")
-        payload = _bytes(fields["msg"], "msg")
-        sig = _bytes(fields["sig"], "sig", ED25519_SIG_SIZE)
+        fields = fields_of(value, ("from", "msg", "sig"), "envelope")
+        sender = ValidatorIndex(uint(fields["from"], "from"))
+        require(sender < 2**16, "from is not a validator index")
+        payload = exact_bytes(fields["msg"], "msg")
+        sig = exact_bytes(fields["sig"], "sig", ED25519_SIG_SIZE)
         return SignedMessage(sender, payload, sig, decode_message(payload, expect))
 
     @staticmethod

@@ -1,8 +1,8 @@
 """Blocks by hash between validators: the driver's `FetchBlock`, and serving peers who ask.
 
 A NEW-VIEW names the blocks it re-proposes by hash. A replica that lacks one asks the driver
-(`FetchBlock(height, hash, peers)`); the driver looks in its own executor and store, and only
-then comes here: the peers are asked in the order the replica gave (those that voted for the
+(`FetchBlock(height, hash, peers)`), which hands it here: our own executor and store are looked
+in first, then the peers are asked in the order the replica gave (those that voted for the
 block first), one at a time. An answer counts only if the block `matches` the name (its header
 hashes to it and its txs to the header's root); a peer that sends another block costs a fault,
 one that stays silent for `ANSWER_TIMEOUT_S` is skipped. The replica hears exactly one
@@ -56,9 +56,27 @@ class BlockFetcher:
 
     # -- fetching ----------------------------------------------------------------------------
 
+    def find_block(self, height: Height, block_hash: bytes) -> Block | None:
+        """A block this node holds by hash: the replica's, one we executed, or a committed one."""
+        driver = self.driver
+        found = driver.replica.known_block(height, block_hash)
+        if found is not None:
+            return found
+        pending = driver.executor.pending.get(block_hash)
+        if pending is not None:
+            return pending.block
+        header = driver.store.header(height)
+        if header is not None and header.hash() == block_hash:
+            return driver.store.block(height)
+        return None
+
     def fetch_block(
         self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
     ) -> None:
+        local = self.find_block(height, block_hash)
+        if local is not None:
+            self.driver.block_fetched(height, block_hash, local)  # queued behind the action
+            return
         task = asyncio.get_running_loop().create_task(
             self._fetch(height, block_hash, peers), name=f"fetch-block-{height}"
         )
@@ -131,6 +149,6 @@ class BlockFetcher:
         self._served[peer] = (second, count)
         if count > ANSWERS_PER_SECOND:
             return
-        block = self.driver.find_block(Height(request.height), request.block_hash)
+        block = self.find_block(Height(request.height), request.block_hash)
         encoded = None if block is None else block.encode()
         self.peers.send_payload(peer, encode_block_answer(BlockAnswer(request.request_id, encoded)))

@@ -222,21 +222,8 @@ class Driver:
         self.handle(MessageReceived(ValidatorIndex(sender), message, self.clock()))
 
     def block_fetched(self, height: Height, block_hash: bytes, block: Block | None) -> None:
-        """The answer to a FetchBlock that went to the peers (checked against the hash)."""
+        """The answer to a FetchBlock (the block checked against its hash, or None)."""
         self.handle(BlockFetched(height, block_hash, block, self.clock()))
-
-    def find_block(self, height: Height, block_hash: bytes) -> Block | None:
-        """A block we hold by hash: the replica's, one we executed, or a committed one."""
-        found = self.replica.known_block(height, block_hash)
-        if found is not None:
-            return found
-        pending = self.executor.pending.get(block_hash)
-        if pending is not None:
-            return pending.block
-        header = self.store.header(height)
-        if header is not None and header.hash() == block_hash:
-            return self.store.block(height)
-        return None
 
     def handle(self, event: Event) -> None:
         """Feed `event`; re-entrant calls (from inside an action) queue behind the current one."""
@@ -289,7 +276,10 @@ class Driver:
         elif isinstance(action, FetchBlocks):
             self.transport.fetch_blocks(action.from_height, action.to_height, action.peers)
         elif isinstance(action, FetchBlock):
-            self._fetch_block(action)
+            if not self.transport.fetch_block(action.height, action.block_hash, action.peers):
+                self._events.append(
+                    BlockFetched(action.height, action.block_hash, None, self.clock())
+                )
         elif isinstance(action, Suspected):
             log.warning(
                 "suspecting the primary of view %d at height %d (leaving it once 2f+1 do): %s",
@@ -307,14 +297,6 @@ class Driver:
             )
             self.metrics.view_changes.labels(reason_label(action.reason)).inc()
             self.metrics.consensus_view.set(action.view)
-
-    def _fetch_block(self, action: FetchBlock) -> None:
-        """Our own blocks first; the peers only for what we do not hold."""
-        local = self.find_block(action.height, action.block_hash)
-        if local is not None or not self.transport.fetch_block(
-            action.height, action.block_hash, action.peers
-        ):
-            self._events.append(BlockFetched(action.height, action.block_hash, local, self.clock()))
 
     def _set_timer(self, name: str, delay_ms: int) -> None:
         old = self._timers.pop(name, None)
