@@ -36,6 +36,8 @@ hash those it does not hold (consensus/blocks.py).
 
 from __future__ import annotations
 
+import itertools
+
 from consensus.blocks import matches
 from consensus.interface import (
     BlockFetched,
@@ -57,6 +59,9 @@ from ledger.types import Height, ValidatorIndex, View
 # A SUSPECT counts for this many retransmission intervals after it arrived; its sender re-sends
 # it every interval while it still suspects, so a suspicion that has passed stops counting.
 SUSPECT_TTL_TICKS = 3
+# A suspicion of censorship is about the oldest held transactions, at most this many: it lasts
+# while any of them stays unordered.
+SUSPECT_TXS = 64
 
 
 class ViewChanges(ReplicaState):
@@ -104,8 +109,10 @@ class ViewChanges(ReplicaState):
         self.view_deadline = None
         found = self.deadline()
         if found is not None and self.now >= found[0]:
-            censored = found[1].startswith("a held")
-            self.suspect(f"timeout: {found[1]}", tuple(self.pending) if censored else ())
+            overdue: tuple[bytes, ...] = ()
+            if found[1].startswith("a held"):
+                overdue = tuple(itertools.islice(self.pending, SUSPECT_TXS))  # oldest first
+            self.suspect(f"timeout: {found[1]}", overdue)
 
     # -- suspicion -------------------------------------------------------------------------------
 
