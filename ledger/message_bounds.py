@@ -125,33 +125,35 @@ def proof_reach(params: Mapping[str, int]) -> int:
     return PROOF_REACH_SPANS * (params["checkpoint_interval"] + params["window"])
 
 
-def message_bounds(params: Mapping[str, int], validators: int, chain: str) -> MessageBounds:
-    """Bounds for `validators` = n validators (quorum 2f+1) on chain `chain` under `params`."""
-    quorum = 2 * ((validators - 1) // 3) + 1
-    prepare = record({"type": text("prepare"), "view": UINT, "height": UINT, "hash": binary(HASH)})
-    commit = record(
-        {
-            "type": text("commit"),
-            "view": UINT,
-            "height": UINT,
-            "hash": binary(HASH),
-            "bls_sig": binary(BLS_SIG),
-        }
-    )
-    checkpoint = record({"type": text("checkpoint"), "height": UINT, "hash": binary(HASH)})
-    suspect = record({"type": text("suspect"), "view": UINT})
-    status = record(
-        {"type": text("status"), "view": UINT, "installed": BOOL, "height": UINT, "stable": UINT}
-    )
+# The fixed-size messages: their payloads at the widest.
+PREPARE = record({"type": text("prepare"), "view": UINT, "height": UINT, "hash": binary(HASH)})
+COMMIT = record(
+    {
+        "type": text("commit"),
+        "view": UINT,
+        "height": UINT,
+        "hash": binary(HASH),
+        "bls_sig": binary(BLS_SIG),
+    }
+)
+CHECKPOINT = record({"type": text("checkpoint"), "height": UINT, "hash": binary(HASH)})
+SUSPECT = record({"type": text("suspect"), "view": UINT})
+STATUS = record(
+    {"type": text("status"), "view": UINT, "installed": BOOL, "height": UINT, "stable": UINT}
+)
+
+
+def _view_change(quorum: int, reach: int) -> tuple[int, int]:
+    """Payload bounds of a VIEW-CHANGE and of the checkpoint proof inside it."""
     checkpoint_proof = record(
-        {"height": UINT, "hash": binary(HASH), "votes": array(quorum, envelope(checkpoint))}
+        {"height": UINT, "hash": binary(HASH), "votes": array(quorum, envelope(CHECKPOINT))}
     )
     prepared_proof = record(
         {
             "view": UINT,
             "height": UINT,
             "hash": binary(HASH),
-            "prepares": array(quorum, envelope(prepare)),
+            "prepares": array(quorum, envelope(PREPARE)),
         }
     )
     view_change = record(
@@ -159,9 +161,16 @@ def message_bounds(params: Mapping[str, int], validators: int, chain: str) -> Me
             "type": text("view_change"),
             "view": UINT,
             "checkpoint": checkpoint_proof,
-            "prepared": array(proof_reach(params), prepared_proof),
+            "prepared": array(reach, prepared_proof),
         }
     )
+    return view_change, checkpoint_proof
+
+
+def message_bounds(params: Mapping[str, int], validators: int, chain: str) -> MessageBounds:
+    """Bounds for `validators` = n validators (quorum 2f+1) on chain `chain` under `params`."""
+    quorum = 2 * ((validators - 1) // 3) + 1
+    view_change, checkpoint_proof = _view_change(quorum, proof_reach(params))
     new_view = record(
         {
             "type": text("new_view"),
@@ -175,11 +184,11 @@ def message_bounds(params: Mapping[str, int], validators: int, chain: str) -> Me
     )
     stable = record({"type": text("stable_checkpoint"), "proof": checkpoint_proof})
     return MessageBounds(
-        prepare=envelope(prepare),
-        commit=envelope(commit),
-        checkpoint=envelope(checkpoint),
-        suspect=envelope(suspect),
-        status=envelope(status),
+        prepare=envelope(PREPARE),
+        commit=envelope(COMMIT),
+        checkpoint=envelope(CHECKPOINT),
+        suspect=envelope(SUSPECT),
+        status=envelope(STATUS),
         pre_prepare=envelope(pre_prepare),
         view_change=envelope(view_change),
         new_view=envelope(new_view),

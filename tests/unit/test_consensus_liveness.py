@@ -5,6 +5,11 @@ and catches up when f+1 peers are ahead."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
 from consensus.blocks import block_key
 from consensus.interface import (
     BlockExecuted,
@@ -30,14 +35,12 @@ from consensus.messages import (
     Status,
     Suspect,
     ViewChange,
-    signing_digest,
 )
-from consensus.records import NEW_VIEW_KEY, VIEW_CHANGE_KEY, parse_records, prepared_key, vote_key
+from consensus.records import NEW_VIEW_KEY, parse_records, vote_key
 from consensus.replica import PbftReplica
 from consensus.state import RETRANSMIT_TIMER, VIEW_TIMER
-from ledger import codec
 from ledger.types import Block
-from tests.support.replica_kit import CHAIN, GENESIS, make_block, of_type, received, setup, sign
+from tests.support.replica_kit import GENESIS, make_block, of_type, received, setup, sign
 
 NO_CHECKPOINT = CheckpointProof(0, GENESIS, ())
 
@@ -125,60 +128,64 @@ def test_a_suspicion_heard_long_ago_no_longer_counts() -> None:
     assert replica.view == 1 and of_type(actions, ViewChanged)  # 2 suspects again: 2f+1
 
 
-def _legacy_proof_value(proof: PreparedProof, block: Block) -> dict:
-    """A prepared proof as the previous release stored it: with its whole block."""
-    return {
-        "view": proof.view,
-        "block": {"header": block.header.to_value(), "txs": list(block.txs)},
-        "prepares": [p.to_value() for p in proof.prepares],
-    }
+# Records persisted by replica 2 of the previous release (its VIEW-CHANGE and prepared proof
+# held whole blocks), written by that release's code with the keys of tests/support/replica_kit:
+# after it prepared block 1 and left view 0, and after it then installed NEW-VIEW(1).
+LEGACY = json.loads((Path(__file__).parents[1] / "support/legacy_pbft_records.json").read_text())
 
 
-def _legacy_envelope(cryptos: list, sender: int, payload: dict) -> bytes:
-    msg = codec.encode(payload)
-    sig = cryptos[sender].sign_message(signing_digest(CHAIN, sender, msg))
-    return codec.encode({"from": sender, "msg": msg, "sig": sig})
+def _legacy(state: str) -> dict[str, bytes]:
+    return {key: bytes.fromhex(value) for key, value in LEGACY[state].items()}
 
 
-def test_records_of_the_previous_release_are_converted_and_stay_binding() -> None:
+@pytest.mark.parametrize("state", ["after_view_change", "after_new_view"])
+def test_records_of_the_previous_release_are_converted_and_stay_binding(state: str) -> None:
     config, cryptos = setup(4, 2)
-    block = make_block(config, 1, GENESIS, pad=50_000)
-    proof = _proof(cryptos, 0, block, (0, 1, 2))
-    old_change = {
-        "type": "view_change",
-        "view": 1,
-        "checkpoint": NO_CHECKPOINT.to_value(),
-        "prepared": [_legacy_proof_value(proof, block)],
-    }
-    old_vc = _legacy_envelope(cryptos, 2, old_change)
-    old_nv = _legacy_envelope(
-        cryptos, 1, {"type": "new_view", "view": 1, "view_changes": [codec.decode(old_vc)]}
-    )
-    records = {
-        "pbft/view": codec.encode({"view": 1}),
-        VIEW_CHANGE_KEY: old_vc,
-        NEW_VIEW_KEY: old_nv,
-        vote_key(1): codec.encode({"view": 0, "hash": block.hash}),
-        prepared_key(1): codec.encode(_legacy_proof_value(proof, block)),
-    }
+    block = Block.decode(bytes.fromhex(LEGACY["block"]))
+    records = _legacy(state)
     replica = PbftReplica.restore(config, cryptos[2], records, 0, GENESIS)
     actions = replica.handle(Start(100))
     written = {a.key: a.value for a in actions if isinstance(a, Persist)}
-    assert written[NEW_VIEW_KEY] == b""  # dropped: others' signatures over the old form
     assert written[block_key(1, block.hash)] == block.encode()
-    after = {**records, **written}
-    restored = parse_records({k: v for k, v in after.items() if v})
-    assert restored.proofs[1] == proof  # the same signed prepares, by hash
-    assert restored.view_change is not None and restored.legacy_view_change is None
+    if state == "after_new_view":
+        assert written[NEW_VIEW_KEY] == b""  # others' signatures over the old form: dropped
+    after = {k: v for k, v in {**records, **written}.items() if v}
+    restored = parse_records(after)  # everything reads in this release's form now
+    proof = restored.proofs[1]
+    assert (proof.view, proof.height, proof.block_hash) == (0, 1, block.hash)
+    assert restored.legacy_view_change is None and restored.view_change is not None
     change = restored.view_change.message
-    assert isinstance(change, ViewChange) and change.prepared == (proof,)
+    assert isinstance(change, ViewChange) and change.view == 1 and change.prepared == (proof,)
     sent = [a.message for a in actions if isinstance(a, Broadcast)]
     assert restored.view_change in sent and len(restored.view_change.encode()) < 2_000
-    # Still bound by its vote: in view 0 at height 1 only that block; it waits in view 1.
-    assert replica.view == 1 and replica.log.get(1).vote == (0, block.hash)
+    # Bound by its vote as before (it voted in view 1 too once it had installed NEW-VIEW(1));
+    # in view 1 it waits for a NEW-VIEW of this release.
+    voted_view = 1 if state == "after_new_view" else 0
+    assert replica.view == 1 and not replica.installed
+    assert replica.log.get(1).vote == (voted_view, block.hash)
     assert replica.known_block(1, block.hash) == block
     again = PbftReplica.restore(config, cryptos[2], after, 0, GENESIS)
     assert again.vc_sent == restored.view_change  # a second restart reads the new form
+
+
+def test_after_conversion_a_replica_never_prepares_a_second_block_at_one_view_and_height() -> None:
+    """More than f faulty replicas forge a NEW-VIEW(1) re-proposing another block at height 1:
+    the converted replica, which voted for block 1 in view 1, fetches and executes it but
+    sends no PREPARE for it."""
+    config, cryptos = setup(4, 2)
+    block = Block.decode(bytes.fromhex(LEGACY["block"]))
+    other = make_block(config, 1, GENESIS, tag=2)
+    assert other.hash != block.hash
+    replica = PbftReplica.restore(config, cryptos[2], _legacy("after_new_view"), 0, GENESIS)
+    replica.handle(Start(100))
+    forged = _proof(cryptos, 0, other, (0, 1, 3))
+    actions = replica.handle(
+        received(_new_view(cryptos, 1, {0: (forged,), 1: (forged,), 3: ()}), 110)
+    )
+    assert replica.installed and of_type(actions, FetchBlock)
+    replica.handle(BlockFetched(1, other.hash, other, 120))
+    actions = replica.handle(BlockExecuted(other.hash, True, "", 130))
+    assert not [m for m in _broadcasts(actions) if isinstance(m, Prepare)]
 
 
 def test_an_idle_replica_sends_its_status_every_tick_and_catches_up_from_peers_ahead() -> None:
