@@ -1,15 +1,16 @@
 """Changing view: suspicion, VIEW-CHANGE, NEW-VIEW, and installing the new view.
 
-Leaving a view takes 2f+1 replicas. A replica whose view timer expires (no progress on work it
-holds, or a transaction it holds left unordered for the censorship timeout), or whose executor
-refuses the primary's block, only *suspects* the view: it broadcasts SUSPECT(v), re-sends it
-every retransmission tick while the reason lasts, and goes on voting in v. It sends
-VIEW-CHANGE(v+1) once 2f+1 replicas want out of v: they suspect v (a SUSPECT heard within the
-last few ticks) or already sent a VIEW-CHANGE beyond it. It also leaves at once when the primary
-proves itself faulty in a way anyone can check (two signed proposals for one height, a
-malformed header, a proposal that does not extend its parent), and when f+1 other replicas are
-in higher views (it joins the lowest of them). It persists the view and its VIEW-CHANGE before
-sending it, and stops voting in the old view. The timeout doubles with every failed view.
+Leaving a view takes f+1 replicas, so at least one honest one. A replica whose view timer
+expires (no progress on work it holds, or a transaction it holds left unordered for the
+censorship timeout), or whose executor refuses the primary's block, only *suspects* the view: it
+broadcasts SUSPECT(v), re-sends it every retransmission tick while the reason lasts, and goes
+on voting in v. It sends VIEW-CHANGE(v+1) once f+1 replicas want out of v: they suspect v (a
+SUSPECT heard within the last few ticks) or already sent a VIEW-CHANGE beyond it. It also
+leaves at once when the primary proves itself faulty in a way anyone can check (two signed
+proposals for one height, a malformed header, a proposal that does not extend its parent), and
+when f+1 other replicas are in higher views (it joins the lowest of them). It persists the view
+and its VIEW-CHANGE before sending it, and stops voting in the old view. The timeout doubles
+with every failed view.
 
 Why suspicion first: a VIEW-CHANGE cannot be taken back. The replica promises to vote no more
 in v, and NEW-VIEW(v+1) relies on that promise: it may be built from this VIEW-CHANGE, which
@@ -18,14 +19,18 @@ to v after its VIEW-CHANGE (say it timed out alone because it held a transaction
 had) and COMMIT there, a block could commit in v with it among the 2f+1 committers, and a
 NEW-VIEW(v+1) built from its stale VIEW-CHANGE, f faulty ones and one honest replica that never
 prepared that block would miss it: a fork. So a replica must not leave on a reason only it
-sees; with SUSPECT it does not leave alone, and needs no way back. A SUSPECT binds to nothing,
-and f faulty replicas cannot reach 2f+1 without f+1 honest ones suspecting the view.
+sees, and with SUSPECT it does not: alone, it stays in v and keeps voting, and needs no way
+back. A SUSPECT binds to nothing. f faulty replicas cannot make anyone leave without an honest
+replica suspecting too; that is as much as they could do before (f+1 VIEW-CHANGEs, one of them
+honest, always made everyone join), and f+1 honest replicas holding a transaction the primary
+leaves out still replace it.
 
-A replica can still end up alone in a higher view (it saw the primary equivocate towards it
-alone, or f faulty replicas sent it SUSPECTs no one else got). It then follows the chain by
-state transfer without voting, and its VIEW-CHANGE counts as wanting out of v for the others:
-the next time 2f of them suspect v, or once f+1 replicas are stranded this way (f+1
-VIEW-CHANGEs make everyone join), all move to its view together.
+Everyone who sees f+1 wanting out leaves, and its VIEW-CHANGE then counts for the others, so
+honest replicas leave together. One can still end up alone in a higher view: it saw the
+primary equivocate towards it alone, or f faulty replicas sent SUSPECTs to it only. It then
+follows the chain by state transfer without voting, and its VIEW-CHANGE counts as wanting out
+of v: the others follow it as soon as f more of them want out (f+1 stranded replicas make
+everyone join at once), so it is back at their next view change.
 
 The new primary collects 2f+1 VIEW-CHANGE(v) (its own first), persists its votes for the
 re-proposed blocks and broadcasts NEW-VIEW with exactly those 2f+1. Each replica checks it by
@@ -117,7 +122,7 @@ class ViewChanges(ReplicaState):
     # -- suspicion -------------------------------------------------------------------------------
 
     def suspect(self, reason: str, tx_ids: tuple[bytes, ...] = ()) -> None:
-        """Suspect the primary of our view: tell the others, and leave once 2f+1 do.
+        """Suspect the primary of our view: tell the others, and leave once f+1 do.
 
         The suspicion lasts until progress in this view (a commit, or the transactions
         `tx_ids` it was about being ordered); meanwhile it is re-sent every tick.
@@ -159,9 +164,9 @@ class ViewChanges(ReplicaState):
         self.count_suspects()
 
     def count_suspects(self) -> None:
-        """Leave our view once 2f+1 replicas want out of it."""
-        if self.wanting_out() >= self.config.quorum:
-            self.start_view_change(View(self._view + 1), "2f+1 replicas suspect the primary")
+        """Leave our view once f+1 replicas (so at least one honest) want out of it."""
+        if self.wanting_out() > self.config.f:
+            self.start_view_change(View(self._view + 1), "f+1 replicas suspect the primary")
 
     def wanting_out(self) -> int:
         """Replicas that suspect our view (recently) or sent a VIEW-CHANGE beyond it."""

@@ -223,7 +223,7 @@ class ViewChanged:
 @dataclass(frozen=True, slots=True)
 class Suspected:
     """Informational: the replica suspects the primary of `view` (it stays in the view until
-    2f+1 replicas do); `reason` says why, for logs."""
+    f+1 replicas do); `reason` says why, for logs."""
 
     view: View
     reason: str

@@ -328,7 +328,7 @@ class Suspect:
     """The sender suspects the primary of `view` (a timeout, or a block its executor refused).
 
     Unlike a VIEW-CHANGE it binds the sender to nothing: it goes on voting in `view`, and
-    leaves only once 2f+1 replicas suspect the view (consensus/changes.py says why).
+    leaves only once f+1 replicas suspect the view (consensus/changes.py says why).
     """
 
     view: View

@@ -282,7 +282,7 @@ class Driver:
                 )
         elif isinstance(action, Suspected):
             log.warning(
-                "suspecting the primary of view %d at height %d (leaving it once 2f+1 do): %s",
+                "suspecting the primary of view %d at height %d (leaving it once f+1 do): %s",
                 action.view,
                 self.executor.tip.height,
                 action.reason,

@@ -105,9 +105,9 @@ class Scenario:
     max_txs_per_block: int = 4
     liveness_ms: int = 90_000
     submit_until_ms: int | None = None
-    # `lone_txs` of the txs reach only node `lone_node` while faults last (nobody else hears of
-    # them), and everyone once the faults stop (as gossip re-announcing them would).
-    lone_node: int | None = None
+    # `lone_txs` more txs reach only the nodes `lone_nodes` while faults last (nobody else hears
+    # of them), and everyone once the faults stop (as gossip re-announcing them would).
+    lone_nodes: tuple[int, ...] = ()
     lone_txs: int = 0
 
     def describe(self) -> str:
@@ -159,6 +159,7 @@ class Simulation:
         self.submitted: dict[bytes, bytes] = {}
         self.view_changes = 0
         self.suspicions = 0
+        self.lone_ids: list[bytes] = []
         self.unhappy_at: dict[int, int] = {}  # node -> when it first suspected or left a view
         self.decided_at: dict[int, int] = {}  # height -> when it was first committed
         self.blocks_fetched = 0
@@ -547,12 +548,12 @@ class Simulation:
     def make_tx(self, number: int) -> SignedTx:
         return self._make_tx(number)
 
-    def submit(self, tx: SignedTx, only: int | None = None) -> None:
-        """Hand `tx` to every node (or to node `only`), each after a random delay."""
+    def submit(self, tx: SignedTx, only: tuple[int, ...] = ()) -> None:
+        """Hand `tx` to every node (or to the nodes `only`), each after a random delay."""
         raw = tx.encode()
         self.submitted[tx.id] = raw
         for node in self.nodes:
-            if only is None or node.index == only:
+            if not only or node.index in only:
                 self.at(self.time + self.rng.randint(0, 200), self._arrive, node, tx.id, raw)
 
     def _arrive(self, node: Node, tx_id: bytes, raw: bytes) -> None:
@@ -615,6 +616,9 @@ class Simulation:
             if len(node.records) > self.records_bound():
                 self.fail(f"node {node.index} keeps {len(node.records)} persisted records")
 
+    def committed_by_all(self, tx_ids: list[bytes]) -> bool:
+        return all(set(tx_ids) <= n.app.committed_txs for n in self.nodes if n.honest)
+
     def _live(self) -> bool:
         wanted = set(self.submitted)
         for node in self.nodes:
@@ -645,7 +649,8 @@ class Simulation:
             self.at(self.time + rng.randint(0, until), self.submit, self._make_tx(number))
         for number in range(sc.txs, sc.txs + sc.lone_txs):
             tx = self._make_tx(number)
-            self.at(self.time + rng.randint(0, until // 2), self.submit, tx, sc.lone_node)
+            self.lone_ids.append(tx.id)
+            self.at(self.time + rng.randint(0, until // 2), self.submit, tx, sc.lone_nodes)
             self.at(self.fault_end, self.submit, tx)
         # Every node comes back when the faults stop.
         for node in honest:

@@ -81,7 +81,7 @@ def test_a_replica_alone_with_a_transaction_stays_in_the_view_and_keeps_voting(s
     """Node 3 alone holds three txs for 8 s (they reach the others only then, as gossip
     re-announcing them would): it suspects the primary, and goes on voting in view 0."""
     name = "alone_with_a_transaction"
-    scenario = Scenario(lone_node=3, lone_txs=3, txs=30, fault_ms=8000, view_timeout_ms=500)
+    scenario = Scenario(lone_nodes=(3,), lone_txs=3, txs=30, fault_ms=8000, view_timeout_ms=500)
     sim = _replayable(seed, name, scenario)
     unhappy = sim.unhappy_at.get(3)
     _check(unhappy is not None, seed, name, "node 3 never suspected the primary")
@@ -96,6 +96,24 @@ def test_a_replica_alone_with_a_transaction_stays_in_the_view_and_keeps_voting(s
         name,
         f"node 3 voted for {len(voted)} of the {len(later)} heights committed after it suspected",
     )
+
+
+@pytest.mark.parametrize("seed", _seeds(4, 64_000), ids=lambda s: f"seed={s}")
+def test_f_plus_1_replicas_holding_transactions_the_primary_lacks_replace_it(seed: int) -> None:
+    """Nodes 2 and 3 (f+1 of 4) hold three txs that the primary never hears of: their
+    suspicions are enough to move on, and a primary that has them orders them while the faults
+    still last (before anyone else hears of them)."""
+    name = "f_plus_1_hold_what_the_primary_lacks"
+    scenario = Scenario(lone_nodes=(2, 3), lone_txs=3, txs=10, fault_ms=30_000)
+    simulation = Simulation(seed, scenario)
+    simulation.start()
+    simulation._schedule_faults()
+    ordered = simulation.run_until(
+        lambda: bool(simulation.lone_ids) and simulation.committed_by_all(simulation.lone_ids),
+        simulation.fault_end - 1,
+    )
+    _check(ordered, seed, name, "the txs only f+1 replicas held were not ordered")
+    _check(simulation.view_changes > 0, seed, name, "no view change")
 
 
 @pytest.mark.parametrize("seed", _seeds(4, 62_000), ids=lambda s: f"seed={s}")
