@@ -91,7 +91,8 @@ class CatchUp(ReplicaState):
         peer = envelope.sender
         if peer == self.me:
             return
-        stuck = self.peer_heights.get(peer) == message.height
+        stuck = self.reported.get(peer) == message.height  # the same height twice in a row
+        self.reported[peer] = message.height
         if message.height > self.peer_heights.get(peer, -1):
             self.peer_heights[peer] = message.height
         if self.answered.get(peer) == self.tick:

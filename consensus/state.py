@@ -77,7 +77,8 @@ class ReplicaState:
         self.tick_committed = tip_height
         self.behind_hint = False
         self.answered: dict[ValidatorIndex, int] = {}  # peer -> tick we last answered it in
-        self.peer_heights: dict[ValidatorIndex, Height] = {}  # committed heights from STATUS
+        self.peer_heights: dict[ValidatorIndex, Height] = {}  # highest heights from STATUS
+        self.reported: dict[ValidatorIndex, Height] = {}  # the height of each peer's last STATUS
         self.my_checkpoints: dict[int, SignedMessage] = {}  # our votes above the stable one
         self.fetch_target: tuple[Height, tuple[ValidatorIndex, ...]] | None = None
         self._out: list[Action] = []
