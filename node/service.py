@@ -29,12 +29,13 @@ from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
 from ledger.store import LevelDBStore
-from network.envelope import BLOCKS, CONSENSUS, FETCH, TXS
+from network.envelope import BLOCK, BLOCKS, CONSENSUS, FETCH, GET_BLOCK, TXS
 from node.api.app import make_app
 from node.api.context import NodeHandle
 from node.config import NodeConfig
 from node.keys import ValidatorKeys, load_keys
 from node.runtime.admission import Signers
+from node.runtime.blockfetch import BlockFetcher
 from node.runtime.driver import Driver, Links
 from node.runtime.executor import Executor
 from node.runtime.gossip import TxGossip
@@ -78,6 +79,7 @@ class Peering:
         self.transport = PeerTransport(genesis, index, keys.ed25519, listen)
         self.statesync: StateSync | None = None
         self.gossip: TxGossip | None = None
+        self.blocks: BlockFetcher | None = None
 
     def connect(self, driver: Driver) -> Links:
         """Build gossip and state transfer around `driver` (called from its constructor) and
@@ -85,7 +87,8 @@ class Peering:
         transport, metrics = self.transport, driver.metrics
         statesync = StateSync(transport, driver, self.genesis, metrics)
         gossip = TxGossip(transport, driver, metrics, catching_up=lambda: statesync.active)
-        self.statesync, self.gossip = statesync, gossip
+        blocks = BlockFetcher(transport, driver)
+        self.statesync, self.gossip, self.blocks = statesync, gossip, blocks
         transport.on(CONSENSUS, lambda peer, body: driver.message_received(peer, bytes(body)))
         transport.on(TXS, gossip.on_txs)
         transport.on(FETCH, statesync.on_fetch)
@@ -94,8 +97,12 @@ class Peering:
         transport.peer_listeners.append(
             lambda peer, up: metrics.peers_connected.set(len(transport.connected()))
         )
+        transport.on(GET_BLOCK, blocks.on_get_block)
+        transport.on(BLOCK, blocks.on_block)
         self._watch(metrics)
-        return Links(ConsensusChannel(transport, statesync.fetch_blocks), gossip.forward)
+        return Links(
+            ConsensusChannel(transport, statesync.fetch_blocks, blocks.fetch_block), gossip.forward
+        )
 
     def _watch(self, metrics: Metrics) -> None:
         network = self.transport.network
@@ -127,6 +134,8 @@ class Peering:
             await self.gossip.close()
         if self.statesync is not None:
             await self.statesync.close()
+        if self.blocks is not None:
+            await self.blocks.close()
         await self.transport.close()
 
 

@@ -3,9 +3,10 @@
 The replica decides; the driver does: timers on the asyncio loop, proposals and execution
 through the executor and mempool, persistence and commits through the store, messages through
 an injectable transport (a no-op for a single validator). Events produced while performing
-actions (ProposalBuilt, BlockExecuted) are queued and fed after the current list, so actions
-are always performed in the order the replica gave them. What clients wait for (receipts, the
-commit stream) is settled into `outcomes`, its own object beside the driver.
+actions (ProposalBuilt, BlockExecuted, BlockFetched of a block found locally) are queued and
+fed after the current list, so actions are always performed in the order the replica gave them.
+What clients wait for (receipts, the commit stream) is settled into `outcomes`, its own object
+beside the driver.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from consensus.interface import (
     Action,
     BlockExecuted,
+    BlockFetched,
     Broadcast,
     BuildProposal,
     CancelTimer,
@@ -29,6 +31,7 @@ from consensus.interface import (
     DiscardBlocks,
     Event,
     ExecuteBlock,
+    FetchBlock,
     FetchBlocks,
     MessageReceived,
     Persist,
@@ -37,14 +40,25 @@ from consensus.interface import (
     Send,
     SetTimer,
     Start,
+    Suspected,
     TimerFired,
     TxsArrived,
     TxsRemoved,
     ViewChanged,
 )
+from consensus.messages import SignedMessage
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
-from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx, bitmap_indexes
+from ledger.types import (
+    Block,
+    Certificate,
+    ErrorInfo,
+    Height,
+    Receipt,
+    SignedTx,
+    ValidatorIndex,
+    bitmap_indexes,
+)
 from node.runtime.executor import Executor
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
@@ -71,22 +85,34 @@ def reason_label(reason: str) -> str:
 class Transport(Protocol):
     """How consensus messages leave the node; `network/` provides the real one."""
 
-    def send(self, to: int, message: Any) -> None: ...
-    def broadcast(self, message: Any) -> None: ...
+    def send(self, to: int, message: SignedMessage) -> None: ...
+    def broadcast(self, message: SignedMessage) -> None: ...
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None: ...
+
+    def fetch_block(
+        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
+    ) -> bool:
+        """Start fetching a block by hash (the answer comes as `Driver.block_fetched`);
+        False if there is nobody to ask."""
+        ...
 
 
 class NullTransport:
     """A single validator has nobody to talk to."""
 
-    def send(self, to: int, message: Any) -> None:
+    def send(self, to: int, message: SignedMessage) -> None:
         pass
 
-    def broadcast(self, message: Any) -> None:
+    def broadcast(self, message: SignedMessage) -> None:
         pass
 
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
         pass
+
+    def fetch_block(
+        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
+    ) -> bool:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +202,14 @@ class Driver:
     def caught_up(self) -> None:
         """State transfer ended (whatever it reached): tell the replica where the chain is."""
         tip = self.executor.tip
-        self.handle(CaughtUp(tip.height, tip.block_hash, self.clock()))
+        self.handle(CaughtUp(Height(tip.height), tip.block_hash, self.clock()))
 
-    def message_received(self, sender: int, message: Any) -> None:
-        self.handle(MessageReceived(sender, message, self.clock()))
+    def message_received(self, sender: int, message: SignedMessage | bytes) -> None:
+        self.handle(MessageReceived(ValidatorIndex(sender), message, self.clock()))
+
+    def block_fetched(self, height: Height, block_hash: bytes, block: Block | None) -> None:
+        """The answer to a FetchBlock (the block checked against its hash, or None)."""
+        self.handle(BlockFetched(height, block_hash, block, self.clock()))
 
     def handle(self, event: Event) -> None:
         """Feed `event`; re-entrant calls (from inside an action) queue behind the current one."""
@@ -231,6 +261,18 @@ class Driver:
             self.transport.broadcast(action.message)
         elif isinstance(action, FetchBlocks):
             self.transport.fetch_blocks(action.from_height, action.to_height, action.peers)
+        elif isinstance(action, FetchBlock):
+            if not self.transport.fetch_block(action.height, action.block_hash, action.peers):
+                self._events.append(
+                    BlockFetched(action.height, action.block_hash, None, self.clock())
+                )
+        elif isinstance(action, Suspected):
+            log.warning(
+                "suspecting the primary of view %d at height %d (leaving it once f+1 do): %s",
+                action.view,
+                self.executor.tip.height,
+                action.reason,
+            )
         elif isinstance(action, ViewChanged):
             log.warning(
                 "view change at height %d: view %d, primary %d, because %s",

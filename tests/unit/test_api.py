@@ -9,7 +9,6 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from consensus.solo import SoloReplica
 from contracts import queries
 from ledger.chain import ChainStore
 from ledger.genesis import genesis_from_value
@@ -22,6 +21,7 @@ from node.runtime.driver import Driver
 from node.runtime.executor import Executor
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
+from tests.support.solo import SoloReplica
 from wallet.txbuilder import build_tx
 
 DEVNET = make_devnet(1, seed=b"api-tests")
