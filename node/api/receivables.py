@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts import receivables_queries as rq
 from contracts.receivables_state import escape
 from ledger.chain import P_STATE, ChainStore
 from node.api.context import state_or_404, store
@@ -25,7 +26,6 @@ SUMMARY_FIELDS = (
     "id", "root", "parent", "invoice_no", "creditor", "debtor", "currency", "face", "amount",
     "holder", "status", "due_date", "financed_by",
 )  # fmt: skip
-HOLDER_ACTIONS = ("issue", "split_from", "transfer", "finance")
 
 
 def _check_id(raw: str, what: str = "receivable") -> str:
@@ -51,92 +51,14 @@ def piece_record(chain: ChainStore, piece_id: str) -> dict[str, Any] | None:
     return None if record is None else dict(record)
 
 
-def offers_of(chain: ChainStore, piece_id: str) -> list[dict[str, Any]]:
-    offers = []
-    for offer_id in _keys_after(chain, f"rcv/offers/{piece_id}/", None):
-        offer = chain.state("rcv/offer/" + offer_id)
-        if offer is not None:
-            offers.append(dict(offer))
-    return offers
-
-
 def piece_view(chain: ChainStore, piece_id: str) -> dict[str, Any] | None:
-    """A piece with its offers: what `GET /v1/receivables/{id}` answers."""
-    record = piece_record(chain, piece_id)
-    if record is None:
-        return None
-    return {**record, "offers": offers_of(chain, piece_id)}
-
-
-def holder_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The steps at which a piece got a (new) holder, with the tx behind each."""
-    return [
-        {"holder": e["holder"], "action": e["action"], "tx": e["tx"], "height": e["height"]}
-        for e in history
-        if e["action"] in HOLDER_ACTIONS
-    ]
+    """A piece with its offers and held repayment: what `GET /v1/receivables/{id}` answers."""
+    return rq.piece_view(chain, piece_id)
 
 
 def trace_view(chain: ChainStore, piece_id: str) -> dict[str, Any] | None:
-    """The invoice family of `piece_id`, root first (depth first), and every tx that shaped it."""
-    start = piece_record(chain, piece_id)
-    if start is None:
-        return None
-    root = piece_record(chain, start["root"])
-    if root is None:
-        return None
-    pieces: list[dict[str, Any]] = []
-    stack: list[tuple[dict[str, Any], int]] = [(root, 0)]
-    while stack:
-        record, depth = stack.pop()
-        offers = offers_of(chain, record["id"])
-        pieces.append(
-            {
-                **{name: record[name] for name in SUMMARY_FIELDS},
-                "depth": depth,
-                "children": list(record["children"]),
-                "financing": record["financing"],
-                "holders": holder_history(record["history"]),
-                "history": list(record["history"]),
-                "offers": offers,
-                "txs": sorted({e["tx"] for e in record["history"]} | {o["tx"] for o in offers}),
-            }
-        )
-        for child in reversed(record["children"]):
-            child_record = piece_record(chain, child)
-            if child_record is not None:
-                stack.append((child_record, depth + 1))
-    steps = [
-        {"tx": e["tx"], "height": e["height"], "piece": p["id"], "action": e["action"]}
-        for p in pieces
-        for e in p["history"]
-    ] + [
-        {"tx": o["tx"], "height": o["height"], "piece": p["id"], "action": "offer"}
-        for p in pieces
-        for o in p["offers"]
-    ]
-    steps.sort(key=lambda s: s["height"])  # stable: a parent's entry precedes its child's
-    settled = sum(p["amount"] for p in pieces if p["status"] == "settled")
-    return {
-        "root": root["id"],
-        "invoice_no": root["invoice_no"],
-        "creditor": root["creditor"],
-        "debtor": root["debtor"],
-        "currency": root["currency"],
-        "face": root["face"],
-        "issue_date": root["issue_date"],
-        "due_date": root["due_date"],
-        "doc_hash": root["doc_hash"],
-        "status": root["status"],
-        "totals": {
-            "face": root["face"],
-            "pieces": sum(p["amount"] for p in pieces),
-            "settled": settled,
-            "outstanding": sum(p["amount"] for p in pieces) - settled,
-        },
-        "pieces": pieces,
-        "steps": steps,
-    }
+    """The invoice family of `piece_id` and every tx that shaped it (contracts' read model)."""
+    return rq.trace(chain, piece_id)
 
 
 def find_invoices(
