@@ -3,8 +3,10 @@
 An invoice is issued by its creditor as one piece (the root). After the debtor accepts it, the
 holder of a piece may pass all of it on (same piece, new holder) or a part (a child piece with
 its own id; the parent keeps the rest), or sell it to a bank at a discount. At maturity the debtor
-repays once and every outstanding piece's holder is paid its amount, all in one transaction.
-The amounts of a family's pieces always add up to the face amount. Layout: receivables_state.
+repays once and every outstanding piece's holder is paid its amount, all in one transaction
+(a sanctioned holder's share into a hold instead: contracts/holds.py). Every step that moves
+value passes compliance first (contracts/compliance.py). The amounts of a family's pieces
+always add up to the face amount. Layout: receivables_state.
 """
 
 from __future__ import annotations
