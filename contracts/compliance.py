@@ -81,13 +81,16 @@ def require_initiator(ctx: Context) -> None:
     require_movement(ctx, ctx.sender_org, None)
 
 
-def require_compliant(ctx: Context, org_id: str) -> dict[str, Any]:
-    """A party to a payment, FX quote or netting window: active, unsanctioned, KYC-valid."""
-    org = get_org(ctx, org_id)
-    ensure(not org.get("suspended", False), "ORG_SUSPENDED", f"organization {org_id} is suspended")
-    require_unsanctioned(ctx, org_id)
-    require_kyc(ctx, org_id)
-    return org
+def require_compliant(ctx: Context, *org_ids: str) -> list[dict[str, Any]]:
+    """The parties to a payment, FX quote or net settlement: all active, then all
+    unsanctioned, then all KYC-valid. Their registry records, in the order given."""
+    orgs = [get_org(ctx, org_id) for org_id in org_ids]
+    for org in orgs:
+        suspended = bool(org.get("suspended", False))
+        ensure(not suspended, "ORG_SUSPENDED", f"organization {org['id']} is suspended")
+    require_unsanctioned(ctx, *org_ids)
+    require_kyc(ctx, *org_ids)
+    return orgs
 
 
 def used_key(org_id: str, currency: str, day: str) -> str:
@@ -99,21 +102,27 @@ def used_today(ctx: Context, org_id: str, currency: str) -> int:
     return int(ctx.get(used_key(org_id, currency, ctx.today()), 0))
 
 
-def count_outgoing(ctx: Context, org_id: str, currency: str, value: int) -> None:
-    """Count `value` given away by the organization against its daily limit in `currency`.
-
-    Counted whether or not a limit is set, so a limit set during the day sees the day's
-    earlier movements.
-    """
-    key = used_key(org_id, currency, ctx.today())
-    used = add(int(ctx.get(key, 0)), value, f"what {org_id} paid in {currency} today")
+def require_within_limit(ctx: Context, org_id: str, currency: str, value: int) -> int:
+    """Giving `value` more today keeps the organization within its daily limit in `currency`;
+    what it would then have given today. Checks only: `count_outgoing` records it."""
+    used = add(used_today(ctx, org_id, currency), value, f"what {org_id} paid in {currency} today")
     limit = dict(get_org(ctx, org_id).get("daily_limits") or {}).get(currency)
     ensure(
         limit is None or used <= int(limit),
         "DAILY_LIMIT_EXCEEDED",
         f"{org_id} would give away {used} {currency} on {ctx.today()}, over its limit of {limit}",
     )
-    ctx.put(key, used)
+    return used
+
+
+def count_outgoing(ctx: Context, org_id: str, currency: str, value: int) -> None:
+    """Count `value` given away by the organization against its daily limit in `currency`.
+
+    Counted whether or not a limit is set, so a limit set during the day sees the day's
+    earlier movements.
+    """
+    used = require_within_limit(ctx, org_id, currency, value)
+    ctx.put(used_key(org_id, currency, ctx.today()), used)
 
 
 def require_outgoing(

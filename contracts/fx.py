@@ -110,7 +110,7 @@ def quote(
     get_currency(ctx, base)
     get_currency(ctx, quote)
     ensure(expires_ms > ctx.time_ms, "QUOTE_EXPIRED", "the quote would expire before it opens")
-    require_compliant(ctx, ctx.sender_org)
+    require_compliant(ctx, ctx.sender_org)  # the dealer
     quote_id = ctx.new_id()
     record = Quote(
         id=quote_id,

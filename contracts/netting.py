@@ -152,8 +152,10 @@ def settle(ctx: Context, window: str) -> dict[str, Any]:
     )
     code = record.currency
     positions = dict(record.positions)
-    for org in record.participants:
-        compliance.require_compliant(ctx, org)
+    compliance.require_compliant(ctx, *record.participants)
+    for org, value in sorted(positions.items()):
+        if value < 0:  # what each net debtor pays, within its limit, before any funds check
+            compliance.require_within_limit(ctx, org, code, -value)
     for org, value in sorted(positions.items()):
         held = cash.balance(ctx, code, org)
         ensure(

@@ -52,19 +52,20 @@ def _index(ctx: Context, payment_id: str, roles: dict[str, list[str]]) -> None:
         ctx.put(key, {"id": payment_id, "roles": sorted(roles[org])})
 
 
-def _prepare(ctx: Context, to: str, end_to_end_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Compliance of both parties and the e2e id's uniqueness; each leg's `cash.move` then
-    counts it against its payer's daily limit."""
+def _prepare(
+    ctx: Context, to: str, end_to_end_id: str, dealer: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The e2e id's uniqueness, then compliance of payer, beneficiary (and dealer); each leg's
+    `cash.move` then counts it against its payer's daily limit."""
     payer_id = ctx.sender_org
     ensure(to != payer_id, "SELF_PAYMENT", "a payment needs two different parties")
-    payer = require_compliant(ctx, payer_id)
-    payee = require_compliant(ctx, to)
     ensure(
         ctx.get(end_to_end_key(payer_id, end_to_end_id)) is None,
         "DUPLICATE_PAYMENT",
         f"{payer_id} already sent a payment with end-to-end id {end_to_end_id!r}",
     )
-    return payer, payee
+    parties = require_compliant(ctx, payer_id, to, *([] if dealer is None else [dealer]))
+    return parties[0], parties[1]
 
 
 def _origin(ctx: Context) -> dict[str, Any]:
@@ -150,8 +151,7 @@ def send_fx(
     """PvP: the payer's base currency to the dealer and the dealer's quote currency to `to`."""
     terms, credit = fx.take(ctx, quote, base_amount)
     dealer = terms.dealer
-    require_compliant(ctx, dealer)
-    payer, payee = _prepare(ctx, to, end_to_end_id)
+    payer, payee = _prepare(ctx, to, end_to_end_id, dealer)
     cash.move(ctx, terms.base, payer["id"], dealer, base_amount)
     cash.move(ctx, terms.quote, dealer, to, credit)
     roles: dict[str, list[str]] = {payer["id"]: ["sent"], to: ["received"]}

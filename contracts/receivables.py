@@ -276,8 +276,10 @@ def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
     paid = price(piece.amount, terms.rate_bps, days)
     ensure(paid > 0, "ZERO_PRICE", "the discount takes the whole amount")
     seller = piece.holder
-    compliance.require_outgoing(ctx, piece.currency, seller, bank, piece.amount)  # the piece
-    cash.move(ctx, piece.currency, bank, seller, paid)  # the price
+    compliance.require_unsanctioned(ctx, seller, bank)
+    compliance.require_kyc(ctx, seller, bank)
+    compliance.count_outgoing(ctx, seller, piece.currency, piece.amount)  # the piece
+    cash.move(ctx, piece.currency, bank, seller, paid)  # the price, counted for the bank
     financing = Financing(offer, bank, seller, terms.rate_bps, days, paid)
     bought = replace(set_holder(ctx, piece, bank), financed_by=bank, financing=financing)
     save_piece(
@@ -315,6 +317,7 @@ def repay(ctx: Context, id: str) -> dict[str, Any]:
     compliance.require_initiator(ctx)
     pieces = list(family(ctx, root))
     total = checked_sum((p.amount for p in pieces), f"what invoice {id} owes")
+    compliance.require_within_limit(ctx, ctx.sender_org, root.currency, total)
     funds = cash.balance(ctx, root.currency, ctx.sender_org)
     ensure(funds >= total, "INSUFFICIENT_FUNDS", f"{ctx.sender_org} holds {funds}, owes {total}")
     paid: dict[str, int] = {}

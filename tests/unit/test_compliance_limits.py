@@ -107,3 +107,23 @@ def test_a_net_settlement_over_a_net_debtors_limit_moves_nothing(chain: Contract
     set_limit(chain, "bank-b", "USD", 500)
     chain.call("bank-a", "netting", "settle", {"window": window_id})
     assert used(chain, "bank-b", "USD") == 500
+
+
+def test_the_limit_is_checked_before_the_funds_in_every_contract(chain: ContractChain) -> None:
+    """The documented order: a call both over the limit and short of funds is over the limit."""
+    root = issue_accepted(chain, debtor="fuel-co")  # fuel-co has no CNY at all
+    set_limit(chain, "fuel-co", "CNY", 1)
+    assert refused(chain, "fuel-co", "receivables", "repay", {"id": root}) == (
+        "DAILY_LIMIT_EXCEEDED"
+    )
+    assert refused(chain, "fuel-co", "cash", "transfer", cny("bigauto", 2)) == (
+        "DAILY_LIMIT_EXCEEDED"
+    )
+    window = {"currency": "USD", "participants": ["bank-a", "bank-b"], "close_ms": chain.now_ms + 1}
+    window_id = chain.call("bank-a", "netting", "open", window)["id"]
+    chain.call("bank-b", "netting", "submit", {"window": window_id, "to": "bank-a", "amount": 500})
+    set_limit(chain, "bank-b", "USD", 499)  # and bank-b holds no USD
+    chain.advance_time(ms=2)
+    assert refused(chain, "bank-a", "netting", "settle", {"window": window_id}) == (
+        "DAILY_LIMIT_EXCEEDED"
+    )
