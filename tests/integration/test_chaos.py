@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import pytest
@@ -34,6 +35,7 @@ from tests.support.chaos import (
     Ack,
     Cluster,
     Fault,
+    Laps,
     Traffic,
     chaos_fault_count,
     chaos_seeds,
@@ -111,10 +113,13 @@ class ChaosRun:
         try:
             self._run()
         except ChaosFailure as failure:
-            pytest.fail(self.message(str(failure)), pytrace=False)
+            failed = self.message(str(failure))
         except Exception as error:  # any other error: re-raised with the seed and replay command
             raise AssertionError(self.message(f"{type(error).__name__}: {error}")) from error
-        self.outcome = "PASS"
+        else:
+            self.outcome = "PASS"
+            return
+        pytest.fail(failed, pytrace=False)  # outside the handler: no "during handling" noise
 
     def _run(self) -> None:
         self.step = "funding"
@@ -140,15 +145,21 @@ class ChaosRun:
         self._check_acks(self.final_height)
         self._check_money(supply)
 
-    def _await(self, condition: Callable[[], Any], seconds: float, what: str) -> Any:
-        """Poll another process's state until `condition` holds; the deadline is a safety net."""
+    def _await(
+        self, condition: Callable[[], Any], seconds: float, what: str | Callable[[], str]
+    ) -> Any:
+        """Poll another process's state until `condition` holds; the deadline is a safety net.
+
+        `what` says what was awaited; a callable is asked at the deadline, to say who is stuck.
+        """
         deadline = time.monotonic() + seconds
         while True:
             value = condition()
             if value:
                 return value
             if time.monotonic() >= deadline:
-                self.fail(f"not reached within {seconds:.0f} s: {what}")
+                said = what if isinstance(what, str) else what()
+                self.fail(f"not reached within {seconds:.0f} s: {said}")
             time.sleep(0.1)
 
     def _lead_in(self, fault: Fault) -> None:
@@ -188,8 +199,10 @@ class ChaosRun:
     def kill_restart(self, fault: Fault) -> str:
         (victim,) = fault.nodes
         survivors = self._others(fault.nodes)
+        laps = Laps()
         before = self.cluster.top(survivors)
         self.cluster.take_down(victim, fault.how)
+        laps.mark("down")
         goal = before + fault.hold_blocks
         self._await(
             lambda: self.cluster.top(survivors) >= goal,
@@ -197,13 +210,21 @@ class ChaosRun:
             f"3 of 4 commit {fault.hold_blocks} blocks (height {before} -> {goal}) "
             f"with {victim} killed",
         )
-        self.cluster.start(victim)
-        target = self._catch_up(victim, survivors, "restarted after kill -9")
-        return f"killed {victim} at {before}; 3 of 4 reached {goal}; it caught up to {target}"
+        laps.mark("3 of 4 committed")
+        with self._quiet(fault, laps):
+            self.cluster.start(victim)
+            laps.mark("restarted")
+            target = self._catch_up(victim, survivors, "restarted after kill -9")
+            laps.mark("caught up")
+        return (
+            f"killed {victim} at {before}; 3 of 4 reached {goal}; it caught up to {target}"
+            f"{' on an idle network' if fault.quiet else ''} [{laps}]"
+        )
 
     def pause_primary(self, fault: Fault) -> str:
         view, primary = self._agreed_primary()
         others = self._others([primary])
+        laps = Laps()
         before = self.cluster.top(others)
         self.cluster.pause(primary)
         goal = before + fault.hold_blocks
@@ -220,13 +241,30 @@ class ChaosRun:
             f"a view change away from paused primary {primary} (view {view}) and "
             f"{fault.hold_blocks} blocks by the others (height {before} -> {goal})",
         )
+        laps.mark("view changed")
         new_view = max(s["view"] for n in others if (s := self.cluster.status(n)) is not None)
-        self.cluster.resume(primary)
-        target = self._catch_up(primary, others, "resumed with SIGCONT")
+        with self._quiet(fault, laps):
+            self.cluster.resume(primary)
+            target = self._catch_up(primary, others, "resumed with SIGCONT")
+            laps.mark("caught up")
         return (
             f"paused primary {primary} of view {view} at {before}; the others reached view "
             f"{new_view} and {goal}; it caught up to {target}"
+            f"{' on an idle network' if fault.quiet else ''} [{laps}]"
         )
+
+    @contextmanager
+    def _quiet(self, fault: Fault, laps: Laps) -> Iterator[None]:
+        """For a quiet fault, no client sends anything while the node returns."""
+        if not fault.quiet:
+            yield
+            return
+        self.traffic.hold()
+        laps.mark("load held")
+        try:
+            yield
+        finally:
+            self.traffic.release()
 
     def _agreed_primary(self) -> tuple[int, str]:
         """The (view, primary) most nodes report, so the node paused is the one others follow."""
@@ -242,8 +280,10 @@ class ChaosRun:
 
     def two_down(self, fault: Fault) -> str:
         live = self._others(fault.nodes)
+        laps = Laps()
         for name in fault.nodes:
             self.cluster.take_down(name, fault.how)
+        laps.mark("down")
         frozen = self._settled_top(live)
         since = time.monotonic()
         while time.monotonic() < since + fault.hold_s:  # observing that nothing happens
@@ -258,8 +298,10 @@ class ChaosRun:
         new = [ack for ack in arrived if ack.height > frozen]
         if new:
             self.fail(f"{len(new)} txs acknowledged at heights above {frozen} with 2 of 4 down")
+        laps.mark("settled and observed")
         for name in fault.nodes:
             self.cluster.start(name)
+        laps.mark("restarted")
         goal = frozen + fault.hold_blocks
         self._await(
             lambda: self.cluster.top() >= goal,
@@ -267,11 +309,14 @@ class ChaosRun:
             f"commits resume once {' and '.join(fault.nodes)} restarted "
             f"(height {frozen} -> {goal})",
         )
+        laps.mark("commits resumed")
         for name in fault.nodes:
             self._catch_up(name, live, f"restarted after {fault.how}")
+        laps.mark("caught up")
         return (
             f"{fault.how} {' and '.join(fault.nodes)}: no commit for {fault.hold_s} s at "
-            f"{frozen} ({len(arrived)} late acks of earlier blocks); commits resumed to {goal}"
+            f"{frozen} ({len(arrived)} late acks of earlier blocks); commits resumed to {goal} "
+            f"[{laps}]"
         )
 
     def _settled_top(self, live: list[str]) -> int:
@@ -284,14 +329,17 @@ class ChaosRun:
                 return max(heights)
             previous = heights
             time.sleep(0.5)
-        self.fail(f"the live nodes' heights kept moving with 2 of 4 down: {previous}")
+        self.fail(f"the 2 live nodes kept committing with 2 of 4 down: heights now {previous}")
 
     def restart_all(self, fault: Fault) -> str:
         names = self.cluster.names
+        laps = Laps()
         before = {name: self.cluster.height(name) for name in names}
         for name in names:
             self.cluster.take_down(name, fault.how)
+        laps.mark("down")
         self.cluster.start_all()
+        laps.mark("restarted and connected")
         self._await(
             lambda: all(self.cluster.height(name) >= before[name] for name in names),
             CATCH_UP_S,
@@ -303,7 +351,8 @@ class ChaosRun:
             PROGRESS_S,
             f"commits resume after all four restarted (height -> {goal})",
         )
-        return f"{fault.how} all four at {max(before.values())}; commits resumed to {goal}"
+        laps.mark("commits resumed")
+        return f"{fault.how} all four at {max(before.values())}; commits resumed to {goal} [{laps}]"
 
     # -- the end state --------------------------------------------------------------------------
 
@@ -313,20 +362,27 @@ class ChaosRun:
 
         def agreed() -> int:
             answers = [self.cluster.status(name) for name in names]
-            if any(a is None for a in answers):
-                return 0
             tips = {(a["height"], a["last_hash"], a["state_root"]) for a in answers if a}
             pending = sum(int(a["mempool"]) for a in answers if a)
-            return int(answers[0]["height"]) if len(tips) == 1 and pending == 0 else 0  # type: ignore[index]
+            if None in answers or len(tips) != 1 or pending:
+                return 0
+            return int(tips.pop()[0])
 
-        return int(
-            self._await(
-                agreed,
-                CONVERGE_S,
-                "all four at one height with one last hash and state root and empty mempools "
-                "(a node below the others is stuck behind; a non-empty mempool holds stranded txs)",
+        def stuck() -> str:
+            answers = {name: self.cluster.status(name) for name in names}
+            silent = [name for name, a in answers.items() if a is None]
+            heights = {name: int(a["height"]) for name, a in answers.items() if a}
+            top = max(heights.values(), default=-1)
+            behind = [f"{name} at {h}" for name, h in heights.items() if h < top]
+            holding = [
+                f"{n} holds {a['mempool']}" for n, a in answers.items() if a and a["mempool"]
+            ]
+            return (
+                f"the idle network did not converge: top {top}; behind: {behind or 'none'}; "
+                f"not answering: {silent or 'none'}; pending txs (stranded): {holding or 'none'}"
             )
-        )
+
+        return int(self._await(agreed, CONVERGE_S, stuck))
 
     def _check_blocks(self, top: int) -> None:
         chains = {name: block_hashes(self.cluster.apis[name], top) for name in self.cluster.names}
@@ -418,6 +474,7 @@ def balances_by_currency(api: str) -> dict[str, int]:
         after = page["next"]
 
 
+@pytest.mark.timeout(max(300, 120 + 45 * FAULTS))  # a long schedule gets more time
 @pytest.mark.parametrize("seed", SEEDS)
 def test_chaos_loses_no_acknowledged_tx_and_every_node_converges(localnet: Any, seed: int) -> None:
     run = ChaosRun(localnet(nodes=4, params=PARAMS), seed, FAULTS)

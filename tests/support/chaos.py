@@ -53,13 +53,18 @@ class Fault:
     lead_acks: int  # acknowledged txs awaited before the fault starts
     hold_blocks: int  # blocks the others must commit while it holds (not for two_down)
     hold_s: float  # two_down: seconds observed with 2 of 4 down and no commit
+    quiet: bool  # kill_restart, pause_primary: the node returns to an idle network (no new txs)
 
     def describe(self) -> str:
         victims = "+".join(self.nodes)
+        idle = " into an idle network" if self.quiet else ""
         if self.kind == KILL_RESTART:
-            text = f"kill -9 {victims} until 3 of 4 commit {self.hold_blocks} blocks, restart"
+            text = f"kill -9 {victims} until 3 of 4 commit {self.hold_blocks} blocks, restart{idle}"
         elif self.kind == PAUSE_PRIMARY:
-            text = f"SIGSTOP the primary past a view change and {self.hold_blocks} blocks, SIGCONT"
+            text = (
+                f"SIGSTOP the primary past a view change and {self.hold_blocks} blocks, "
+                f"SIGCONT{idle}"
+            )
         elif self.kind == TWO_DOWN:
             text = f"{self.how} {victims} for {self.hold_s:.1f} s (no commit allowed), restart both"
         else:
@@ -101,6 +106,7 @@ def draw_schedule(seed: int, names: list[str], count: int = DEFAULT_FAULTS) -> S
                 lead_acks=rng.randint(5, 20),
                 hold_blocks=rng.randint(2, 5),
                 hold_s=round(rng.uniform(2.0, 4.0), 1),
+                quiet=kind in (KILL_RESTART, PAUSE_PRIMARY) and rng.random() < 0.5,
             )
         )
     return Schedule(seed, tuple(faults))
@@ -125,6 +131,22 @@ def replay_command(seed: int, faults: int) -> str:
         f"TALLY_CHAOS_SEED={seed}{extra} .venv/bin/python -m pytest -s -p no:cacheprovider "
         "tests/integration/test_chaos.py"
     )
+
+
+class Laps:
+    """How long each part of a fault took, for the per-seed record."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.parts: list[str] = []
+
+    def mark(self, what: str) -> None:
+        now = time.monotonic()
+        self.parts.append(f"{what} {now - self.last:.1f} s")
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(self.parts)
 
 
 # -- the nodes ---------------------------------------------------------------------------------
@@ -282,6 +304,8 @@ class Traffic:
         self.tip = 0  # the highest height seen, for validity windows
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        self.holding = threading.Event()  # set: clients send nothing new (an idle network)
+        self.in_flight = 0
         self.threads = [
             threading.Thread(target=self._client, args=(i,), daemon=True) for i in range(clients)
         ]
@@ -303,6 +327,22 @@ class Traffic:
         with self.lock:
             return len(self.acks)
 
+    def hold(self) -> None:
+        """Send nothing new and wait until every request in flight has its answer."""
+        self.holding.set()
+        deadline = time.monotonic() + HTTP_TIMEOUT_S + 5
+        while self.busy():
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"client requests still in flight after {HTTP_TIMEOUT_S} s")
+            time.sleep(0.05)  # waiting for this process's own threads' sockets to answer
+
+    def release(self) -> None:
+        self.holding.clear()
+
+    def busy(self) -> bool:
+        with self.lock:
+            return self.in_flight > 0
+
     def acks_since(self, moment: float) -> list[Ack]:
         with self.lock:
             return [ack for ack in self.acks.values() if ack.at >= moment]
@@ -311,7 +351,7 @@ class Traffic:
         rng = random.Random(f"chaos-client/{self.seed}/{index}")
         while not self.stopping.is_set():
             names = self.cluster.reachable()
-            if names:
+            if names and not self.holding.is_set():
                 self._send(rng, rng.choice(names))
             self.stopping.wait(rng.uniform(0.2, 0.5))  # pacing: a few tx/s per client
 
@@ -329,6 +369,10 @@ class Traffic:
                 build_tx(self.keys[payer], self.chain, "cash", "transfer", args, valid_until)
             )
         client = Client(self.cluster.apis[name], timeout=HTTP_TIMEOUT_S)
+        with self.lock:
+            if self.holding.is_set():
+                return  # hold() began while these were built: they are not sent
+            self.in_flight += 1
         try:
             answer = client.request(
                 "POST",
@@ -338,7 +382,11 @@ class Traffic:
         except ApiError as error:
             self._count_failure(error, len(txs))
             return
-        self._record(name, answer["results"])
+        else:
+            self._record(name, answer["results"])
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     def _count_failure(self, error: ApiError, txs: int) -> None:
         with self.lock:
