@@ -29,6 +29,7 @@ PAUSE_PRIMARY = "pause_primary"
 TWO_DOWN = "two_down"
 RESTART_ALL = "restart_all"
 KINDS = (KILL_RESTART, PAUSE_PRIMARY, TWO_DOWN, RESTART_ALL)
+PRIMARY = "the primary"  # a victim resolved when the fault runs: whoever leads the view then
 DEFAULT_FAULTS = len(KINDS)  # the `make test` schedule: each kind of fault once
 
 PAYERS = ("acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts")
@@ -90,7 +91,7 @@ def draw_schedule(seed: int, names: list[str], count: int = DEFAULT_FAULTS) -> S
     faults = []
     for kind in kinds:
         if kind == KILL_RESTART:
-            nodes: tuple[str, ...] = (rng.choice(names),)
+            nodes: tuple[str, ...] = (PRIMARY if rng.random() < 0.5 else rng.choice(names),)
         elif kind == TWO_DOWN:
             nodes = tuple(rng.sample(names, 2))
         elif kind == RESTART_ALL:
@@ -112,12 +113,19 @@ def draw_schedule(seed: int, names: list[str], count: int = DEFAULT_FAULTS) -> S
     return Schedule(seed, tuple(faults))
 
 
+# The seed `make test` runs: its four faults cover every variant (the primary killed and
+# restarted into an idle network, a paused primary resumed into one, SIGKILL of all four,
+# SIGKILL of two).
+DEFAULT_SEED = 2
+
+
 def chaos_seeds(env: Mapping[str, str]) -> list[int]:
-    """TALLY_CHAOS_SEED=S replays one seed; TALLY_CHAOS_SEEDS=N runs seeds 1..N (default 1)."""
+    """TALLY_CHAOS_SEED=S replays one seed; TALLY_CHAOS_SEEDS=N runs seeds 1..N."""
     one = env.get("TALLY_CHAOS_SEED")
     if one is not None:
         return [int(one)]
-    return list(range(1, int(env.get("TALLY_CHAOS_SEEDS", "1")) + 1))
+    count = env.get("TALLY_CHAOS_SEEDS")
+    return [DEFAULT_SEED] if count is None else list(range(1, int(count) + 1))
 
 
 def chaos_fault_count(env: Mapping[str, str]) -> int:
