@@ -44,6 +44,7 @@ from tests.support.chaos import (
     fund_payers,
     replay_command,
 )
+from tests.support.localnet_tools import balances_by_currency, block_hashes
 from wallet.client import ApiError, Client
 from wallet.proofs import verify_proof
 
@@ -449,32 +450,6 @@ STEPS: dict[str, Callable[[ChaosRun, Fault], str]] = {
     TWO_DOWN: ChaosRun.two_down,
     RESTART_ALL: ChaosRun.restart_all,
 }
-
-
-def block_hashes(api: str, top: int) -> list[str]:
-    client = Client(api, timeout=30)
-    found: list[str] = []
-    while len(found) < top:
-        blocks = client.blocks(len(found) + 1, 100)
-        if not blocks:
-            break
-        found.extend(block["hash"] for block in blocks if block["height"] <= top)
-    return found
-
-
-def balances_by_currency(api: str) -> dict[str, int]:
-    """Each currency's balances summed over every organization the node lists."""
-    client = Client(api, timeout=30)
-    totals: dict[str, int] = {}
-    after = ""
-    while True:
-        page = client.get(f"/v1/orgs?after={after}&limit=500")
-        for org in page["orgs"]:
-            for code, amount in org["balances"].items():
-                totals[code] = totals.get(code, 0) + int(amount)
-        if page["next"] is None:
-            return totals
-        after = page["next"]
 
 
 @pytest.mark.timeout(max(300, 120 + 45 * FAULTS))  # a long schedule gets more time
