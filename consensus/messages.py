@@ -29,7 +29,7 @@ BLS_SIG_SIZE = 96
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise DecodeError(message, "BAD_MESSAGE")
+        raise DecodeError("BAD_MESSAGE", message)
 
 
 def _fields(value: Any, names: tuple[str, ...], what: str) -> dict[str, Any]:

@@ -65,7 +65,7 @@ class Restored:
 def _height(key: str, prefix: str) -> int:
     digits = key[len(prefix) :]
     if not digits.isdigit():
-        raise DecodeError(f"bad record key {key!r}", "BAD_RECORD")
+        raise DecodeError("BAD_RECORD", f"bad record key {key!r}")
     return int(digits)
 
 
@@ -78,17 +78,17 @@ def parse_records(records: Mapping[str, bytes]) -> Restored:
         if key == VIEW_KEY:
             decoded = codec.decode(value)
             if not isinstance(decoded, dict) or not isinstance(decoded.get("view"), int):
-                raise DecodeError("bad view record", "BAD_RECORD")
+                raise DecodeError("BAD_RECORD", "bad view record")
             restored.view = decoded["view"]
         elif key == VIEW_CHANGE_KEY:
             envelope = SignedMessage.decode(value)
             if not isinstance(envelope.message, ViewChange):
-                raise DecodeError("bad view-change record", "BAD_RECORD")
+                raise DecodeError("BAD_RECORD", "bad view-change record")
             restored.view_change = envelope
         elif key == NEW_VIEW_KEY:
             envelope = SignedMessage.decode(value)
             if not isinstance(envelope.message, NewView):
-                raise DecodeError("bad new-view record", "BAD_RECORD")
+                raise DecodeError("BAD_RECORD", "bad new-view record")
             restored.new_view = envelope
         elif key == CHECKPOINT_KEY:
             restored.checkpoint = CheckpointProof.decode(value)
@@ -99,7 +99,7 @@ def parse_records(records: Mapping[str, bytes]) -> Restored:
                 or not isinstance(decoded.get("view"), int)
                 or not isinstance(decoded.get("hash"), bytes)
             ):
-                raise DecodeError("bad vote record", "BAD_RECORD")
+                raise DecodeError("BAD_RECORD", "bad vote record")
             restored.votes[_height(key, VOTE_PREFIX)] = (decoded["view"], decoded["hash"])
         elif key.startswith(PREPARED_PREFIX):
             restored.proofs[_height(key, PREPARED_PREFIX)] = PreparedProof.decode(value)

@@ -153,7 +153,7 @@ def main() -> None:
         spec = fetch_spec(args.node)
     else:
         sys.path.insert(0, str(ROOT))
-        from node import localnet
+        from node.ops import localnet
 
         with tempfile.TemporaryDirectory() as directory:
             info = localnet.up(Path(directory) / "net", 1)

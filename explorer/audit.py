@@ -8,22 +8,25 @@ the commit certificate verifies, and txs_root/receipts_root recompute from the e
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from explorer.verify import (
-    certificate_from_json,
     decode_header,
     verify_certificate,
     verify_contents,
 )
 from ledger.genesis import Genesis
 from wallet.client import ApiError, Client
+from wallet.forms import parse_certificate
 from wallet.proofs import Check
 
 PAGE = 100
+PIECE_ID = re.compile(r"[0-9a-f]{64}")
+ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +70,15 @@ def _pages(client: Client, tip: int, audit: ChainAudit) -> Iterator[dict[str, An
         limit = min(PAGE, tip - start + 1)
         if audit.roots_checked:
             try:
-                answer = client.get(f"/v1/raw/blocks?from={start}&limit={limit}")
+                page = client.raw_blocks(start, limit)
             except ApiError as error:
                 if error.status != 404:
                     raise
                 audit.roots_checked = False
                 continue
         else:
-            answer = client.get(f"/v1/blocks?from={start}&limit={limit}")
-        blocks = sorted(answer.get("blocks", []), key=lambda b: int(b.get("height", 0)))
+            page = client.blocks(start, limit)
+        blocks = sorted(page, key=lambda b: int(b.get("height", 0)))
         if not blocks:
             return
         yield from blocks
@@ -98,7 +101,7 @@ def check_block(
         )
     ]
     try:
-        certificate = certificate_from_json(block.get("certificate"))
+        certificate = parse_certificate(block.get("certificate"))
         checks.extend(verify_certificate(genesis, header, certificate).verdict.checks)
     except ValueError as error:
         checks.append(Check("certificate", False, f"does not decode: {error}"))
@@ -136,36 +139,35 @@ def verify_chain(
     return audit
 
 
+def _org_history(client: Client, org_id: str, org: dict[str, Any]) -> dict[str, Any]:
+    """An organization with what it holds, owes and paid; a section the node refuses says why."""
+    result: dict[str, Any] = {"kind": "org", "org": org}
+    sections: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        "held": lambda: client.receivables(holder=org_id),
+        "owed": lambda: client.receivables(debtor=org_id),
+        "payments": lambda: client.payments(org_id),
+    }
+    for name, fetch in sections.items():
+        try:
+            result[name] = fetch()
+        except ApiError as error:
+            result[name] = {"error": error.message}
+    return result
+
+
 def trace_targets(client: Client, subject: str) -> dict[str, Any]:
     """The history behind an invoice number, a receivable id or an organization."""
-    import re
-
-    if re.fullmatch(r"[0-9a-f]{64}", subject):
-        return {"kind": "receivable", "traces": [client.get(f"/v1/receivables/{subject}/trace")]}
-    if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", subject):
+    if PIECE_ID.fullmatch(subject):
+        return {"kind": "receivable", "traces": [client.receivable_trace(subject)]}
+    if ORG_ID.fullmatch(subject):
         try:
             org = client.org(subject)
         except ApiError as error:
             if error.status != 404:
                 raise
         else:
-            result: dict[str, Any] = {"kind": "org", "org": org}
-            for name, path in (
-                ("held", f"/v1/receivables?holder={subject}"),
-                ("owed", f"/v1/receivables?debtor={subject}"),
-                ("payments", f"/v1/payments?org={subject}"),
-            ):
-                try:
-                    answer = client.get(path)
-                    result[name] = answer.get("items", answer.get("payments", []))
-                except ApiError as error:
-                    result[name] = {"error": error.message}
-            return result
-    from urllib.parse import quote
-
-    listing = client.get(f"/v1/receivables?invoice={quote(subject, safe='')}")
-    roots = [item["id"] for item in listing.get("items", [])]
+            return _org_history(client, subject, org)
+    roots = [item["id"] for item in client.receivables(invoice=subject)]
     if not roots:
         raise ApiError("NOT_FOUND", f"no invoice, receivable or organization {subject!r}", 404)
-    traces = [client.get(f"/v1/receivables/{root}/trace") for root in roots]
-    return {"kind": "invoice", "traces": traces}
+    return {"kind": "invoice", "traces": [client.receivable_trace(root) for root in roots]}

@@ -16,9 +16,8 @@ from typing import Any, Generic, TypeVar
 
 from explorer.reader import NodeError, NodeReader, RouteMissing
 from explorer.verify import (
-    CertificateVerdict,
+    CertificateReport,
     Verdict,
-    certificate_from_json,
     decode_header,
     verify_certificate,
     verify_contents,
@@ -27,6 +26,7 @@ from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.hashing import sha256
 from ledger.types import Header, Receipt, SignedTx
+from wallet.forms import parse_certificate
 from wallet.proofs import Check
 
 K = TypeVar("K")
@@ -70,7 +70,7 @@ class BlockView:
     hash: str
     header: Header
     certificate: dict[str, Any]
-    cert: CertificateVerdict | None  # None: the certificate did not even decode
+    cert: CertificateReport | None  # None: the certificate did not even decode
     cert_error: str
     contents: Verdict
     txs: tuple[TxRow, ...]
@@ -111,7 +111,7 @@ class ChainView:
         self.reader = reader
         self.genesis = genesis
         self.genesis_verified = genesis_verified
-        self.cert_cache: Lru[tuple[bytes, bytes], CertificateVerdict] = Lru(4096)
+        self.cert_cache: Lru[tuple[bytes, bytes], CertificateReport] = Lru(4096)
         self.tx_cache: Lru[str, dict[str, Any]] = Lru(4096)
         self._key_orgs: dict[str, str] = {}
         self._orgs_at = 0.0
@@ -125,10 +125,10 @@ class ChainView:
 
     def certificate_verdict(
         self, header: Header, certificate_json: Any
-    ) -> tuple[CertificateVerdict | None, str]:
+    ) -> tuple[CertificateReport | None, str]:
         """Verify (or recall) the certificate of `header`; (None, why) if it does not decode."""
         try:
-            certificate = certificate_from_json(certificate_json)
+            certificate = parse_certificate(certificate_json)
         except ValueError as error:
             return None, f"certificate does not decode: {error}"
         key = (sha256(header.encode()), certificate.encode())

@@ -18,7 +18,7 @@ def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
     """The genesis to verify against, and whether it came from the user (not the node)."""
     if path:
         return load_genesis(path), True
-    raw = Client(node).get("/v1/raw/genesis")
+    raw = Client(node).raw_genesis()
     return genesis_from_value(raw), False
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from explorer.app import PageError, render, view
 from explorer.graph import layout, timeline
 from explorer.reader import NodeError, RouteMissing
+from explorer.web import PageError, render, view
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -105,7 +105,7 @@ async def payment(request: web.Request) -> web.Response:
 
 async def payment_xml(request: web.Request) -> web.Response:
     payment_id = _id(request, "payment")
-    body = await view(request).reader.payment_xml(payment_id)
+    body = await view(request).reader.payment_iso20022(payment_id)
     return web.Response(
         body=body,
         content_type="application/xml",

@@ -59,6 +59,11 @@ async def _exists(lookup: Awaitable[Any]) -> Any:
         return None
 
 
+async def height_of_hash(reader: NodeReader, block_hash: str) -> int:
+    """The height of the block with `block_hash` (NodeError 404 when there is none)."""
+    return int((await reader.block_by_hash(block_hash))["height"])
+
+
 async def _invoice_targets(reader: NodeReader, number: str) -> list[Target]:
     items = await _exists(reader.receivables(invoice=number))
     return [
@@ -83,7 +88,7 @@ async def resolve(reader: NodeReader, query: str) -> list[Target]:
     lowered = text.lower()
     checks: dict[str, Callable[[], Awaitable[Any]]] = {
         "tx": lambda: reader.tx(lowered),
-        "block": lambda: reader.height_of_hash(lowered),
+        "block": lambda: height_of_hash(reader, lowered),
         "receivable": lambda: reader.receivable(lowered),
         "payment": lambda: reader.payment(lowered),
         "org": lambda: reader.org(text),

@@ -12,16 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.crypto import bls
+from ledger.certificates import CertificateVerdict, check_certificate
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.merkle import merkle_root
-from ledger.types import (
-    Certificate,
-    Header,
-    bitmap_indexes,
-    commit_digest,
-)
+from ledger.types import Certificate, Header
+from wallet.forms import hex_bytes
 from wallet.proofs import Check
 from wallet.proofs import verify_proof as wallet_verify_proof
 
@@ -47,7 +43,7 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
-class CertificateVerdict:
+class CertificateReport:
     """A certificate's checks plus who signed it, for "signed by Bank A, Bank B (2 of 4)"."""
 
     verdict: Verdict
@@ -61,37 +57,10 @@ class CertificateVerdict:
         return self.verdict.ok
 
 
-def _hex(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError(f"{what} is not a hex string")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise ValueError(f"{what} is not hex") from None
-
-
-def certificate_from_json(value: Any) -> Certificate:
-    """The §9 JSON certificate (hex fields) as a `Certificate`; ValueError naming the fault."""
-    if not isinstance(value, dict):
-        raise ValueError("certificate is missing")
-    try:
-        return Certificate.from_value(
-            {
-                "height": value.get("height"),
-                "view": value.get("view"),
-                "block_hash": _hex(value.get("block_hash"), "block_hash"),
-                "signers": _hex(value.get("signers"), "signers"),
-                "agg_sig": _hex(value.get("agg_sig"), "agg_sig"),
-            }
-        )
-    except TallyError as error:
-        raise ValueError(error.message) from None
-
-
 def decode_header(header_hex: Any) -> Header:
     """Decode a header from its hex encoding; ValueError when it is not canonical."""
     try:
-        return Header.decode(_hex(header_hex, "header"))
+        return Header.decode(hex_bytes(header_hex, "header"))
     except TallyError as error:
         raise ValueError(f"header does not decode: {error.message}") from None
 
@@ -103,24 +72,10 @@ def validator_label(genesis: Genesis, index: int) -> str:
     return org.name if org is not None else validator.name
 
 
-def verify_certificate(
-    genesis: Genesis, header: Header, certificate: Certificate
-) -> CertificateVerdict:
-    """Does `certificate` commit `header` on this chain with a quorum of genesis validators?"""
-    n = len(genesis.validators)
-    block_hash = header.hash()
-    checks = [
-        Check(
-            "block hash",
-            certificate.block_hash == block_hash,
-            f"sha256(header) = {block_hash.hex()[:16]}…"
-            + ("" if certificate.block_hash == block_hash else " ≠ certificate.block_hash"),
-        ),
-        Check(
-            "height",
-            certificate.height == header.height,
-            f"certificate {certificate.height}, header {header.height}",
-        ),
+def _header_checks(genesis: Genesis, header: Header) -> list[Check]:
+    """The header names this chain and the genesis validator set."""
+    same_validators = header.validators_hash == genesis.validators_hash()
+    return [
         Check(
             "chain",
             header.chain == genesis.chain,
@@ -128,48 +83,72 @@ def verify_certificate(
         ),
         Check(
             "validators_hash",
-            header.validators_hash == genesis.validators_hash(),
+            same_validators,
             "matches the genesis validator set"
-            if header.validators_hash == genesis.validators_hash()
+            if same_validators
             else "differs from the genesis validator set",
         ),
     ]
-    expected_len = (n + 7) // 8
-    stray = len(certificate.signers) != expected_len or any(
-        certificate.signers[i // 8] >> (i % 8) & 1 for i in range(n, len(certificate.signers) * 8)
-    )
-    indexes = bitmap_indexes(certificate.signers, n)
-    checks.append(
+
+
+def _worded(
+    verdict: CertificateVerdict, header: Header, certificate: Certificate
+) -> tuple[list[Check], list[Check]]:
+    """The ledger's verdict in the explorer's words: (binding to the header, signatures)."""
+    block_hash = header.hash().hex()
+    n = verdict.validators
+    binding = [
+        Check(
+            "block hash",
+            verdict.block_hash_matches,
+            f"sha256(header) = {block_hash[:16]}…"
+            + ("" if verdict.block_hash_matches else " ≠ certificate.block_hash"),
+        ),
+        Check(
+            "height",
+            verdict.height_matches,
+            f"certificate {certificate.height}, header {header.height}",
+        ),
+    ]
+    signatures = [
         Check(
             "signer bitmap",
-            not stray,
+            verdict.bitmap_canonical,
             f"{len(certificate.signers)} byte(s) for {n} validators"
-            + (": names validators outside the set" if stray else ""),
-        )
-    )
-    checks.append(
+            + ("" if verdict.bitmap_canonical else ": names validators outside the set"),
+        ),
         Check(
             "quorum",
-            len(indexes) >= genesis.quorum,
-            f"{len(indexes)} of {n} signed, {genesis.quorum} needed",
-        )
-    )
-    publics = [genesis.validators[i].bls for i in indexes]
-    digest = commit_digest(genesis.chain, header.height, certificate.block_hash)
-    signature_ok = bool(publics) and bls.fast_aggregate_verify(publics, digest, certificate.agg_sig)
-    checks.append(
+            verdict.quorum_met,
+            f"{len(verdict.signers)} of {n} signed, {verdict.quorum} needed",
+        ),
         Check(
             "BLS aggregate signature",
-            signature_ok,
-            "valid over the commit digest" if signature_ok else "does not verify",
-        )
+            verdict.signature_valid,
+            "valid over the commit digest" if verdict.signature_valid else "does not verify",
+        ),
+    ]
+    return binding, signatures
+
+
+def verify_certificate(
+    genesis: Genesis, header: Header, certificate: Certificate
+) -> CertificateReport:
+    """Does `certificate` commit `header` on this chain with a quorum of genesis validators?
+
+    ledger.certificates decides; this words each part of its verdict and names the signers.
+    """
+    verdict = check_certificate(
+        genesis.validators, genesis.chain, header.hash(), certificate, height=header.height
     )
-    return CertificateVerdict(
+    binding, signatures = _worded(verdict, header, certificate)
+    checks = binding + _header_checks(genesis, header) + signatures
+    return CertificateReport(
         Verdict(tuple(checks)),
-        tuple(validator_label(genesis, i) for i in indexes),
-        tuple(indexes),
-        n,
-        genesis.quorum,
+        tuple(validator_label(genesis, i) for i in verdict.signers),
+        verdict.signers,
+        verdict.validators,
+        verdict.quorum,
     )
 
 
@@ -226,9 +205,9 @@ def verify_block(
     prev_hash: bytes | None,
 ) -> Verdict:
     """Everything checkable about one block: its certificate, then its contents and link."""
-    cert = verify_certificate(genesis, header, certificate)
+    report = verify_certificate(genesis, header, certificate)
     contents = verify_contents(header, txs, receipts, prev_hash)
-    return Verdict(cert.verdict.checks + contents.checks)
+    return Verdict(report.verdict.checks + contents.checks)
 
 
 def expected_prev(genesis: Genesis, height: int, previous_header: Header | None) -> bytes | None:
@@ -244,5 +223,4 @@ def check_proof(genesis: Genesis, proof: Any, tx_id: str | None = None) -> Verdi
     The wallet's verifier is the one implementation of the proof rules; the explorer shows its
     checks in its own terms.
     """
-    result = wallet_verify_proof(proof, genesis, tx_id)
-    return Verdict(tuple(Check(c.name, c.ok, c.detail) for c in result.checks))
+    return Verdict(wallet_verify_proof(proof, genesis, tx_id).checks)

@@ -31,14 +31,14 @@ def _canonical(value: Value, depth: int = 0) -> Value:
     Keys sort by code point, which is UTF-8 byte order for every encodable string.
     """
     if depth > MAX_DEPTH:
-        raise DecodeError("value nested too deeply", "TOO_DEEP")
+        raise DecodeError("TOO_DEEP", "value nested too deeply")
     if type(value) in _PACKED_AS_IS:
         return value
     if isinstance(value, dict):
         keys = list(value)
         for key in keys:
             if type(key) is not str:
-                raise DecodeError("map keys must be strings", "BAD_MAP_KEY")
+                raise DecodeError("BAD_MAP_KEY", "map keys must be strings")
         keys.sort()
         return {
             key: item if type(item) in _PACKED_AS_IS else _canonical(item, depth + 1)
@@ -53,7 +53,7 @@ def _canonical(value: Value, depth: int = 0) -> Value:
         return _canonical(_base_value(value), depth)
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
-    raise DecodeError(f"type {type(value).__name__} has no canonical encoding", "BAD_TYPE")
+    raise DecodeError("BAD_TYPE", f"type {type(value).__name__} has no canonical encoding")
 
 
 def _base_value(value: bool | int | str | bytes) -> Value:
@@ -71,20 +71,20 @@ def encode(value: Value) -> bytes:
     try:
         packed: bytes = msgpack.packb(_canonical(value), use_bin_type=True)
     except OverflowError:
-        raise DecodeError("integer out of the 64-bit range", "INT_RANGE") from None
+        raise DecodeError("INT_RANGE", "integer out of the 64-bit range") from None
     except UnicodeEncodeError:
-        raise DecodeError("text is not valid Unicode (lone surrogate)", "BAD_TEXT") from None
+        raise DecodeError("BAD_TEXT", "text is not valid Unicode (lone surrogate)") from None
     return packed
 
 
 def _no_ext(code: int, data: bytes) -> Any:
-    raise DecodeError("extension types are not allowed", "BAD_TYPE")
+    raise DecodeError("BAD_TYPE", "extension types are not allowed")
 
 
 def decode(data: bytes) -> Value:
     """Decode canonical bytes; anything that would not re-encode identically is refused."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise DecodeError("expected bytes", "BAD_TYPE")
+        raise DecodeError("BAD_TYPE", "expected bytes")
     try:
         value = msgpack.unpackb(
             data,
@@ -96,12 +96,12 @@ def decode(data: bytes) -> Value:
     except DecodeError:
         raise
     except (ValueError, TypeError, UnicodeDecodeError, msgpack.UnpackException) as exc:
-        raise DecodeError(f"not valid msgpack: {exc}", "BAD_ENCODING") from None
+        raise DecodeError("BAD_ENCODING", f"not valid msgpack: {exc}") from None
     _check_decoded(value, 0)
     # Keys are sorted and there are no floats, so msgpack's own packer now gives the canonical
     # form: any difference (non-shortest ints, str/bin confusion, duplicate keys) is malleability.
     if msgpack.packb(value, use_bin_type=True) != bytes(data):
-        raise DecodeError("encoding is not canonical")
+        raise DecodeError("NON_CANONICAL", "encoding is not canonical")
     return value
 
 
@@ -114,14 +114,16 @@ def _check_decoded(value: Value, depth: int) -> None:
     Keys decoded from UTF-8 hold no surrogates, so code-point order is UTF-8 byte order.
     """
     if depth > MAX_DEPTH:
-        raise DecodeError("value nested too deeply", "TOO_DEEP")
+        raise DecodeError("TOO_DEEP", "value nested too deeply")
     if isinstance(value, dict):
         previous = None
         for key, item in value.items():
             if not isinstance(key, str):
-                raise DecodeError("map keys must be strings", "BAD_MAP_KEY")
+                raise DecodeError("BAD_MAP_KEY", "map keys must be strings")
             if previous is not None and key <= previous:
-                raise DecodeError("encoding is not canonical (map keys out of order)")
+                raise DecodeError(
+                    "NON_CANONICAL", "encoding is not canonical (map keys out of order)"
+                )
             previous = key
             if type(item) not in _SCALARS:
                 _check_decoded(item, depth + 1)
@@ -131,5 +133,5 @@ def _check_decoded(value: Value, depth: int) -> None:
                 _check_decoded(item, depth + 1)
     elif type(value) not in _SCALARS:
         if isinstance(value, float):
-            raise DecodeError("floats are not allowed", "BAD_TYPE")
-        raise DecodeError(f"type {type(value).__name__} is not allowed", "BAD_TYPE")
+            raise DecodeError("BAD_TYPE", "floats are not allowed")
+        raise DecodeError("BAD_TYPE", f"type {type(value).__name__} is not allowed")

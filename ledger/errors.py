@@ -14,11 +14,14 @@ class TallyError(Exception):
         self.message = message
 
 
-class DecodeError(TallyError):
-    """Bytes that are not a canonical Tallychain encoding."""
+def ensure(condition: bool, code: str, message: str, error: type[TallyError] = TallyError) -> None:
+    """`ensure(port > 0, "BAD_ADDRESS", "...", ConsortiumError)`: one line per rule."""
+    if not condition:
+        raise error(code, message)
 
-    def __init__(self, message: str, code: str = "NON_CANONICAL") -> None:
-        super().__init__(code, message)
+
+class DecodeError(TallyError):
+    """Bytes that are not a canonical Tallychain encoding (or not a well-formed message)."""
 
 
 class GenesisError(TallyError):

@@ -19,7 +19,7 @@ HASH_SIZE = 32
 
 def _require(condition: bool, message: str, code: str = "BAD_FIELD") -> None:
     if not condition:
-        raise DecodeError(message, code)
+        raise DecodeError(code, message)
 
 
 def _map(value: Any, fields: tuple[str, ...], what: str) -> dict[str, Any]:

@@ -26,16 +26,18 @@ from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
 from ledger.store import LevelDBStore
-from node.api import NodeHandle, make_app
+from network.envelope import BLOCKS, CONSENSUS, FETCH, TXS
+from node.api.app import make_app
+from node.api.context import NodeHandle
 from node.config import NodeConfig
-from node.driver import Driver, NullTransport, Transport
-from node.executor import Executor
-from node.gossip import TxGossip
 from node.keys import ValidatorKeys, load_keys
-from node.mempool import Mempool
-from node.metrics import Metrics
-from node.statesync import StateSync
-from node.transport import BLOCKS, CONSENSUS, FETCH, TXS, ConsensusChannel, PeerTransport
+from node.runtime.driver import Driver, NullTransport, Transport
+from node.runtime.executor import Executor
+from node.runtime.gossip import TxGossip
+from node.runtime.mempool import Mempool
+from node.runtime.metrics import Metrics
+from node.runtime.statesync import StateSync
+from node.runtime.transport import ConsensusChannel, PeerTransport
 
 log = logging.getLogger(__name__)
 

@@ -2,23 +2,28 @@
 
 One `aiohttp.ClientSession` (and its connection pool) is shared by every call, so many
 concurrent submissions reuse a few keep-alive connections. Use it as an async context manager,
-or call `close()`.
+or call `close()`. Besides the calls of the synchronous client it follows the node's live
+stream (`stream()`), which the explorer's dashboard listens to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 
 from ledger.crypto import Ed25519Key
 from ledger.types import SignedTx
-from wallet.client import ApiError, TxFailed
+from wallet import routes
+from wallet.errors import BAD_RESPONSE, NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
+
+NO_STREAM = "NO_STREAM"  # the node answered GET /v1/stream, but not with an event stream
+STREAM_READ_TIMEOUT_S = 60.0  # the node sends a heartbeat well within this
 
 
 class AsyncClient:
@@ -63,10 +68,10 @@ class AsyncClient:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    async def request(
+    async def _exchange(
         self, method: str, path: str, body: Any = None, timeout: float | None = None
-    ) -> Any:
-        """One JSON request; node errors become ApiError with the node's code."""
+    ) -> bytes:
+        """One request; the raw body of a success, ApiError with the node's code otherwise."""
         session = self._client_session()
         limit = aiohttp.ClientTimeout(total=self.timeout if timeout is None else timeout)
         try:
@@ -75,23 +80,62 @@ class AsyncClient:
             ) as response:
                 raw = await response.read()
                 if response.status >= 400:
-                    raise _api_error(raw, response.status, path)
-                return json.loads(raw or b"null")
-        except aiohttp.ClientError as error:
-            raise ApiError("NODE_UNREACHABLE", f"cannot reach {self.url}: {error}") from None
+                    raise error_of_answer(raw, response.status, path)
+                return raw
         except TimeoutError:
-            raise ApiError("NODE_UNREACHABLE", f"{self.url}{path} timed out") from None
+            raise ApiError(NODE_UNREACHABLE, f"{self.url}{path} timed out") from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise ApiError(NODE_UNREACHABLE, f"cannot reach {self.url}: {error}") from None
+
+    async def request(
+        self, method: str, path: str, body: Any = None, timeout: float | None = None
+    ) -> Any:
+        """One JSON request; node errors become ApiError with the node's code."""
+        raw = await self._exchange(method, path, body, timeout)
+        try:
+            return json.loads(raw or b"null")
         except ValueError:
-            raise ApiError("BAD_RESPONSE", f"{path} did not answer JSON") from None
+            raise ApiError(BAD_RESPONSE, f"{path} did not answer JSON") from None
 
     async def get(self, path: str) -> Any:
         return await self.request("GET", path)
 
+    async def get_record(self, path: str) -> dict[str, Any]:
+        """A read that answers one JSON object (ApiError BAD_RESPONSE otherwise)."""
+        return routes.record(await self.get(path), path)
+
+    async def get_list(self, path: str, key: str) -> list[dict[str, Any]]:
+        """A listing: the list under `key` of the answer (ApiError BAD_RESPONSE otherwise)."""
+        return routes.listed(await self.get(path), key, path)
+
+    async def get_bytes(self, path: str) -> bytes:
+        """A document that is not JSON (ISO 20022 XML); errors as for `request`."""
+        return await self._exchange("GET", path)
+
+    async def stream(self) -> AsyncIterator[str]:
+        """The lines of the node's Server-Sent Events (GET /v1/stream), as they arrive.
+
+        Ends when the node closes the stream; ApiError NO_STREAM when the node serves none,
+        NODE_UNREACHABLE when it cannot be reached or goes silent past the heartbeat.
+        """
+        limit = aiohttp.ClientTimeout(total=None, sock_read=STREAM_READ_TIMEOUT_S)
+        try:
+            async with self._client_session().get(
+                self.url + routes.STREAM,
+                timeout=limit,
+                headers={"Accept": "text/event-stream"},
+            ) as response:
+                if response.status != 200 or "event-stream" not in response.content_type:
+                    raise ApiError(NO_STREAM, "the node serves no SSE stream", response.status)
+                async for line in response.content:
+                    yield line.decode("utf-8", "replace").rstrip("\r\n")
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise ApiError(NODE_UNREACHABLE, f"stream lost: {error}") from None
+
     # -- reads ----------------------------------------------------------------------------------
 
     async def status(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self.get("/v1/status")
-        return result
+        return await self.get_record(routes.STATUS)
 
     async def chain(self) -> str:
         if self._chain is None:
@@ -102,29 +146,57 @@ class AsyncClient:
         return int((await self.status())["height"])
 
     async def tx(self, tx_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.get(f"/v1/txs/{quote(tx_id, safe='')}")
-        return result
+        return await self.get_record(routes.tx(tx_id))
 
     async def get_proof(self, tx_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.get(f"/v1/txs/{quote(tx_id, safe='')}/proof")
-        return result
+        return await self.get_record(routes.tx_proof(tx_id))
 
-    async def org(self, org_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.get(f"/v1/orgs/{quote(org_id, safe='')}")
-        return result
-
-    async def currencies(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = (await self.get("/v1/currencies"))["currencies"]
-        return result
+    async def raw_genesis(self) -> Any:
+        """The genesis file as the node holds it (to be checked against a trusted copy)."""
+        return await self.get(routes.RAW_GENESIS)
 
     async def block(self, height: int) -> dict[str, Any]:
-        result: dict[str, Any] = await self.get(f"/v1/blocks/{int(height)}")
-        return result
+        return await self.get_record(routes.block(height))
+
+    async def block_by_hash(self, block_hash: str) -> dict[str, Any]:
+        return await self.get_record(routes.block_by_hash(block_hash))
 
     async def blocks(self, from_height: int, limit: int = 100) -> list[dict[str, Any]]:
-        answer = await self.get(f"/v1/blocks?from={int(from_height)}&limit={int(limit)}")
-        result: list[dict[str, Any]] = answer["blocks"] if isinstance(answer, dict) else answer
-        return result
+        return await self.get_list(routes.blocks(from_height, limit), "blocks")
+
+    async def raw_block(self, height: int) -> dict[str, Any]:
+        """A block with its tx and receipt encodings, for recomputing its roots."""
+        return await self.get_record(routes.raw_block(height))
+
+    async def raw_blocks(self, from_height: int, limit: int = 100) -> list[dict[str, Any]]:
+        return await self.get_list(routes.raw_blocks(from_height, limit), "blocks")
+
+    async def orgs(self) -> list[dict[str, Any]]:
+        return await self.get_list(routes.ORGS, "orgs")
+
+    async def org(self, org_id: str) -> dict[str, Any]:
+        return await self.get_record(routes.org(org_id))
+
+    async def currencies(self) -> list[dict[str, Any]]:
+        return await self.get_list(routes.CURRENCIES, "currencies")
+
+    async def receivable(self, piece_id: str) -> dict[str, Any]:
+        return await self.get_record(routes.receivable(piece_id))
+
+    async def receivable_trace(self, piece_id: str) -> dict[str, Any]:
+        return await self.get_record(routes.receivable_trace(piece_id))
+
+    async def receivables(self, **query: str) -> list[dict[str, Any]]:
+        return await self.get_list(routes.receivables(**query), "items")
+
+    async def payment(self, payment_id: str) -> dict[str, Any]:
+        return await self.get_record(routes.payment(payment_id))
+
+    async def payments(self, org_id: str) -> list[dict[str, Any]]:
+        return await self.get_list(routes.payments(org_id), "payments")
+
+    async def payment_iso20022(self, payment_id: str) -> bytes:
+        return await self.get_bytes(routes.payment_iso20022(payment_id))
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -144,7 +216,7 @@ class AsyncClient:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pause = 0.05
-        path = f"/v1/txs/{quote(tx_id, safe='')}?wait=commit"
+        path = f"{routes.tx(tx_id)}?wait=commit"
         while True:
             left = deadline - loop.time()
             answer = await self.request(
@@ -178,11 +250,3 @@ class AsyncClient:
         if receipt["status"] != "ok":
             raise TxFailed(result["id"], receipt)
         return receipt
-
-
-def _api_error(raw: bytes, status: int, path: str) -> ApiError:
-    try:
-        detail = json.loads(raw)["error"]
-        return ApiError(str(detail["code"]), str(detail["message"]), status)
-    except (ValueError, KeyError, TypeError):
-        return ApiError("HTTP_ERROR", f"HTTP {status} from {path}", status)

@@ -1,7 +1,8 @@
 """The Python SDK: a synchronous client of a node's HTTP API (DESIGN.md §9).
 
 `Client.call(key, contract, method, args)` builds, signs, submits and waits for the receipt;
-errors from the node arrive as `ApiError` with the node's stable code.
+errors from the node arrive as `ApiError` with the node's stable code. The paths of the reads
+are in `wallet.routes`, shared with the asyncio client.
 """
 
 from __future__ import annotations
@@ -12,30 +13,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from ledger.crypto import Ed25519Key
-from ledger.errors import TallyError
 from ledger.types import SignedTx
+from wallet import routes
+from wallet.errors import NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 
-
-class ApiError(TallyError):
-    """A node answered with an error (or could not be reached: code NODE_UNREACHABLE)."""
-
-    def __init__(self, code: str, message: str, status: int = 0) -> None:
-        super().__init__(code, message)
-        self.status = status
-
-
-class TxFailed(TallyError):
-    """The transaction was committed but its contract call failed; `receipt` says why."""
-
-    def __init__(self, tx_id: str, receipt: dict[str, Any]) -> None:
-        error = receipt.get("error") or {}
-        super().__init__(error.get("code", "FAILED"), error.get("message", "transaction failed"))
-        self.tx_id = tx_id
-        self.receipt = receipt
+__all__ = ["ApiError", "Client", "Submitted", "TxFailed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,37 +38,50 @@ class Client:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
+    def _exchange(
+        self, method: str, path: str, body: Any = None, accept: str = "application/json"
+    ) -> bytes:
+        """One request; the raw body of a success, ApiError with the node's code otherwise."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
             self.url + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            headers={"Content-Type": "application/json", "Accept": accept},
         )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                return bytes(response.read())
         except urllib.error.HTTPError as error:
-            raw = error.read()
-            try:
-                detail = json.loads(raw)["error"]
-                raise ApiError(detail["code"], detail["message"], error.code) from None
-            except (ValueError, KeyError, TypeError):
-                raise ApiError("HTTP_ERROR", f"HTTP {error.code} from {path}", error.code) from None
+            raise error_of_answer(error.read(), error.code, path) from None
         except urllib.error.URLError as error:
-            raise ApiError("NODE_UNREACHABLE", f"cannot reach {self.url}: {error.reason}") from None
+            raise ApiError(NODE_UNREACHABLE, f"cannot reach {self.url}: {error.reason}") from None
         except (TimeoutError, ConnectionError) as error:
-            raise ApiError("NODE_UNREACHABLE", f"cannot reach {self.url}: {error}") from None
+            raise ApiError(NODE_UNREACHABLE, f"cannot reach {self.url}: {error}") from None
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """One JSON request; node errors become ApiError with the node's code."""
+        return json.loads(self._exchange(method, path, body) or b"null")
 
     def get(self, path: str) -> Any:
         return self.request("GET", path)
 
+    def get_record(self, path: str) -> dict[str, Any]:
+        """A read that answers one JSON object (ApiError BAD_RESPONSE otherwise)."""
+        return routes.record(self.get(path), path)
+
+    def get_list(self, path: str, key: str) -> list[dict[str, Any]]:
+        """A listing: the list under `key` of the answer (ApiError BAD_RESPONSE otherwise)."""
+        return routes.listed(self.get(path), key, path)
+
+    def get_bytes(self, path: str) -> bytes:
+        """A document that is not JSON (ISO 20022 XML); errors as for `request`."""
+        return self._exchange("GET", path, accept="*/*")
+
     # -- reads ----------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.get("/v1/status")
-        return result
+        return self.get_record(routes.STATUS)
 
     def chain(self) -> str:
         if self._chain is None:
@@ -94,29 +92,57 @@ class Client:
         return int(self.status()["height"])
 
     def tx(self, tx_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/v1/txs/{quote(tx_id, safe='')}")
-        return result
+        return self.get_record(routes.tx(tx_id))
 
     def get_proof(self, tx_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/v1/txs/{quote(tx_id, safe='')}/proof")
-        return result
+        return self.get_record(routes.tx_proof(tx_id))
 
-    def org(self, org_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/v1/orgs/{quote(org_id, safe='')}")
-        return result
-
-    def currencies(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.get("/v1/currencies")["currencies"]
-        return result
+    def raw_genesis(self) -> Any:
+        """The genesis file as the node holds it (to be checked against a trusted copy)."""
+        return self.get(routes.RAW_GENESIS)
 
     def block(self, height: int) -> dict[str, Any]:
-        result: dict[str, Any] = self.get(f"/v1/blocks/{int(height)}")
-        return result
+        return self.get_record(routes.block(height))
+
+    def block_by_hash(self, block_hash: str) -> dict[str, Any]:
+        return self.get_record(routes.block_by_hash(block_hash))
 
     def blocks(self, from_height: int, limit: int = 100) -> list[dict[str, Any]]:
-        answer = self.get(f"/v1/blocks?from={int(from_height)}&limit={int(limit)}")
-        result: list[dict[str, Any]] = answer["blocks"] if isinstance(answer, dict) else answer
-        return result
+        return self.get_list(routes.blocks(from_height, limit), "blocks")
+
+    def raw_block(self, height: int) -> dict[str, Any]:
+        """A block with its tx and receipt encodings, for recomputing its roots."""
+        return self.get_record(routes.raw_block(height))
+
+    def raw_blocks(self, from_height: int, limit: int = 100) -> list[dict[str, Any]]:
+        return self.get_list(routes.raw_blocks(from_height, limit), "blocks")
+
+    def orgs(self) -> list[dict[str, Any]]:
+        return self.get_list(routes.ORGS, "orgs")
+
+    def org(self, org_id: str) -> dict[str, Any]:
+        return self.get_record(routes.org(org_id))
+
+    def currencies(self) -> list[dict[str, Any]]:
+        return self.get_list(routes.CURRENCIES, "currencies")
+
+    def receivable(self, piece_id: str) -> dict[str, Any]:
+        return self.get_record(routes.receivable(piece_id))
+
+    def receivable_trace(self, piece_id: str) -> dict[str, Any]:
+        return self.get_record(routes.receivable_trace(piece_id))
+
+    def receivables(self, **query: str) -> list[dict[str, Any]]:
+        return self.get_list(routes.receivables(**query), "items")
+
+    def payment(self, payment_id: str) -> dict[str, Any]:
+        return self.get_record(routes.payment(payment_id))
+
+    def payments(self, org_id: str) -> list[dict[str, Any]]:
+        return self.get_list(routes.payments(org_id), "payments")
+
+    def payment_iso20022(self, payment_id: str) -> bytes:
+        return self.get_bytes(routes.payment_iso20022(payment_id))
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -141,7 +167,9 @@ class Client:
         pause = 0.05
         while True:
             left = deadline - time.monotonic()
-            answer = self.get(f"/v1/txs/{tx_id}?wait=commit&timeout_ms={max(int(left * 1000), 0)}")
+            answer = self.get(
+                f"{routes.tx(tx_id)}?wait=commit&timeout_ms={max(int(left * 1000), 0)}"
+            )
             if answer.get("status") == "committed" and answer.get("receipt") is not None:
                 receipt: dict[str, Any] = answer["receipt"]
                 return receipt

@@ -2,7 +2,7 @@
 
 Builds a chain of N blocks (default 20,000; one cash tx every 10th block) in a temporary LevelDB
 through the real executor, with real BLS certificates from a one-validator devnet, serves it
-through the node's own JSON code (node.api.block_json and node/api_explorer.py's routes), and
+through the node's own JSON code (node.api.block_json and node/api/raw.py's routes), and
 times the explorer's block page and blocks list over HTTP. Prints medians.
 
     .venv/bin/python -m tests.browser.measure_render [--blocks 20000] [--samples 200]
@@ -26,11 +26,13 @@ from ledger.chain import ChainStore
 from ledger.genesis import genesis_from_value
 from ledger.store import LevelDBStore
 from ledger.types import Certificate, commit_digest
-from node import api_explorer
-from node.api import block_json
-from node.devnet import make_devnet
-from node.executor import Executor
-from node.httpx import STORE, json_response, query_int
+from node.api import raw as api_explorer
+from node.api.context import STORE
+from node.api.forms import block_json
+from node.api.params import query_int
+from node.api.responses import json_response
+from node.ops.devnet import make_devnet
+from node.runtime.executor import Executor
 from wallet.txbuilder import build_tx
 
 

@@ -2,7 +2,7 @@
 
 `localnet(nodes=1, **options)` starts a localnet in a fresh temporary folder and returns
 localnet.json's content plus `"dir"` (a str path); every localnet a test started is stopped at
-teardown, whatever the outcome. Options go to `node.localnet.up` (e.g. `params={...}`).
+teardown, whatever the outcome. Options go to `node.ops.localnet.up` (e.g. `params={...}`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from node import localnet as localnet_module
+from node.ops import localnet as localnet_module
 
 LocalnetFactory = Callable[..., dict[str, Any]]
 

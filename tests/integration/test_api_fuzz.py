@@ -24,7 +24,7 @@ from schemathesis import GenerationMode, checks  # noqa: E402
 from schemathesis.core.failures import FailureGroup  # noqa: E402
 from schemathesis.specs.openapi import checks as openapi_checks  # noqa: E402
 
-from node import localnet  # noqa: E402
+from node.ops import localnet  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         localnet.down(directory, grace=5.0)
 
 
-# Known gaps in node/api_explorer.py's OPENAPI_PATHS (found by this test; not ours to edit):
+# Known gaps in node/api/raw.py's OPENAPI_PATHS (found by this test; not ours to edit):
 # these routes answer 400 with the standard error body for a bad `from`/`limit`/height, but
 # document only 200 (and 404). Status codes are not checked for them until the description
 # lists 400; everything else (no 5xx, content types, body schemas) still is.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from node import bench, bench_net
+from node.ops import bench, bench_net
 
 pytestmark = pytest.mark.slow
 

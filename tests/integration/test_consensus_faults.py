@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from node import localnet as localnet_module
+from node.ops import localnet as localnet_module
 from tests.support.localnet_tools import operator, wait_until
 from wallet.client import ApiError, Client
 from wallet.txbuilder import build_tx

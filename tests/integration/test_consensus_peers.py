@@ -22,8 +22,8 @@ from ledger.crypto import Ed25519Key
 from ledger.genesis import load_genesis
 from network import Network, NetworkConfig, PeerAddress, validators_from_genesis
 from network.config import split_address
-from node import localnet as localnet_module
 from node.keys import load_keys
+from node.ops import localnet as localnet_module
 from tests.support.localnet_tools import operator, wait_until
 from wallet.client import Client
 from wallet.txbuilder import build_tx

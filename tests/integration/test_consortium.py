@@ -22,7 +22,7 @@ from test_consortium_support import (
 )
 
 from ledger.genesis import load_genesis
-from node.localnet import free_ports
+from node.ops.localnet import free_ports
 
 pytestmark = pytest.mark.slow
 

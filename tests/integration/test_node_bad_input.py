@@ -38,7 +38,7 @@ def _submit(api: str, hexes: list[str], wait: bool = False) -> tuple[int, Any]:
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from node import localnet
+    from node.ops import localnet
 
     directory = tmp_path_factory.mktemp("badinput")
     info = localnet.up(directory, 1)

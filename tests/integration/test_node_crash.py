@@ -12,8 +12,8 @@ import pytest
 from ledger.chain import ChainStore
 from ledger.genesis import load_genesis
 from ledger.store import LevelDBStore, MemoryStore
-from node import localnet as localnet_module
-from node.executor import Executor
+from node.ops import localnet as localnet_module
+from node.runtime.executor import Executor
 from wallet.client import ApiError, Client
 from wallet.localnet_keys import localnet_key as _key
 from wallet.txbuilder import build_tx

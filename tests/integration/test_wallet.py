@@ -338,7 +338,7 @@ def test_cli_tx_show_and_proof(localnet, issued) -> None:
 
 
 def test_cli_proof_against_another_genesis_fails(localnet, issued, tmp_path: Path) -> None:
-    from node.devnet import make_devnet
+    from node.ops.devnet import make_devnet
 
     other = tmp_path / "other-genesis.json"
     other.write_text(json.dumps(make_devnet(1, seed=b"another consortium").genesis))

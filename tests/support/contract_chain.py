@@ -15,8 +15,8 @@ from ledger.chain import ChainStore
 from ledger.genesis import Genesis, genesis_from_value
 from ledger.store import LevelDBStore
 from ledger.types import Certificate, Receipt, SignedTx
-from node.devnet import DevNet, make_devnet
-from node.executor import Executor
+from node.ops.devnet import DevNet, make_devnet
+from node.runtime.executor import Executor
 from wallet.txbuilder import build_tx
 
 DAY_MS = 86_400_000

@@ -16,8 +16,8 @@ from ledger.crypto import Ed25519Key
 from ledger.genesis import genesis_from_value
 from ledger.store import LevelDBStore
 from ledger.types import SignedTx
-from node.devnet import KYC_EXPIRES
-from node.executor import Executor
+from node.ops.devnet import KYC_EXPIRES
+from node.runtime.executor import Executor
 from tests.support.contract_chain import ContractChain, _devnet
 from wallet.txbuilder import build_tx
 

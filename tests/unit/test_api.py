@@ -13,12 +13,13 @@ from consensus.solo import SoloReplica
 from ledger.chain import ChainStore
 from ledger.genesis import genesis_from_value
 from ledger.store import MemoryStore
-from node.api import NODE, NodeHandle, error_middleware, make_app
-from node.devnet import make_devnet
-from node.driver import Driver
-from node.executor import Executor
-from node.mempool import Mempool
-from node.metrics import Metrics
+from node.api.app import error_middleware, make_app
+from node.api.context import NODE, NodeHandle
+from node.ops.devnet import make_devnet
+from node.runtime.driver import Driver
+from node.runtime.executor import Executor
+from node.runtime.mempool import Mempool
+from node.runtime.metrics import Metrics
 from wallet.txbuilder import build_tx
 
 DEVNET = make_devnet(1, seed=b"api-tests")

@@ -1,4 +1,4 @@
-"""node/consortium.py and `tally node keygen|org-key|genesis|config`, without starting nodes."""
+"""node/ops/consortium.py and `tally node keygen|org-key|genesis|config`, without starting nodes."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from ledger.crypto import Ed25519Key
 from ledger.genesis import load_genesis
-from node import consortium
 from node.cli import tally
 from node.config import load_config
-from node.consortium import ConsortiumError
 from node.keys import load_keys
+from node.ops import consortium
+from node.ops.consortium import ConsortiumError
 
 
 def _validators(count: int, org: str = "bank-a") -> list[dict[str, str]]:

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from explorer.app import make_app
 from ledger.genesis import genesis_from_value
-from node.devnet import make_devnet
+from node.ops.devnet import make_devnet
 
 GENESIS = genesis_from_value(make_devnet(1, seed=b"explorer-handlers").genesis)
 

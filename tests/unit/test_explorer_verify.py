@@ -10,7 +10,6 @@ import pytest
 from explorer.audit import check_block
 from explorer.graph import layout, timeline
 from explorer.verify import (
-    certificate_from_json,
     decode_header,
     verify_certificate,
     verify_contents,
@@ -19,7 +18,8 @@ from ledger.crypto import bls
 from ledger.genesis import Genesis, genesis_from_value
 from ledger.merkle import merkle_root
 from ledger.types import Certificate, Header, commit_digest, signer_bitmap
-from node.devnet import DevNet, make_devnet
+from node.ops.devnet import DevNet, make_devnet
+from wallet.forms import parse_certificate as certificate_from_json
 
 TXS = (b"tx-one", b"tx-two", b"tx-three")
 RECEIPTS = (b"receipt-one", b"receipt-two", b"receipt-three")

@@ -14,7 +14,7 @@ from ledger import codec
 from ledger.errors import GenesisError
 from ledger.genesis import DEFAULT_PARAMS, genesis_from_value, load_genesis, parse_genesis
 from ledger.hashing import sha256
-from node.devnet import make_devnet
+from node.ops.devnet import make_devnet
 
 SEED = b"genesis-tests"
 

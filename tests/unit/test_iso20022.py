@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from node.iso20022 import (
+from contracts.exports.iso20022 import (
     PACS008_NS,
     Directory,
     format_amount,

@@ -8,8 +8,8 @@ from typing import Any
 
 from ledger.genesis import genesis_from_value
 from ledger.types import SignedTx
-from node.devnet import make_devnet
-from node.mempool import Mempool, RecentCommits
+from node.ops.devnet import make_devnet
+from node.runtime.mempool import Mempool, RecentCommits
 from wallet.txbuilder import build_tx
 
 DEVNET = make_devnet(1, seed=b"mempool-tests")

@@ -12,15 +12,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from lxml import etree
 
-from node.api_payments import OPENAPI_PATHS, ROUTES
-from node.httpx import STORE, HttpError
+from node.api.context import STORE
+from node.api.payments import OPENAPI_PATHS, ROUTES
+from node.api.responses import HttpError
 from tests.support.contract_chain import ContractChain
 from tests.support.xborder_chain import HOUR_MS, fx_args, pay_args
 
 
 @web.middleware
 async def errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """The shape node/api.py's middleware gives errors (DESIGN.md §9)."""
+    """The shape node/api/app.py's middleware gives errors (DESIGN.md §9)."""
     try:
         return await handler(request)  # type: ignore[no-any-return]
     except HttpError as error:

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from contracts.fx import base_for_credit
 from ledger.errors import TallyError
 from node.cli import tally
-from wallet.cli_payments_common import base_needed, format_rate, parse_rate, parse_value
+from wallet.cli.governance import parse_value
+from wallet.cli.rates import base_needed, format_rate, parse_rate
 
 
 def test_rates_parse_exactly() -> None:

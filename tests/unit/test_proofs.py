@@ -23,8 +23,9 @@ from ledger.types import (
     commit_digest,
     signer_bitmap,
 )
-from node.devnet import DevNet, make_devnet
-from wallet.proofs import parse_certificate, verify_certificate, verify_proof
+from node.ops.devnet import DevNet, make_devnet
+from wallet.forms import parse_certificate
+from wallet.proofs import verify_certificate, verify_proof
 
 SEED = b"proof-tests"
 HEIGHT = 7

@@ -11,8 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.api_receivables import ROUTES, trace_view
-from node.httpx import STORE, HttpError, json_response
+from node.api.context import STORE
+from node.api.receivables import ROUTES, trace_view
+from node.api.responses import HttpError, json_response
 from tests.support.contract_chain import ContractChain
 from tests.support.receivables_flow import issue_accepted
 

@@ -12,9 +12,9 @@ from ledger.crypto import bls
 from ledger.genesis import genesis_from_value
 from ledger.store import MemoryStore
 from ledger.types import Block, Certificate, commit_digest, signer_bitmap
-from node.devnet import make_devnet
-from node.executor import Executor
-from node.statesync import BadBlock, check_certified
+from node.ops.devnet import make_devnet
+from node.runtime.executor import Executor
+from node.runtime.statesync import BadBlock, check_certified
 from wallet.txbuilder import build_tx
 
 DEVNET = make_devnet(4, seed=b"statesync-tests")
@@ -97,9 +97,9 @@ def test_a_certified_block_with_wrong_roots_fails_on_re_execution() -> None:
 def test_serving_caps_the_range_and_splits_it_into_pieces() -> None:
     from types import SimpleNamespace
 
-    from node.metrics import Metrics
-    from node.statesync import StateSync
-    from node.transport import FetchRequest
+    from network.envelope import FetchRequest
+    from node.runtime.metrics import Metrics
+    from node.runtime.statesync import StateSync
 
     executor = follower()
     for block, certificate in CHAIN:

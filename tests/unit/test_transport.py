@@ -10,13 +10,11 @@ from hypothesis import strategies as st
 
 from ledger.errors import DecodeError
 from ledger.genesis import genesis_from_value
-from node.devnet import make_devnet
-from node.transport import (
+from network.envelope import (
     CONSENSUS,
     TXS,
     BlocksPiece,
     FetchRequest,
-    PeerTransport,
     decode_blocks,
     decode_fetch,
     decode_txs,
@@ -24,6 +22,8 @@ from node.transport import (
     encode_fetch,
     encode_txs,
 )
+from node.ops.devnet import make_devnet
+from node.runtime.transport import PeerTransport
 
 DEVNET = make_devnet(4, seed=b"transport-tests")
 GENESIS = genesis_from_value(DEVNET.genesis)
@@ -78,3 +78,19 @@ def test_bad_payloads_cost_the_peer_and_good_ones_reach_their_handler() -> None:
     assert transport.faults == {2: 4}
     assert seen == [(1, b"envelope")]
     assert transport.received["txs"] == 3 and transport.received["consensus"] == 1
+
+
+def test_decode_errors_carry_the_code_and_the_peer_fault_reads_the_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """DecodeError takes (code, message) like every TallyError: a peer fault names the problem,
+    not the code (the first release logged "txs: BAD_FIELD")."""
+    with pytest.raises(DecodeError) as raised:
+        decode_txs(msgpack.packb([1, 2]))
+    assert raised.value.code == "BAD_FIELD"
+    assert raised.value.message == "tx gossip must be a list of bytes"
+    transport = PeerTransport(GENESIS, 0, DEVNET.validators[0].ed25519, "127.0.0.1:0")
+    transport.on(TXS, lambda peer, body: decode_txs(body) and None)
+    with caplog.at_level("WARNING"):
+        transport._dispatch(2, b"T" + msgpack.packb([3]))
+    assert "txs: tx gossip must be a list of bytes" in caplog.text

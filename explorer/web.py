@@ -1,0 +1,61 @@
+"""What every page of the explorer shares: the application's keys, rendering, and `PageError`.
+
+The pages import this module and the application (`explorer.app`) imports the pages, so the
+imports run one way: app -> pages -> web.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from explorer.chain import ChainView
+from explorer.live import ChainFollower
+
+VIEW: web.AppKey[ChainView] = web.AppKey("view", ChainView)
+FOLLOWER: web.AppKey[ChainFollower] = web.AppKey("follower", ChainFollower)
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
+SETTINGS: web.AppKey[dict[str, Any]] = web.AppKey("settings", dict)
+
+
+class PageError(Exception):
+    """A page that cannot be shown; `status` and a sentence for the reader."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
+
+
+def view(request: web.Request) -> ChainView:
+    return request.app[VIEW]
+
+
+def follower(request: web.Request) -> ChainFollower:
+    return request.app[FOLLOWER]
+
+
+def render_text(app: web.Application, template: str, **context: Any) -> str:
+    settings = app[SETTINGS]
+    chain_view = app[VIEW]
+    return (
+        app[TEMPLATES]
+        .get_template(template)
+        .render(
+            genesis=chain_view.genesis,
+            genesis_verified=chain_view.genesis_verified,
+            genesis_hash=chain_view.genesis.hash().hex(),
+            node_url=chain_view.reader.base_url,
+            settings=settings,
+            decimals=chain_view.decimals,
+            **context,
+        )
+    )
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    html = render_text(request.app, template, query=request.query.get("q", ""), **context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

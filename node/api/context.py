@@ -1,0 +1,51 @@
+"""What handlers reach through the application: the node's parts, the store, the OpenAPI spec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ledger.chain import ChainStore
+from ledger.genesis import Genesis
+from node.api.responses import not_found
+from node.runtime.driver import Driver
+from node.runtime.metrics import Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHandle:
+    """What handlers reach through the application: the node's parts."""
+
+    name: str
+    genesis: Genesis
+    driver: Driver
+    metrics: Metrics
+    peers: Callable[[], dict[str, bool]]  # validator name -> connected
+
+
+NODE: web.AppKey[NodeHandle] = web.AppKey("node", NodeHandle)
+
+
+def node(request: web.Request) -> NodeHandle:
+    return request.app[NODE]
+
+
+STORE: web.AppKey[ChainStore] = web.AppKey("store", ChainStore)
+
+
+def store(request: web.Request) -> ChainStore:
+    return request.app[STORE]
+
+
+def state_or_404(chain: ChainStore, key: str, what: str) -> Any:
+    """The state value at `key`, or the 404 that says which `what` was not found."""
+    value = chain.state(key)
+    if value is None:
+        raise not_found(what)
+    return value
+
+
+SPEC: web.AppKey[dict[str, Any]] = web.AppKey("openapi", dict)

@@ -1,0 +1,43 @@
+"""JSON forms of ledger objects as the API answers them (DESIGN.md §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from ledger.hashing import sha256
+from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx
+from node.api.responses import to_json
+
+
+def error_json(error: ErrorInfo | None) -> dict[str, str] | None:
+    return None if error is None else {"code": error.code, "message": error.message}
+
+
+def receipt_json(receipt: Receipt) -> dict[str, Any]:
+    value: dict[str, Any] = to_json(receipt.to_value())
+    return value
+
+
+def tx_json(tx: SignedTx) -> dict[str, Any]:
+    body: dict[str, Any] = to_json(tx.body.to_value())
+    body["sig"] = tx.sig.hex()
+    return body
+
+
+def certificate_json(certificate: Certificate | None) -> dict[str, Any] | None:
+    return None if certificate is None else to_json(certificate.to_value())
+
+
+def block_json(block: Block, certificate: Certificate | None) -> dict[str, Any]:
+    header = block.header
+    tx_ids = [sha256(msgpack.unpackb(raw, raw=False)["body"]).hex() for raw in block.txs]
+    return {
+        "height": header.height,
+        "hash": header.hash().hex(),
+        "header": header.encode().hex(),
+        **to_json(header.to_value()),
+        "txs": tx_ids,
+        "certificate": certificate_json(certificate),
+    }

@@ -1,0 +1,297 @@
+"""HTTP routes for cross-border payments, FX quotes, netting windows and governance proposals.
+
+Reads committed state only. Payment lists page newest first by an opaque cursor (the index key
+of the last row returned), so a page costs the same however long the history is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from aiohttp import web
+
+from contracts.exports.iso20022 import Directory, pacs008, pacs009_netting
+from ledger import codec
+from ledger.chain import P_STATE, ChainStore
+from node.api.context import state_or_404, store
+from node.api.params import hex_id, query_int
+from node.api.responses import HttpError, bad_request, json_response
+
+MAX_LIMIT = 200
+_ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_CURSOR = re.compile(r"^[0-9]{16}/[0-9a-f]{64}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+ROLES = ("sent", "received", "dealer")
+
+
+def _id(request: web.Request, what: str) -> str:
+    return hex_id(request.match_info["id"], what)
+
+
+def _query(request: web.Request, name: str, pattern: re.Pattern[str]) -> str | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if not pattern.match(raw):
+        raise bad_request("BAD_QUERY", f"{name} is malformed")
+    return raw
+
+
+def _items(chain: ChainStore, prefix: str, cursor: str | None) -> Iterator[tuple[str, Any]]:
+    """State entries under `prefix`, newest (highest key) first, strictly before `cursor`."""
+    base = P_STATE + prefix.encode()
+    start = None if cursor is None else base + cursor.encode()
+    for key, raw in chain.kv.iterate(base, start=start, reverse=True):
+        yield key[len(base) :].decode(), codec.decode(raw)
+
+
+def directory(chain: ChainStore) -> Directory:
+    orgs = {key.removeprefix("reg/org/"): v for key, v in chain.state_items("reg/org/")}
+    currencies = {key.removeprefix("reg/cur/"): v for key, v in chain.state_items("reg/cur/")}
+    return Directory(orgs, currencies)
+
+
+def payment_view(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "iso20022": f"/v1/payments/{record['id']}/iso20022"}
+
+
+def xml_response(body: bytes, filename: str) -> web.Response:
+    return web.Response(
+        body=body,
+        content_type="application/xml",
+        charset="utf-8",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+# -- payments --------------------------------------------------------------------------------
+
+
+async def list_payments(request: web.Request) -> web.Response:
+    chain = store(request)
+    org = _query(request, "org", _ORG)
+    if org is None:
+        raise bad_request("BAD_QUERY", "say whose payments: ?org=ORG")
+    role = request.query.get("role")
+    if role is not None and role not in ROLES:
+        raise bad_request("BAD_QUERY", f"role must be one of {', '.join(ROLES)}")
+    cursor = _query(request, "cursor", _CURSOR)
+    limit = query_int(request, "limit", 50, 1, MAX_LIMIT)
+    rows: list[dict[str, Any]] = []
+    next_cursor = None
+    for key, entry in _items(chain, f"pay/by_org/{org}/", cursor):
+        if role is not None and role not in entry["roles"]:
+            continue
+        record = chain.state("pay/rec/" + entry["id"])
+        if record is not None:
+            rows.append({**payment_view(record), "roles": entry["roles"]})
+        if len(rows) >= limit:
+            next_cursor = key
+            break
+    return json_response({"org": org, "payments": rows, "next": next_cursor})
+
+
+async def get_payment(request: web.Request) -> web.Response:
+    record = state_or_404(store(request), "pay/rec/" + _id(request, "payment"), "payment")
+    return json_response(payment_view(record))
+
+
+async def get_payment_iso(request: web.Request) -> web.Response:
+    chain = store(request)
+    payment_id = _id(request, "payment")
+    record = state_or_404(chain, "pay/rec/" + payment_id, "payment")
+    return xml_response(pacs008(record, directory(chain)), f"pacs008-{payment_id[:16]}.xml")
+
+
+# -- FX quotes -------------------------------------------------------------------------------
+
+
+async def list_quotes(request: web.Request) -> web.Response:
+    """Open quotes: not withdrawn, not exhausted, not expired at the committed tip's time."""
+    chain = store(request)
+    base = _query(request, "base", _CURRENCY)
+    quote = _query(request, "quote", _CURRENCY)
+    dealer = _query(request, "dealer", _ORG)
+    now = chain.tip().time_ms
+    quotes = []
+    for key, _ in chain.state_items("fx/open/"):
+        record = chain.state("fx/quote/" + key.removeprefix("fx/open/"))
+        if record is None or record["expires_ms"] < now:
+            continue
+        if (base and record["base"] != base) or (quote and record["quote"] != quote):
+            continue
+        if dealer and record["dealer"] != dealer:
+            continue
+        quotes.append(record)
+    quotes.sort(key=lambda q: (q["base"], q["quote"], -q["rate"], q["id"]))
+    return json_response({"time_ms": now, "quotes": quotes})
+
+
+async def get_quote(request: web.Request) -> web.Response:
+    record = state_or_404(store(request), "fx/quote/" + _id(request, "quote"), "quote")
+    return json_response(record)
+
+
+# -- netting ---------------------------------------------------------------------------------
+
+
+async def get_window(request: web.Request) -> web.Response:
+    chain = store(request)
+    window_id = _id(request, "window")
+    record = state_or_404(chain, "net/win/" + window_id, "netting window")
+    limit = query_int(request, "limit", 500, 0, 5000)
+    obligations: list[dict[str, Any]] = []
+    for _, entry in chain.state_items(f"net/ob/{window_id}/"):
+        if len(obligations) >= limit:
+            break
+        obligations.append(entry)
+    net = sum(v for v in record["positions"].values() if v > 0)
+    view = {**record, "net": record.get("net", net), "obligations": obligations}
+    return json_response(view)
+
+
+async def get_window_iso(request: web.Request) -> web.Response:
+    chain = store(request)
+    window_id = _id(request, "window")
+    record = state_or_404(chain, "net/win/" + window_id, "netting window")
+    try:
+        body = pacs009_netting(record, directory(chain))
+    except ValueError as error:
+        raise HttpError(409, "NOTHING_TO_EXPORT", str(error)) from None
+    return xml_response(body, f"pacs009-{window_id[:16]}.xml")
+
+
+# -- governance ------------------------------------------------------------------------------
+
+
+async def list_proposals(request: web.Request) -> web.Response:
+    chain = store(request)
+    status = request.query.get("status")
+    if status is not None and status not in ("open", "passed"):
+        raise bad_request("BAD_QUERY", "status must be open or passed")
+    now = chain.tip().time_ms
+    proposals = []
+    for _, record in chain.state_items("gov/prop/"):
+        view = dict(record)
+        if view["status"] == "open" and view["expires_ms"] < now:
+            view["status"] = "expired"
+        if status is None or view["status"] == status:
+            proposals.append(view)
+    proposals.sort(key=lambda p: (-p["created_height"], p["id"]))
+    limit = query_int(request, "limit", 100, 1, 1000)
+    return json_response({"proposals": proposals[:limit]})
+
+
+async def get_proposal(request: web.Request) -> web.Response:
+    record = state_or_404(store(request), "gov/prop/" + _id(request, "proposal"), "proposal")
+    return json_response(record)
+
+
+ROUTES: list[web.RouteDef] = [
+    web.get("/v1/payments", list_payments),
+    web.get("/v1/payments/{id}", get_payment),
+    web.get("/v1/payments/{id}/iso20022", get_payment_iso),
+    web.get("/v1/fx/quotes", list_quotes),
+    web.get("/v1/fx/quotes/{id}", get_quote),
+    web.get("/v1/netting/{id}", get_window),
+    web.get("/v1/netting/{id}/iso20022", get_window_iso),
+    web.get("/v1/governance/proposals", list_proposals),
+    web.get("/v1/governance/proposals/{id}", get_proposal),
+]
+
+
+def _p(name: str, where: str, description: str, required: bool = False) -> dict[str, Any]:
+    kind = "integer" if name == "limit" else "string"
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": {"type": kind},
+    }
+
+
+_ID = _p("id", "path", "64 lowercase hex characters")
+_XML = {"application/xml": {"schema": {"type": "string"}}}
+_ERR = {"400": {"description": "malformed id or query"}, "404": {"description": "unknown id"}}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/v1/payments": {
+        "get": {
+            "summary": "An organization's payments, newest first, paged by cursor",
+            "parameters": [
+                _p("org", "query", "organization id", required=True),
+                _p("role", "query", "sent, received or dealer"),
+                _p("cursor", "query", "`next` of the previous page"),
+                _p("limit", "query", f"page size, at most {MAX_LIMIT}"),
+            ],
+            "responses": {"200": {"description": "{org, payments, next}"}, **_ERR},
+        }
+    },
+    "/v1/payments/{id}": {
+        "get": {
+            "summary": "A payment: parties, legs, rate and quote, ISO fields, tx and height",
+            "parameters": [_ID],
+            "responses": {"200": {"description": "the payment record"}, **_ERR},
+        }
+    },
+    "/v1/payments/{id}/iso20022": {
+        "get": {
+            "summary": "The payment as ISO 20022 pacs.008.001.09 XML",
+            "parameters": [_ID],
+            "responses": {"200": {"description": "pacs.008 document", "content": _XML}, **_ERR},
+        }
+    },
+    "/v1/fx/quotes": {
+        "get": {
+            "summary": "Open FX quotes (not withdrawn, exhausted or expired at the tip)",
+            "parameters": [
+                _p("base", "query", "base currency"),
+                _p("quote", "query", "quote currency"),
+                _p("dealer", "query", "dealer bank"),
+            ],
+            "responses": {"200": {"description": "{time_ms, quotes}"}, **_ERR},
+        }
+    },
+    "/v1/fx/quotes/{id}": {
+        "get": {
+            "summary": "One FX quote, whatever its status",
+            "parameters": [_ID],
+            "responses": {"200": {"description": "the quote"}, **_ERR},
+        }
+    },
+    "/v1/netting/{id}": {
+        "get": {
+            "summary": "A netting window: participants, positions, obligations, settlement",
+            "parameters": [_ID, _p("limit", "query", "obligations to include, at most 5000")],
+            "responses": {"200": {"description": "the window"}, **_ERR},
+        }
+    },
+    "/v1/netting/{id}/iso20022": {
+        "get": {
+            "summary": "A settled window's net transfers as ISO 20022 pacs.009.001.09 XML",
+            "parameters": [_ID],
+            "responses": {
+                "200": {"description": "pacs.009 document", "content": _XML},
+                "409": {"description": "not settled, or nothing moved"},
+                **_ERR,
+            },
+        }
+    },
+    "/v1/governance/proposals": {
+        "get": {
+            "summary": "Registry proposals, newest first",
+            "parameters": [_p("status", "query", "open or passed"), _p("limit", "query", "")],
+            "responses": {"200": {"description": "{proposals}"}, **_ERR},
+        }
+    },
+    "/v1/governance/proposals/{id}": {
+        "get": {
+            "summary": "One proposal with its approvals",
+            "parameters": [_ID],
+            "responses": {"200": {"description": "the proposal"}, **_ERR},
+        }
+    },
+}

@@ -1,0 +1,223 @@
+"""`tally bench`: start (or use) a localnet, load it, and report tx/s against the ceiling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ledger.errors import TallyError
+from node.ops import bench, bench_net
+from node.ops.localnet import read_info
+from wallet.client import Client
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _node_samples(info: dict[str, Any]) -> list[bench_net.ProcSample | None]:
+    return [bench_net.sample(int(entry.get("pid", 0))) for entry in info["nodes"]]
+
+
+def _table(report: dict[str, Any]) -> Table:
+    table = Table(title="tally bench", show_header=False)
+    latency = report["latency_ms"]
+    rows = [
+        ("validators", str(report["nodes"])),
+        ("organizations", str(report["orgs"])),
+        ("transactions", f"{report['committed']} committed of {report['txs']}"),
+        ("rejected", json.dumps(report["rejected"]) if report["rejected"] else "none"),
+        ("offered load", f"{report['offered_rate']} tx/s" if report["offered_rate"] else "max"),
+        ("committed tx/s", f"{report['tps']:,.1f}"),
+        (
+            "ceiling tx/s",
+            f"{report['ceiling_tps']:,.1f}  ({report['cores']} cores × "
+            f"{report['ed25519_per_core']:,} Ed25519/s ÷ {report['nodes']})",
+        ),
+        ("ratio", f"{100 * report['ratio']:.1f}% of the ceiling"),
+        ("latency p50/p95/p99", f"{latency['p50']} / {latency['p95']} / {latency['p99']} ms"),
+        ("node CPU (cores)", ", ".join(f"{value:.2f}" for value in report["cpu"])),
+        ("peak RSS (MB)", ", ".join(f"{value:.0f}" for value in report["rss_mb_per_node"])),
+        ("blocks", str(report["blocks"])),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _measure(
+    info: dict[str, Any],
+    *,
+    nodes: int,
+    txs: int,
+    batch: int,
+    connections: int,
+    rate: float | None,
+    timeout: float,
+    console: Console,
+    quiet: bool,
+) -> dict[str, Any]:
+    if not quiet:
+        console.log("Measuring Ed25519 verifications per core…")
+    per_core = bench.ed25519_verifies_per_second()
+    api = info["nodes"][0]["api"]
+    height = Client(api).height()
+    with Progress(
+        TextColumn("{task.description:<11}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        workload = bench.build_workload(info, txs, height, report)
+        before = _node_samples(info)
+        wall = time.monotonic()
+        measured = asyncio.run(
+            bench.run_load(
+                [entry["api"] for entry in info["nodes"]],
+                workload,
+                batch=batch,
+                connections=connections,
+                rate=rate,
+                commit_timeout=timeout,
+                progress=report,
+            )
+        )
+        wall = time.monotonic() - wall
+        after = _node_samples(info)
+    cpu = [
+        (b_after.cpu_seconds - b_before.cpu_seconds) / wall
+        for b_before, b_after in zip(before, after, strict=True)
+        if b_before is not None and b_after is not None
+    ]
+    rss = [sample.peak_rss_mb for sample in after if sample is not None]
+    return bench.summarize(
+        nodes=nodes,
+        txs=txs,
+        orgs=workload.orgs,
+        measured=measured,
+        ed25519_per_core=per_core,
+        cores=bench_net.cores(),
+        cpu=cpu,
+        rss_mb=rss,
+        rate=rate,
+    )
+
+
+@click.command("bench")
+@click.option("--nodes", type=click.IntRange(1, 16), default=1, show_default=True)
+@click.option("--txs", type=click.IntRange(1, 1_000_000), default=20_000, show_default=True)
+@click.option(
+    "--orgs",
+    type=click.IntRange(2, 2000),
+    default=100,
+    show_default=True,
+    help="Extra organizations to spread transfers over (own localnet only).",
+)
+@click.option("--rate", type=click.FloatRange(min=1), help="Offered load in tx/s (default: max).")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=250,
+    show_default=True,
+    help="Transactions per POST /v1/txs.",
+)
+@click.option("--connections", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option(
+    "--localnet",
+    "localnet_dir",
+    type=click.Path(file_okay=False),
+    help="Load this running localnet instead of starting one.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for commits after the last submission.",
+)
+@click.option("--keep", is_flag=True, help="Leave the started localnet running (prints its dir).")
+@click.option("--json", "json_output", is_flag=True, help="One JSON object on stdout.")
+def bench_command(
+    nodes: int,
+    txs: int,
+    orgs: int,
+    rate: float | None,
+    batch: int,
+    connections: int,
+    localnet_dir: str | None,
+    timeout: float,
+    keep: bool,
+    json_output: bool,
+) -> None:
+    """Committed tx/s, latency, CPU and memory of a localnet, against this machine's ceiling."""
+    console = Console(stderr=True)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    own_dir: Path | None = None
+    try:
+        if localnet_dir:
+            info = read_info(Path(localnet_dir))
+            nodes = len(info["nodes"])
+        else:
+            own_dir = Path(tempfile.mkdtemp(prefix="tally-bench-"))
+            if not json_output:
+                console.log(f"Starting a {nodes}-validator localnet with {orgs} extra orgs…")
+            bench_net.layout(own_dir / "net", nodes, orgs)
+            info = bench_net.start(own_dir / "net", nodes)
+        report = _measure(
+            info,
+            nodes=nodes,
+            txs=txs,
+            batch=batch,
+            connections=connections,
+            rate=rate,
+            timeout=timeout,
+            console=console,
+            quiet=json_output,
+        )
+    except TallyError as error:
+        if json_output:
+            click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
+        else:
+            click.echo(f"error: {error.code}: {error.message}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted; cleaning up", err=True)
+        sys.exit(130)
+    finally:
+        if own_dir is not None:
+            if keep:
+                console.log(f"Localnet left running in {own_dir / 'net'}")
+            else:
+                bench_net.stop(own_dir / "net")
+                shutil.rmtree(own_dir, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
+    if json_output:
+        click.echo(json.dumps(report))
+    else:
+        Console().print(_table(report))
+
+
+COMMANDS = [bench_command]

@@ -1,0 +1,1 @@
+"""Development and operations tools: localnets, devnets, a real consortium's files, bench."""

@@ -1,0 +1,334 @@
+"""`tally bench`: committed tx/s of a real localnet against the machine's own ceiling.
+
+Every validator verifies every tx signature, so c cores and n validators cannot commit more than
+c × (Ed25519 verifications per core per second) / n tx/s (DESIGN.md §13). The bench measures
+that rate in-process, then funds 100+ organizations, pre-signs cash transfers among them and
+submits them in batches over several HTTP connections. Commit times are observed by polling
+/v1/status (cheap for the node, unlike a stream that serializes every event), and tx ids are
+mapped to heights afterwards from /v1/blocks, so latency = first observation of the tx's block
+- the moment its batch was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nacl.signing
+
+from ledger.crypto import Ed25519Key
+from ledger.genesis import load_genesis
+from node.ops import bench_net
+from wallet.async_client import AsyncClient
+from wallet.client import ApiError
+from wallet.txbuilder import build_tx
+
+POLL_S = 0.01  # how often the commit watcher asks for the height
+FUND_AMOUNT = 10_000_000_000  # minor units per organization: far more than it will send
+
+Progress = Callable[[str, int, int], None]  # phase, done, total
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    pass
+
+
+def ed25519_verifies_per_second(count: int = 1000, rounds: int = 5) -> float:
+    """Single-core Ed25519 verifications per second, with the node's library (libsodium).
+
+    The best of a few short rounds: the machine may be shared, and the ceiling is what one core
+    can do, not what it did while something else ran.
+    """
+    keys = [nacl.signing.SigningKey.generate() for _ in range(16)]
+    message = b"\x42" * 32  # a tx signature is over a 32-byte digest
+    signed = [(k.verify_key, k.sign(message).signature) for k in keys]
+    work = [signed[i % len(signed)] for i in range(count)]
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for verify_key, signature in work:
+            verify_key.verify(message, signature)
+        best = max(best, count / (time.perf_counter() - started))
+    return best
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    funding: list[str]  # hex signed txs: the issuer bank funds every sender
+    transfers: list[str]  # hex signed txs, in submission order
+    transfer_ids: list[str]
+    orgs: int
+
+
+def _operator(org: dict[str, Any]) -> Ed25519Key | None:
+    for key in org.get("keys", []):
+        if key.get("role") == "operator" and key.get("seed"):
+            return Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
+    return None
+
+
+def build_workload(
+    info: dict[str, Any], txs: int, height: int, progress: Progress = _no_progress
+) -> Workload:
+    """Pre-sign funding and `txs` CNY transfers among the localnet's non-bank organizations."""
+    genesis = load_genesis(info["genesis"])
+    currency = genesis.currency("CNY") or genesis.currencies[0]
+    issuer_id = currency.issuers[0]
+    by_id = {org["id"]: org for org in info["orgs"]}
+    issuer = _operator(by_id.get(issuer_id, {}))
+    if issuer is None:
+        raise bench_net.BenchError("NO_ISSUER_KEY", f"localnet.json has no key of {issuer_id}")
+    senders = [
+        (org["id"], key)
+        for org in info["orgs"]
+        if org["kind"] != "bank" and (key := _operator(org)) is not None
+    ]
+    if len(senders) < 2:
+        raise bench_net.BenchError("TOO_FEW_ORGS", "the localnet needs two non-bank orgs")
+    valid_until = height + genesis.params["max_tx_validity"] - 10
+    funding = [
+        build_tx(
+            issuer,
+            genesis.chain,
+            "cash",
+            "issue",
+            {"currency": currency.code, "to": org_id, "amount": FUND_AMOUNT},
+            valid_until,
+        )
+        for org_id, _ in senders
+    ]
+    transfers = []
+    count = len(senders)
+    for index in range(txs):
+        payer_id, payer = senders[index % count]
+        payee_id = senders[(index // count + 1 + index) % count][0]
+        if payee_id == payer_id:
+            payee_id = senders[(index + 1) % count][0]
+        transfers.append(
+            build_tx(
+                payer,
+                genesis.chain,
+                "cash",
+                "transfer",
+                {"currency": currency.code, "to": payee_id, "amount": 1},
+                valid_until,
+            )
+        )
+        if index % 1000 == 999:
+            progress("signing", index + 1, txs)
+    progress("signing", txs, txs)
+    return Workload(
+        funding=[tx.encode().hex() for tx in funding],
+        transfers=[tx.encode().hex() for tx in transfers],
+        transfer_ids=[tx.id.hex() for tx in transfers],
+        orgs=count,
+    )
+
+
+@dataclass(slots=True)
+class _Run:
+    """Mutable bookkeeping of one run (only the bench's own event loop touches it)."""
+
+    sent_at: dict[str, float] = field(default_factory=dict)
+    accepted: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    height_seen_at: dict[int, float] = field(default_factory=dict)
+    last_height: int = 0
+
+
+async def _watch_heights(api: AsyncClient, run: _Run, stop: asyncio.Event) -> None:
+    """Record when each height is first observed; a jump stamps every height it skipped."""
+    while not stop.is_set():
+        try:
+            height = await api.height()
+        except ApiError:
+            height = run.last_height
+        now = time.monotonic()
+        for seen in range(run.last_height + 1, height + 1):
+            run.height_seen_at[seen] = now
+        run.last_height = max(run.last_height, height)
+        await asyncio.sleep(POLL_S)
+
+
+async def _submit(
+    apis: list[AsyncClient],
+    batches: list[list[tuple[str, str]]],
+    connections: int,
+    rate: float | None,
+    run: _Run,
+    progress: Progress,
+    total: int,
+) -> float:
+    """Send batches over `connections` workers (split among the nodes), paced at `rate` tx/s
+    if given; batch i goes to node i mod n (round robin: every validator takes client load)."""
+    queues: list[asyncio.Queue[tuple[int, list[tuple[str, str]]]]] = [asyncio.Queue() for _ in apis]
+    offset = 0
+    for index, batch in enumerate(batches):
+        queues[index % len(apis)].put_nowait((offset, batch))
+        offset += len(batch)
+    started = time.monotonic()
+
+    async def worker(
+        api: AsyncClient, queue: asyncio.Queue[tuple[int, list[tuple[str, str]]]]
+    ) -> None:
+        while not queue.empty():
+            first, batch = queue.get_nowait()
+            if rate:
+                await asyncio.sleep(max(0.0, started + first / rate - time.monotonic()))
+            sent = time.monotonic()
+            results = await api.submit_hex([raw for _, raw in batch])
+            for (tx_id, _), result in zip(batch, results, strict=True):
+                if result.get("accepted"):
+                    run.sent_at[tx_id] = sent
+                    run.accepted += 1
+                else:
+                    code = (result.get("error") or {}).get("code", "REJECTED")
+                    run.rejected[code] = run.rejected.get(code, 0) + 1
+            progress("submitting", run.accepted + sum(run.rejected.values()), total)
+
+    await asyncio.gather(
+        *(
+            worker(api, queue)
+            for api, queue in zip(apis, queues, strict=True)
+            for _ in range(max(1, connections // len(apis)))
+        )
+    )
+    return started
+
+
+async def _locate(
+    api: AsyncClient, start: int, end: int, into: dict[str, int], wanted: dict[str, float]
+) -> int:
+    """Record the height of every wanted tx committed in heights start..end; return the next
+    height to scan (so each block is fetched once)."""
+    height = start
+    while height <= end:
+        blocks = await api.blocks(height, 100)
+        if not blocks:
+            break
+        for block in blocks:
+            for tx_id in block["txs"]:
+                if tx_id in wanted:
+                    into[tx_id] = int(block["height"])
+        height = int(blocks[-1]["height"]) + 1
+    return height
+
+
+async def run_load(
+    api_urls: list[str],
+    workload: Workload,
+    *,
+    batch: int,
+    connections: int,
+    rate: float | None,
+    commit_timeout: float,
+    progress: Progress = _no_progress,
+) -> dict[str, Any]:
+    """Fund, submit round robin to every node in `api_urls`, wait for every accepted transfer to
+    commit (as seen by the first node); return the raw measurements."""
+    async with contextlib.AsyncExitStack() as stack:
+        apis = [
+            await stack.enter_async_context(
+                AsyncClient(url, timeout=120, connections=connections + 2)
+            )
+            for url in api_urls
+        ]
+        api = apis[0]
+        for first in range(0, len(workload.funding), 1000):
+            funded = await api.request(
+                "POST", "/v1/txs?wait=commit", {"txs": workload.funding[first : first + 1000]}
+            )
+            refused = [r for r in funded["results"] if not r.get("accepted")]
+            if refused:
+                raise bench_net.BenchError("FUNDING_FAILED", f"funding refused: {refused[0]}")
+        start_height = await api.height()
+        run = _Run(last_height=start_height)
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(_watch_heights(api, run, stop))
+        pairs = list(zip(workload.transfer_ids, workload.transfers, strict=True))
+        batches = [pairs[i : i + batch] for i in range(0, len(pairs), batch)]
+        try:
+            started = await _submit(apis, batches, connections, rate, run, progress, len(pairs))
+            located: dict[str, int] = {}
+            scan_from = start_height + 1
+            deadline = time.monotonic() + commit_timeout
+            while len(located) < run.accepted and time.monotonic() < deadline:
+                await asyncio.sleep(0.25)
+                scan_from = await _locate(api, scan_from, run.last_height, located, run.sent_at)
+                progress("committed", len(located), run.accepted)
+        finally:
+            stop.set()
+            await watcher
+    latencies = []
+    last_commit = started
+    for tx_id, height in located.items():
+        seen = run.height_seen_at.get(height)
+        if seen is None:
+            continue
+        latencies.append(seen - run.sent_at[tx_id])
+        last_commit = max(last_commit, seen)
+    elapsed = max(last_commit - started, 1e-9)
+    return {
+        "accepted": run.accepted,
+        "rejected": run.rejected,
+        "committed": len(located),
+        "elapsed_s": elapsed,
+        "tps": len(located) / elapsed,
+        "latencies": latencies,
+        "blocks": len(set(located.values())),
+    }
+
+
+def summarize(
+    *,
+    nodes: int,
+    txs: int,
+    orgs: int,
+    measured: dict[str, Any],
+    ed25519_per_core: float,
+    cores: int,
+    cpu: list[float],
+    rss_mb: list[float],
+    rate: float | None,
+) -> dict[str, Any]:
+    """The §13 report: tps against ceiling, latency percentiles, CPU and peak memory."""
+    ceiling = cores * ed25519_per_core / nodes
+    latencies_ms = [1000 * value for value in measured["latencies"]]
+    return {
+        "nodes": nodes,
+        "txs": txs,
+        "orgs": orgs,
+        "accepted": measured["accepted"],
+        "committed": measured["committed"],
+        "rejected": measured["rejected"],
+        "blocks": measured["blocks"],
+        "offered_rate": rate,
+        "elapsed_s": round(measured["elapsed_s"], 3),
+        "tps": round(measured["tps"], 1),
+        "cores": cores,
+        "ed25519_per_core": round(ed25519_per_core),
+        "ceiling_tps": round(ceiling, 1),
+        "ratio": round(measured["tps"] / ceiling, 4) if ceiling else 0.0,
+        "latency_ms": {
+            "p50": round(percentile(latencies_ms, 0.50), 1),
+            "p95": round(percentile(latencies_ms, 0.95), 1),
+            "p99": round(percentile(latencies_ms, 0.99), 1),
+        },
+        "cpu": [round(value, 3) for value in cpu],  # cores busy per node during the load
+        "rss_mb": round(max(rss_mb), 1) if rss_mb else 0.0,  # peak of any node
+        "rss_mb_per_node": [round(value, 1) for value in rss_mb],
+    }

@@ -1,0 +1,1 @@
+"""The running node: driver, executor, mempool, gossip, state sync, peer transport, metrics."""

@@ -1,0 +1,443 @@
+"""Drives a sans-IO consensus replica: feeds it events and performs its actions, in order.
+
+The replica decides; the driver does: timers on the asyncio loop, proposals and execution
+through the executor and mempool, persistence and commits through the store, messages through
+an injectable transport (a no-op for a single validator). Events produced while performing
+actions (ProposalBuilt, BlockExecuted) are queued and fed after the current list, so actions
+are always performed in the order the replica gave them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from consensus.interface import (
+    Action,
+    BlockExecuted,
+    Broadcast,
+    BuildProposal,
+    CancelTimer,
+    CaughtUp,
+    CommitBlock,
+    DiscardBlocks,
+    Event,
+    ExecuteBlock,
+    FetchBlocks,
+    MessageReceived,
+    Persist,
+    ProposalBuilt,
+    Replica,
+    Send,
+    SetTimer,
+    Start,
+    TimerFired,
+    TxsArrived,
+    TxsRemoved,
+    ViewChanged,
+)
+from ledger.chain import ChainStore
+from ledger.errors import TallyError
+from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx, bitmap_indexes
+from node.runtime.executor import Executor
+from node.runtime.mempool import Mempool
+from node.runtime.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+# How often (in blocks) the mempool is swept for txs whose validity has run out.
+EXPIRY_SWEEP_BLOCKS = 64
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def reason_label(reason: str) -> str:
+    """A bounded label for a view change's reason: the free text after a colon (an executor's
+    message) would make a new time series per block."""
+    if reason.startswith("invalid proposal"):
+        return "invalid proposal"
+    return reason[:60]
+
+
+class Transport(Protocol):
+    """How consensus messages leave the node; `network/` provides the real one."""
+
+    def send(self, to: int, message: Any) -> None: ...
+    def broadcast(self, message: Any) -> None: ...
+    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None: ...
+
+
+class NullTransport:
+    """A single validator has nobody to talk to."""
+
+    def send(self, to: int, message: Any) -> None:
+        pass
+
+    def broadcast(self, message: Any) -> None:
+        pass
+
+    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedNotice:
+    """What subscribers (the live stream) hear after each commit."""
+
+    block: Block
+    block_hash: bytes
+    certificate: Certificate
+    receipts: tuple[Receipt, ...]
+    first_event_seq: int  # sequence number of the block's first event (if any)
+
+
+class _Waiter:
+    """One request waiting for several txs' receipts; resolved once all are in."""
+
+    __slots__ = ("future", "receipts", "remaining")
+
+    def __init__(self, ids: set[bytes]) -> None:
+        self.remaining = ids
+        self.receipts: dict[bytes, Receipt | ErrorInfo] = {}
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def settle(self, tx_id: bytes, outcome: Receipt | ErrorInfo) -> None:
+        self.receipts[tx_id] = outcome
+        self.remaining.discard(tx_id)
+        if not self.remaining and not self.future.done():
+            self.future.set_result(None)
+
+
+class Driver:
+    def __init__(
+        self,
+        replica: Replica,
+        executor: Executor,
+        mempool: Mempool,
+        store: ChainStore,
+        *,
+        proposer: bytes,
+        validator_count: int,
+        metrics: Metrics,
+        transport: Transport | None = None,
+        max_skew_ms: int = 0,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.replica = replica
+        self.executor = executor
+        self.mempool = mempool
+        self.store = store
+        self.proposer = proposer
+        self.validator_count = validator_count
+        self.metrics = metrics
+        self.transport: Transport = transport or NullTransport()
+        self.max_skew_ms = max_skew_ms
+        self.clock = clock
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._events: deque[Event] = deque()
+        self._busy = False
+        self._waiters: dict[bytes, list[_Waiter]] = {}
+        self._arrivals: dict[bytes, float] = {}
+        self._subscribers: list[asyncio.Queue[CommittedNotice | None]] = []
+        self._round_started: dict[int, float] = {}  # height -> when we built/executed it
+        self._persists: dict[str, bytes | None] = {}
+        # Called with txs a client gave us (not gossiped ones): the gossip forwards them.
+        self.on_admitted: Callable[[list[SignedTx]], None] | None = None
+        self.last_commit_ms = 0
+        self.running = False
+
+    # -- feeding the replica --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.running = True
+        self.metrics.chain_height.set(self.executor.tip.height)
+        self.metrics.consensus_view.set(self.replica.view)
+        self.handle(Start(self.clock()))
+
+    def stop(self) -> None:
+        """Cancel timers and end every subscriber's stream (each receives None)."""
+        self.running = False
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for queue in self._subscribers:
+            _offer(queue, None)
+
+    def txs_arrived(self, tx_ids: list[bytes], *, forward: bool = True) -> None:
+        """Admitted txs: note their arrival for latency, forward them to the other validators
+        (unless they came by gossip: no loops), and tell the replica."""
+        if not tx_ids:
+            return
+        arrived = time.monotonic()
+        self._arrivals.update(dict.fromkeys(tx_ids, arrived))
+        self.metrics.mempool_size.set(len(self.mempool))
+        if forward and self.on_admitted is not None:
+            get = self.mempool.get
+            self.on_admitted([tx for tx in map(get, tx_ids) if tx is not None])
+        self.handle(TxsArrived(tuple(tx_ids), self.clock()))
+
+    def txs_removed(self, tx_ids: list[bytes]) -> None:
+        """Txs left the mempool other than by a block the replica committed."""
+        if tx_ids:
+            self.handle(TxsRemoved(tuple(tx_ids), self.clock()))
+
+    def caught_up(self) -> None:
+        """State transfer ended (whatever it reached): tell the replica where the chain is."""
+        tip = self.executor.tip
+        self.handle(CaughtUp(tip.height, tip.block_hash, self.clock()))
+
+    def message_received(self, sender: int, message: Any) -> None:
+        self.handle(MessageReceived(sender, message, self.clock()))
+
+    def handle(self, event: Event) -> None:
+        """Feed `event`; re-entrant calls (from inside an action) queue behind the current one."""
+        self._events.append(event)
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._events:
+                actions = self.replica.handle(self._events.popleft())
+                for action in actions:
+                    if isinstance(action, Persist):
+                        # Consecutive records go down in one synchronous batch, written
+                        # before the next action (the message that depends on them).
+                        self._persists[action.key] = action.value or None
+                        continue
+                    if self._persists:
+                        self._flush_persists()
+                    self._perform(action)
+                if self._persists:
+                    self._flush_persists()
+        finally:
+            self._busy = False
+
+    def _flush_persists(self) -> None:
+        records, self._persists = self._persists, {}
+        self.store.write_meta(records)
+
+    # -- performing actions ---------------------------------------------------------------------
+
+    def _perform(self, action: Action) -> None:
+        if isinstance(action, SetTimer):
+            self._set_timer(action.timer, action.delay_ms)
+        elif isinstance(action, CancelTimer):
+            handle = self._timers.pop(action.timer, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(action, BuildProposal):
+            self._build(action)
+        elif isinstance(action, ExecuteBlock):
+            self._execute(action.block, action.check_time)
+        elif isinstance(action, CommitBlock):
+            self._commit(action.block, action.certificate)
+        elif isinstance(action, DiscardBlocks):
+            self.executor.discard_above(action.height)
+        elif isinstance(action, Send):
+            self.transport.send(action.to, action.message)
+        elif isinstance(action, Broadcast):
+            self.transport.broadcast(action.message)
+        elif isinstance(action, FetchBlocks):
+            self.transport.fetch_blocks(action.from_height, action.to_height, action.peers)
+        elif isinstance(action, ViewChanged):
+            log.warning(
+                "view change at height %d: view %d, primary %d, because %s",
+                self.executor.tip.height,
+                action.view,
+                action.primary,
+                action.reason,
+            )
+            self.metrics.view_changes.labels(reason_label(action.reason)).inc()
+            self.metrics.consensus_view.set(action.view)
+
+    def _set_timer(self, name: str, delay_ms: int) -> None:
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[name] = loop.call_later(delay_ms / 1000, self._timer_fired, name)
+
+    def _timer_fired(self, name: str) -> None:
+        self._timers.pop(name, None)
+        self.handle(TimerFired(name, self.clock()))
+
+    def _build(self, action: BuildProposal) -> None:
+        clock = self.clock()
+        self._round_started.setdefault(action.height, time.monotonic())
+        block: Block | None = None
+        try:
+            block, rejected = self.executor.build(
+                action.view,
+                action.height,
+                action.parent_hash,
+                self.mempool.candidates(),
+                self.proposer,
+                clock,
+                uncommitted=self.mempool.contains,
+            )
+        except TallyError as error:
+            log.warning("cannot build height %d: %s", action.height, error.message)
+            rejected = []
+        if rejected:
+            gone = [tx.id for tx, _ in rejected]
+            self.mempool.remove(gone)
+            for tx, code in rejected:
+                self._arrivals.pop(tx.id, None)
+                self._settle(tx.id, ErrorInfo(code, "dropped from the mempool before ordering"))
+            self._events.append(TxsRemoved(tuple(gone), clock))
+        if block is not None and not block.txs:
+            self.executor.forget(block.hash)
+            block = None
+        self._events.append(ProposalBuilt(action.view, action.height, block, clock))
+
+    def _execute(self, block: Block, check_time: bool = True) -> None:
+        clock = self.clock()
+        block_hash = block.hash
+        self._round_started.setdefault(block.header.height, time.monotonic())
+        skew = self.max_skew_ms if check_time else 0
+        try:
+            self.executor.execute(
+                block,
+                clock,
+                skew,
+                signature_ok=self.mempool.signature_ok,
+                uncommitted=self.mempool.contains,
+                decode=self.mempool.decoded,
+            )
+        except TallyError as error:
+            log.warning("block %d rejected: %s", block.header.height, error.message)
+            self._events.append(BlockExecuted(block_hash, False, error.message, clock))
+            return
+        self._events.append(BlockExecuted(block_hash, True, "", clock))
+
+    def _commit(self, block: Block, certificate: Certificate) -> None:
+        self.commit_certified(block, certificate, self.mempool.signature_ok)
+        started = self._round_started.pop(block.header.height, None)
+        if started is not None:
+            self.metrics.round_time.observe(time.monotonic() - started)
+
+    def commit_certified(
+        self, block: Block, certificate: Certificate, signature_ok: Callable[[SignedTx], bool]
+    ) -> list[bytes]:
+        """Execute (unless done already) and commit a block, then settle everything that waits
+        on it; return its tx ids. The replica's commits and state transfer both come here."""
+        first_event_seq = self.executor.tip.event_seq + 1
+        if block.hash not in self.executor.pending:
+            # Committed before we executed it (e.g. we were behind): execute it now. Its time
+            # was checked by the 2f+1 replicas that certified it.
+            self.executor.execute(
+                block, self.clock(), 0, signature_ok=signature_ok, uncommitted=self.mempool.contains
+            )
+        receipts = self.executor.commit(block, certificate)
+        ids = [receipt.tx for receipt in receipts]
+        height = block.header.height
+        self.mempool.committed(height, ids)
+        self._observe(height, certificate, receipts)
+        if len(self._round_started) > 64:
+            self._round_started = {h: t for h, t in self._round_started.items() if h > height}
+        if self._waiters:
+            for receipt in receipts:
+                self._settle(receipt.tx, receipt)
+        if height % EXPIRY_SWEEP_BLOCKS == 0:
+            expired = self.mempool.drop_expired(height + 1)
+            for tx_id in expired:
+                self._arrivals.pop(tx_id, None)
+                self._settle(tx_id, ErrorInfo("EXPIRED", "validity ran out before ordering"))
+            if expired:
+                self._events.append(TxsRemoved(tuple(expired), self.clock()))
+        notice = CommittedNotice(block, block.hash, certificate, receipts, first_event_seq)
+        for queue in list(self._subscribers):
+            if not _offer(queue, notice):
+                self._subscribers.remove(queue)
+        log.debug("committed height %d with %d txs", height, len(receipts))
+        return ids
+
+    def _observe(
+        self, height: int, certificate: Certificate, receipts: tuple[Receipt, ...]
+    ) -> None:
+        metrics = self.metrics
+        now = time.monotonic()
+        pop = self._arrivals.pop
+        observe = metrics.commit_latency.observe
+        for receipt in receipts:
+            arrived = pop(receipt.tx, None)
+            if arrived is not None:
+                observe(now - arrived)
+            if receipt.error is not None:
+                metrics.txs_failed.labels(receipt.error.code).inc()
+        metrics.txs_committed.inc(len(receipts))
+        metrics.blocks_committed.inc()
+        metrics.chain_height.set(height)
+        metrics.consensus_view.set(self.replica.view)
+        metrics.mempool_size.set(len(self.mempool))
+        signed = len(bitmap_indexes(certificate.signers, self.validator_count))
+        metrics.commit_missing_signers.set(self.validator_count - signed)
+        self.last_commit_ms = self.clock()
+
+    # -- waiting for receipts and following commits ---------------------------------------------
+
+    def _settle(self, tx_id: bytes, outcome: Receipt | ErrorInfo) -> None:
+        waiters = self._waiters.pop(tx_id, None)
+        if waiters:
+            for waiter in waiters:
+                waiter.settle(tx_id, outcome)
+
+    async def wait_for(
+        self, tx_ids: list[bytes], timeout: float
+    ) -> dict[bytes, Receipt | ErrorInfo]:
+        """Receipts (or why a tx was dropped) for `tx_ids`, as many as arrive within `timeout`.
+
+        Call without awaiting anything between admitting the txs and this call, or check the
+        store first, so no commit slips by unseen.
+        """
+        waiter = _Waiter(set(tx_ids))
+        for tx_id in tx_ids:
+            location = self.store.tx_location(tx_id)
+            if location is not None:
+                receipt = self.store.receipt(*location)
+                if receipt is not None:
+                    waiter.settle(tx_id, receipt)
+                    continue
+            self._waiters.setdefault(tx_id, []).append(waiter)
+        if waiter.remaining:
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+            except TimeoutError:
+                pass
+            finally:
+                for tx_id in waiter.remaining:
+                    listed = self._waiters.get(tx_id)
+                    if listed is not None and waiter in listed:
+                        listed.remove(waiter)
+                        if not listed:
+                            del self._waiters[tx_id]
+        return waiter.receipts
+
+    def subscribe(self, max_backlog: int = 1024) -> asyncio.Queue[CommittedNotice | None]:
+        """A queue of commit notices; a subscriber that falls `max_backlog` behind is dropped
+        (it receives None) rather than let memory grow."""
+        queue: asyncio.Queue[CommittedNotice | None] = asyncio.Queue(max_backlog)
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[CommittedNotice | None]) -> None:
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+
+def _offer(queue: asyncio.Queue[CommittedNotice | None], item: CommittedNotice | None) -> bool:
+    """Put without waiting; a full queue loses its oldest item to a final None, and False."""
+    try:
+        queue.put_nowait(item)
+        return True
+    except asyncio.QueueFull:
+        queue.get_nowait()
+        queue.put_nowait(None)
+        return False

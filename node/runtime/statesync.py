@@ -1,0 +1,242 @@
+"""State transfer: fetch certified blocks from peers, check them, re-execute, commit.
+
+The replica asks (`FetchBlocks(from, to, peers)`) when it is behind; this module asks those
+peers in turn for the blocks, in pieces of a bounded size, and trusts none of them: each block
+must carry a certificate of 2f+1 genesis validators (`ledger.certificates`) and extend our tip,
+and re-executing it must give the roots in its header. Transaction signatures are not checked
+again: the certificate proves 2f+1 validators (so at least f+1 honest ones) checked them before
+voting, and the re-execution still proves the state. A peer that times out or sends a block
+that fails any check is left for the next one. Whatever is reached, the replica is told
+`CaughtUp` (even if nothing changed), then `TxsRemoved` for the transactions those blocks held.
+
+Serving is the other half: a FETCH is answered from the store, at most `MAX_SERVE_BLOCKS`
+blocks, in pieces of at most `max_piece_bytes` (one block always fits in a piece).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.certificates import verify_certificate
+from ledger.errors import TallyError
+from ledger.genesis import Genesis
+from ledger.types import Block, Certificate, SignedTx
+from network.envelope import (
+    BlocksPiece,
+    FetchRequest,
+    decode_blocks,
+    decode_fetch,
+    encode_blocks,
+    encode_fetch,
+)
+from node.runtime.driver import Driver
+from node.runtime.metrics import Metrics
+from node.runtime.transport import PeerTransport
+
+log = logging.getLogger(__name__)
+
+MAX_SERVE_BLOCKS = 64  # blocks one FETCH is answered with, at most
+PIECE_BYTES = 4 * 1024 * 1024
+PIECE_TIMEOUT_S = 5.0  # a peer silent this long between pieces is skipped
+
+
+class BadBlock(Exception):
+    """A fetched block fails a check: the peer that sent it is not to be believed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStats:
+    """Totals since start, for tests and the catch-up rate in the docs."""
+
+    blocks: int
+    txs: int
+    seconds: float
+
+
+def check_certified(
+    genesis: Genesis, tip_height: int, tip_hash: bytes, raw_block: bytes, raw_cert: bytes
+) -> tuple[Block, Certificate]:
+    """Decode a fetched (block, certificate) and check it extends our tip and is certified."""
+    try:
+        block = Block.decode(raw_block)
+        certificate = Certificate.decode(raw_cert)
+    except TallyError as error:
+        raise BadBlock(f"undecodable: {error.message}") from None
+    header = block.header
+    if header.height != tip_height + 1:
+        raise BadBlock(f"height {header.height} does not follow our tip {tip_height}")
+    if header.prev != tip_hash:
+        raise BadBlock(f"block {header.height} does not link to our tip")
+    if not verify_certificate(
+        genesis.validators, genesis.chain, header.hash(), certificate, height=header.height
+    ):
+        raise BadBlock(f"block {header.height} has no valid certificate")
+    return block, certificate
+
+
+def _certified(tx: SignedTx) -> bool:
+    """Signatures in a certified block were checked by the 2f+1 validators that voted for it."""
+    return True
+
+
+class StateSync:
+    def __init__(
+        self,
+        peers: PeerTransport,
+        driver: Driver,
+        genesis: Genesis,
+        metrics: Metrics,
+        *,
+        piece_timeout: float = PIECE_TIMEOUT_S,
+        max_piece_bytes: int = PIECE_BYTES,
+    ) -> None:
+        self.peers = peers
+        self.driver = driver
+        self.genesis = genesis
+        self.metrics = metrics
+        self.piece_timeout = piece_timeout
+        self.max_piece_bytes = max_piece_bytes
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+        self._waiting: tuple[int, int, asyncio.Queue[BlocksPiece]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.blocks = 0
+        self.txs = 0
+        self.seconds = 0.0
+
+    @property
+    def active(self) -> bool:
+        """A transfer is running: this node is behind the others."""
+        return self._lock.locked()
+
+    def stats(self) -> SyncStats:
+        return SyncStats(self.blocks, self.txs, self.seconds)
+
+    # -- fetching ----------------------------------------------------------------------------
+
+    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
+        """The replica's FetchBlocks: runs in a task; requests are served one at a time."""
+        task = asyncio.get_running_loop().create_task(
+            self._fetch(to_height, peers), name=f"statesync-{from_height}-{to_height}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _fetch(self, to_height: int, peers: Sequence[int]) -> None:
+        async with self._lock:
+            started = time.monotonic()
+            before = self.driver.executor.tip.height
+            removed: list[bytes] = []
+            self.metrics.statesync_target.set(to_height)
+            try:
+                for peer in peers:
+                    if self.driver.executor.tip.height >= to_height or not self.driver.running:
+                        break
+                    await self._fetch_from(peer, to_height, removed)
+            finally:
+                self._waiting = None
+                self.metrics.statesync_target.set(0)
+                self.seconds += time.monotonic() - started
+            if not self.driver.running:
+                return
+            tip = self.driver.executor.tip
+            if tip.height > before:
+                log.info(
+                    "state transfer: heights %d..%d in %.2f s",
+                    before + 1,
+                    tip.height,
+                    time.monotonic() - started,
+                )
+            self.driver.caught_up()
+            self.driver.txs_removed(removed)
+
+    async def _fetch_from(self, peer: int, to_height: int, removed: list[bytes]) -> None:
+        """Take blocks from one peer until `to_height`, its end, a timeout or a bad block."""
+        name = self.peers.names[peer]
+        request = FetchRequest(next(self._ids), self.driver.executor.tip.height + 1, to_height)
+        queue: asyncio.Queue[BlocksPiece] = asyncio.Queue()
+        self._waiting = (peer, request.request_id, queue)
+        self.peers.send_payload(peer, encode_fetch(request))
+        while True:
+            try:
+                piece = await asyncio.wait_for(queue.get(), self.piece_timeout)
+            except TimeoutError:
+                self._failed("timeout", f"{name} sent nothing for {self.piece_timeout} s")
+                return
+            for raw_block, raw_cert in piece.blocks:
+                tip = self.driver.executor.tip
+                if tip.height >= to_height:
+                    return
+                try:
+                    block, certificate = check_certified(
+                        self.genesis, tip.height, tip.block_hash, raw_block, raw_cert
+                    )
+                    ids = self.driver.commit_certified(block, certificate, _certified)
+                except BadBlock as error:
+                    self.peers.fault(peer, f"state transfer: {error}")
+                    self._failed("bad block", f"from {name}: {error}")
+                    return
+                except TallyError as error:
+                    self._failed("execution", f"block from {name}: {error.message}")
+                    return
+                removed.extend(ids)
+                self.blocks += 1
+                self.txs += len(ids)
+                self.metrics.statesync_blocks.inc()
+                await asyncio.sleep(0)  # let the API and the network breathe between blocks
+            if piece.end:
+                return
+
+    def _failed(self, reason: str, detail: str) -> None:
+        log.warning("state transfer at height %d: %s", self.driver.executor.tip.height, detail)
+        self.metrics.statesync_failures.labels(reason).inc()
+
+    def on_blocks(self, peer: int, body: memoryview) -> None:
+        piece = decode_blocks(body)
+        waiting = self._waiting
+        if waiting is None or waiting[0] != peer or waiting[1] != piece.request_id:
+            return  # a late answer to a request we gave up on
+        waiting[2].put_nowait(piece)
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def on_fetch(self, peer: int, body: memoryview) -> None:
+        request = decode_fetch(body)
+        for piece in self.pieces(request):
+            self.peers.send_payload(peer, encode_blocks(piece))
+
+    def pieces(self, request: FetchRequest) -> list[BlocksPiece]:
+        """Our certified blocks for `request` (as many as we hold, capped), in pieces."""
+        store = self.driver.store
+        last = min(
+            request.to_height,
+            request.from_height + MAX_SERVE_BLOCKS - 1,
+            self.driver.executor.tip.height,
+        )
+        pieces: list[BlocksPiece] = []
+        current: list[tuple[bytes, bytes]] = []
+        size = 0
+        for height in range(request.from_height, last + 1):
+            block = store.block(height)
+            certificate = store.certificate(height)
+            if block is None or certificate is None:
+                break
+            entry = (block.encode(), certificate.encode())
+            entry_size = len(entry[0]) + len(entry[1]) + 32
+            if current and size + entry_size > self.max_piece_bytes:
+                pieces.append(BlocksPiece(request.request_id, tuple(current), False))
+                current, size = [], 0
+            current.append(entry)
+            size += entry_size
+        pieces.append(BlocksPiece(request.request_id, tuple(current), True))
+        return pieces

@@ -1,0 +1,199 @@
+"""Validator-to-validator messages over `network.Network`, the asyncio side of the envelope.
+
+The envelope itself (kinds and bodies) is `network.envelope`. `Network` calls `on_message` on
+the event loop, so this only queues; one worker task drains the queue and dispatches, yielding
+between messages so the HTTP API keeps being served. A payload that does not decode is dropped
+and counted against the peer that sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from consensus.messages import Commit, Prepare, PrePrepare
+from ledger.crypto import Ed25519Key
+from ledger.errors import DecodeError
+from ledger.genesis import Genesis
+from network import Network, NetworkConfig, validators_from_genesis
+from network.envelope import KINDS, encode_consensus
+
+log = logging.getLogger(__name__)
+
+# The worker gives the event loop a turn after this many messages.
+YIELD_EVERY = 16
+
+
+# -- the asyncio side --------------------------------------------------------------------------
+
+Handler = Callable[[int, memoryview], None]
+
+
+class PeerTransport:
+    """The node's link to the other validators: sends envelopes, dispatches inbound ones.
+
+    Handlers are registered per kind (`on(kind, handler)`) and called from the worker task
+    with (peer index, body). A handler raising DecodeError costs the peer a fault; any other
+    exception is a bug of ours: logged, counted, and the worker goes on.
+    """
+
+    def __init__(self, genesis: Genesis, index: int, key: Ed25519Key, listen: str) -> None:
+        self.index = index
+        self.names = [v.name for v in genesis.validators]
+        self.network = Network(
+            chain=genesis.chain,
+            index=index,
+            key=key,
+            validators=validators_from_genesis(genesis),
+            on_message=self._on_message,
+            config=NetworkConfig.from_genesis(genesis, listen=listen),
+            on_peer_connected=self._on_connected,
+            on_peer_disconnected=self._on_disconnected,
+        )
+        self._handlers: dict[int, Handler] = {}
+        self._inbox: deque[tuple[int, bytes]] = deque()
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self.faults: dict[int, int] = {}  # peer -> undecodable payloads it sent
+        self.received: dict[str, int] = dict.fromkeys(KINDS.values(), 0)
+        self.handler_errors = 0
+        self.peer_listeners: list[Callable[[int, bool], None]] = []
+        self._up: tuple[int, ...] = ()  # connected peers, as the network last reported
+
+    def on(self, kind: int, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    async def start(self) -> None:
+        await self.network.start()
+        self._worker = asyncio.get_running_loop().create_task(self._drain(), name="transport")
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.network.close()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    # `connected_only`: a peer that is down would otherwise find, on its return, a backlog
+    # of stale proposals, votes and gossip (up to the network's queue bound) to verify before
+    # it can catch up. Consensus retransmits what matters; gossip reaches the primary through
+    # the others. Small control messages (STATUS, view changes) are still queued.
+
+    def is_up(self, peer: int) -> bool:
+        return peer in self._up
+
+    def send_payload(self, to: int, payload: bytes, *, connected_only: bool = False) -> None:
+        if connected_only and to not in self._up:
+            return
+        try:
+            self.network.send(to, payload)
+        except ValueError as error:  # too large for a frame, or not a peer: a bug of ours
+            log.error("cannot send %s to %d: %s", KINDS.get(payload[0], "?"), to, error)
+
+    def broadcast_payload(self, payload: bytes, *, connected_only: bool = False) -> None:
+        if connected_only:
+            for peer in self._up:
+                self.send_payload(peer, payload)
+            return
+        try:
+            self.network.broadcast(payload)
+        except ValueError as error:
+            log.error("cannot broadcast %s: %s", KINDS.get(payload[0], "?"), error)
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def connected(self) -> list[int]:
+        return self.network.connected_peers()
+
+    def inbox_size(self) -> int:
+        return len(self._inbox)
+
+    def peers_by_name(self) -> dict[str, bool]:
+        up = set(self.network.connected_peers())
+        return {name: i in up for i, name in enumerate(self.names) if i != self.index}
+
+    def _on_connected(self, peer: int) -> None:
+        self._up = tuple(sorted({*self._up, peer}))
+        for listener in self.peer_listeners:
+            listener(peer, True)
+
+    def _on_disconnected(self, peer: int) -> None:
+        self._up = tuple(p for p in self._up if p != peer)
+        for listener in self.peer_listeners:
+            listener(peer, False)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def _on_message(self, peer: int, payload: bytes) -> None:
+        self._inbox.append((peer, payload))
+        self._wake.set()
+
+    def fault(self, peer: int, reason: str) -> None:
+        count = self.faults.get(peer, 0) + 1
+        self.faults[peer] = count
+        if count & (count - 1) == 0:  # 1, 2, 4, 8, ...: a flood does not flood the log
+            log.warning(
+                "dropped a bad payload from %s (%d so far): %s", self.names[peer], count, reason
+            )
+
+    async def _drain(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            handled = 0
+            while self._inbox:
+                peer, payload = self._inbox.popleft()
+                self._dispatch(peer, payload)
+                handled += 1
+                if handled % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+
+    def _dispatch(self, peer: int, payload: bytes) -> None:
+        if not payload:
+            self.fault(peer, "empty payload")
+            return
+        kind = payload[0]
+        handler = self._handlers.get(kind)
+        if handler is None:
+            self.fault(peer, f"unknown kind {kind}")
+            return
+        self.received[KINDS[kind]] += 1
+        try:
+            handler(peer, memoryview(payload)[1:])
+        except DecodeError as error:
+            self.fault(peer, f"{KINDS[kind]}: {error.message}")
+        except Exception:
+            self.handler_errors += 1
+            log.exception("handling a %s message from %s failed", KINDS[kind], self.names[peer])
+
+
+class ConsensusChannel:
+    """The driver's `Transport`: consensus envelopes out through the peers, fetches handed to
+    state transfer."""
+
+    def __init__(self, peers: PeerTransport, fetch: Callable[[int, int, tuple[int, ...]], None]):
+        self.peers = peers
+        self._fetch = fetch
+
+    def send(self, to: int, message: Any) -> None:
+        payload = encode_consensus(message.encode())
+        self.peers.send_payload(to, payload, connected_only=_stale_soon(message))
+
+    def broadcast(self, message: Any) -> None:
+        payload = encode_consensus(message.encode())
+        self.peers.broadcast_payload(payload, connected_only=_stale_soon(message))
+
+    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
+        self._fetch(from_height, to_height, peers)
+
+
+def _stale_soon(envelope: Any) -> bool:
+    """Proposals and votes are useless to a peer that reconnects later (it will be past them
+    or fetch the blocks), and each costs it a signature check: not queued for absent peers."""
+    return isinstance(getattr(envelope, "message", None), PrePrepare | Prepare | Commit)

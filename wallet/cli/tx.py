@@ -1,0 +1,94 @@
+"""`tally tx show|proof`: a transaction and its receipt, and its inclusion proof checked here.
+
+`proof` trusts only the genesis file (given, or the localnet's); output is for people unless
+`--json`, and an unverified proof exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ledger.errors import TallyError
+from ledger.genesis import load_genesis
+from wallet.cli.common import Session, client_options
+from wallet.proofs import verify_proof
+
+
+@click.group("tx")
+def tx_group() -> None:
+    """Look up transactions and verify their inclusion proofs."""
+
+
+def _render_tx(answer: dict[str, Any]) -> str:
+    lines = [f"tx {answer.get('id')}  {answer.get('status')}"]
+    body = answer.get("tx") or {}
+    if body:
+        lines.append(f"  call     {body.get('contract')}.{body.get('method')}")
+        lines.append(f"  from     {body.get('from')}")
+        lines.append(f"  args     {json.dumps(body.get('args'), sort_keys=True)}")
+        lines.append(f"  valid    until height {body.get('valid_until')}")
+    receipt = answer.get("receipt")
+    if receipt:
+        lines.append(
+            f"  receipt  {receipt.get('status')} at height {receipt.get('height')} "
+            f"index {receipt.get('index')}"
+        )
+        error = receipt.get("error")
+        if error:
+            lines.append(f"  error    {error.get('code')}: {error.get('message')}")
+        for event in receipt.get("events") or []:
+            lines.append(f"  event    {json.dumps(event, sort_keys=True)}")
+        if receipt.get("result") is not None:
+            lines.append(f"  result   {json.dumps(receipt.get('result'), sort_keys=True)}")
+    return "\n".join(lines)
+
+
+@tx_group.command("show")
+@click.argument("tx_id")
+@client_options(signing=False)
+def show(tx_id: str, session: Session) -> None:
+    """A transaction, its status and its receipt."""
+    answer = session.client.tx(tx_id)
+    session.output(answer, _render_tx)
+
+
+@tx_group.command("proof")
+@click.argument("tx_id")
+@click.option(
+    "--genesis",
+    "genesis_path",
+    type=click.Path(dir_okay=False),
+    help="The genesis file to trust (default: the localnet's).",
+)
+@click.option("--save", type=click.Path(dir_okay=False), help="Also write the proof JSON here.")
+@client_options(signing=False)
+def proof(tx_id: str, genesis_path: str | None, save: str | None, session: Session) -> None:
+    """Fetch a tx's inclusion proof and verify it here, trusting only the genesis file."""
+    if genesis_path is None:
+        net = session.localnet
+        if not net or not net.get("genesis"):
+            raise TallyError("NO_GENESIS", "say which genesis to trust: --genesis FILE")
+        genesis_path = str(net["genesis"])
+    genesis = load_genesis(genesis_path)
+    proof_json = session.client.get_proof(tx_id)
+    if save:
+        Path(save).write_text(json.dumps(proof_json, indent=2) + "\n")
+    result = verify_proof(proof_json, genesis, expected_tx_id=tx_id)
+    if session.json:
+        session.output(result.to_json())
+    else:
+        for check in result.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            click.echo(f"  {mark} {check.name:<24} {check.detail}")
+        verdict = "VERIFIED" if result.ok else "NOT VERIFIED"
+        click.echo(f"{verdict}: tx {tx_id} at height {result.height} (genesis {genesis_path})")
+    if not result.ok:
+        sys.exit(1)
+
+
+COMMANDS = [tx_group]

@@ -1,0 +1,43 @@
+"""What the SDK clients raise: the node's coded errors, and a committed call that failed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.errors import TallyError
+
+NODE_UNREACHABLE = "NODE_UNREACHABLE"  # no answer: refused, reset, timed out
+NOT_A_NODE_ERROR = "HTTP_ERROR"  # an error status whose body is not the node's JSON error
+BAD_RESPONSE = "BAD_RESPONSE"  # a success status with a body that is not what the route answers
+
+
+class ApiError(TallyError):
+    """A node answered with an error (`code` is the node's), or not at all (NODE_UNREACHABLE).
+
+    `status` is the HTTP status (0 when there was no answer). The codes above are the SDK's own,
+    for answers that carry no code of the node's.
+    """
+
+    def __init__(self, code: str, message: str, status: int = 0) -> None:
+        super().__init__(code, message)
+        self.status = status
+
+
+class TxFailed(TallyError):
+    """The transaction was committed but its contract call failed; `receipt` says why."""
+
+    def __init__(self, tx_id: str, receipt: dict[str, Any]) -> None:
+        error = receipt.get("error") or {}
+        super().__init__(error.get("code", "FAILED"), error.get("message", "transaction failed"))
+        self.tx_id = tx_id
+        self.receipt = receipt
+
+
+def error_of_answer(raw: bytes, status: int, path: str) -> ApiError:
+    """The ApiError for an error status: the node's code and message, if its body has them."""
+    try:
+        detail = json.loads(raw)["error"]
+        return ApiError(str(detail["code"]), str(detail["message"]), status)
+    except (ValueError, KeyError, TypeError):
+        return ApiError(NOT_A_NODE_ERROR, f"HTTP {status} from {path}", status)
