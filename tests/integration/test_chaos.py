@@ -75,6 +75,7 @@ class ChaosRun:
         self.genesis = load_genesis(net["genesis"])
         self.traffic = Traffic(net, self.cluster, seed)
         self.started = time.monotonic()
+        self.phases = Laps()
         self.step = "setup"
         self.done: list[str] = []
         self.outcome = "FAIL"
@@ -106,7 +107,7 @@ class ChaosRun:
             f"{self.traffic.count()} acknowledged txs (submitted {figures.submitted}, "
             f"{figures.unacked} accepted without a receipt in time, {figures.unreachable} "
             f"unanswered, refused {figures.refused or 'none'}), final height {self.final_height}\n"
-            + "\n".join(self.done)
+            f"    [{self.phases}]\n" + "\n".join(self.done)
         )
 
     # -- the run --------------------------------------------------------------------------------
@@ -127,6 +128,7 @@ class ChaosRun:
         self.step = "funding"
         supply = fund_payers(self.net, self.cluster.apis[self.cluster.names[0]])
         self.traffic.tip = self.cluster.top()
+        self.phases.mark("funding")
         with self.traffic:
             try:
                 for index, fault in enumerate(self.schedule.faults, 1):
@@ -139,13 +141,16 @@ class ChaosRun:
                     )
             finally:
                 self.cluster.resume_all()
+            self.phases.mark("faults")
             self.step = "stopping the load"
         self.step = "convergence once the load stopped"
         self.final_height = self._converge()
+        self.phases.mark("load stopped, converged")
         self.step = "final checks"
         self._check_blocks(self.final_height)
         self._check_acks(self.final_height)
         self._check_money(supply)
+        self.phases.mark("final checks")
 
     def _await(
         self, condition: Callable[[], Any], seconds: float, what: str | Callable[[], str]
@@ -205,7 +210,7 @@ class ChaosRun:
         survivors = self._others([victim])
         laps = Laps()
         before = self.cluster.top(survivors)
-        self.cluster.take_down(victim, fault.how)
+        self.cluster.take_down([victim], fault.how)
         laps.mark("down")
         goal = before + fault.hold_blocks
         self._await(
@@ -285,8 +290,7 @@ class ChaosRun:
     def two_down(self, fault: Fault) -> str:
         live = self._others(fault.nodes)
         laps = Laps()
-        for name in fault.nodes:
-            self.cluster.take_down(name, fault.how)
+        self.cluster.take_down(fault.nodes, fault.how)
         laps.mark("down")
         frozen = self._settled_top(live)
         since = time.monotonic()
@@ -339,8 +343,7 @@ class ChaosRun:
         names = self.cluster.names
         laps = Laps()
         before = {name: self.cluster.height(name) for name in names}
-        for name in names:
-            self.cluster.take_down(name, fault.how)
+        self.cluster.take_down(names, fault.how)
         laps.mark("down")
         self.cluster.start_all()
         laps.mark("restarted and connected")

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node import localnet as localnet_module
+from node.ops import localnet as localnet_module
 from wallet.client import ApiError, Client
+from wallet.errors import NODE_UNREACHABLE, NOT_A_NODE_ERROR
 from wallet.localnet_keys import localnet_key
 from wallet.txbuilder import build_tx
 
@@ -191,13 +192,26 @@ class Cluster:
     def top(self, names: list[str] | None = None) -> int:
         return max(self.height(name) for name in names or self.reachable())
 
-    def take_down(self, name: str, how: str) -> None:
+    def take_down(self, names: list[str] | tuple[str, ...], how: str) -> None:
+        """Signal every one of `names` at once (kill -9, or SIGTERM), then wait for each to exit.
+
+        One signal for all first, so that nodes stopping cleanly do not wait out each other's
+        shutdown one after another.
+        """
         with self.lock:
-            self.down.add(name)
-        if how == "SIGKILL":
-            localnet_module.kill_node(self.directory, name)
-        else:
-            localnet_module.stop_node(self.directory, name, grace=10.0)
+            self.down.update(names)
+        for name in names:
+            pid = self._pid(name)
+            if pid > 0:
+                try:
+                    os.kill(pid, signal.SIGKILL if how == "SIGKILL" else signal.SIGTERM)
+                except ProcessLookupError:
+                    pass  # already gone: the wait below only records it
+        for name in names:
+            if how == "SIGKILL":
+                localnet_module.kill_node(self.directory, name)
+            else:
+                localnet_module.stop_node(self.directory, name, grace=10.0)
 
     def start(self, name: str) -> None:
         localnet_module.start_node(self.directory, name)
@@ -399,7 +413,7 @@ class Traffic:
     def _count_failure(self, error: ApiError, txs: int) -> None:
         with self.lock:
             self.figures.submitted += txs
-            if error.code in ("NODE_UNREACHABLE", "HTTP_ERROR"):
+            if error.code in (NODE_UNREACHABLE, NOT_A_NODE_ERROR):
                 self.figures.unreachable += txs
             else:
                 self.figures.refused[error.code] = self.figures.refused.get(error.code, 0) + txs
