@@ -29,6 +29,7 @@ import pytest
 from ledger.genesis import load_genesis
 from tests.support.chaos import (
     KILL_RESTART,
+    KINDS,
     PAUSE_PRIMARY,
     PRIMARY,
     RESTART_ALL,
@@ -463,3 +464,14 @@ def test_chaos_loses_no_acknowledged_tx_and_every_node_converges(localnet: Any, 
         run.execute()
     finally:
         print(run.record())
+
+
+def test_a_seed_draws_one_schedule_with_each_kind_of_fault_once() -> None:
+    names = ["validator-a", "validator-b", "validator-c", "validator-d"]
+    for seed in range(1, 50):
+        schedule = draw_schedule(seed, names)
+        assert schedule == draw_schedule(seed, names), f"seed {seed} draws two schedules"
+        assert sorted(f.kind for f in schedule.faults) == sorted(KINDS), f"seed {seed}"
+        (two_down,) = [f for f in schedule.faults if f.kind == TWO_DOWN]
+        assert len(set(two_down.nodes)) == 2 and set(two_down.nodes) <= set(names)
+    assert len(draw_schedule(1, names, 9).faults) == 9
