@@ -22,7 +22,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 API_SOURCES = sorted((ROOT / "node" / "api").glob("*.py"))
-TX_SOURCES = [ROOT / "node" / "runtime" / "mempool.py"]
+TX_SOURCES = [ROOT / "node" / "runtime" / "mempool.py", ROOT / "node" / "runtime" / "admission.py"]
 _BAD = re.compile(r'bad_request\(\s*"([A-Z_]+)"')
 _HTTP = re.compile(r'HttpError\(\s*(\d{3}),\s*"([A-Z_]+)"')
 _STATUS_MAP = re.compile(r'(\d{3}):\s*"([A-Z_]+)"')

@@ -122,7 +122,7 @@ async def post_txs(request: web.Request) -> web.Response:
         rejections["NOT_HEX"] = rejections.get("NOT_HEX", 0) + not_hex
     driver.txs_arrived(accepted)
     if wait_ms is not None and accepted:
-        outcomes = await driver.wait_for(accepted, wait_ms / 1000)
+        outcomes = await driver.outcomes.wait_for(accepted, wait_ms / 1000)
         for result in results:
             if result["accepted"]:
                 outcome = outcomes.get(bytes.fromhex(result["id"]))
@@ -160,7 +160,7 @@ async def get_tx(request: web.Request) -> web.Response:
     chain = store(request)
     answer = await offload(request, committed_tx, chain, tx_id)
     if answer is None and wait_ms is not None and driver.mempool.contains(tx_id):
-        await driver.wait_for([tx_id], wait_ms / 1000)
+        await driver.outcomes.wait_for([tx_id], wait_ms / 1000)
         answer = await offload(request, committed_tx, chain, tx_id)
     if answer is None:
         pending = driver.mempool.get(tx_id)

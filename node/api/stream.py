@@ -18,7 +18,7 @@ from aiohttp import web
 from node.api.context import node
 from node.api.reads import Slots, limits
 from node.api.responses import busy, to_json
-from node.runtime.driver import CommittedNotice
+from node.runtime.outcomes import CommittedNotice
 
 HEARTBEAT_S = 15.0
 ENCODED_KEPT = 16  # commits kept encoded: subscribers a few blocks apart share them
@@ -90,7 +90,7 @@ async def get_stream(request: web.Request) -> web.StreamResponse:
 
 async def _serve(request: web.Request, hub: StreamHub) -> web.StreamResponse:
     driver = node(request).driver
-    queue = driver.subscribe()
+    queue = driver.outcomes.subscribe()
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     response.headers["Cache-Control"] = "no-cache"
     lost = getattr(request.protocol, "lost", None)  # set by the guarded handler of server.py
@@ -111,7 +111,7 @@ async def _serve(request: web.Request, hub: StreamHub) -> web.StreamResponse:
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        driver.unsubscribe(queue)
+        driver.outcomes.unsubscribe(queue)
     return response
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from node.ops import localnet
+from node.ops import layout, localnet
 from node.ops.bench import percentile
 from wallet.localnet_keys import localnet_key, localnet_keys
 from wallet.txbuilder import build_tx
@@ -97,7 +97,7 @@ def start_localnet(
     info = localnet.init_network(directory, nodes, params=params)
     lines = "".join(f"{name} = {value}\n" for name, value in limits.items())
     for entry in info["nodes"]:
-        config = localnet.node_config_path(directory, entry["name"])
+        config = layout.node_config_path(directory, entry["name"])
         text = config.read_text()  # [api] comes just before [p2p] (node.config.render_config)
         config.write_text(text.replace("\n\n[p2p]", "\n" + lines + "\n[p2p]"))
     return localnet.up(directory, nodes)

@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from node.ops import bench_reads, localnet
+from node.ops import bench_reads, layout, localnet, processes
 from tests.support.localnet_tools import wait_until
 
 pytestmark = pytest.mark.slow
@@ -269,7 +269,7 @@ def test_accept_failures_at_the_file_limit_are_logged_once_per_interval(tmp_path
     def low_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
-    config = localnet.node_config_path(directory, name).resolve()
+    config = layout.node_config_path(directory, name).resolve()
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "node", "node", "start", "--config", str(config)],
@@ -281,13 +281,13 @@ def test_accept_failures_at_the_file_limit_are_logged_once_per_interval(tmp_path
         )
     flood: list[socket.socket] = []
     try:
-        wait_until(lambda: localnet.fetch_status(api) is not None, SAFETY_S, "the node starts")
+        wait_until(lambda: processes.fetch_status(api) is not None, SAFETY_S, "the node starts")
         flood = [_connect(api) for _ in range(2 * limit)]
         wait_until(lambda: "accept" in log_path.read_text(), SAFETY_S, "an accept failure")
         for sock in flood:  # the node frees its fds as it closes the silent ones
             sock.close()
         flood = []
-        wait_until(lambda: localnet.fetch_status(api) is not None, SAFETY_S, "the node recovers")
+        wait_until(lambda: processes.fetch_status(api) is not None, SAFETY_S, "the node recovers")
         lines = [line for line in log_path.read_text().splitlines() if "accept" in line]
         assert 1 <= len(lines) <= 3, "\n".join(lines[:10])
     finally:
@@ -338,7 +338,7 @@ def _hammer_and_check(net: dict[str, Any]) -> None:
     phase, (views_before, views_after, view), tally, rss_before = asyncio.run(run())
     assert views_after == views_before, f"view changes during the hammer: {phase}"
     for entry in net["nodes"]:
-        status = localnet.fetch_status(entry["api"])
+        status = processes.fetch_status(entry["api"])
         assert status is not None and status["view"] == view
     assert phase.commits >= 3 and phase.commit_ms.n >= 3, phase  # commits went on
     assert tally.statuses["200"] > 0, tally  # the readers were served, some of them

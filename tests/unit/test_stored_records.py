@@ -5,6 +5,11 @@ the contracts as they were when records were dicts (commit 8f2c360): every state
 rcv/, pay/, fx/, net/ and cash/ as canonical hex, and the state root. Running the same story
 now must store the same bytes at the same keys, and each record type must decode and re-encode
 those recorded bytes unchanged: a chain written before reads and re-writes identically.
+
+Since compliance counts every movement of value against the daily limit (issue 12), the story
+also writes daily-limit counters (pay/used/...) for its transfers, financing, repayment and
+net settlement; those counters and the state root were added to the recording then, and every
+record recorded at 8f2c360 kept its bytes.
 """
 
 from __future__ import annotations
