@@ -18,7 +18,7 @@ Every field, with its default; relative paths are relative to the config file's 
     keepalive_timeout_s = 30.0      # an idle keep-alive connection is closed after this
     body_timeout_s = 30.0           # to send a whole request body (408 BODY_TIMEOUT)
     send_timeout_s = 30.0           # a client that stops reading its answer is cut off after this
-    read_threads = 2                # threads running heavy reads (blocks, proofs...) off the loop
+    read_threads = 1                # threads running heavy reads (blocks, proofs...) off the loop
     max_heavy_reads = 8             # heavy reads admitted at once; more get 503 BUSY
     answer_max_bytes = 4194304      # a listing stops adding rows here; `next` continues
     max_stream_clients = 32         # concurrent GET /v1/stream subscribers; more get 503 BUSY

@@ -29,8 +29,10 @@ class ApiLimits:
     send_timeout_s: float = 30.0
     """A connection whose unsent answer does not shrink for this long is closed (a client
     that stops reading holds no memory for longer)."""
-    read_threads: int = 2
-    """Threads that run heavy reads (blocks, raw blocks, proofs, events...) off the loop."""
+    read_threads: int = 1
+    """Threads that run heavy reads (blocks, raw blocks, proofs, events...) off the loop. The
+    work holds the GIL but for LevelDB reads, so a second thread adds little but contention
+    with the loop thread."""
     max_heavy_reads: int = 8
     """Heavy reads admitted at once (running or waiting for a thread); more get 503 BUSY."""
     answer_max_bytes: int = 4 * 1024 * 1024
