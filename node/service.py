@@ -36,9 +36,10 @@ from node.config import NodeConfig
 from node.keys import ValidatorKeys, load_keys
 from node.runtime.admission import Signers
 from node.runtime.blockfetch import BlockFetcher
-from node.runtime.driver import Driver, Links
+from node.runtime.driver import Driver
 from node.runtime.executor import Executor
 from node.runtime.gossip import TxGossip
+from node.runtime.links import Links
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
 from node.runtime.statesync import StateSync
