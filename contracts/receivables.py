@@ -16,6 +16,7 @@ from contracts import cash
 from contracts.amounts import add, checked_sum, subtract
 from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
 from contracts.errors import ensure
+from contracts.invoice_identity import normalize_invoice_number
 from contracts.receivables_pricing import days_to_maturity, price
 from contracts.receivables_records import (
     ACCEPTED,
@@ -31,6 +32,7 @@ from contracts.receivables_records import (
     Piece,
 )
 from contracts.receivables_state import (
+    document_key,
     family,
     fingerprint_key,
     get_offer,
@@ -73,6 +75,38 @@ def _require_holder(ctx: Context, piece: Piece) -> None:
     )
 
 
+def _new_invoice_identity(
+    ctx: Context, creditor: str, debtor: str, invoice_no: str, doc_hash: bytes
+) -> tuple[str, str]:
+    """The fingerprint and document keys of an invoice never issued before, or the code why.
+
+    Both registries are checked and both kept: the same invoice can never be issued twice,
+    however its number is written (contracts/invoice_identity.py) and whoever presents its
+    document, so it can never be financed twice."""
+    normalized = normalize_invoice_number(invoice_no)
+    ensure(
+        normalized != "",
+        "BAD_ARGUMENT",
+        "argument 'invoice_no' must hold a letter or digit, not only spaces and punctuation",
+    )
+    fingerprint = fingerprint_key(creditor, debtor, normalized)
+    earlier = ctx.get(fingerprint)
+    ensure(
+        earlier is None,
+        "DUPLICATE_INVOICE",
+        f"invoice {invoice_no!r} of {creditor} to {debtor} was already issued as receivable "
+        f"{earlier} (numbers compare without case, spaces, dashes, dots and slashes)",
+    )
+    document = document_key(doc_hash)
+    backed = ctx.get(document)
+    ensure(
+        backed is None,
+        "DUPLICATE_DOCUMENT",
+        f"document {doc_hash.hex()[:16]}… already backs receivable {backed}",
+    )
+    return fingerprint, document
+
+
 @method(
     "receivables",
     "issue",
@@ -108,12 +142,7 @@ def issue(
         f"debtor {debtor} is a {debtor_org['kind']}, not an enterprise",
     )
     ensure(due_date > issue_date, "BAD_DATES", "due_date must be after issue_date")
-    fingerprint = fingerprint_key(creditor, debtor, invoice_no)
-    ensure(
-        ctx.get(fingerprint) is None,
-        "DUPLICATE_INVOICE",
-        f"invoice {invoice_no} of {creditor} to {debtor} was already issued",
-    )
+    identity = _new_invoice_identity(ctx, creditor, debtor, invoice_no, doc_hash)
     piece_id = ctx.new_id()
     root = Piece.issued(
         piece_id, invoice_no, creditor, debtor, currency, amount, issue_date, due_date, doc_hash
@@ -122,7 +151,8 @@ def issue(
     ctx.put(holder_key(creditor, piece_id), 1)
     ctx.put(index_prefix("debtor", debtor) + piece_id, 1)
     ctx.put(index_prefix("creditor", creditor) + piece_id, 1)
-    ctx.put(fingerprint, piece_id)
+    for key in identity:  # kept for good: a rejected or repaid invoice stays issued
+        ctx.put(key, piece_id)
     ctx.put(invoice_number_key(invoice_no, creditor, debtor), piece_id)
     ctx.emit(
         "receivable_issued",

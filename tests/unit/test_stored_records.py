@@ -5,6 +5,11 @@ the contracts as they were when records were dicts (commit 8f2c360): every state
 rcv/, pay/, fx/, net/ and cash/ as canonical hex, and the state root. Running the same story
 now must store the same bytes at the same keys, and each record type must decode and re-encode
 those recorded bytes unchanged: a chain written before reads and re-writes identically.
+
+Updated once on purpose, with invoice identity (issue 12): fingerprint keys hold the normalized
+number (`rcv/invoice/.../inv1001`), `rcv/doc/<hash>` registers each document, and the story's
+rejected invoice INV/2 has its own document (it shared INV-1001's), so its tx, id and records
+changed. Every other recorded byte is as recorded from commit 8f2c360.
 """
 
 from __future__ import annotations
