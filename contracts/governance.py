@@ -182,7 +182,10 @@ def _decide(ctx: Context, proposal: dict[str, Any]) -> bool:
     votes = [b for b in proposal["approvals"] if b in banks]
     passed = len(votes) >= threshold(len(banks))
     if passed:
-        _apply(ctx, proposal["action"], proposal["params"])
+        # Checked again as it takes effect: a proposal made under looser rules (before dates
+        # had to be exactly YYYY-MM-DD) must not write what today's rules refuse.
+        params = check_params(proposal["action"], dict(proposal["params"]))
+        _apply(ctx, proposal["action"], params)
         proposal.update(status="passed", passed_tx=ctx.tx_id.hex(), passed_height=ctx.height)
         ctx.emit("proposal_passed", id=proposal["id"], action=proposal["action"])
     ctx.put(proposal_key(proposal["id"]), proposal)
