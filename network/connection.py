@@ -85,6 +85,11 @@ class Connection:
         return self._handshake.peer_claimed
 
     @property
+    def peer_proved(self) -> bytes | None:
+        """The peer's key once it signed a handshake message (see `Handshake.peer_proved`)."""
+        return self._handshake.peer_proved
+
+    @property
     def max_message_bytes(self) -> int:
         """The largest payload `send_message` accepts."""
         return self.max_frame_bytes - MAC_SIZE - ENVELOPE_OVERHEAD

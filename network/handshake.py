@@ -2,7 +2,7 @@
 
 Three messages, each one canonical msgpack map carried in one frame:
 
-    initiator -> responder   hello   {v, kind, chain, eph, static}
+    initiator -> responder   hello   {v, kind, chain, eph, static, to, sig}
     responder -> initiator   accept  {v, kind, chain, eph, static, sig}
     initiator -> responder   confirm {v, kind, sig}
 
@@ -16,6 +16,15 @@ Both sides sign the same transcript — chain id, both ephemeral keys, both stat
 - a validator cannot relay someone else's handshake under its own name (both identities are
   signed, so no identity misbinding);
 - another chain's validators, running the same code, fail on the chain id.
+
+The hello is signed too, by the initiator's static key over the chain, its ephemeral key and
+`to`, the responder it dialed. That proves nothing about freshness (the confirm does), but it
+lets the responder tell a validator from a flood after one message: an unsigned hello naming a
+validator's public key costs an attacker nothing, a signed one needs the key — or a recording
+of that validator's hello to this very responder, which only an on-path attacker has, and an
+on-path attacker can drop the traffic anyway. The admission policy (`admission.py`) protects
+proved connections from being evicted by unproved ones; the responder checks the signature
+before it spends a key pair and a signature of its own.
 
 Session keys come from the X25519 shared secret through HKDF-SHA256 salted with the transcript
 hash, one key per direction, so each side's frames can only be opened by the other side.
@@ -41,13 +50,14 @@ from ledger.errors import DecodeError
 from ledger.hashing import HANDSHAKE_TAG, tagged_hash
 from network.errors import HandshakeError
 
-VERSION = 1
+# 2: the hello is signed and names its responder (1 was unsigned; the two do not interoperate).
+VERSION = 2
 X25519_PUBLIC_SIZE = 32
 SESSION_KEY_SIZE = 32
 # Handshake messages are ~200 bytes; an unauthenticated peer gets no bigger frames than this.
 MAX_HANDSHAKE_FRAME = 1024
 
-_HELLO_FIELDS = frozenset({"v", "kind", "chain", "eph", "static"})
+_HELLO_FIELDS = frozenset({"v", "kind", "chain", "eph", "static", "to", "sig"})
 _ACCEPT_FIELDS = frozenset({"v", "kind", "chain", "eph", "static", "sig"})
 _CONFIRM_FIELDS = frozenset({"v", "kind", "sig"})
 
@@ -80,8 +90,9 @@ class Handshake:
     """One side of one handshake. Feed it the peer's messages; send what it returns.
 
     `is_allowed(ed25519_public)` says whether a key may connect at all (a validator of the
-    chain); `expected_peer`, for the side that dialed, is the key it meant to reach. Any
-    failure raises `HandshakeError` and leaves the object failed for good.
+    chain); `expected_peer`, required of the side that dialed, is the key it meant to reach
+    (its hello names it). Any failure raises `HandshakeError` and leaves the object failed
+    for good.
     """
 
     def __init__(
@@ -92,19 +103,29 @@ class Handshake:
         is_allowed: Callable[[bytes], bool],
         expected_peer: bytes | None = None,
     ) -> None:
+        if role is Role.INITIATOR and expected_peer is None:
+            raise ValueError("the initiator must name the validator it dials")
         self.role = role
         self.chain = chain
         self._key = key
         self._is_allowed = is_allowed
         self._expected_peer = expected_peer
         # Fresh for every handshake, drawn here and never passed in: reusing an ephemeral key
-        # would let recorded signatures be replayed.
-        self._ephemeral = nacl.public.PrivateKey.generate()
-        self._ephemeral_public = bytes(self._ephemeral.public_key)
+        # would let recorded signatures be replayed. The responder draws its own only once a
+        # hello has proved the initiator, so a silent or forged connection costs no key pair.
+        self._ephemeral: nacl.public.PrivateKey | None = None
+        self._ephemeral_public = b""
+        if role is Role.INITIATOR:
+            self._draw_ephemeral()
         self._state = _State.START if role is Role.INITIATOR else _State.AWAIT_HELLO
         self._peer_static: bytes | None = None
         self._peer_ephemeral: bytes | None = None
+        self._peer_proved: bytes | None = None
         self._result: HandshakeResult | None = None
+
+    def _draw_ephemeral(self) -> None:
+        self._ephemeral = nacl.public.PrivateKey.generate()
+        self._ephemeral_public = bytes(self._ephemeral.public_key)
 
     @property
     def complete(self) -> bool:
@@ -116,6 +137,15 @@ class Handshake:
         return self._peer_static
 
     @property
+    def peer_proved(self) -> bytes | None:
+        """The peer's key once a message signed with it arrived (the hello, for a responder).
+
+        Not yet an authenticated session — that takes the last message — but enough to tell a
+        validator dialing in from a stranger or a silent socket.
+        """
+        return self._peer_proved
+
+    @property
     def result(self) -> HandshakeResult:
         if self._result is None:
             raise HandshakeError("NOT_COMPLETE", "the handshake has not completed")
@@ -125,15 +155,17 @@ class Handshake:
         """The initiator's first message."""
         self._expect(_State.START)
         self._state = _State.AWAIT_ACCEPT
-        return codec.encode(
-            {
-                "v": VERSION,
-                "kind": "hello",
-                "chain": self.chain,
-                "eph": self._ephemeral_public,
-                "static": self._key.public,
-            }
-        )
+        if self._expected_peer is None:  # __init__ refuses this; kept for the type checker
+            raise HandshakeError("UNEXPECTED_MESSAGE", "a responder does not say hello")
+        hello = {
+            "v": VERSION,
+            "kind": "hello",
+            "chain": self.chain,
+            "eph": self._ephemeral_public,
+            "static": self._key.public,
+            "to": self._expected_peer,
+        }
+        return codec.encode({**hello, "sig": self._key.sign(_hello_digest(hello))})
 
     def receive(self, message: bytes) -> bytes | None:
         """Consume the peer's next message; return the reply to send, if any."""
@@ -157,7 +189,16 @@ class Handshake:
         self._check_chain(hello["chain"])
         self._peer_ephemeral = _public_key(hello["eph"], X25519_PUBLIC_SIZE, "eph")
         self._peer_static = _public_key(hello["static"], ED25519_PUBLIC_SIZE, "static")
+        if _public_key(hello["to"], ED25519_PUBLIC_SIZE, "to") != self._key.public:
+            raise HandshakeError("WRONG_RESPONDER", "the hello was meant for another validator")
         self._check_peer_allowed(self._peer_static)
+        hello_signature = hello.pop("sig")
+        if not isinstance(hello_signature, bytes) or len(hello_signature) != ED25519_SIGNATURE_SIZE:
+            raise HandshakeError("BAD_MESSAGE", "sig must be 64 bytes")
+        if not ed25519_verify(self._peer_static, _hello_digest(hello), hello_signature):
+            raise HandshakeError("BAD_SIGNATURE", "the hello's signature does not verify")
+        self._peer_proved = self._peer_static
+        self._draw_ephemeral()
         signature = self._key.sign(self._signed_digest(Role.RESPONDER))
         self._state = _State.AWAIT_CONFIRM
         return codec.encode(
@@ -176,14 +217,15 @@ class Handshake:
         self._check_chain(accept["chain"])
         self._peer_ephemeral = _public_key(accept["eph"], X25519_PUBLIC_SIZE, "eph")
         self._peer_static = _public_key(accept["static"], ED25519_PUBLIC_SIZE, "static")
-        if self._expected_peer is not None and self._peer_static != self._expected_peer:
+        expected = self._expected_peer or b""
+        if self._peer_static != expected:
             raise HandshakeError(
                 "UNEXPECTED_PEER",
-                f"dialed {self._expected_peer.hex()[:16]}, "
-                f"answered by {self._peer_static.hex()[:16]}",
+                f"dialed {expected.hex()[:16]}, answered by {self._peer_static.hex()[:16]}",
             )
         self._check_peer_allowed(self._peer_static)
         self._verify(accept["sig"], Role.RESPONDER)
+        self._peer_proved = self._peer_static
         signature = self._key.sign(self._signed_digest(Role.INITIATOR))
         self._finish()
         return codec.encode({"v": VERSION, "kind": "confirm", "sig": signature})
@@ -247,6 +289,8 @@ class Handshake:
 
     def _finish(self) -> None:
         peer_ephemeral, peer_static = self._peer_keys()
+        if self._ephemeral is None:
+            raise HandshakeError("UNEXPECTED_MESSAGE", "no ephemeral key drawn yet")
         try:
             shared = nacl.bindings.crypto_scalarmult(bytes(self._ephemeral), peer_ephemeral)
         except (nacl.exceptions.CryptoError, RuntimeError, ValueError, TypeError):
@@ -261,6 +305,15 @@ class Handshake:
             send_key, receive_key = responder_to_initiator, initiator_to_responder
         self._result = HandshakeResult(peer_static, send_key, receive_key, transcript_hash)
         self._state = _State.DONE
+
+
+def _hello_digest(hello: dict[str, Any]) -> bytes:
+    """What the initiator signs in its hello: every field of it but the signature.
+
+    Wrapped as {"role": "hello", "hello": ...}, a shape no transcript digest has, so a hello
+    signature can never stand in for an accept's or a confirm's.
+    """
+    return tagged_hash(HANDSHAKE_TAG, codec.encode({"role": "hello", "hello": hello}))
 
 
 def _parse(message: bytes, kind: str, fields: frozenset[str]) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """One authenticated connection's state and its two pumps: socket → node, queue → socket.
 
-The reader delivers messages until the peer half-closes, faults, or falls silent for
-`idle_timeout`. The writer drains the peer's queue while the link is the peer's current one,
-keeps an idle link alive with pings, and once superseded flushes what it wrote and half-closes,
-so that nothing already written is lost when the mesh swaps a duplicate connection away.
+Before them, `exchange_handshake` runs the handshake over the socket. The reader delivers
+messages until the peer half-closes, faults, or falls silent for `idle_timeout`. The writer
+drains the peer's queue while the link is the peer's current one, keeps an idle link alive with
+pings, and once superseded flushes what it wrote and half-closes, so that nothing already
+written is lost when the mesh swaps a duplicate connection away.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import logging
 from collections.abc import Callable
 
 from network.config import NetworkConfig, PeerAddress, split_address
-from network.connection import Connection, MessageReceived
+from network.connection import Connection, Established, MessageReceived
+from network.errors import HandshakeError
 from network.queue import SendQueue
 
 log = logging.getLogger("tally.network")
@@ -59,6 +61,44 @@ class Link:
         self.probe = False  # send a keepalive now: a rival connection hints this one is stale
         self.deadline: float | None = None  # set once superseded: drain by then
         self.read_timeout: asyncio.Timeout | None = None
+
+
+async def exchange_handshake(
+    connection: Connection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    read_chunk: int,
+    on_proved: Callable[[bytes], None] | None = None,
+) -> Established:
+    """Exchange handshake frames until the peer is authenticated; the caller sets the deadline.
+
+    `on_proved(key)` is called once the peer signed a handshake message (an inbound hello), so
+    the admission policy protects the connection before our reply is even written. Frames that
+    arrived right behind the handshake stay buffered in `connection`: they belong to the
+    session, and the read loop takes them first (so a fault in them counts against the
+    now-known peer, not as a failed handshake).
+    """
+    while True:
+        outgoing = connection.data_to_send()
+        if outgoing:
+            writer.write(outgoing)
+            await writer.drain()
+        data = await reader.read(read_chunk)
+        if not data:
+            raise HandshakeError("CLOSED", "the peer closed the connection mid-handshake")
+        connection.receive_data(data)
+        event = connection.next_event()
+        proved = connection.peer_proved
+        if on_proved is not None and proved is not None:
+            on_proved(proved)
+        if isinstance(event, Established):
+            outgoing = connection.data_to_send()  # the initiator's confirm
+            if outgoing:
+                writer.write(outgoing)
+                await writer.drain()
+            return event
+        if event is not None:  # the Connection yields nothing else before Established
+            raise HandshakeError("UNEXPECTED_MESSAGE", "message before the handshake ended")
 
 
 def prefer(new: Link, old: Link) -> bool:

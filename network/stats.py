@@ -39,7 +39,11 @@ class NetworkStats:
     listening: str | None  # "host:port" actually bound, once started
     peers: Mapping[int, PeerStats] = field(hash=False)
     handshake_failures: int  # every failed handshake, inbound from anyone included
-    refused_connections: int  # inbound connections refused before any handshake
+    # The same by code: TIMEOUT, EVICTED (slot given to a newer connection), CLOSED,
+    # CONNECTION_LOST, NOT_A_VALIDATOR, BAD_SIGNATURE, WRONG_CHAIN, ... (network/errors codes)
+    handshake_failures_by_code: Mapping[str, int] = field(hash=False)
+    pending_handshakes: int  # inbound connections now in their handshake
+    accept_errors: int  # accept() calls on our port that failed for lack of fds or memory
     callback_errors: int  # exceptions raised by on_message (logged, then ignored)
 
     @property

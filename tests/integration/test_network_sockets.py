@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
+import re
+import resource
 import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
@@ -292,6 +295,196 @@ def test_a_silent_connection_is_dropped_at_the_handshake_deadline() -> None:
             await closed_by_server(reader)  # we sent nothing at all
             writer.close()
             await until(nodes[0].network, lambda s: s.handshake_failures >= 1)
+
+    run(scenario())
+
+
+# ---- floods --------------------------------------------------------------------------------
+
+
+class Silent:
+    """Connections that never send a byte, held open (a dropped writer would close them)."""
+
+    def __init__(self) -> None:
+        self.streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def open(self, port: int, sources: list[str]) -> None:
+        """One connection from each source address (loopback only)."""
+        for source in sources:
+            self.streams.append(
+                await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+            )
+
+    async def closed_by_server(self) -> None:
+        for reader, writer in self.streams:
+            await closed_by_server(reader)
+            writer.close()
+
+
+def network_lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "tally.network" and text in r.getMessage()
+    ]
+
+
+def summed(lines: list[str]) -> int:
+    """Events a set of throttled lines accounts for: 1 per full line, N per "N more" line."""
+    total = 0
+    for line in lines:
+        more = re.search(r": ([0-9,]+) more ", line)
+        total += int(more.group(1).replace(",", "")) if more else 1
+    return total
+
+
+def test_a_flood_of_silent_sockets_is_closed_at_the_deadline_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """60 silent sockets from 10 sources (within every cap): each is closed when the handshake
+    deadline passes; the log holds one full line and, at close, one summary of the rest."""
+    caplog.set_level(logging.INFO, logger="tally.network")
+    sources = [f"127.0.0.{2 + n % 10}" for n in range(60)]
+
+    async def scenario() -> None:
+        async with mesh(1, total=4, handshake_timeout=0.3, log_interval=60.0) as nodes:
+            network = nodes[0].network
+            silent = Silent()
+            await silent.open(network.port, sources)
+            await silent.closed_by_server()
+            stats = await until(network, lambda s: s.handshake_failures >= 60)
+            assert stats.handshake_failures_by_code == {"TIMEOUT": 60}
+            assert stats.pending_handshakes == 0
+            assert len(network_lines(caplog, "inbound handshake")) == 1
+        lines = network_lines(caplog, "inbound handshake")
+        assert len(lines) == 2
+        assert "failed: TIMEOUT (no handshake within 0.3 s)" in lines[0]
+        assert "59 more inbound handshakes failed" in lines[1] and "(TIMEOUT: 59)" in lines[1]
+
+    run(scenario())
+
+
+def test_every_failed_handshake_is_accounted_for_in_the_throttled_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Silent sockets, evictions, garbage and another chain's hellos, with a short interval:
+    however the lines fall, full lines plus the summaries' counts add up to the failures."""
+    caplog.set_level(logging.INFO, logger="tally.network")
+
+    async def scenario() -> None:
+        # The deadline is long enough for all 30 to arrive first, so exactly 26 are evicted.
+        async with mesh(1, total=4, log_interval=0.05, max_pending_per_source=4) as nodes:
+            network = nodes[0].network
+            silent = Silent()
+            await silent.open(network.port, ["127.0.0.2"] * 30)  # 26 of them evicted
+            other_chain = Connection(
+                Role.INITIATOR, "other-chain", KEYS[1], lambda _: True, 4096, KEYS[0].public
+            )
+            for payload in [os.urandom(300)] * 5 + [other_chain.data_to_send()] * 5:
+                await silent.open(network.port, ["127.0.0.3"])
+                silent.streams[-1][1].write(payload)
+            await silent.closed_by_server()
+            stats = await until(network, lambda s: s.handshake_failures >= 40)
+            assert stats.handshake_failures_by_code["EVICTED"] == 26
+            assert stats.handshake_failures_by_code["WRONG_CHAIN"] == 5
+        assert summed(network_lines(caplog, "inbound handshake")) == stats.handshake_failures
+
+    run(scenario())
+
+
+def test_a_validator_finishes_its_handshake_while_a_flood_from_its_address_evicts_the_rest() -> (
+    None
+):
+    """Validator 3's hello proves its key; 200 silent sockets from the same address then evict
+    every unproved slot many times over, and its confirm, sent last, still opens the session."""
+
+    async def scenario() -> None:
+        # A deadline beyond the test's, so a slow machine cannot time the validator out.
+        async with mesh(1, total=4, handshake_timeout=SAFETY * 2) as nodes:
+            network = nodes[0].network
+            reader, writer = await asyncio.open_connection("127.0.0.1", network.port)
+            connection = Connection(
+                Role.INITIATOR, CHAIN, KEYS[3], lambda _: True, FAST.max_frame_bytes, KEYS[0].public
+            )
+            writer.write(connection.data_to_send())  # the signed hello
+            while not connection.established:  # until the accept arrived
+                data = await reader.read(65536)
+                assert data, "closed during the handshake"
+                connection.receive_data(data)
+                while connection.next_event() is not None:
+                    pass
+            flood = Silent()
+            await flood.open(network.port, ["127.0.0.1"] * 200)
+            evicted = 200 - FAST.max_pending_per_source
+            stats = await until(network, lambda s: s.handshake_failures >= evicted)
+            assert stats.handshake_failures_by_code == {"EVICTED": evicted}
+            assert stats.connected == ()
+            writer.write(connection.data_to_send())  # the confirm, held back until now
+            writer.write(connection.send_message(b"made it"))
+            assert await nodes[0].receive(1) == [(3, b"made it")]
+            assert (await until(network, lambda s: 3 in s.connected)).peers[3].connects == 1
+            writer.close()
+            for _, flood_writer in flood.streams:
+                flood_writer.close()
+
+    run(scenario())
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_accept_errors_at_the_descriptor_limit_are_counted_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With every file descriptor of the process in use, accept() fails on the P2P port:
+    the node counts each failure, logs one line (asyncio logs none), and serves on after."""
+    caplog.set_level(logging.INFO)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    async def scenario() -> None:
+        async with mesh(1, total=4, log_interval=60.0) as nodes:
+            network = nodes[0].network
+            clients: list[socket.socket] = []
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_descriptors() + 12, hard))
+            try:
+                with contextlib.suppress(OSError):
+                    while True:  # until no descriptor is left, for us or for the server
+                        clients.append(socket.create_connection(("127.0.0.1", network.port)))
+                await until(network, lambda s: s.accept_errors >= 1)
+            finally:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            assert len(network_lines(caplog, "accept() on")) == 1
+            assert "EMFILE" in network_lines(caplog, "accept() on")[0]
+            # Descriptors are back: asyncio retries, and the waiting connections get their turn.
+            await until(
+                network, lambda s: s.pending_handshakes + s.handshake_failures == len(clients)
+            )
+            for client in clients:
+                client.close()
+            errors = network.stats().accept_errors
+        lines = network_lines(caplog, "accept()")
+        assert summed(lines) == errors
+        assert len(lines) == (1 if errors == 1 else 2)
+        assert not [r for r in caplog.records if r.name == "asyncio"]
+
+    run(scenario())
+
+
+def test_the_accept_error_handler_passes_everything_else_on_and_is_removed_at_close() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        seen: list[str] = []
+
+        def ours(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            seen.append(context["message"])
+
+        loop.set_exception_handler(ours)
+        async with mesh(2):
+            assert loop.get_exception_handler() is not ours
+            loop.call_exception_handler({"message": "something else went wrong"})
+        assert seen == ["something else went wrong"]
+        assert loop.get_exception_handler() is ours
 
     run(scenario())
 

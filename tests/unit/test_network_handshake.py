@@ -11,7 +11,7 @@ from ledger import codec
 from ledger.crypto import Ed25519Key
 from ledger.hashing import HANDSHAKE_TAG, tagged_hash
 from network.errors import HandshakeError, SessionError
-from network.handshake import Handshake, Role
+from network.handshake import VERSION, Handshake, Role
 from network.session import Session
 
 CHAIN = "tally-test"
@@ -56,6 +56,15 @@ def signed_digest(role: str, transcript: dict[str, Any]) -> bytes:
     return tagged_hash(HANDSHAKE_TAG, codec.encode({"role": role, "transcript": transcript}))
 
 
+def signed_hello(key: Ed25519Key, **fields: Any) -> bytes:
+    """A hello with `fields` (the rest from a fresh one of `key`'s), signed by `key`."""
+    hello = codec.decode(initiator(key).start())
+    del hello["sig"]
+    hello.update(fields)
+    digest = tagged_hash(HANDSHAKE_TAG, codec.encode({"role": "hello", "hello": hello}))
+    return codec.encode({**hello, "sig": key.sign(digest)})
+
+
 # ---- success -------------------------------------------------------------------------------
 
 
@@ -75,8 +84,12 @@ def test_signatures_cover_chain_both_ephemeral_and_both_static_keys() -> None:
     alice, bob = initiator(), responder()
     hello, accept, confirm = run(alice, bob)
     hello_map, accept_map = codec.decode(hello), codec.decode(accept)
+    hello_fields = {k: v for k, v in hello_map.items() if k != "sig"}
+    assert hello_fields["to"] == BOB.public
+    hello_digest = codec.encode({"role": "hello", "hello": hello_fields})
+    assert hello_map["sig"] == ALICE.sign(tagged_hash(HANDSHAKE_TAG, hello_digest))
     transcript = {
-        "v": 1,
+        "v": VERSION,
         "chain": CHAIN,
         "initiator_eph": hello_map["eph"],
         "initiator_static": ALICE.public,
@@ -99,20 +112,55 @@ def test_responder_refuses_a_key_that_is_not_a_validator() -> None:
     assert code_of(responder().receive, initiator(MALLORY).start()) == "NOT_A_VALIDATOR"
 
 
+def test_responder_refuses_a_hello_meant_for_another_validator() -> None:
+    """A hello Alice sent Bob, replayed to Carol (by Bob, say), does not prove Alice to Carol."""
+    carol = responder(CAROL)
+    assert code_of(carol.receive, initiator(expected=BOB.public).start()) == "WRONG_RESPONDER"
+    assert carol.peer_proved is None
+
+
 def test_initiator_refuses_a_responder_that_is_not_the_validator_it_dialed() -> None:
     alice, carol = initiator(expected=BOB.public), responder(CAROL)
-    accept = carol.receive(alice.start())
+    hello = codec.decode(alice.start())
+    # Carol answers a hello with Alice's ephemeral key that names her: Alice expected Bob.
+    accept = carol.receive(signed_hello(ALICE, eph=hello["eph"], to=CAROL.public))
     assert code_of(alice.receive, accept) == "UNEXPECTED_PEER"
 
 
 def test_initiator_refuses_a_non_validator_responder() -> None:
-    alice, mallory = initiator(expected=None), responder(MALLORY)
+    alice, mallory = initiator(expected=MALLORY.public), responder(MALLORY)
     accept = mallory.receive(alice.start())
     assert code_of(alice.receive, accept) == "NOT_A_VALIDATOR"
 
 
+def test_initiator_must_name_the_validator_it_dials() -> None:
+    with pytest.raises(ValueError):
+        Handshake(Role.INITIATOR, CHAIN, ALICE, is_validator, None)
+
+
+def test_a_hello_proves_its_sender_before_the_responder_signs_anything() -> None:
+    alice, bob = initiator(), responder()
+    assert bob.peer_proved is None
+    accept = bob.receive(alice.start())
+    assert accept is not None and bob.peer_proved == ALICE.public and not bob.complete
+    assert alice.peer_proved is None
+    alice.receive(accept)
+    assert alice.peer_proved == BOB.public
+
+
+def test_a_hello_with_a_forged_signature_is_refused_unanswered() -> None:
+    hello = codec.decode(initiator().start())
+    forged = codec.encode({**hello, "sig": MALLORY.sign(b"not alice" * 4)})
+    bob = responder()
+    assert code_of(bob.receive, forged) == "BAD_SIGNATURE"
+    assert bob.peer_proved is None
+    short = codec.encode({**hello, "sig": b"\x00" * 10})
+    assert code_of(responder().receive, short) == "BAD_MESSAGE"
+
+
 def test_a_node_dialing_itself_is_refused() -> None:
-    assert code_of(responder(ALICE).receive, initiator(ALICE).start()) == "SELF_CONNECTION"
+    hello = initiator(ALICE, expected=ALICE.public).start()
+    assert code_of(responder(ALICE).receive, hello) == "SELF_CONNECTION"
 
 
 def test_wrong_chain_id_is_refused_by_either_side() -> None:
@@ -126,14 +174,15 @@ def test_wrong_chain_id_is_refused_by_either_side() -> None:
     alice = initiator()
     hello = codec.decode(alice.start())
     rogue = responder(chain="other-chain")
-    reply = rogue.receive(codec.encode({**hello, "chain": "other-chain"}))
+    reply = rogue.receive(signed_hello(ALICE, eph=hello["eph"], chain="other-chain"))
     assert reply is not None
     assert code_of(alice.receive, reply) == "WRONG_CHAIN"
 
 
 def test_wrong_version_is_refused() -> None:
     hello = codec.decode(initiator().start())
-    assert code_of(responder().receive, codec.encode({**hello, "v": 2})) == "WRONG_VERSION"
+    # Version 1 (an older release) sent unsigned hellos: it is refused, not misread.
+    assert code_of(responder().receive, codec.encode({**hello, "v": 1})) == "WRONG_VERSION"
 
 
 # ---- tampering, replay, reflection ---------------------------------------------------------
@@ -146,12 +195,16 @@ def test_tampered_ephemeral_key_in_accept_breaks_the_signature() -> None:
     assert code_of(alice.receive, tampered) == "BAD_SIGNATURE"
 
 
-def test_identity_swapped_in_hello_is_caught_at_confirm() -> None:
-    """A man in the middle claiming Alice's session for Carol cannot produce Carol's signature."""
+def test_identity_swapped_in_hello_is_caught() -> None:
+    """A man in the middle claiming Alice's session for Carol: the hello's signature fails; and
+    Carol herself relaying Alice's handshake under her own name is caught by Alice."""
     alice, bob = initiator(), responder()
     hello = codec.decode(alice.start())
-    accept = bob.receive(codec.encode({**hello, "static": CAROL.public}))
-    assert accept is not None
+    assert code_of(bob.receive, codec.encode({**hello, "static": CAROL.public})) == "BAD_SIGNATURE"
+    alice, bob = initiator(), responder()
+    hello = codec.decode(alice.start())
+    accept = bob.receive(signed_hello(CAROL, eph=hello["eph"]))
+    assert accept is not None and bob.peer_proved == CAROL.public
     # Alice sees Bob's signature over a transcript naming Carol, not her: she refuses.
     assert code_of(alice.receive, accept) == "BAD_SIGNATURE"
 
@@ -159,7 +212,7 @@ def test_identity_swapped_in_hello_is_caught_at_confirm() -> None:
 def test_confirm_signed_by_another_validator_is_refused() -> None:
     alice, bob = initiator(), responder()
     assert bob.receive(alice.start()) is not None
-    forged = codec.encode({"v": 1, "kind": "confirm", "sig": CAROL.sign(b"anything" * 4)})
+    forged = codec.encode({"v": VERSION, "kind": "confirm", "sig": CAROL.sign(b"anything" * 4)})
     assert code_of(bob.receive, forged) == "BAD_SIGNATURE"
 
 
@@ -182,7 +235,7 @@ def test_responder_signature_cannot_be_reflected_as_an_initiator_signature() -> 
     alice, bob = initiator(), responder()
     hello = alice.start()
     accept = codec.decode(bob.receive(hello) or b"")
-    reflected = codec.encode({"v": 1, "kind": "confirm", "sig": accept["sig"]})
+    reflected = codec.encode({"v": VERSION, "kind": "confirm", "sig": accept["sig"]})
     assert code_of(bob.receive, reflected) == "BAD_SIGNATURE"
 
 
@@ -191,7 +244,7 @@ def test_low_order_ephemeral_key_is_refused_even_when_signed() -> None:
     hello = codec.decode(alice.start())
     zero = bytes(32)
     transcript = {
-        "v": 1,
+        "v": VERSION,
         "chain": CHAIN,
         "initiator_eph": hello["eph"],
         "initiator_static": ALICE.public,
@@ -199,7 +252,7 @@ def test_low_order_ephemeral_key_is_refused_even_when_signed() -> None:
         "responder_static": BOB.public,
     }
     accept = {
-        "v": 1,
+        "v": VERSION,
         "kind": "accept",
         "chain": CHAIN,
         "eph": zero,
@@ -214,7 +267,7 @@ def test_low_order_ephemeral_key_is_refused_even_when_signed() -> None:
 
 @pytest.mark.parametrize(
     "message",
-    [b"", b"\xc1", codec.encode([1, 2]), codec.encode({"v": 1, "kind": "hello"})],
+    [b"", b"\xc1", codec.encode([1, 2]), codec.encode({"v": VERSION, "kind": "hello"})],
 )
 def test_malformed_hello_is_refused(message: bytes) -> None:
     assert code_of(responder().receive, message) in {"BAD_MESSAGE", "WRONG_VERSION"}
