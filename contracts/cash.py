@@ -8,11 +8,14 @@ every balance stay within MAX_AMOUNT (contracts/amounts.py): an issue past it fa
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from contracts.amounts import add, subtract
 from contracts.args import amount, currency, optional, org_id, text
-from contracts.errors import ensure
+from contracts.errors import ensure, fail
 from contracts.registry import get_currency, require_active
 from contracts.runtime import Context, method
+from contracts.wording import money
 
 
 def balance_key(code: str, org: str) -> str:
@@ -36,13 +39,22 @@ def _credit(ctx: Context, code: str, org: str, value: int) -> None:
     ctx.put(balance_key(code, org), held)
 
 
+def _insufficient(ctx: Context, code: str, org: str, held: int, needed: int) -> NoReturn:
+    fail(
+        "INSUFFICIENT_FUNDS",
+        f"{org} holds {money(ctx, code, held)}, needs {money(ctx, code, needed)}",
+        {"currency": code, "held": held, "needed": needed},
+    )
+
+
 def move(ctx: Context, code: str, payer: str, payee: str, value: int) -> None:
     """Move `value` of `code` from `payer` to `payee`, or fail with INSUFFICIENT_FUNDS."""
     ensure(value > 0, "BAD_ARGUMENT", "amount must be positive")
     get_currency(ctx, code)
     require_active(ctx, payee)
     held = balance(ctx, code, payer)
-    ensure(held >= value, "INSUFFICIENT_FUNDS", f"{payer} holds {held} {code}, needs {value}")
+    if held < value:
+        _insufficient(ctx, code, payer, held, value)
     if payer == payee:
         return
     ctx.put(balance_key(code, payer), held - value)
@@ -78,7 +90,8 @@ def redeem(ctx: Context, currency: str, amount: int) -> None:
     """Burn the caller's tokens; the issuing bank pays the deposit out off chain."""
     get_currency(ctx, currency)
     held = balance(ctx, currency, ctx.sender_org)
-    ensure(held >= amount, "INSUFFICIENT_FUNDS", f"holds {held} {currency}, redeems {amount}")
+    if held < amount:
+        _insufficient(ctx, currency, ctx.sender_org, held, amount)
     ctx.put(balance_key(currency, ctx.sender_org), held - amount)
     ctx.put(supply_key(currency), subtract(supply(ctx, currency), amount, f"the {currency} supply"))
     ctx.emit("redeemed", currency=currency, org=ctx.sender_org, amount=amount)

@@ -15,7 +15,7 @@ from typing import Any
 from contracts import cash
 from contracts.amounts import add, checked_sum, subtract
 from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
-from contracts.errors import ensure
+from contracts.errors import ensure, fail
 from contracts.invoice_identity import normalize_invoice_number
 from contracts.receivables_pricing import days_to_maturity, price
 from contracts.receivables_records import (
@@ -48,6 +48,7 @@ from contracts.receivables_state import (
 )
 from contracts.registry import get_currency, get_org, require_active
 from contracts.runtime import Context, method
+from contracts.wording import moment, money
 
 MAX_RATE_BPS = 10_000  # 100 % a year
 
@@ -203,11 +204,13 @@ def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
         "BAD_RECIPIENT",
         f"{to} cannot hold this receivable",
     )
-    ensure(
-        amount <= piece.amount,
-        "AMOUNT_EXCEEDS_PIECE",
-        f"the piece holds {piece.amount}, not {amount}",
-    )
+    if amount > piece.amount:
+        fail(
+            "AMOUNT_EXCEEDS_PIECE",
+            f"the piece holds {money(ctx, piece.currency, piece.amount)}, "
+            f"not {money(ctx, piece.currency, amount)}",
+            {"currency": piece.currency, "held": piece.amount, "asked": amount},
+        )
     giver = piece.holder
     if amount == piece.amount:
         moved = set_holder(ctx, piece, to)
@@ -243,7 +246,13 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
     _require_movable(ctx, piece)
     ensure(piece.financed_by is None, "ALREADY_FINANCED", f"financed by {piece.financed_by}")
     ensure(piece.holder != ctx.sender_org, "OWN_PIECE", "a bank cannot finance its own piece")
-    ensure(expires_ms > ctx.time_ms, "OFFER_EXPIRED", "the offer would expire before it starts")
+    ensure(
+        expires_ms > ctx.time_ms,
+        "OFFER_EXPIRED",
+        f"the offer would expire at {moment(expires_ms)}, before the block time "
+        f"{moment(ctx.time_ms)}",
+        {"expires_ms": expires_ms, "block_time_ms": ctx.time_ms},
+    )
     offer = Offer(
         id=ctx.new_id(),
         piece=id,
@@ -273,7 +282,12 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
 def _require_offer_stands(ctx: Context, terms: Offer, piece: Piece) -> None:
     """The offer is open and unexpired, and the piece is still the one it was made for."""
     ensure(terms.status == OFFER_OPEN, "OFFER_CLOSED", "the offer was already taken")
-    ensure(ctx.time_ms <= terms.expires_ms, "OFFER_EXPIRED", "the offer has expired")
+    ensure(
+        ctx.time_ms <= terms.expires_ms,
+        "OFFER_EXPIRED",
+        f"the offer expired at {moment(terms.expires_ms)}, block time {moment(ctx.time_ms)}",
+        {"expires_ms": terms.expires_ms, "block_time_ms": ctx.time_ms},
+    )
     ensure(piece.financed_by is None, "ALREADY_FINANCED", f"financed by {piece.financed_by}")
     _require_holder(ctx, piece)
     ensure(
@@ -320,7 +334,13 @@ def repay(ctx: Context, id: str) -> dict[str, Any]:
     pieces = list(family(ctx, root))
     total = checked_sum((p.amount for p in pieces), f"what invoice {id} owes")
     held = cash.balance(ctx, root.currency, ctx.sender_org)
-    ensure(held >= total, "INSUFFICIENT_FUNDS", f"{ctx.sender_org} holds {held}, owes {total}")
+    if held < total:
+        fail(
+            "INSUFFICIENT_FUNDS",
+            f"{ctx.sender_org} holds {money(ctx, root.currency, held)}, "
+            f"owes {money(ctx, root.currency, total)}",
+            {"currency": root.currency, "held": held, "needed": total},
+        )
     paid: dict[str, int] = {}
     for piece in pieces:
         cash.move(ctx, piece.currency, ctx.sender_org, piece.holder, piece.amount)

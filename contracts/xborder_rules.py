@@ -17,6 +17,7 @@ from contracts.args import plain_text
 from contracts.errors import ensure, fail
 from contracts.registry import get_org
 from contracts.runtime import Context
+from contracts.wording import money
 
 # ISO 20022 field -> maximum length (Max140Text, Max70Text, ...); see docs/cross-border.md.
 PARTY_FIELDS: dict[str, int] = {
@@ -101,9 +102,11 @@ def consume_daily_limit(ctx: Context, org: dict[str, Any], currency: str, amount
     key = used_key(org["id"], currency, ctx.today())
     used = add(int(ctx.get(key, 0)), amount, f"what {org['id']} paid in {currency} today")
     limit = dict(org.get("daily_limits") or {}).get(currency)
-    ensure(
-        limit is None or used <= int(limit),
-        "DAILY_LIMIT_EXCEEDED",
-        f"{org['id']} would pay {used} {currency} on {ctx.today()}, over its limit of {limit}",
-    )
+    if limit is not None and used > int(limit):
+        fail(
+            "DAILY_LIMIT_EXCEEDED",
+            f"{org['id']} would pay {money(ctx, currency, used)} on {ctx.today()}, over its "
+            f"limit of {money(ctx, currency, int(limit))}",
+            {"currency": currency, "used": used, "limit": int(limit), "day": ctx.today()},
+        )
     ctx.put(key, used)

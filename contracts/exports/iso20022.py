@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 
 from contracts.args import forbidden_character
+from contracts.wording import decimal_amount, moment
 from contracts.xborder_rules import PARTY_FIELDS
 
 PACS008_NS = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"
@@ -80,8 +80,7 @@ def xml_text(value: Any, limit: int | None = None) -> str:
 
 def format_amount(minor: int, decimals: int) -> str:
     """Minor units as the currency's decimal amount: (12345, 2) -> '123.45', (5, 0) -> '5'."""
-    whole, fraction = divmod(minor, 10**decimals)
-    return f"{whole}.{fraction:0{decimals}d}" if decimals else str(whole)
+    return decimal_amount(minor, decimals)  # the messages' formatter, without thousands groups
 
 
 def format_rate(rate: int) -> str | None:
@@ -123,8 +122,8 @@ def uetr(seed: str) -> str:
 
 
 def iso_datetime(time_ms: int) -> str:
-    moment = datetime.fromtimestamp(time_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{time_ms % 1000:03d}Z"
+    """Block time as an ISODateTime in UTC, the same form contract messages use."""
+    return moment(time_ms)
 
 
 # -- building blocks -------------------------------------------------------------------------
