@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from consensus.config import ReplicaConfig
 from consensus.messages import Checkpoint, CheckpointProof, SignedMessage
+from ledger.types import Height, ValidatorIndex
 
 # Checkpoint votes are kept for heights up to this many log spans above the stable checkpoint;
 # votes further ahead only tell that this replica is behind.
@@ -20,10 +21,10 @@ class CheckpointTracker:
     def __init__(self, config: ReplicaConfig, stable: CheckpointProof) -> None:
         self._config = config
         self.stable = stable
-        self._votes: dict[int, dict[int, SignedMessage]] = {}
+        self._votes: dict[int, dict[ValidatorIndex, SignedMessage]] = {}
 
     @property
-    def height(self) -> int:
+    def height(self) -> Height:
         return self.stable.height
 
     def reach(self) -> int:
@@ -35,7 +36,8 @@ class CheckpointTracker:
         Returns None also for votes too far ahead (the caller notices it is behind).
         """
         message = envelope.message
-        assert isinstance(message, Checkpoint)
+        if not isinstance(message, Checkpoint):
+            return None
         height = message.height
         if height <= self.stable.height or height > self.reach():
             return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.genesis import Genesis
+from ledger.message_bounds import PROOF_REACH_SPANS
+from ledger.types import ValidatorIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,14 @@ class ReplicaConfig:
         """How many heights above the stable checkpoint a replica keeps messages for."""
         return self.checkpoint_interval + self.window
 
-    def primary_of(self, view: int) -> int:
-        return view % self.n
+    @property
+    def proof_reach(self) -> int:
+        """How far above its stable checkpoint a replica votes, and so how many prepared proofs
+        a VIEW-CHANGE holds at most (ledger.message_bounds.proof_reach)."""
+        return PROOF_REACH_SPANS * self.log_span
+
+    def primary_of(self, view: int) -> ValidatorIndex:
+        return ValidatorIndex(view % self.n)
 
     def view_timeout(self, failures: int) -> int:
         """The view-change timeout after `failures` consecutive views without progress."""

@@ -6,15 +6,17 @@ what makes a restarted replica unable to sign two blocks for one (view, height).
 
 Blocks are built and executed outside the replica (the driver owns the mempool, the contracts
 and the store): the replica asks with `BuildProposal` / `ExecuteBlock` and is told the outcome
-with `ProposalBuilt` / `BlockExecuted`.
+with `ProposalBuilt` / `BlockExecuted`. A block the replica must vote for but lacks (a NEW-VIEW
+names re-proposed blocks by hash) is fetched the same way: `FetchBlock` → `BlockFetched`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from ledger.types import Block, Certificate
+from consensus.messages import SignedMessage
+from ledger.types import Block, Certificate, Height, ValidatorIndex, View
 
 # ---- events (driver -> replica) -------------------------------------------------------------
 
@@ -39,10 +41,11 @@ class TxsArrived:
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
-    """A consensus message from validator `sender`, its envelope signature already checked."""
+    """A consensus message from validator `sender`: the envelope's bytes as they arrived (the
+    replica decodes them and checks the signature), or an envelope decoded already."""
 
-    sender: int
-    message: Any
+    sender: ValidatorIndex
+    message: SignedMessage | bytes
     now_ms: int
 
 
@@ -56,8 +59,8 @@ class TimerFired:
 class ProposalBuilt:
     """Answer to `BuildProposal`: the block, executed on top of its parent; None if no txs."""
 
-    view: int
-    height: int
+    view: View
+    height: Height
     block: Block | None
     now_ms: int
 
@@ -76,7 +79,7 @@ class BlockExecuted:
 class CaughtUp:
     """State transfer reached `height` (blocks verified by certificate, re-executed, stored)."""
 
-    height: int
+    height: Height
     block_hash: bytes
     now_ms: int
 
@@ -91,6 +94,17 @@ class TxsRemoved:
     now_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class BlockFetched:
+    """Answer to `FetchBlock`: the block whose header hashes to `block_hash`, or None when no
+    peer gave it (in time). The replica checks the block against the hash itself."""
+
+    height: Height
+    block_hash: bytes
+    block: Block | None
+    now_ms: int
+
+
 Event = (
     Start
     | TxsArrived
@@ -100,6 +114,7 @@ Event = (
     | BlockExecuted
     | CaughtUp
     | TxsRemoved
+    | BlockFetched
 )
 
 # ---- actions (replica -> driver) ------------------------------------------------------------
@@ -107,15 +122,15 @@ Event = (
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    to: int
-    message: Any
+    to: ValidatorIndex
+    message: SignedMessage
 
 
 @dataclass(frozen=True, slots=True)
 class Broadcast:
     """Send to every other validator."""
 
-    message: Any
+    message: SignedMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +150,8 @@ class CancelTimer:
 class BuildProposal:
     """Primary only: take a batch from the mempool, execute it on top of `parent_hash`."""
 
-    view: int
-    height: int
+    view: View
+    height: Height
     parent_hash: bytes
 
 
@@ -157,7 +172,7 @@ class ExecuteBlock:
 class DiscardBlocks:
     """Forget executed-but-uncommitted blocks above `height` (a view change dropped them)."""
 
-    height: int
+    height: Height
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,17 +195,37 @@ class CommitBlock:
 class FetchBlocks:
     """Behind the others: fetch certified blocks from `from_height` (state transfer)."""
 
-    from_height: int
-    to_height: int
-    peers: tuple[int, ...]
+    from_height: Height
+    to_height: Height
+    peers: tuple[ValidatorIndex, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchBlock:
+    """Get the (uncommitted) block `block_hash` at `height` from any of `peers`, in that order of
+    preference, and check it hashes to `block_hash` before answering `BlockFetched`. A peer that
+    answers with another block, or not at all, is skipped."""
+
+    height: Height
+    block_hash: bytes
+    peers: tuple[ValidatorIndex, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ViewChanged:
     """Informational: the replica entered `view`; `reason` says why, for logs and metrics."""
 
-    view: int
-    primary: int
+    view: View
+    primary: ValidatorIndex
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suspected:
+    """Informational: the replica suspects the primary of `view` (it stays in the view until
+    f+1 replicas do); `reason` says why, for logs."""
+
+    view: View
     reason: str
 
 
@@ -205,7 +240,9 @@ Action = (
     | Persist
     | CommitBlock
     | FetchBlocks
+    | FetchBlock
     | ViewChanged
+    | Suspected
 )
 
 
@@ -213,9 +250,14 @@ class Replica(Protocol):
     """What the node drives: the single-validator replica and PBFT both implement it."""
 
     @property
-    def view(self) -> int: ...
+    def view(self) -> View: ...
 
     @property
-    def primary(self) -> int: ...
+    def primary(self) -> ValidatorIndex: ...
 
     def handle(self, event: Event) -> list[Action]: ...
+
+    def known_block(self, height: Height, block_hash: bytes) -> Block | None:
+        """A block this replica holds (voted for, or of a prepared proof) that a peer asks for
+        by hash; committed blocks are served from the store."""
+        ...

@@ -12,36 +12,43 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from consensus.messages import Commit, Prepare, PreparedProof, SignedMessage
-from ledger.types import Block, Certificate
+from ledger.types import Block, Certificate, Height, ValidatorIndex, View
 
 
 @dataclass(slots=True)
 class Slot:
-    """One height."""
+    """One height. `block_hash` set and `block` None: a NEW-VIEW re-proposed a block by hash
+    that we are fetching."""
 
-    height: int
+    height: Height
     # -- the current view --------------------------------------------------------------------
     block: Block | None = None
     block_hash: bytes = b""
     pre_prepare: SignedMessage | None = None  # the primary's envelope (None if from NEW-VIEW)
     from_new_view: bool = False
+    sources: tuple[ValidatorIndex, ...] = ()  # who voted for a re-proposed block: ask them
     tx_ids: tuple[bytes, ...] = ()
-    prepares: dict[int, SignedMessage] = field(default_factory=dict)
-    commits: dict[int, SignedMessage] = field(default_factory=dict)
-    rejected: set[int] = field(default_factory=set)  # senders whose BLS commit signature failed
+    prepares: dict[ValidatorIndex, SignedMessage] = field(default_factory=dict)
+    commits: dict[ValidatorIndex, SignedMessage] = field(default_factory=dict)
+    rejected: set[ValidatorIndex] = field(default_factory=set)  # bad BLS commit signatures
     my_prepare: SignedMessage | None = None
     my_commit: SignedMessage | None = None
     prepared: bool = False
     certificate: Certificate | None = None
     # -- across views (persisted) ------------------------------------------------------------
     proof: PreparedProof | None = None
-    vote: tuple[int, bytes] | None = None  # (view, block hash) of our last PREPARE here
+    vote: tuple[View, bytes] | None = None  # (view, block hash) of our last PREPARE here
+
+    @property
+    def awaiting_block(self) -> bool:
+        return bool(self.block_hash) and self.block is None
 
     def reset_view(self) -> None:
         self.block = None
         self.block_hash = b""
         self.pre_prepare = None
         self.from_new_view = False
+        self.sources = ()
         self.tx_ids = ()
         self.prepares = {}
         self.commits = {}
@@ -64,6 +71,15 @@ class Slot:
         self.pre_prepare = envelope
         self.from_new_view = envelope is None
 
+    def expect(self, block_hash: bytes, sources: tuple[ValidatorIndex, ...]) -> None:
+        """A NEW-VIEW re-proposes `block_hash` here; the block itself comes later."""
+        self.block = None
+        self.block_hash = block_hash
+        self.pre_prepare = None
+        self.from_new_view = True
+        self.sources = sources
+        self.tx_ids = ()
+
     def matching_prepares(self) -> list[SignedMessage]:
         """This view's prepares for the slot's block, one per sender, in sender order."""
         return [
@@ -73,7 +89,7 @@ class Slot:
             and envelope.message.block_hash == self.block_hash
         ]
 
-    def matching_commits(self) -> list[tuple[int, Commit]]:
+    def matching_commits(self) -> list[tuple[ValidatorIndex, Commit]]:
         found = []
         for sender, envelope in sorted(self.commits.items()):
             message = envelope.message
@@ -85,7 +101,7 @@ class Slot:
                 found.append((sender, message))
         return found
 
-    def voted_conflicting(self, view: int, block_hash: bytes) -> bool:
+    def voted_conflicting(self, view: View, block_hash: bytes) -> bool:
         """True if our persisted vote at this (view, height) is for a different block."""
         return self.vote is not None and self.vote[0] == view and self.vote[1] != block_hash
 
@@ -99,7 +115,7 @@ class MessageLog:
     def get(self, height: int) -> Slot | None:
         return self._slots.get(height)
 
-    def slot(self, height: int) -> Slot:
+    def slot(self, height: Height) -> Slot:
         found = self._slots.get(height)
         if found is None:
             found = self._slots[height] = Slot(height)

@@ -17,55 +17,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from consensus.fields import (
+    BLS_SIG_SIZE,
+    ED25519_SIG_SIZE,
+    HASH_SIZE,
+    block_from_value,
+    block_to_value,
+    exact_bytes,
+    fields_of,
+    height_of,
+    list_of,
+    require,
+    uint,
+    view_of,
+)
 from ledger import codec
-from ledger.errors import DecodeError
 from ledger.hashing import CONSENSUS_TAG, sha256, tagged_hash
-from ledger.types import Block, Header
-
-HASH_SIZE = 32
-ED25519_SIG_SIZE = 64
-BLS_SIG_SIZE = 96
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise DecodeError("BAD_MESSAGE", message)
-
-
-def _fields(value: Any, names: tuple[str, ...], what: str) -> dict[str, Any]:
-    _require(isinstance(value, dict), f"{what} must be a map")
-    _require(set(value) == set(names), f"{what} must have exactly the fields {sorted(names)}")
-    return value  # type: ignore[no-any-return]
-
-
-def _uint(value: Any, what: str) -> int:
-    _require(
-        isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63,
-        f"{what} must be a non-negative integer",
-    )
-    return int(value)
-
-
-def _bytes(value: Any, what: str, size: int | None = None) -> bytes:
-    _require(isinstance(value, bytes), f"{what} must be bytes")
-    _require(size is None or len(value) == size, f"{what} must be {size} bytes")
-    return bytes(value)
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    _require(isinstance(value, list), f"{what} must be a list")
-    return list(value)
-
-
-def block_to_value(block: Block) -> dict[str, Any]:
-    return {"header": block.header.to_value(), "txs": list(block.txs)}
-
-
-def block_from_value(value: Any) -> Block:
-    fields = _fields(value, ("header", "txs"), "block")
-    txs = tuple(_bytes(tx, "block tx") for tx in _list(fields["txs"], "block txs"))
-    return Block(Header.from_value(fields["header"]), txs)
-
+from ledger.types import Block, Height, ValidatorIndex, View
 
 # ---- the messages -----------------------------------------------------------------------------
 
@@ -74,8 +42,8 @@ def block_from_value(value: Any) -> Block:
 class PrePrepare:
     """The primary of `view` proposes `block` at `height` (= block.header.height)."""
 
-    view: int
-    height: int
+    view: View
+    height: Height
     block: Block
 
     TYPE: ClassVar[str] = "pre_prepare"
@@ -90,17 +58,17 @@ class PrePrepare:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> PrePrepare:
-        fields = _fields(value, ("type", "view", "height", "block"), "pre-prepare")
+        fields = fields_of(value, ("type", "view", "height", "block"), "pre-prepare")
         block = block_from_value(fields["block"])
-        height = _uint(fields["height"], "height")
-        _require(block.header.height == height, "pre-prepare height differs from its block's")
-        return PrePrepare(_uint(fields["view"], "view"), height, block)
+        height = height_of(fields["height"])
+        require(block.header.height == height, "pre-prepare height differs from its block's")
+        return PrePrepare(view_of(fields["view"]), height, block)
 
 
 @dataclass(frozen=True, slots=True)
 class Prepare:
-    view: int
-    height: int
+    view: View
+    height: Height
     block_hash: bytes
 
     TYPE: ClassVar[str] = "prepare"
@@ -115,11 +83,11 @@ class Prepare:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Prepare:
-        fields = _fields(value, ("type", "view", "height", "hash"), "prepare")
+        fields = fields_of(value, ("type", "view", "height", "hash"), "prepare")
         return Prepare(
-            _uint(fields["view"], "view"),
-            _uint(fields["height"], "height"),
-            _bytes(fields["hash"], "hash", HASH_SIZE),
+            view_of(fields["view"]),
+            height_of(fields["height"]),
+            exact_bytes(fields["hash"], "hash", HASH_SIZE),
         )
 
 
@@ -127,8 +95,8 @@ class Prepare:
 class Commit:
     """A vote to commit, with the sender's BLS signature of the block's commit digest."""
 
-    view: int
-    height: int
+    view: View
+    height: Height
     block_hash: bytes
     bls_sig: bytes
 
@@ -145,12 +113,12 @@ class Commit:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Commit:
-        fields = _fields(value, ("type", "view", "height", "hash", "bls_sig"), "commit")
+        fields = fields_of(value, ("type", "view", "height", "hash", "bls_sig"), "commit")
         return Commit(
-            _uint(fields["view"], "view"),
-            _uint(fields["height"], "height"),
-            _bytes(fields["hash"], "hash", HASH_SIZE),
-            _bytes(fields["bls_sig"], "bls_sig", BLS_SIG_SIZE),
+            view_of(fields["view"]),
+            height_of(fields["height"]),
+            exact_bytes(fields["hash"], "hash", HASH_SIZE),
+            exact_bytes(fields["bls_sig"], "bls_sig", BLS_SIG_SIZE),
         )
 
 
@@ -158,7 +126,7 @@ class Commit:
 class Checkpoint:
     """The sender committed `block_hash` at `height` (a multiple of the checkpoint interval)."""
 
-    height: int
+    height: Height
     block_hash: bytes
 
     TYPE: ClassVar[str] = "checkpoint"
@@ -168,15 +136,17 @@ class Checkpoint:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Checkpoint:
-        fields = _fields(value, ("type", "height", "hash"), "checkpoint")
-        return Checkpoint(_uint(fields["height"], "height"), _bytes(fields["hash"], "hash", 32))
+        fields = fields_of(value, ("type", "height", "hash"), "checkpoint")
+        return Checkpoint(
+            height_of(fields["height"]), exact_bytes(fields["hash"], "hash", HASH_SIZE)
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class CheckpointProof:
     """A stable checkpoint: 2f+1 signed `Checkpoint` envelopes (none for height 0, genesis)."""
 
-    height: int
+    height: Height
     block_hash: bytes
     votes: tuple[SignedMessage, ...]
 
@@ -192,12 +162,13 @@ class CheckpointProof:
 
     @staticmethod
     def from_value(value: Any) -> CheckpointProof:
-        fields = _fields(value, ("height", "hash", "votes"), "checkpoint proof")
+        fields = fields_of(value, ("height", "hash", "votes"), "checkpoint proof")
         votes = tuple(
-            SignedMessage.from_value(v, (Checkpoint.TYPE,)) for v in _list(fields["votes"], "votes")
+            SignedMessage.from_value(v, (Checkpoint.TYPE,))
+            for v in list_of(fields["votes"], "votes")
         )
         return CheckpointProof(
-            _uint(fields["height"], "height"), _bytes(fields["hash"], "hash", 32), votes
+            height_of(fields["height"]), exact_bytes(fields["hash"], "hash", HASH_SIZE), votes
         )
 
     @staticmethod
@@ -207,20 +178,21 @@ class CheckpointProof:
 
 @dataclass(frozen=True, slots=True)
 class PreparedProof:
-    """`block` was prepared in `view`: 2f+1 signed `Prepare(view, height, hash)` envelopes."""
+    """The block `block_hash` was prepared at `height` in `view`: 2f+1 signed
+    `Prepare(view, height, block_hash)` envelopes. It names the block by hash, as in the PBFT
+    paper, so a VIEW-CHANGE stays small whatever the blocks weigh; a replica that needs the
+    block fetches it by hash (consensus/blocks.py)."""
 
-    view: int
-    block: Block
+    view: View
+    height: Height
+    block_hash: bytes
     prepares: tuple[SignedMessage, ...]
-
-    @property
-    def height(self) -> int:
-        return self.block.header.height
 
     def to_value(self) -> dict[str, Any]:
         return {
             "view": self.view,
-            "block": block_to_value(self.block),
+            "height": self.height,
+            "hash": self.block_hash,
             "prepares": [prepare.to_value() for prepare in self.prepares],
         }
 
@@ -229,13 +201,16 @@ class PreparedProof:
 
     @staticmethod
     def from_value(value: Any) -> PreparedProof:
-        fields = _fields(value, ("view", "block", "prepares"), "prepared proof")
+        fields = fields_of(value, ("view", "height", "hash", "prepares"), "prepared proof")
         prepares = tuple(
             SignedMessage.from_value(v, (Prepare.TYPE,))
-            for v in _list(fields["prepares"], "prepares")
+            for v in list_of(fields["prepares"], "prepares")
         )
         return PreparedProof(
-            _uint(fields["view"], "view"), block_from_value(fields["block"]), prepares
+            View(uint(fields["view"], "view")),
+            Height(uint(fields["height"], "height")),
+            exact_bytes(fields["hash"], "hash", HASH_SIZE),
+            prepares,
         )
 
     @staticmethod
@@ -245,9 +220,10 @@ class PreparedProof:
 
 @dataclass(frozen=True, slots=True)
 class ViewChange:
-    """The sender moves to `view`, reporting its stable checkpoint and prepared blocks."""
+    """The sender moves to `view`, reporting its stable checkpoint and, for each height above
+    it, its highest-view prepared proof (by hash: a bounded message whatever the load)."""
 
-    view: int
+    view: View
     checkpoint: CheckpointProof
     prepared: tuple[PreparedProof, ...]
 
@@ -263,11 +239,11 @@ class ViewChange:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> ViewChange:
-        fields = _fields(value, ("type", "view", "checkpoint", "prepared"), "view change")
+        fields = fields_of(value, ("type", "view", "checkpoint", "prepared"), "view change")
         return ViewChange(
-            _uint(fields["view"], "view"),
+            view_of(fields["view"]),
             CheckpointProof.from_value(fields["checkpoint"]),
-            tuple(PreparedProof.from_value(p) for p in _list(fields["prepared"], "prepared")),
+            tuple(PreparedProof.from_value(p) for p in list_of(fields["prepared"], "prepared")),
         )
 
 
@@ -276,7 +252,7 @@ class NewView:
     """The primary of `view` starts it with 2f+1 signed view changes; the blocks it re-proposes
     follow from them (every replica recomputes the choice, see viewchange.select_new_view)."""
 
-    view: int
+    view: View
     view_changes: tuple[SignedMessage, ...]
 
     TYPE: ClassVar[str] = "new_view"
@@ -290,22 +266,22 @@ class NewView:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> NewView:
-        fields = _fields(value, ("type", "view", "view_changes"), "new view")
+        fields = fields_of(value, ("type", "view", "view_changes"), "new view")
         changes = tuple(
             SignedMessage.from_value(v, (ViewChange.TYPE,))
-            for v in _list(fields["view_changes"], "view_changes")
+            for v in list_of(fields["view_changes"], "view_changes")
         )
-        return NewView(_uint(fields["view"], "view"), changes)
+        return NewView(view_of(fields["view"]), changes)
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
     """Where the sender is; peers answer with what it lacks (votes, new view, stable proof)."""
 
-    view: int
+    view: View
     installed: bool  # False while changing view or not knowing the view's NEW-VIEW
-    height: int  # committed height
-    stable: int  # stable checkpoint height
+    height: Height  # committed height
+    stable: Height  # stable checkpoint height
 
     TYPE: ClassVar[str] = "status"
 
@@ -320,13 +296,13 @@ class Status:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> Status:
-        fields = _fields(value, ("type", "view", "installed", "height", "stable"), "status")
-        _require(isinstance(fields["installed"], bool), "installed must be a bool")
+        fields = fields_of(value, ("type", "view", "installed", "height", "stable"), "status")
+        require(isinstance(fields["installed"], bool), "installed must be a bool")
         return Status(
-            _uint(fields["view"], "view"),
+            view_of(fields["view"]),
             fields["installed"],
-            _uint(fields["height"], "height"),
-            _uint(fields["stable"], "stable"),
+            height_of(fields["height"]),
+            Height(uint(fields["stable"], "stable")),
         )
 
 
@@ -343,12 +319,41 @@ class StableCheckpoint:
 
     @staticmethod
     def from_value(value: dict[str, Any]) -> StableCheckpoint:
-        fields = _fields(value, ("type", "proof"), "stable checkpoint")
+        fields = fields_of(value, ("type", "proof"), "stable checkpoint")
         return StableCheckpoint(CheckpointProof.from_value(fields["proof"]))
 
 
+@dataclass(frozen=True, slots=True)
+class Suspect:
+    """The sender suspects the primary of `view` (a timeout, or a block its executor refused).
+
+    Unlike a VIEW-CHANGE it binds the sender to nothing: it goes on voting in `view`, and
+    leaves only once f+1 replicas suspect the view (consensus/changes.py says why).
+    """
+
+    view: View
+
+    TYPE: ClassVar[str] = "suspect"
+
+    def to_value(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "view": self.view}
+
+    @staticmethod
+    def from_value(value: dict[str, Any]) -> Suspect:
+        fields = fields_of(value, ("type", "view"), "suspect")
+        return Suspect(view_of(fields["view"]))
+
+
 Message = (
-    PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | Status | StableCheckpoint
+    PrePrepare
+    | Prepare
+    | Commit
+    | Checkpoint
+    | ViewChange
+    | NewView
+    | Status
+    | StableCheckpoint
+    | Suspect
 )
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Message]] = {
@@ -360,6 +365,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Message]] = {
     NewView.TYPE: NewView.from_value,
     Status.TYPE: Status.from_value,
     StableCheckpoint.TYPE: StableCheckpoint.from_value,
+    Suspect.TYPE: Suspect.from_value,
 }
 
 
@@ -371,14 +377,14 @@ def decode_message(data: bytes, expect: tuple[str, ...] | None = None) -> Messag
     """Decode a message; `expect` limits its type (nested envelopes may only hold votes, which
     bounds how deep a crafted message can nest)."""
     value = codec.decode(data)
-    _require(isinstance(value, dict), "message must be a map")
+    require(isinstance(value, dict), "message must be a map")
     kind = value.get("type")
-    _require(isinstance(kind, str) and kind in _DECODERS, "unknown message type")
-    _require(expect is None or kind in expect, f"a {kind} message is not allowed here")
+    require(isinstance(kind, str) and kind in _DECODERS, "unknown message type")
+    require(expect is None or kind in expect, f"a {kind} message is not allowed here")
     return _DECODERS[kind](value)
 
 
-def signing_digest(chain: str, sender: int, payload: bytes) -> bytes:
+def signing_digest(chain: str, sender: ValidatorIndex, payload: bytes) -> bytes:
     """What the sender's Ed25519 key signs for an envelope carrying `payload`."""
     bound = codec.encode({"chain": chain, "from": sender, "msg": sha256(payload)})
     return tagged_hash(CONSENSUS_TAG, bound)
@@ -388,14 +394,14 @@ def signing_digest(chain: str, sender: int, payload: bytes) -> bytes:
 class SignedMessage:
     """The envelope `{"from", "msg", "sig"}`; `message` is `msg` decoded."""
 
-    sender: int
+    sender: ValidatorIndex
     payload: bytes
     sig: bytes
     message: Message = field(compare=False, repr=False)
 
     @staticmethod
     def create(
-        chain: str, sender: int, message: Message, sign: Callable[[bytes], bytes]
+        chain: str, sender: ValidatorIndex, message: Message, sign: Callable[[bytes], bytes]
     ) -> SignedMessage:
         payload = encode_message(message)
         return SignedMessage(sender, payload, sign(signing_digest(chain, sender, payload)), message)
@@ -411,11 +417,11 @@ class SignedMessage:
 
     @staticmethod
     def from_value(value: Any, expect: tuple[str, ...] | None = None) -> SignedMessage:
-        fields = _fields(value, ("from", "msg", "sig"), "envelope")
-        sender = _uint(fields["from"], "from")
-        _require(sender < 2**16, "from is not a validator index")
-        payload = _bytes(fields["msg"], "msg")
-        sig = _bytes(fields["sig"], "sig", ED25519_SIG_SIZE)
+        fields = fields_of(value, ("from", "msg", "sig"), "envelope")
+        sender = ValidatorIndex(uint(fields["from"], "from"))
+        require(sender < 2**16, "from is not a validator index")
+        payload = exact_bytes(fields["msg"], "msg")
+        sig = exact_bytes(fields["sig"], "sig", ED25519_SIG_SIZE)
         return SignedMessage(sender, payload, sig, decode_message(payload, expect))
 
     @staticmethod

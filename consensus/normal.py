@@ -2,9 +2,10 @@
 
 For each height of the current view, in ascending order, `advance` moves the slot as far as it
 can go: execute the block once its parent is executed (ExecuteBlock), PREPARE it once it is
-valid and its parent is anchored (persisting the vote first), send COMMIT with a BLS signature
-once 2f+1 PREPAREs match (persisting the prepared proof first), aggregate 2f+1 COMMITs into a
-certificate, and hand the next height to the driver (CommitBlock) once it is certified.
+valid and its parent is anchored (persisting the vote and the block first), send COMMIT with a
+BLS signature once 2f+1 PREPAREs match (persisting the prepared proof first), aggregate 2f+1
+COMMITs into a certificate, and hand the next height to the driver (CommitBlock) once it is
+certified. A height we committed already that a NEW-VIEW re-proposes is voted on by hash alone.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from consensus.messages import (
 from consensus.records import prepared_key
 from consensus.state import BATCH_TIMER, ReplicaState
 from consensus.txids import block_tx_ids
-from ledger.types import Certificate, commit_digest, signer_bitmap
+from ledger.types import Certificate, Height, View, commit_digest, signer_bitmap
 
 
 class NormalCase(ReplicaState):
@@ -52,19 +53,14 @@ class NormalCase(ReplicaState):
             self.pending.pop(tx_id, None)
             self.inflight.discard(tx_id)
 
-    def _order(self, tx_ids: tuple[bytes, ...]) -> None:
-        for tx_id in tx_ids:
-            self.inflight.add(tx_id)
-            self.pending.pop(tx_id, None)
-
     # -- proposing (primary) --------------------------------------------------------------------
 
-    def next_proposal_height(self) -> int:
+    def next_proposal_height(self) -> Height:
         top = max(self.committed_height, self.checkpoints.height, self.fresh_from - 1)
         for slot in self.log:
-            if slot.block is not None and slot.height > top:
+            if slot.block_hash and slot.height > top:
                 top = slot.height
-        return top + 1
+        return Height(top + 1)
 
     def maybe_propose(self) -> None:
         if not self.installed or not self.is_primary() or self.building or self.fetching:
@@ -110,14 +106,14 @@ class NormalCase(ReplicaState):
             return
         block_hash = block.header.hash()
         slot = self.log.slot(height)
-        if slot.block is not None or slot.voted_conflicting(self._view, block_hash):
+        if slot.block_hash or slot.voted_conflicting(self._view, block_hash):
             return
         self.executed[block_hash] = height
-        self.persist_vote(slot, self._view, block_hash)
         envelope = self.sign(PrePrepare(self._view, height, block))
         tx_ids = block_tx_ids(block.txs)
         slot.set_block(block, block_hash, tx_ids, envelope)
-        self._order(tx_ids)
+        self.persist_vote(slot, self._view, block_hash)
+        self.order_txs(tx_ids)
         self.broadcast(envelope)
 
     # -- receiving the normal-case messages -----------------------------------------------------
@@ -142,9 +138,9 @@ class NormalCase(ReplicaState):
             if slot.block is None and slot.vote == (self._view, block_hash):
                 slot.set_block(block, block_hash, block_tx_ids(block.txs), envelope)
             return
-        if slot.block is not None:
+        if slot.block_hash:
             if slot.block_hash != block_hash:
-                self.start_view_change(self._view + 1, "primary equivocated")
+                self.start_view_change(View(self._view + 1), "primary equivocated")
             return
         proposer = self.config.validators[self.primary]
         if (
@@ -152,13 +148,13 @@ class NormalCase(ReplicaState):
             or header.proposer != proposer
             or header.chain != (self.config.chain)
         ):
-            self.start_view_change(self._view + 1, "primary proposed a malformed header")
+            self.start_view_change(View(self._view + 1), "primary proposed a malformed header")
             return
         if slot.voted_conflicting(self._view, block_hash):
             return
         tx_ids = block_tx_ids(block.txs)
         slot.set_block(block, block_hash, tx_ids, envelope)
-        self._order(tx_ids)
+        self.order_txs(tx_ids)
 
     def on_prepare(self, envelope: SignedMessage, message: Prepare) -> None:
         if not self._current(message.view) or not self.in_window(message.height):
@@ -183,7 +179,8 @@ class NormalCase(ReplicaState):
             if event.valid:
                 self.executed[event.block_hash] = slot.height
             else:
-                self.start_view_change(self._view + 1, f"invalid proposal: {event.reason}")
+                # Our executor's verdict, which no one else can check: suspect, not leave.
+                self.suspect(f"invalid proposal: {event.reason}")
             return
 
     # -- moving every height forward ------------------------------------------------------------
@@ -194,35 +191,38 @@ class NormalCase(ReplicaState):
         for slot in self.log:
             if slot.height <= self.checkpoints.height:
                 continue
-            if slot.block is None:
-                if slot.height > self.committed_height:
-                    return
+            if slot.height <= self.committed_height:
+                if slot.block_hash:
+                    self._vote(slot)  # re-proposed: the others may need our votes again
                 continue
+            if slot.block is None:
+                return  # nothing proposed here yet, or a re-proposed block being fetched
             parent = self.hash_at(slot.height - 1)
             if parent is None:
-                if slot.height > self.committed_height:
-                    return
-                continue
+                return
             if slot.block.header.prev != parent:
-                self.start_view_change(self._view + 1, "proposal does not extend its parent")
+                view = View(self._view + 1)
+                self.start_view_change(view, "proposal does not extend its parent")
                 return
             self._execute(slot, parent)
-            self._prepare(slot)
-            self._prepared(slot)
-            if slot.prepared and slot.certificate is None:
-                self._certify(slot)
+            self._vote(slot)
             self._commit(slot)
             if not self.installed:
                 return
 
+    def _vote(self, slot: Slot) -> None:
+        self._prepare(slot)
+        self._prepared(slot)
+        if slot.prepared and slot.certificate is None:
+            self._certify(slot)
+
     def _execute(self, slot: Slot, parent: bytes) -> None:
-        if slot.height <= self.committed_height or self.fetching:
+        if slot.height <= self.committed_height or self.fetching or slot.block is None:
             return
         if slot.block_hash in self.executed or slot.block_hash in self.executing:
             return
         if slot.height - 1 > self.committed_height and parent not in self.executed:
             return
-        assert slot.block is not None
         self.executing.add(slot.block_hash)
         # A re-proposed block had its time checked by the replicas that prepared it.
         self.emit(ExecuteBlock(slot.block, check_time=not slot.from_new_view))
@@ -244,14 +244,16 @@ class NormalCase(ReplicaState):
         self.broadcast(envelope)
 
     def _prepared(self, slot: Slot) -> None:
-        if slot.prepared or slot.my_prepare is None or slot.block is None:
+        if slot.prepared or slot.my_prepare is None:
             return
         matching = slot.matching_prepares()
         if len(matching) < self.config.quorum:
             return
-        proof = PreparedProof(self._view, slot.block, tuple(matching[: self.config.quorum]))
+        prepares = tuple(matching[: self.config.quorum])
+        proof = PreparedProof(self._view, slot.height, slot.block_hash, prepares)
         slot.proof = proof
         slot.prepared = True
+        self.blocks.proved(slot.height, slot.block_hash)
         self.persisted.add(slot.height)
         self.emit(Persist(prepared_key(slot.height), proof.encode()))
         digest = commit_digest(self.config.chain, slot.height, slot.block_hash)
@@ -277,7 +279,7 @@ class NormalCase(ReplicaState):
             except Exception:  # backends raise assorted errors on malformed points
                 valid = False
             if valid:
-                bitmap = signer_bitmap(signers, self.config.n)
+                bitmap = signer_bitmap(frozenset(signers), self.config.n)
                 slot.certificate = Certificate(
                     slot.height, self._view, slot.block_hash, bitmap, aggregate
                 )
@@ -304,6 +306,7 @@ class NormalCase(ReplicaState):
         self.executed = {h: v for h, v in self.executed.items() if v > height}
         self.progress_mark = self.now
         self.failures = 0
+        self.progressed()
         self.vote_checkpoint(height, slot.block_hash)
 
     # -- checkpoints -----------------------------------------------------------------------------

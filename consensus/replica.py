@@ -20,6 +20,7 @@ from consensus.crypto import ReplicaCrypto
 from consensus.interface import (
     Action,
     BlockExecuted,
+    BlockFetched,
     CaughtUp,
     Event,
     MessageReceived,
@@ -39,18 +40,20 @@ from consensus.messages import (
     SignedMessage,
     StableCheckpoint,
     Status,
+    Suspect,
     ViewChange,
 )
 from consensus.normal import NormalCase
 from consensus.records import parse_records
+from consensus.restore import Restoring
 from consensus.state import BATCH_TIMER, RETRANSMIT_TIMER, VIEW_TIMER
-from consensus.viewchange import valid_new_view
 from ledger.errors import DecodeError
+from ledger.types import Height
 
 log = logging.getLogger(__name__)
 
 
-class PbftReplica(NormalCase, ViewChanges, CatchUp):
+class PbftReplica(NormalCase, ViewChanges, CatchUp, Restoring):
     """A PBFT replica for any n = 3f + 1 (n = 1 included): `handle(event) -> list[Action]`."""
 
     def __init__(
@@ -61,7 +64,10 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
         tip_hash: bytes | None = None,
     ) -> None:
         super().__init__(
-            config, crypto, tip_height, config.genesis_hash if tip_hash is None else tip_hash
+            config,
+            crypto,
+            Height(tip_height),
+            config.genesis_hash if tip_hash is None else tip_hash,
         )
         self._startup: list[Action] = []
 
@@ -75,66 +81,12 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
         tip_hash: bytes,
         block_hash_at: Callable[[int], bytes | None] | None = None,
     ) -> PbftReplica:
-        """Rebuild a replica from its persisted records and the committed chain's tip.
-
-        It comes back in the view it last entered, bound by every vote it persisted, so it never
-        signs two different blocks for one (view, height), and re-installs that view from its
-        persisted NEW-VIEW; without one (view above 0) it waits for its peers to resend it.
-        `block_hash_at(height)` reads a committed block's hash from the store: with it the
-        replica re-signs its checkpoint votes above the stable checkpoint, which were lost.
-        """
-        replica = cls(config, crypto, tip_height, tip_hash)
-        restored = parse_records(records)
-        if restored.checkpoint is not None:
-            replica.checkpoints.adopt(restored.checkpoint)
-            replica.chain_hashes[restored.checkpoint.height] = restored.checkpoint.block_hash
-        stable = replica.checkpoints.height
-        replica._view = restored.view
-        replica.installed = restored.view == 0
-        if not replica.installed:
-            replica.fresh_from = 1 << 62
-            replica.failures = 1
-            vc = restored.view_change
-            if (
-                vc is not None
-                and isinstance(vc.message, ViewChange)
-                and vc.message.view == restored.view
-            ):
-                replica.vc_sent = vc
-                replica.view_changes[replica.me] = (vc, vc.message)
-        for height, vote in restored.votes.items():
-            if height > stable:
-                replica.log.slot(height).vote = vote
-                replica.persisted.add(height)
-        for height, proof in restored.proofs.items():
-            if height > stable:
-                replica.log.slot(height).proof = proof
-                replica.persisted.add(height)
-        # Hashes of our committed blocks that we still hold proofs for (we vote for them again
-        # when a new view re-proposes them).
-        expected = tip_hash
-        for height in range(tip_height, stable, -1):
-            on_chain = restored.proofs.get(height)
-            if on_chain is None or on_chain.block.header.hash() != expected:
-                break
-            replica.chain_hashes[height] = expected
-            expected = on_chain.block.header.prev
-        nv = restored.new_view
-        if nv is not None and isinstance(nv.message, NewView) and nv.message.view == replica.view:
-            selection = valid_new_view(
-                replica.verifier, config, nv.message.view, nv.message.view_changes
-            )
-            if selection is not None and replica._consistent(selection):
-                replica.install(selection, nv)
-                replica.fetching = False  # Start asks for the blocks
-        if block_hash_at is not None:
-            interval = config.checkpoint_interval
-            top = tip_height - tip_height % interval
-            for height in range(max(stable + interval, top - 3 * interval), top + 1, interval):
-                block_hash = block_hash_at(height)
-                if block_hash is not None:
-                    replica.chain_hashes[height] = block_hash
-                    replica.vote_checkpoint(height, block_hash)
+        """Rebuild a replica from its persisted records and the committed chain's tip
+        (consensus/restore.py). `block_hash_at(height)` reads a committed block's hash from the
+        store: with it the replica knows its recent chain and re-signs its checkpoint votes
+        above the stable checkpoint, which were lost."""
+        replica = cls(config, crypto, Height(tip_height), tip_hash)
+        replica.restore_from(parse_records(records), block_hash_at)
         replica._startup, replica._out = replica._out, []  # performed on Start
         return replica
 
@@ -157,6 +109,8 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
             self.on_caught_up(event)
         elif isinstance(event, TxsRemoved):
             self.on_txs_removed(event)
+        elif isinstance(event, BlockFetched):
+            self.on_block_fetched(event)
         elif isinstance(event, Start):
             self._on_start()
         self.advance()
@@ -213,3 +167,5 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp):
             self.on_new_view(envelope, message)
         elif isinstance(message, StableCheckpoint):
             self.on_stable_checkpoint(message)
+        elif isinstance(message, Suspect):
+            self.on_suspect(envelope, message)

@@ -47,18 +47,21 @@ class Verifier:
         return len(senders) >= self._config.quorum
 
     def checkpoint_proof(self, proof: CheckpointProof) -> bool:
-        """2f+1 distinct validators signed Checkpoint(height, hash); height 0 is genesis."""
+        """Exactly 2f+1 distinct validators signed Checkpoint(height, hash); height 0 is genesis.
+
+        Exactly: a proof never needs more, and the bound on the messages that carry proofs
+        (ledger.message_bounds) counts 2f+1 votes."""
         if proof.height == 0:
             return proof.block_hash == self._config.genesis_hash and not proof.votes
         if proof.height % self._config.checkpoint_interval != 0:
             return False
-        if len(proof.votes) > self._config.n:
+        if len(proof.votes) > self._config.quorum:
             return False
         return self._quorum_of(proof.votes, Checkpoint(proof.height, proof.block_hash))
 
     def prepared_proof(self, proof: PreparedProof) -> bool:
-        """2f+1 distinct validators signed Prepare(view, height, hash of the block)."""
-        if len(proof.prepares) > self._config.n:
+        """Exactly 2f+1 distinct validators signed Prepare(view, height, hash)."""
+        if len(proof.prepares) > self._config.quorum:
             return False
-        expected = Prepare(proof.view, proof.height, proof.block.header.hash())
+        expected = Prepare(proof.view, proof.height, proof.block_hash)
         return self._quorum_of(proof.prepares, expected)

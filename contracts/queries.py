@@ -51,6 +51,13 @@ def orgs(state: StateReader, after: str | None, limit: int) -> list[dict[str, An
     return [dict(record) for _, record in items]
 
 
+def active_org_count(state: StateReader) -> int:
+    """Organizations not suspended: a node's mempool divides its capacity by this, so each
+    organization keeps a fair share (DESIGN.md §5)."""
+    items = state.state_items(registry.ORG_PREFIX)
+    return sum(1 for _, record in items if not record.get("suspended", False))
+
+
 def currencies(state: StateReader) -> list[dict[str, Any]]:
     """Every currency on the chain, by code."""
     return [dict(record) for _, record in state.state_items(registry.CURRENCY_PREFIX)]

@@ -1,8 +1,9 @@
 """The contract runtime: the method table, the per-call `Context`, and `apply_tx`.
 
-A call runs against a child overlay of the block's state; it lands only if the method returns.
-Any `ContractError` (or, defensively, any other exception: still deterministic) leaves a failed
-receipt and no writes. The caller's organization is the one its signing key belongs to.
+A call runs against a child overlay of the block's state; it lands only if the method returns
+(and the executor, which merges it, finds its writes encodable). Any `ContractError` (or,
+defensively, any other exception: still deterministic) leaves a failed receipt and no writes.
+The caller's organization is the one its signing key belongs to.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from contracts.args import Optional, Validator, validate_args
 from contracts.errors import ContractError, ensure
 from ledger.hashing import sha256
-from ledger.state import StateOverlay
+from ledger.state import Reader, StateOverlay
 from ledger.types import ErrorInfo, TxBody
 
 WRITE_ROLES = ("admin", "operator")
@@ -137,12 +138,15 @@ class TxOutcome:
     error: ErrorInfo | None
     events: tuple[dict[str, Any], ...]
     result: Any
+    call_state: StateOverlay | None = None  # the call's writes, on success: not merged yet
 
 
-def resolve_caller(state: StateOverlay, key: bytes) -> Caller:
-    record = state.get("reg/key/" + key.hex())
+def resolve_caller(read: Reader, key: bytes) -> Caller:
+    """Who signs with `key` in the state `read` sees; UNKNOWN_SIGNER or ORG_SUSPENDED if nobody
+    may. The node's mempool asks the same over committed state before admitting a tx."""
+    record = read("reg/key/" + key.hex())
     ensure(record is not None, "UNKNOWN_SIGNER", "the signing key belongs to no organization")
-    org = state.get("reg/org/" + record["org"])
+    org = read("reg/org/" + record["org"])
     ensure(org is not None, "UNKNOWN_SIGNER", "the signing key's organization does not exist")
     ensure(
         not org.get("suspended", False), "ORG_SUSPENDED", f"organization {org['id']} is suspended"
@@ -150,14 +154,15 @@ def resolve_caller(state: StateOverlay, key: bytes) -> Caller:
     return Caller(key=key, org=record["org"], role=record["role"], kind=org["kind"])
 
 
-def apply_tx(block_state: StateOverlay, block: BlockInfo, tx_id: bytes, body: TxBody) -> TxOutcome:
-    """Run one transaction's call; its writes merge into `block_state` only on success."""
-    call_state = StateOverlay(block_state.get)
+def apply_tx(block_state: Reader, block: BlockInfo, tx_id: bytes, body: TxBody) -> TxOutcome:
+    """Run one transaction's call over the block's state so far; on success its writes are in
+    `call_state`, for the caller to merge into the block once it has checked them."""
+    call_state = StateOverlay(block_state)
     try:
         spec = METHODS.get((body.contract, body.method))
         if spec is None:
             raise ContractError("UNKNOWN_METHOD", f"no method {body.contract}.{body.method}")
-        caller = resolve_caller(call_state, body.sender)
+        caller = resolve_caller(call_state.get, body.sender)
         ensure(
             caller.role in spec.roles,
             "NOT_AUTHORIZED",
@@ -176,5 +181,4 @@ def apply_tx(block_state: StateOverlay, block: BlockInfo, tx_id: bytes, body: Tx
     except Exception as error:  # a contract bug: deterministic, so every replica agrees
         message = f"{type(error).__name__}: {error}"[:200]
         return TxOutcome("failed", ErrorInfo("CONTRACT_FAULT", message), (), None)
-    block_state.merge(call_state)
-    return TxOutcome("ok", None, tuple(ctx.events), result)
+    return TxOutcome("ok", None, tuple(ctx.events), result, call_state)

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-API_SOURCES = [*sorted((ROOT / "node").glob("api*.py")), ROOT / "node" / "httpx.py"]
-TX_SOURCES = [ROOT / "node" / "mempool.py"]
+API_SOURCES = sorted((ROOT / "node" / "api").glob("*.py"))
+TX_SOURCES = [ROOT / "node" / "runtime" / "mempool.py", ROOT / "node" / "runtime" / "admission.py"]
 _BAD = re.compile(r'bad_request\(\s*"([A-Z_]+)"')
 _HTTP = re.compile(r'HttpError\(\s*(\d{3}),\s*"([A-Z_]+)"')
 _STATUS_MAP = re.compile(r'(\d{3}):\s*"([A-Z_]+)"')

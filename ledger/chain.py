@@ -209,6 +209,9 @@ class ChainStore:
         base = P_META + b"x/"
         self.kv.write({base + name.encode(): value for name, value in records.items()}, sync=True)
 
+    def close(self) -> None:
+        self.kv.close()
+
     # -- the one write path --------------------------------------------------------------------
 
     def commit_block(self, committed: CommittedBlock) -> ChainTip:

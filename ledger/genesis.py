@@ -2,7 +2,8 @@
 
 Loading validates everything a node will later trust: duplicate JSON keys, malformed keys,
 BLS proofs of possession (without them an aggregate signature can be forged by a rogue key),
-and a validator count of the form n = 3f + 1. Each error names what is wrong.
+a validator count of the form n = 3f + 1, and params under which every consensus message fits
+in a frame (ledger.message_bounds). Each error names what is wrong.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ledger.crypto import bls
 from ledger.dates import is_calendar_date
 from ledger.errors import GenesisError
 from ledger.hashing import GENESIS_TAG, sha256, tagged_hash
+from ledger.message_bounds import oversized
 
 ORG_KINDS = ("bank", "enterprise", "auditor", "regulator")
 KEY_ROLES = ("admin", "operator", "viewer")
@@ -200,6 +202,8 @@ def genesis_from_value(raw: Any) -> Genesis:
             f"param {key!r} must be a positive integer",
         )
         params[key] = value
+    problem = oversized(params, n, raw["chain"])
+    _need(problem is None, f"params: {problem}")
     return Genesis(raw["chain"], raw["time_ms"], validators, orgs, currencies, params, raw)
 
 

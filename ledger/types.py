@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
+import msgpack
+
 from ledger import codec
 from ledger.crypto import Ed25519Key, ed25519_verify
 from ledger.errors import DecodeError
@@ -89,6 +91,11 @@ class TxBody:
         return TxBody.from_value(codec.decode(data))
 
 
+def tx_id(body_bytes: bytes) -> bytes:
+    """A tx's id (DESIGN.md §5): sha256 of its encoded body, the one place it is computed."""
+    return sha256(body_bytes)
+
+
 def tx_signing_digest(tx_id: bytes) -> bytes:
     return tagged_hash(TX_TAG, tx_id)
 
@@ -106,10 +113,10 @@ class SignedTx:
     @staticmethod
     def create(body: TxBody, key: Ed25519Key) -> SignedTx:
         body_bytes = body.encode()
-        tx_id = sha256(body_bytes)
-        sig = key.sign(tx_signing_digest(tx_id))
+        body_id = tx_id(body_bytes)
+        sig = key.sign(tx_signing_digest(body_id))
         raw = codec.encode({"body": body_bytes, "sig": sig})
-        return SignedTx(body_bytes, sig, body, tx_id, raw)
+        return SignedTx(body_bytes, sig, body, body_id, raw)
 
     def encode(self) -> bytes:
         return self.raw or codec.encode({"body": self.body_bytes, "sig": self.sig})
@@ -120,7 +127,15 @@ class SignedTx:
         _require(_is_bytes(outer["body"]), "body must be bytes")
         _require(_is_bytes(outer["sig"], 64), "sig must be 64 bytes")
         body = TxBody.decode(outer["body"])
-        return SignedTx(outer["body"], outer["sig"], body, sha256(outer["body"]), bytes(data))
+        return SignedTx(outer["body"], outer["sig"], body, tx_id(outer["body"]), bytes(data))
+
+    @staticmethod
+    def id_of(data: bytes) -> bytes:
+        """The id of an encoded signed tx taken from a committed block, without decoding or
+        checking its body (listing a block's tx ids): those bytes were checked before commit."""
+        outer = msgpack.unpackb(data, raw=False)
+        _require(isinstance(outer, dict) and _is_bytes(outer.get("body")), "not a signed tx")
+        return tx_id(outer["body"])
 
     def signature_valid(self) -> bool:
         return ed25519_verify(self.body.sender, tx_signing_digest(self.id), self.sig)

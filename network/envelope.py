@@ -8,6 +8,12 @@ re-encoded or decoded twice:
     b"T" + msgpack [bin(signed tx), ...]                         tx gossip
     b"F" + msgpack {"id", "from", "to"}                          state transfer: a request
     b"B" + msgpack {"id", "blocks": [{"block", "cert"}], "end"}  state transfer: one piece
+    b"G" + msgpack {"id", "height", "hash"}                      a block by hash: a request
+    b"K" + msgpack {"id", "block": bin or nil}                   a block by hash: the answer
+
+Every one of them fits in a frame by construction: a consensus message or a block is at most
+`ledger.message_bounds.frame_budget(params)`, and the kind byte and these few fields stay within
+the `P2P_RESERVE` that budget leaves (checked by tests/unit/test_consensus_bounds.py).
 """
 
 from __future__ import annotations
@@ -23,7 +29,16 @@ CONSENSUS = b"C"[0]
 TXS = b"T"[0]
 FETCH = b"F"[0]
 BLOCKS = b"B"[0]
-KINDS = {CONSENSUS: "consensus", TXS: "txs", FETCH: "fetch", BLOCKS: "blocks"}
+GET_BLOCK = b"G"[0]
+BLOCK = b"K"[0]
+KINDS = {
+    CONSENSUS: "consensus",
+    TXS: "txs",
+    FETCH: "fetch",
+    BLOCKS: "blocks",
+    GET_BLOCK: "get_block",
+    BLOCK: "block",
+}
 
 
 # -- bodies -----------------------------------------------------------------------
@@ -41,6 +56,23 @@ class BlocksPiece:
     request_id: int
     blocks: tuple[tuple[bytes, bytes], ...]  # (encoded block, encoded certificate)
     end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRequest:
+    """Asks a peer for the (uncommitted) block named `block_hash` at `height`."""
+
+    request_id: int
+    height: int
+    block_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BlockAnswer:
+    """The encoded block asked for, or None: the peer does not hold it."""
+
+    request_id: int
+    block: bytes | None
 
 
 def _pack(value: Any) -> bytes:
@@ -78,6 +110,35 @@ def encode_blocks(piece: BlocksPiece) -> bytes:
     blocks = [{"block": block, "cert": cert} for block, cert in piece.blocks]
     body = {"blocks": blocks, "end": piece.end, "id": piece.request_id}
     return b"B" + _pack(body)
+
+
+def encode_block_request(request: BlockRequest) -> bytes:
+    body = {"hash": request.block_hash, "height": request.height, "id": request.request_id}
+    return b"G" + _pack(body)
+
+
+def encode_block_answer(answer: BlockAnswer) -> bytes:
+    return b"K" + _pack({"block": answer.block, "id": answer.request_id})
+
+
+def decode_block_request(body: bytes | memoryview) -> BlockRequest:
+    value = _unpack(body)
+    if not isinstance(value, dict) or set(value) != {"id", "height", "hash"}:
+        raise DecodeError("BAD_FIELD", "a block request is {id, height, hash}")
+    block_hash = value["hash"]
+    if not isinstance(block_hash, bytes) or len(block_hash) != 32:
+        raise DecodeError("BAD_FIELD", "a block request names a 32-byte hash")
+    return BlockRequest(_uint(value["id"], "id"), _uint(value["height"], "height"), block_hash)
+
+
+def decode_block_answer(body: bytes | memoryview) -> BlockAnswer:
+    value = _unpack(body)
+    if not isinstance(value, dict) or set(value) != {"id", "block"}:
+        raise DecodeError("BAD_FIELD", "a block answer is {id, block}")
+    block = value["block"]
+    if block is not None and not isinstance(block, bytes):
+        raise DecodeError("BAD_FIELD", "a block answer holds bytes or nil")
+    return BlockAnswer(_uint(value["id"], "id"), block)
 
 
 def decode_txs(body: bytes | memoryview) -> list[bytes]:

@@ -2,7 +2,9 @@
 and with more than one validator the peer transport, tx gossip and state transfer.
 
 `NodeService.open(config)` builds the parts (synchronously: it opens LevelDB); `start()` binds
-the API and the P2P port and starts the replica; `stop()` undoes all of it.
+the API and the P2P port and starts the replica; `stop()` undoes all of it. The driver gets
+every hook when it is built: with peers, `Peering.connect` builds gossip and state transfer
+around it and returns where its messages go.
 `run_node(config)` is what `tally node start` runs: it logs with node/height/view context and
 stops cleanly on SIGTERM or SIGINT.
 
@@ -22,16 +24,19 @@ from aiohttp import web
 
 from consensus import PbftReplica, ReplicaConfig, ValidatorCrypto
 from consensus.interface import Replica
+from contracts import queries
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
 from ledger.store import LevelDBStore
-from network.envelope import BLOCKS, CONSENSUS, FETCH, TXS
+from network.envelope import BLOCK, BLOCKS, CONSENSUS, FETCH, GET_BLOCK, TXS
 from node.api.app import make_app
 from node.api.context import NodeHandle
 from node.config import NodeConfig
 from node.keys import ValidatorKeys, load_keys
-from node.runtime.driver import Driver, NullTransport, Transport
+from node.runtime.admission import Signers
+from node.runtime.blockfetch import BlockFetcher
+from node.runtime.driver import Driver, Links
 from node.runtime.executor import Executor
 from node.runtime.gossip import TxGossip
 from node.runtime.mempool import Mempool
@@ -69,22 +74,37 @@ def default_replica(
 class Peering:
     """Everything a validator among others has: the P2P transport, gossip, state transfer."""
 
-    def __init__(self, service: NodeService, index: int) -> None:
-        genesis, driver, metrics = service.genesis, service.driver, service.metrics
-        self.transport = PeerTransport(
-            genesis, index, service.keys.ed25519, service.config.p2p_listen
+    def __init__(self, genesis: Genesis, keys: ValidatorKeys, index: int, listen: str) -> None:
+        self.genesis = genesis
+        self.transport = PeerTransport(genesis, index, keys.ed25519, listen)
+        self.statesync: StateSync | None = None
+        self.gossip: TxGossip | None = None
+        self.blocks: BlockFetcher | None = None
+
+    def connect(self, driver: Driver) -> Links:
+        """Build gossip and state transfer around `driver` (called from its constructor) and
+        route peers' messages to them; return where the driver's output goes."""
+        transport, metrics = self.transport, driver.metrics
+        statesync = StateSync(transport, driver, self.genesis, metrics)
+        gossip = TxGossip(transport, driver, metrics, catching_up=lambda: statesync.active)
+        blocks = BlockFetcher(transport, driver)
+        self.statesync, self.gossip, self.blocks = statesync, gossip, blocks
+        transport.on(CONSENSUS, lambda peer, body: driver.message_received(peer, bytes(body)))
+        transport.on(TXS, gossip.on_txs)
+        transport.on(FETCH, statesync.on_fetch)
+        transport.on(BLOCKS, statesync.on_blocks)
+        transport.peer_listeners.append(gossip.peer_changed)
+        transport.peer_listeners.append(
+            lambda peer, up: metrics.peers_connected.set(len(transport.connected()))
         )
-        self.statesync = StateSync(self.transport, driver, genesis, metrics)
-        self.gossip = TxGossip(
-            self.transport, driver, metrics, catching_up=lambda: self.statesync.active
+        transport.on(GET_BLOCK, blocks.on_get_block)
+        transport.on(BLOCK, blocks.on_block)
+        self._watch(metrics)
+        return Links(
+            ConsensusChannel(transport, statesync.fetch_blocks, blocks.fetch_block), gossip.forward
         )
-        driver.transport = ConsensusChannel(self.transport, self.statesync.fetch_blocks)
-        driver.on_admitted = self.gossip.forward
-        self.transport.on(CONSENSUS, lambda peer, body: driver.message_received(peer, bytes(body)))
-        self.transport.on(TXS, self.gossip.on_txs)
-        self.transport.on(FETCH, self.statesync.on_fetch)
-        self.transport.on(BLOCKS, self.statesync.on_blocks)
-        self.transport.peer_listeners.append(self._peer_changed)
+
+    def _watch(self, metrics: Metrics) -> None:
         network = self.transport.network
         metrics.watch(
             "tally_peer_send_queue",
@@ -104,18 +124,18 @@ class Peering:
             "Failed P2P handshakes (unknown keys included)",
             lambda: network.stats().handshake_failures,
         )
-        self._metrics = metrics
-
-    def _peer_changed(self, peer: int, connected: bool) -> None:
-        self._metrics.peers_connected.set(len(self.transport.connected()))
 
     async def start(self) -> None:
         await self.transport.start()
 
     async def stop(self) -> None:
-        self.gossip.flush()
-        await self.gossip.close()
-        await self.statesync.close()
+        if self.gossip is not None:
+            self.gossip.flush()
+            await self.gossip.close()
+        if self.statesync is not None:
+            await self.statesync.close()
+        if self.blocks is not None:
+            await self.blocks.close()
         await self.transport.close()
 
 
@@ -129,6 +149,7 @@ class NodeService:
         driver: Driver,
         metrics: Metrics,
         verify_pool: ThreadPoolExecutor,
+        peering: Peering | None,
     ) -> None:
         self.config = config
         self.genesis = genesis
@@ -138,10 +159,7 @@ class NodeService:
         self.metrics = metrics
         self._verify_pool = verify_pool
         self._runner: web.AppRunner | None = None
-        index = genesis.validator_index(keys.ed25519.public)
-        self.peering: Peering | None = None
-        if len(genesis.validators) > 1 and index is not None:
-            self.peering = Peering(self, index)
+        self.peering = peering
         self.app = make_app(
             NodeHandle(config.name, genesis, driver, metrics, self.peers),
             max_body_bytes=config.max_body_bytes,
@@ -152,7 +170,6 @@ class NodeService:
         config: NodeConfig,
         *,
         replica_factory: ReplicaFactory = default_replica,
-        transport: Transport | None = None,
     ) -> NodeService:
         genesis = load_genesis(config.genesis)
         keys = load_keys(config.key_file)
@@ -171,9 +188,13 @@ class NodeService:
             is_committed=lambda tx_id: store.tx_location(tx_id) is not None,
             tip_height=lambda: executor.tip.height,
             verify_pool=verify_pool,
+            signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
         )
         metrics = Metrics()
         metrics.count_rejections(lambda: mempool.rejections)
+        peering = None
+        if len(genesis.validators) > 1:
+            peering = Peering(genesis, keys, index, config.p2p_listen)
         driver = Driver(
             replica_factory(genesis, keys, index, executor),
             executor,
@@ -182,10 +203,10 @@ class NodeService:
             proposer=keys.ed25519.public,
             validator_count=len(genesis.validators),
             metrics=metrics,
-            transport=transport or NullTransport(),
+            connect=None if peering is None else peering.connect,
             max_skew_ms=genesis.params["max_clock_skew_ms"],
         )
-        return NodeService(config, genesis, keys, store, driver, metrics, verify_pool)
+        return NodeService(config, genesis, keys, store, driver, metrics, verify_pool, peering)
 
     def peers(self) -> dict[str, bool]:
         """Other validators' names → connected (empty for a single validator)."""
@@ -214,7 +235,7 @@ class NodeService:
         if self._runner is not None:
             await self._runner.cleanup()
         self._verify_pool.shutdown(wait=True)
-        self.store.kv.close()
+        self.store.close()
         log.info("stopped at height %d", self.driver.executor.tip.height)
 
 

@@ -182,12 +182,13 @@ def _inclusion_checks(proof: _Proof) -> list[Check]:
     ]
 
 
-def _header_checks(proof: _Proof, genesis: Genesis) -> list[Check]:
-    """The header belongs to the genesis chain and its validator set, and is certified."""
-    header = proof.header
+def header_checks(
+    header: Header, header_bytes: bytes, certificate: Certificate, genesis: Genesis
+) -> list[Check]:
+    """The header belongs to the genesis chain and its validator set, and is certified (the
+    part every offline proof shares: of a transaction here, of a state key in state_proofs)."""
     same_validators = header.validators_hash == genesis.validators_hash()
-    header_hash = sha256(proof.header_bytes)
-    certificate = proof.certificate
+    header_hash = sha256(header_bytes)
     reason = verify_certificate(genesis, certificate, header_hash)
     quorum = f"a quorum of {genesis.quorum} of {len(genesis.validators)} validators signed"
     return [
@@ -229,11 +230,11 @@ def verify_proof(
         proof = _parse(proof_json)
     except FormError as exc:
         return ProofCheck((Check("decode", False, str(exc)),), expected_tx_id or "", None)
-    tx_id = sha256(proof.tx.body_bytes)
+    tx_id = proof.tx.id  # recomputed from the body when it was decoded (ledger.types.tx_id)
     checks = [
         Check("decode", True, "tx, receipt and header are canonical encodings"),
         *_tx_checks(proof, tx_id, expected_tx_id),
         *_inclusion_checks(proof),
-        *_header_checks(proof, genesis),
+        *header_checks(proof.header, proof.header_bytes, proof.certificate, genesis),
     ]
     return ProofCheck(tuple(checks), tx_id.hex(), proof.header.height)

@@ -14,7 +14,7 @@ from node.api.context import SPEC, node, store
 from node.api.forms import block_json, certificate_json, error_json, receipt_json, tx_json
 from node.api.params import query_int, read_json, tx_id_param
 from node.api.responses import HttpError, bad_request, json_response, not_found, to_json
-from node.runtime.driver import CommittedNotice
+from node.runtime.outcomes import CommittedNotice
 
 MAX_TXS_PER_REQUEST = 10_000
 
@@ -118,7 +118,7 @@ async def post_txs(request: web.Request) -> web.Response:
         rejections["NOT_HEX"] = rejections.get("NOT_HEX", 0) + not_hex
     driver.txs_arrived(accepted)
     if wait_ms is not None and accepted:
-        outcomes = await driver.wait_for(accepted, wait_ms / 1000)
+        outcomes = await driver.outcomes.wait_for(accepted, wait_ms / 1000)
         for result in results:
             if result["accepted"]:
                 outcome = outcomes.get(bytes.fromhex(result["id"]))
@@ -140,7 +140,7 @@ async def get_tx(request: web.Request) -> web.Response:
     chain = store(request)
     location = chain.tx_location(tx_id)
     if location is None and wait_ms is not None and handle.driver.mempool.contains(tx_id):
-        await handle.driver.wait_for([tx_id], wait_ms / 1000)
+        await handle.driver.outcomes.wait_for([tx_id], wait_ms / 1000)
         location = chain.tx_location(tx_id)
     if location is not None:
         height, index = location
@@ -245,7 +245,7 @@ async def get_events(request: web.Request) -> web.Response:
 async def get_stream(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: `block` per commit and `event` per contract event."""
     driver = node(request).driver
-    queue = driver.subscribe()
+    queue = driver.outcomes.subscribe()
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     response.headers["Cache-Control"] = "no-cache"
     await response.prepare(request)
@@ -264,7 +264,7 @@ async def get_stream(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        driver.unsubscribe(queue)
+        driver.outcomes.unsubscribe(queue)
     return response
 
 

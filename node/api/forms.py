@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgpack
-
-from ledger.hashing import sha256
 from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx
 from node.api.responses import to_json
 
@@ -33,7 +30,7 @@ def certificate_json(certificate: Certificate | None) -> dict[str, Any] | None:
 
 def block_json(block: Block, certificate: Certificate | None) -> dict[str, Any]:
     header = block.header
-    tx_ids = [sha256(msgpack.unpackb(raw, raw=False)["body"]).hex() for raw in block.txs]
+    tx_ids = [SignedTx.id_of(raw).hex() for raw in block.txs]
     return {
         "height": header.height,
         "hash": header.hash().hex(),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,8 +22,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from ledger.errors import TallyError
-from node.ops import bench, bench_net
-from node.ops.localnet import read_info
+from node.ops import bench, bench_net, bench_workload
+from node.ops.bench_report import BenchReport
+from node.ops.layout import read_info
 from wallet.client import Client
 
 
@@ -28,53 +32,58 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """How hard and how long to push: the command's load options."""
+
+    txs: int
+    batch: int
+    connections: int
+    rate: float | None
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUsage:
+    """What the validators' processes used while the load ran (read from /proc)."""
+
+    cpu: list[float]  # cores busy per node over the load
+    rss_mb: list[float]  # peak resident memory per node
+
+
 def _node_samples(info: dict[str, Any]) -> list[bench_net.ProcSample | None]:
     return [bench_net.sample(int(entry.get("pid", 0))) for entry in info["nodes"]]
 
 
-def _table(report: dict[str, Any]) -> Table:
+def _table(report: BenchReport) -> Table:
     table = Table(title="tally bench", show_header=False)
-    latency = report["latency_ms"]
+    latency = report.latency_ms
     rows = [
-        ("validators", str(report["nodes"])),
-        ("organizations", str(report["orgs"])),
-        ("transactions", f"{report['committed']} committed of {report['txs']}"),
-        ("rejected", json.dumps(report["rejected"]) if report["rejected"] else "none"),
-        ("offered load", f"{report['offered_rate']} tx/s" if report["offered_rate"] else "max"),
-        ("committed tx/s", f"{report['tps']:,.1f}"),
+        ("validators", str(report.nodes)),
+        ("organizations", str(report.orgs)),
+        ("transactions", f"{report.committed} committed of {report.txs}"),
+        ("rejected", json.dumps(report.rejected) if report.rejected else "none"),
+        ("offered load", f"{report.offered_rate} tx/s" if report.offered_rate else "max"),
+        ("committed tx/s", f"{report.tps:,.1f}"),
         (
             "ceiling tx/s",
-            f"{report['ceiling_tps']:,.1f}  ({report['cores']} cores × "
-            f"{report['ed25519_per_core']:,} Ed25519/s ÷ {report['nodes']})",
+            f"{report.ceiling_tps:,.1f}  ({report.cores} cores × "
+            f"{report.ed25519_per_core:,} Ed25519/s ÷ {report.nodes})",
         ),
-        ("ratio", f"{100 * report['ratio']:.1f}% of the ceiling"),
-        ("latency p50/p95/p99", f"{latency['p50']} / {latency['p95']} / {latency['p99']} ms"),
-        ("node CPU (cores)", ", ".join(f"{value:.2f}" for value in report["cpu"])),
-        ("peak RSS (MB)", ", ".join(f"{value:.0f}" for value in report["rss_mb_per_node"])),
-        ("blocks", str(report["blocks"])),
+        ("ratio", f"{100 * report.ratio:.1f}% of the ceiling"),
+        ("latency p50/p95/p99", f"{latency.p50} / {latency.p95} / {latency.p99} ms"),
+        ("node CPU (cores)", ", ".join(f"{value:.2f}" for value in report.cpu)),
+        ("peak RSS (MB)", ", ".join(f"{value:.0f}" for value in report.rss_mb_per_node)),
+        ("blocks", str(report.blocks)),
     ]
     for name, value in rows:
         table.add_row(name, value)
     return table
 
 
-def _measure(
-    info: dict[str, Any],
-    *,
-    nodes: int,
-    txs: int,
-    batch: int,
-    connections: int,
-    rate: float | None,
-    timeout: float,
-    console: Console,
-    quiet: bool,
-) -> dict[str, Any]:
-    if not quiet:
-        console.log("Measuring Ed25519 verifications per core…")
-    per_core = bench.ed25519_verifies_per_second()
-    api = info["nodes"][0]["api"]
-    height = Client(api).height()
+@contextlib.contextmanager
+def _progress_bars(console: Console, quiet: bool) -> Iterator[bench_workload.Progress]:
+    """A progress callback that draws one bar per phase (signing, submitting, committed)."""
     with Progress(
         TextColumn("{task.description:<11}"),
         BarColumn(),
@@ -91,39 +100,72 @@ def _measure(
                 tasks[phase] = progress.add_task(phase, total=total)
             progress.update(tasks[phase], completed=done, total=total)
 
-        workload = bench.build_workload(info, txs, height, report)
-        before = _node_samples(info)
-        wall = time.monotonic()
-        measured = asyncio.run(
-            bench.run_load(
-                [entry["api"] for entry in info["nodes"]],
-                workload,
-                batch=batch,
-                connections=connections,
-                rate=rate,
-                commit_timeout=timeout,
-                progress=report,
-            )
+        yield report
+
+
+def _load(
+    info: dict[str, Any],
+    workload: bench_workload.Workload,
+    options: LoadOptions,
+    progress: bench_workload.Progress,
+) -> tuple[bench.LoadResult, NodeUsage]:
+    """Run the load, reading each node's CPU time and peak memory before and after it."""
+    before = _node_samples(info)
+    wall = time.monotonic()
+    measured = asyncio.run(
+        bench.run_load(
+            [entry["api"] for entry in info["nodes"]],
+            workload,
+            batch=options.batch,
+            connections=options.connections,
+            rate=options.rate,
+            commit_timeout=options.timeout,
+            progress=progress,
         )
-        wall = time.monotonic() - wall
-        after = _node_samples(info)
+    )
+    wall = time.monotonic() - wall
+    after = _node_samples(info)
     cpu = [
         (b_after.cpu_seconds - b_before.cpu_seconds) / wall
         for b_before, b_after in zip(before, after, strict=True)
         if b_before is not None and b_after is not None
     ]
     rss = [sample.peak_rss_mb for sample in after if sample is not None]
+    return measured, NodeUsage(cpu=cpu, rss_mb=rss)
+
+
+def _measure(
+    info: dict[str, Any], nodes: int, options: LoadOptions, console: Console, quiet: bool
+) -> BenchReport:
+    """The ceiling of this machine, then the load on the localnet; the report of both."""
+    if not quiet:
+        console.log("Measuring Ed25519 verifications per core…")
+    per_core = bench.ed25519_verifies_per_second()
+    height = Client(info["nodes"][0]["api"]).height()
+    with _progress_bars(console, quiet) as progress:
+        workload = bench_workload.build_workload(info, options.txs, height, progress)
+        measured, usage = _load(info, workload, options, progress)
     return bench.summarize(
         nodes=nodes,
-        txs=txs,
+        txs=options.txs,
         orgs=workload.orgs,
         measured=measured,
         ed25519_per_core=per_core,
         cores=bench_net.cores(),
-        cpu=cpu,
-        rss_mb=rss,
-        rate=rate,
+        cpu=usage.cpu,
+        rss_mb=usage.rss_mb,
+        rate=options.rate,
     )
+
+
+def _own_localnet(
+    directory: Path, nodes: int, orgs: int, console: Console, quiet: bool
+) -> dict[str, Any]:
+    """Lay out and start the bench's own localnet in `directory`; its localnet.json."""
+    if not quiet:
+        console.log(f"Starting a {nodes}-validator localnet with {orgs} extra orgs…")
+    bench_net.layout(directory, nodes, orgs)
+    return bench_net.start(directory, nodes)
 
 
 @click.command("bench")
@@ -175,6 +217,7 @@ def bench_command(
     """Committed tx/s, latency, CPU and memory of a localnet, against this machine's ceiling."""
     console = Console(stderr=True)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    options = LoadOptions(txs=txs, batch=batch, connections=connections, rate=rate, timeout=timeout)
     own_dir: Path | None = None
     try:
         if localnet_dir:
@@ -182,21 +225,8 @@ def bench_command(
             nodes = len(info["nodes"])
         else:
             own_dir = Path(tempfile.mkdtemp(prefix="tally-bench-"))
-            if not json_output:
-                console.log(f"Starting a {nodes}-validator localnet with {orgs} extra orgs…")
-            bench_net.layout(own_dir / "net", nodes, orgs)
-            info = bench_net.start(own_dir / "net", nodes)
-        report = _measure(
-            info,
-            nodes=nodes,
-            txs=txs,
-            batch=batch,
-            connections=connections,
-            rate=rate,
-            timeout=timeout,
-            console=console,
-            quiet=json_output,
-        )
+            info = _own_localnet(own_dir / "net", nodes, orgs, console, json_output)
+        report = _measure(info, nodes, options, console, quiet=json_output)
     except TallyError as error:
         if json_output:
             click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
@@ -215,7 +245,7 @@ def bench_command(
                 shutil.rmtree(own_dir, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
     if json_output:
-        click.echo(json.dumps(report))
+        click.echo(report.encode())
     else:
         Console().print(_table(report))
 

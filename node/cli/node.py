@@ -10,7 +10,7 @@ import click
 
 from ledger.errors import TallyError
 from node.config import load_config
-from node.ops.localnet import init_network
+from node.ops.layout import init_network
 
 
 @click.group("node")

@@ -2,11 +2,11 @@
 
 Every validator verifies every tx signature, so c cores and n validators cannot commit more than
 c × (Ed25519 verifications per core per second) / n tx/s (DESIGN.md §13). The bench measures
-that rate in-process, then funds 100+ organizations, pre-signs cash transfers among them and
-submits them in batches over several HTTP connections. Commit times are observed by polling
-/v1/status (cheap for the node, unlike a stream that serializes every event), and tx ids are
-mapped to heights afterwards from /v1/blocks, so latency = first observation of the tx's block
-- the moment its batch was sent.
+that rate in-process, then funds 100+ organizations, pre-signs cash transfers among them
+(node.ops.bench_workload) and submits them in batches over several HTTP connections. Commit
+times are observed by polling /v1/status (cheap for the node, unlike a stream that serializes
+every event), and tx ids are mapped to heights afterwards from /v1/blocks, so latency = first
+observation of the tx's block - the moment its batch was sent.
 """
 
 from __future__ import annotations
@@ -15,27 +15,22 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import nacl.signing
 
-from ledger.crypto import Ed25519Key
-from ledger.genesis import load_genesis
-from node.ops import bench_net
+from node.ops.bench_net import BenchError
+from node.ops.bench_report import BenchReport, LatencyPercentiles
+from node.ops.bench_workload import Progress, Workload, no_progress
 from wallet.async_client import AsyncClient
 from wallet.client import ApiError
-from wallet.txbuilder import build_tx
 
 POLL_S = 0.01  # how often the commit watcher asks for the height
-FUND_AMOUNT = 10_000_000_000  # minor units per organization: far more than it will send
+LOCATE_EVERY_S = 0.25  # how often committed blocks are scanned for the submitted tx ids
+FUNDING_BATCH = 1000
 
-Progress = Callable[[str, int, int], None]  # phase, done, total
-
-
-def _no_progress(phase: str, done: int, total: int) -> None:
-    pass
+Batch = list[tuple[str, str]]  # (tx id hex, signed tx hex)
 
 
 def ed25519_verifies_per_second(count: int = 1000, rounds: int = 5) -> float:
@@ -67,76 +62,19 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Workload:
-    funding: list[str]  # hex signed txs: the issuer bank funds every sender
-    transfers: list[str]  # hex signed txs, in submission order
-    transfer_ids: list[str]
-    orgs: int
+class LoadResult:
+    """The raw measurements of one load run, before they are summarized."""
 
+    accepted: int
+    rejected: dict[str, int]  # refused submissions by error code
+    committed: int  # accepted transfers found in a block
+    elapsed_s: float  # first submission to the first observation of the last commit
+    latencies: tuple[float, ...]  # seconds, one per committed transfer
+    blocks: int  # blocks that held at least one transfer
 
-def _operator(org: dict[str, Any]) -> Ed25519Key | None:
-    for key in org.get("keys", []):
-        if key.get("role") == "operator" and key.get("seed"):
-            return Ed25519Key.from_seed(bytes.fromhex(key["seed"]))
-    return None
-
-
-def build_workload(
-    info: dict[str, Any], txs: int, height: int, progress: Progress = _no_progress
-) -> Workload:
-    """Pre-sign funding and `txs` CNY transfers among the localnet's non-bank organizations."""
-    genesis = load_genesis(info["genesis"])
-    currency = genesis.currency("CNY") or genesis.currencies[0]
-    issuer_id = currency.issuers[0]
-    by_id = {org["id"]: org for org in info["orgs"]}
-    issuer = _operator(by_id.get(issuer_id, {}))
-    if issuer is None:
-        raise bench_net.BenchError("NO_ISSUER_KEY", f"localnet.json has no key of {issuer_id}")
-    senders = [
-        (org["id"], key)
-        for org in info["orgs"]
-        if org["kind"] != "bank" and (key := _operator(org)) is not None
-    ]
-    if len(senders) < 2:
-        raise bench_net.BenchError("TOO_FEW_ORGS", "the localnet needs two non-bank orgs")
-    valid_until = height + genesis.params["max_tx_validity"] - 10
-    funding = [
-        build_tx(
-            issuer,
-            genesis.chain,
-            "cash",
-            "issue",
-            {"currency": currency.code, "to": org_id, "amount": FUND_AMOUNT},
-            valid_until,
-        )
-        for org_id, _ in senders
-    ]
-    transfers = []
-    count = len(senders)
-    for index in range(txs):
-        payer_id, payer = senders[index % count]
-        payee_id = senders[(index // count + 1 + index) % count][0]
-        if payee_id == payer_id:
-            payee_id = senders[(index + 1) % count][0]
-        transfers.append(
-            build_tx(
-                payer,
-                genesis.chain,
-                "cash",
-                "transfer",
-                {"currency": currency.code, "to": payee_id, "amount": 1},
-                valid_until,
-            )
-        )
-        if index % 1000 == 999:
-            progress("signing", index + 1, txs)
-    progress("signing", txs, txs)
-    return Workload(
-        funding=[tx.encode().hex() for tx in funding],
-        transfers=[tx.encode().hex() for tx in transfers],
-        transfer_ids=[tx.id.hex() for tx in transfers],
-        orgs=count,
-    )
+    @property
+    def tps(self) -> float:
+        return self.committed / self.elapsed_s
 
 
 @dataclass(slots=True)
@@ -164,9 +102,58 @@ async def _watch_heights(api: AsyncClient, run: _Run, stop: asyncio.Event) -> No
         await asyncio.sleep(POLL_S)
 
 
+@contextlib.asynccontextmanager
+async def _heights_watched(api: AsyncClient, run: _Run) -> AsyncIterator[None]:
+    """Run the height watcher for the duration of the block, and stop it however it ends."""
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch_heights(api, run, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await watcher
+
+
+async def _fund(api: AsyncClient, funding: list[str]) -> None:
+    """Submit the funding txs and wait for their commit; any refusal ends the bench."""
+    for first in range(0, len(funding), FUNDING_BATCH):
+        funded = await api.request(
+            "POST", "/v1/txs?wait=commit", {"txs": funding[first : first + FUNDING_BATCH]}
+        )
+        refused = [r for r in funded["results"] if not r.get("accepted")]
+        if refused:
+            raise BenchError("FUNDING_FAILED", f"funding refused: {refused[0]}")
+
+
+async def _send_batches(
+    api: AsyncClient,
+    queue: asyncio.Queue[tuple[int, Batch]],
+    started: float,
+    rate: float | None,
+    run: _Run,
+    progress: Progress,
+    total: int,
+) -> None:
+    """One connection's worker: send queued batches (each at its slot when paced), count results."""
+    while not queue.empty():
+        first, batch = queue.get_nowait()
+        if rate:
+            await asyncio.sleep(max(0.0, started + first / rate - time.monotonic()))
+        sent = time.monotonic()
+        results = await api.submit_hex([raw for _, raw in batch])
+        for (tx_id, _), result in zip(batch, results, strict=True):
+            if result.get("accepted"):
+                run.sent_at[tx_id] = sent
+                run.accepted += 1
+            else:
+                code = (result.get("error") or {}).get("code", "REJECTED")
+                run.rejected[code] = run.rejected.get(code, 0) + 1
+        progress("submitting", run.accepted + sum(run.rejected.values()), total)
+
+
 async def _submit(
     apis: list[AsyncClient],
-    batches: list[list[tuple[str, str]]],
+    batches: list[Batch],
     connections: int,
     rate: float | None,
     run: _Run,
@@ -175,34 +162,15 @@ async def _submit(
 ) -> float:
     """Send batches over `connections` workers (split among the nodes), paced at `rate` tx/s
     if given; batch i goes to node i mod n (round robin: every validator takes client load)."""
-    queues: list[asyncio.Queue[tuple[int, list[tuple[str, str]]]]] = [asyncio.Queue() for _ in apis]
+    queues: list[asyncio.Queue[tuple[int, Batch]]] = [asyncio.Queue() for _ in apis]
     offset = 0
     for index, batch in enumerate(batches):
         queues[index % len(apis)].put_nowait((offset, batch))
         offset += len(batch)
     started = time.monotonic()
-
-    async def worker(
-        api: AsyncClient, queue: asyncio.Queue[tuple[int, list[tuple[str, str]]]]
-    ) -> None:
-        while not queue.empty():
-            first, batch = queue.get_nowait()
-            if rate:
-                await asyncio.sleep(max(0.0, started + first / rate - time.monotonic()))
-            sent = time.monotonic()
-            results = await api.submit_hex([raw for _, raw in batch])
-            for (tx_id, _), result in zip(batch, results, strict=True):
-                if result.get("accepted"):
-                    run.sent_at[tx_id] = sent
-                    run.accepted += 1
-                else:
-                    code = (result.get("error") or {}).get("code", "REJECTED")
-                    run.rejected[code] = run.rejected.get(code, 0) + 1
-            progress("submitting", run.accepted + sum(run.rejected.values()), total)
-
     await asyncio.gather(
         *(
-            worker(api, queue)
+            _send_batches(api, queue, started, rate, run, progress, total)
             for api, queue in zip(apis, queues, strict=True)
             for _ in range(max(1, connections // len(apis)))
         )
@@ -228,6 +196,41 @@ async def _locate(
     return height
 
 
+async def _await_commits(
+    api: AsyncClient, run: _Run, start_height: int, timeout: float, progress: Progress
+) -> dict[str, int]:
+    """The height of every accepted transfer, scanning new blocks until all are found or
+    `timeout` seconds pass."""
+    located: dict[str, int] = {}
+    scan_from = start_height + 1
+    deadline = time.monotonic() + timeout
+    while len(located) < run.accepted and time.monotonic() < deadline:
+        await asyncio.sleep(LOCATE_EVERY_S)
+        scan_from = await _locate(api, scan_from, run.last_height, located, run.sent_at)
+        progress("committed", len(located), run.accepted)
+    return located
+
+
+def _result(run: _Run, located: dict[str, int], started: float) -> LoadResult:
+    """Latency of each committed transfer: its block's first observation - its batch's send."""
+    latencies = []
+    last_commit = started
+    for tx_id, height in located.items():
+        seen = run.height_seen_at.get(height)
+        if seen is None:
+            continue
+        latencies.append(seen - run.sent_at[tx_id])
+        last_commit = max(last_commit, seen)
+    return LoadResult(
+        accepted=run.accepted,
+        rejected=run.rejected,
+        committed=len(located),
+        elapsed_s=max(last_commit - started, 1e-9),
+        latencies=tuple(latencies),
+        blocks=len(set(located.values())),
+    )
+
+
 async def run_load(
     api_urls: list[str],
     workload: Workload,
@@ -236,8 +239,8 @@ async def run_load(
     connections: int,
     rate: float | None,
     commit_timeout: float,
-    progress: Progress = _no_progress,
-) -> dict[str, Any]:
+    progress: Progress = no_progress,
+) -> LoadResult:
     """Fund, submit round robin to every node in `api_urls`, wait for every accepted transfer to
     commit (as seen by the first node); return the raw measurements."""
     async with contextlib.AsyncExitStack() as stack:
@@ -248,49 +251,15 @@ async def run_load(
             for url in api_urls
         ]
         api = apis[0]
-        for first in range(0, len(workload.funding), 1000):
-            funded = await api.request(
-                "POST", "/v1/txs?wait=commit", {"txs": workload.funding[first : first + 1000]}
-            )
-            refused = [r for r in funded["results"] if not r.get("accepted")]
-            if refused:
-                raise bench_net.BenchError("FUNDING_FAILED", f"funding refused: {refused[0]}")
+        await _fund(api, workload.funding)
         start_height = await api.height()
         run = _Run(last_height=start_height)
-        stop = asyncio.Event()
-        watcher = asyncio.create_task(_watch_heights(api, run, stop))
         pairs = list(zip(workload.transfer_ids, workload.transfers, strict=True))
         batches = [pairs[i : i + batch] for i in range(0, len(pairs), batch)]
-        try:
+        async with _heights_watched(api, run):
             started = await _submit(apis, batches, connections, rate, run, progress, len(pairs))
-            located: dict[str, int] = {}
-            scan_from = start_height + 1
-            deadline = time.monotonic() + commit_timeout
-            while len(located) < run.accepted and time.monotonic() < deadline:
-                await asyncio.sleep(0.25)
-                scan_from = await _locate(api, scan_from, run.last_height, located, run.sent_at)
-                progress("committed", len(located), run.accepted)
-        finally:
-            stop.set()
-            await watcher
-    latencies = []
-    last_commit = started
-    for tx_id, height in located.items():
-        seen = run.height_seen_at.get(height)
-        if seen is None:
-            continue
-        latencies.append(seen - run.sent_at[tx_id])
-        last_commit = max(last_commit, seen)
-    elapsed = max(last_commit - started, 1e-9)
-    return {
-        "accepted": run.accepted,
-        "rejected": run.rejected,
-        "committed": len(located),
-        "elapsed_s": elapsed,
-        "tps": len(located) / elapsed,
-        "latencies": latencies,
-        "blocks": len(set(located.values())),
-    }
+            located = await _await_commits(api, run, start_height, commit_timeout, progress)
+    return _result(run, located, started)
 
 
 def summarize(
@@ -298,37 +267,37 @@ def summarize(
     nodes: int,
     txs: int,
     orgs: int,
-    measured: dict[str, Any],
+    measured: LoadResult,
     ed25519_per_core: float,
     cores: int,
     cpu: list[float],
     rss_mb: list[float],
     rate: float | None,
-) -> dict[str, Any]:
+) -> BenchReport:
     """The §13 report: tps against ceiling, latency percentiles, CPU and peak memory."""
     ceiling = cores * ed25519_per_core / nodes
-    latencies_ms = [1000 * value for value in measured["latencies"]]
-    return {
-        "nodes": nodes,
-        "txs": txs,
-        "orgs": orgs,
-        "accepted": measured["accepted"],
-        "committed": measured["committed"],
-        "rejected": measured["rejected"],
-        "blocks": measured["blocks"],
-        "offered_rate": rate,
-        "elapsed_s": round(measured["elapsed_s"], 3),
-        "tps": round(measured["tps"], 1),
-        "cores": cores,
-        "ed25519_per_core": round(ed25519_per_core),
-        "ceiling_tps": round(ceiling, 1),
-        "ratio": round(measured["tps"] / ceiling, 4) if ceiling else 0.0,
-        "latency_ms": {
-            "p50": round(percentile(latencies_ms, 0.50), 1),
-            "p95": round(percentile(latencies_ms, 0.95), 1),
-            "p99": round(percentile(latencies_ms, 0.99), 1),
-        },
-        "cpu": [round(value, 3) for value in cpu],  # cores busy per node during the load
-        "rss_mb": round(max(rss_mb), 1) if rss_mb else 0.0,  # peak of any node
-        "rss_mb_per_node": [round(value, 1) for value in rss_mb],
-    }
+    latencies_ms = [1000 * value for value in measured.latencies]
+    return BenchReport(
+        nodes=nodes,
+        txs=txs,
+        orgs=orgs,
+        accepted=measured.accepted,
+        committed=measured.committed,
+        rejected=dict(measured.rejected),
+        blocks=measured.blocks,
+        offered_rate=rate,
+        elapsed_s=round(measured.elapsed_s, 3),
+        tps=round(measured.tps, 1),
+        cores=cores,
+        ed25519_per_core=round(ed25519_per_core),
+        ceiling_tps=round(ceiling, 1),
+        ratio=round(measured.tps / ceiling, 4) if ceiling else 0.0,
+        latency_ms=LatencyPercentiles(
+            p50=round(percentile(latencies_ms, 0.50), 1),
+            p95=round(percentile(latencies_ms, 0.95), 1),
+            p99=round(percentile(latencies_ms, 0.99), 1),
+        ),
+        cpu=tuple(round(value, 3) for value in cpu),
+        rss_mb=round(max(rss_mb), 1) if rss_mb else 0.0,
+        rss_mb_per_node=tuple(round(value, 1) for value in rss_mb),
+    )

@@ -2,7 +2,7 @@
 processes' CPU and memory read from /proc.
 
 The development cast has ten organizations; a realistic load spreads transfers over many more,
-so the bench lays out an ordinary localnet (node.ops.localnet.init_network), adds enterprise
+so the bench lays out an ordinary localnet (node.ops.layout.init_network), adds enterprise
 organizations to its genesis and localnet.json before any node has started, then starts it with
 `tally localnet up`, which reuses a folder whose chain and node count match.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from node.ops.devnet import KYC_EXPIRES
-from node.ops.localnet import GENESIS_FILE, LOCALNET_FILE, init_network, read_info, write_info
+from node.ops.layout import GENESIS_FILE, LOCALNET_FILE, init_network, read_info, write_info
 
 # Transfers are valid for this many blocks: a long run must not outlive its transactions.
 BENCH_PARAMS = {"max_tx_validity": 100_000}

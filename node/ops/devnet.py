@@ -73,23 +73,8 @@ def _bls(seed: bytes | None, label: str) -> BlsKey:
     return BlsKey.from_secret(1 + int.from_bytes(derived, "big") % (BLS_CURVE_ORDER - 1))
 
 
-def make_devnet(
-    nodes: int,
-    *,
-    chain: str = "tally-dev",
-    time_ms: int = 1_767_225_600_000,  # 2026-01-01T00:00:00Z
-    seed: bytes | None = None,
-    p2p_ports: list[int] | None = None,
-    host: str = "127.0.0.1",
-    params: dict[str, int] | None = None,
-) -> DevNet:
-    """The cast with `nodes` validators run by the first banks (bank-a, bank-b, ...).
-
-    With `seed`, every key is derived from it, so tests get the same chain each run.
-    """
-    if nodes < 1:
-        raise ValueError("a network needs at least one validator")
-    ports = p2p_ports or [26600 + i for i in range(nodes)]
+def _cast(seed: bytes | None) -> tuple[list[dict[str, Any]], dict[str, dict[str, Ed25519Key]]]:
+    """The organizations as genesis lists them, and each one's admin and operator keys."""
     org_keys: dict[str, dict[str, Ed25519Key]] = {}
     orgs = []
     for kind, cast in (("bank", BANKS), ("enterprise", ENTERPRISES), ("auditor", AUDITORS)):
@@ -112,6 +97,13 @@ def make_devnet(
                     "daily_limits": {},
                 }
             )
+    return orgs, org_keys
+
+
+def _validators(
+    nodes: int, seed: bytes | None, ports: list[int], host: str
+) -> tuple[ValidatorSecrets, ...]:
+    """`nodes` validators run by the banks in turn (bank-a, bank-b, ...)."""
     validators = []
     for index in range(nodes):
         org = BANKS[index % len(BANKS)][0]
@@ -125,20 +117,44 @@ def make_devnet(
                 p2p=f"{host}:{ports[index]}",
             )
         )
+    return tuple(validators)
+
+
+def _validator_entry(validator: ValidatorSecrets) -> dict[str, Any]:
+    """A validator as genesis lists it: public keys, proof of possession, P2P address."""
+    return {
+        "name": validator.name,
+        "org": validator.org,
+        "ed25519": validator.ed25519.public.hex(),
+        "bls": validator.bls.public.hex(),
+        "bls_pop": validator.bls.proof_of_possession().hex(),
+        "p2p": validator.p2p,
+    }
+
+
+def make_devnet(
+    nodes: int,
+    *,
+    chain: str = "tally-dev",
+    time_ms: int = 1_767_225_600_000,  # 2026-01-01T00:00:00Z
+    seed: bytes | None = None,
+    p2p_ports: list[int] | None = None,
+    host: str = "127.0.0.1",
+    params: dict[str, int] | None = None,
+) -> DevNet:
+    """The cast with `nodes` validators run by the first banks (bank-a, bank-b, ...).
+
+    With `seed`, every key is derived from it, so tests get the same chain each run.
+    """
+    if nodes < 1:
+        raise ValueError("a network needs at least one validator")
+    ports = p2p_ports or [26600 + i for i in range(nodes)]
+    orgs, org_keys = _cast(seed)
+    validators = _validators(nodes, seed, ports, host)
     genesis = {
         "chain": chain,
         "time_ms": time_ms,
-        "validators": [
-            {
-                "name": v.name,
-                "org": v.org,
-                "ed25519": v.ed25519.public.hex(),
-                "bls": v.bls.public.hex(),
-                "bls_pop": v.bls.proof_of_possession().hex(),
-                "p2p": v.p2p,
-            }
-            for v in validators
-        ],
+        "validators": [_validator_entry(validator) for validator in validators],
         "orgs": orgs,
         "currencies": [
             {"code": code, "decimals": decimals, "issuers": [issuer]}
@@ -146,4 +162,4 @@ def make_devnet(
         ],
         "params": dict(params or {}),
     }
-    return DevNet(genesis, tuple(validators), org_keys)
+    return DevNet(genesis, validators, org_keys)

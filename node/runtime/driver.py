@@ -3,8 +3,10 @@
 The replica decides; the driver does: timers on the asyncio loop, proposals and execution
 through the executor and mempool, persistence and commits through the store, messages through
 an injectable transport (a no-op for a single validator). Events produced while performing
-actions (ProposalBuilt, BlockExecuted) are queued and fed after the current list, so actions
-are always performed in the order the replica gave them.
+actions (ProposalBuilt, BlockExecuted, BlockFetched of a block found locally) are queued and
+fed after the current list, so actions are always performed in the order the replica gave them.
+What clients wait for (receipts, the commit stream) is settled into `outcomes`, its own object
+beside the driver.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from consensus.interface import (
     Action,
     BlockExecuted,
+    BlockFetched,
     Broadcast,
     BuildProposal,
     CancelTimer,
@@ -28,6 +31,7 @@ from consensus.interface import (
     DiscardBlocks,
     Event,
     ExecuteBlock,
+    FetchBlock,
     FetchBlocks,
     MessageReceived,
     Persist,
@@ -36,17 +40,29 @@ from consensus.interface import (
     Send,
     SetTimer,
     Start,
+    Suspected,
     TimerFired,
     TxsArrived,
     TxsRemoved,
     ViewChanged,
 )
+from consensus.messages import SignedMessage
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
-from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx, bitmap_indexes
+from ledger.types import (
+    Block,
+    Certificate,
+    ErrorInfo,
+    Height,
+    Receipt,
+    SignedTx,
+    ValidatorIndex,
+    bitmap_indexes,
+)
 from node.runtime.executor import Executor
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
+from node.runtime.outcomes import CommittedNotice, Outcomes
 
 log = logging.getLogger(__name__)
 
@@ -69,50 +85,43 @@ def reason_label(reason: str) -> str:
 class Transport(Protocol):
     """How consensus messages leave the node; `network/` provides the real one."""
 
-    def send(self, to: int, message: Any) -> None: ...
-    def broadcast(self, message: Any) -> None: ...
+    def send(self, to: int, message: SignedMessage) -> None: ...
+    def broadcast(self, message: SignedMessage) -> None: ...
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None: ...
+
+    def fetch_block(
+        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
+    ) -> bool:
+        """Start fetching a block by hash (the answer comes as `Driver.block_fetched`);
+        False if there is nobody to ask."""
+        ...
 
 
 class NullTransport:
     """A single validator has nobody to talk to."""
 
-    def send(self, to: int, message: Any) -> None:
+    def send(self, to: int, message: SignedMessage) -> None:
         pass
 
-    def broadcast(self, message: Any) -> None:
+    def broadcast(self, message: SignedMessage) -> None:
         pass
 
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
         pass
 
+    def fetch_block(
+        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
+    ) -> bool:
+        return False
+
 
 @dataclass(frozen=True, slots=True)
-class CommittedNotice:
-    """What subscribers (the live stream) hear after each commit."""
+class Links:
+    """Where the driver's output goes besides the store: consensus messages and block fetches
+    (`transport`), and the txs clients gave this node (`admitted`, which gossip forwards)."""
 
-    block: Block
-    block_hash: bytes
-    certificate: Certificate
-    receipts: tuple[Receipt, ...]
-    first_event_seq: int  # sequence number of the block's first event (if any)
-
-
-class _Waiter:
-    """One request waiting for several txs' receipts; resolved once all are in."""
-
-    __slots__ = ("future", "receipts", "remaining")
-
-    def __init__(self, ids: set[bytes]) -> None:
-        self.remaining = ids
-        self.receipts: dict[bytes, Receipt | ErrorInfo] = {}
-        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def settle(self, tx_id: bytes, outcome: Receipt | ErrorInfo) -> None:
-        self.receipts[tx_id] = outcome
-        self.remaining.discard(tx_id)
-        if not self.remaining and not self.future.done():
-            self.future.set_result(None)
+    transport: Transport = field(default_factory=NullTransport)
+    admitted: Callable[[list[SignedTx]], None] | None = None
 
 
 class Driver:
@@ -126,10 +135,13 @@ class Driver:
         proposer: bytes,
         validator_count: int,
         metrics: Metrics,
-        transport: Transport | None = None,
+        connect: Callable[[Driver], Links] | None = None,
         max_skew_ms: int = 0,
         clock: Callable[[], int] = now_ms,
     ) -> None:
+        """`connect(driver)`, called once at the end, builds the parts that feed this driver
+        (gossip, state transfer: they need it) and returns where its output goes; without it
+        the driver is a single validator's, talking to nobody."""
         self.replica = replica
         self.executor = executor
         self.mempool = mempool
@@ -137,21 +149,21 @@ class Driver:
         self.proposer = proposer
         self.validator_count = validator_count
         self.metrics = metrics
-        self.transport: Transport = transport or NullTransport()
         self.max_skew_ms = max_skew_ms
         self.clock = clock
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._events: deque[Event] = deque()
         self._busy = False
-        self._waiters: dict[bytes, list[_Waiter]] = {}
+        self.outcomes = Outcomes(store)
         self._arrivals: dict[bytes, float] = {}
-        self._subscribers: list[asyncio.Queue[CommittedNotice | None]] = []
         self._round_started: dict[int, float] = {}  # height -> when we built/executed it
         self._persists: dict[str, bytes | None] = {}
-        # Called with txs a client gave us (not gossiped ones): the gossip forwards them.
-        self.on_admitted: Callable[[list[SignedTx]], None] | None = None
         self.last_commit_ms = 0
         self.running = False
+        links = Links() if connect is None else connect(self)
+        self.transport: Transport = links.transport
+        # Called with txs a client gave us (not gossiped ones): the gossip forwards them.
+        self.on_admitted = links.admitted
 
     # -- feeding the replica --------------------------------------------------------------------
 
@@ -167,8 +179,7 @@ class Driver:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        for queue in self._subscribers:
-            _offer(queue, None)
+        self.outcomes.close()
 
     def txs_arrived(self, tx_ids: list[bytes], *, forward: bool = True) -> None:
         """Admitted txs: note their arrival for latency, forward them to the other validators
@@ -191,10 +202,14 @@ class Driver:
     def caught_up(self) -> None:
         """State transfer ended (whatever it reached): tell the replica where the chain is."""
         tip = self.executor.tip
-        self.handle(CaughtUp(tip.height, tip.block_hash, self.clock()))
+        self.handle(CaughtUp(Height(tip.height), tip.block_hash, self.clock()))
 
-    def message_received(self, sender: int, message: Any) -> None:
-        self.handle(MessageReceived(sender, message, self.clock()))
+    def message_received(self, sender: int, message: SignedMessage | bytes) -> None:
+        self.handle(MessageReceived(ValidatorIndex(sender), message, self.clock()))
+
+    def block_fetched(self, height: Height, block_hash: bytes, block: Block | None) -> None:
+        """The answer to a FetchBlock (the block checked against its hash, or None)."""
+        self.handle(BlockFetched(height, block_hash, block, self.clock()))
 
     def handle(self, event: Event) -> None:
         """Feed `event`; re-entrant calls (from inside an action) queue behind the current one."""
@@ -246,6 +261,18 @@ class Driver:
             self.transport.broadcast(action.message)
         elif isinstance(action, FetchBlocks):
             self.transport.fetch_blocks(action.from_height, action.to_height, action.peers)
+        elif isinstance(action, FetchBlock):
+            if not self.transport.fetch_block(action.height, action.block_hash, action.peers):
+                self._events.append(
+                    BlockFetched(action.height, action.block_hash, None, self.clock())
+                )
+        elif isinstance(action, Suspected):
+            log.warning(
+                "suspecting the primary of view %d at height %d (leaving it once f+1 do): %s",
+                action.view,
+                self.executor.tip.height,
+                action.reason,
+            )
         elif isinstance(action, ViewChanged):
             log.warning(
                 "view change at height %d: view %d, primary %d, because %s",
@@ -288,9 +315,11 @@ class Driver:
         if rejected:
             gone = [tx.id for tx, _ in rejected]
             self.mempool.remove(gone)
-            for tx, code in rejected:
+            for tx, why in rejected:
+                log.info("dropped tx %s from the mempool: %s", tx.id.hex(), why.code)
                 self._arrivals.pop(tx.id, None)
-                self._settle(tx.id, ErrorInfo(code, "dropped from the mempool before ordering"))
+                dropped = ErrorInfo(why.code, f"dropped from the mempool: {why.message}")
+                self.outcomes.settle(tx.id, dropped)
             self._events.append(TxsRemoved(tuple(gone), clock))
         if block is not None and not block.txs:
             self.executor.forget(block.hash)
@@ -342,20 +371,17 @@ class Driver:
         self._observe(height, certificate, receipts)
         if len(self._round_started) > 64:
             self._round_started = {h: t for h, t in self._round_started.items() if h > height}
-        if self._waiters:
-            for receipt in receipts:
-                self._settle(receipt.tx, receipt)
+        self.outcomes.committed(
+            CommittedNotice(block, block.hash, certificate, receipts, first_event_seq)
+        )
         if height % EXPIRY_SWEEP_BLOCKS == 0:
             expired = self.mempool.drop_expired(height + 1)
+            ran_out = ErrorInfo("EXPIRED", "validity ran out before ordering")
             for tx_id in expired:
                 self._arrivals.pop(tx_id, None)
-                self._settle(tx_id, ErrorInfo("EXPIRED", "validity ran out before ordering"))
+                self.outcomes.settle(tx_id, ran_out)
             if expired:
                 self._events.append(TxsRemoved(tuple(expired), self.clock()))
-        notice = CommittedNotice(block, block.hash, certificate, receipts, first_event_seq)
-        for queue in list(self._subscribers):
-            if not _offer(queue, notice):
-                self._subscribers.remove(queue)
         log.debug("committed height %d with %d txs", height, len(receipts))
         return ids
 
@@ -380,64 +406,3 @@ class Driver:
         signed = len(bitmap_indexes(certificate.signers, self.validator_count))
         metrics.commit_missing_signers.set(self.validator_count - signed)
         self.last_commit_ms = self.clock()
-
-    # -- waiting for receipts and following commits ---------------------------------------------
-
-    def _settle(self, tx_id: bytes, outcome: Receipt | ErrorInfo) -> None:
-        waiters = self._waiters.pop(tx_id, None)
-        if waiters:
-            for waiter in waiters:
-                waiter.settle(tx_id, outcome)
-
-    async def wait_for(
-        self, tx_ids: list[bytes], timeout: float
-    ) -> dict[bytes, Receipt | ErrorInfo]:
-        """Receipts (or why a tx was dropped) for `tx_ids`, as many as arrive within `timeout`.
-
-        Call without awaiting anything between admitting the txs and this call, or check the
-        store first, so no commit slips by unseen.
-        """
-        waiter = _Waiter(set(tx_ids))
-        for tx_id in tx_ids:
-            location = self.store.tx_location(tx_id)
-            if location is not None:
-                receipt = self.store.receipt(*location)
-                if receipt is not None:
-                    waiter.settle(tx_id, receipt)
-                    continue
-            self._waiters.setdefault(tx_id, []).append(waiter)
-        if waiter.remaining:
-            try:
-                await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
-            except TimeoutError:
-                pass
-            finally:
-                for tx_id in waiter.remaining:
-                    listed = self._waiters.get(tx_id)
-                    if listed is not None and waiter in listed:
-                        listed.remove(waiter)
-                        if not listed:
-                            del self._waiters[tx_id]
-        return waiter.receipts
-
-    def subscribe(self, max_backlog: int = 1024) -> asyncio.Queue[CommittedNotice | None]:
-        """A queue of commit notices; a subscriber that falls `max_backlog` behind is dropped
-        (it receives None) rather than let memory grow."""
-        queue: asyncio.Queue[CommittedNotice | None] = asyncio.Queue(max_backlog)
-        self._subscribers.append(queue)
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[CommittedNotice | None]) -> None:
-        if queue in self._subscribers:
-            self._subscribers.remove(queue)
-
-
-def _offer(queue: asyncio.Queue[CommittedNotice | None], item: CommittedNotice | None) -> bool:
-    """Put without waiting; a full queue loses its oldest item to a final None, and False."""
-    try:
-        queue.put_nowait(item)
-        return True
-    except asyncio.QueueFull:
-        queue.get_nowait()
-        queue.put_nowait(None)
-        return False

@@ -3,27 +3,35 @@
 Blocks still in flight (proposed or prepared, not committed) are kept as write overlays keyed by
 block hash, each reading through its parent, so the next height can execute on top of one that
 is not committed yet. Committing writes the block's receipts and writes in one store batch.
+
+Building and checking a block share one per-tx loop (`_order`): the admissibility rule of
+`node.runtime.admission`, then the call. Whatever one tx does — a contract raising, a result or
+a write the codec cannot encode — ends as that tx's failed receipt, its writes dropped, so a
+block can always be built from what is left (DESIGN.md §7, liveness).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
-
-import msgpack
 
 from contracts.catalog import genesis_state
 from contracts.runtime import BlockInfo, apply_tx
-from ledger.chain import P_STATE, ChainStore, ChainTip, CommittedBlock
+from ledger import codec
+from ledger.chain import ChainStore, ChainTip, CommittedBlock
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.merkle import merkle_root
 from ledger.state import Reader, StateOverlay, next_state_root
-from ledger.types import Block, Certificate, Header, Receipt, SignedTx
+from ledger.types import Block, Certificate, ErrorInfo, Header, Receipt, SignedTx
+from node.runtime.admission import TxRules
 
 log = logging.getLogger(__name__)
+
+# The receipt code of a tx whose execution failed other than by a contract rule.
+FAULT_CODE = "CONTRACT_FAULT"
 
 
 class InvalidBlock(TallyError):
@@ -42,12 +50,73 @@ class PendingBlock:
     parent_hash: bytes
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What the per-tx loop ordered: txs and receipts (with their encodings) and the writes."""
+
+    overlay: StateOverlay
+    txs: list[SignedTx] = field(default_factory=list)
+    encoded_txs: list[bytes] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    encoded_receipts: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+
+def _fault_receipt(tx: SignedTx, height: int, index: int, what: str, error: Exception) -> Receipt:
+    """The failed receipt of a tx that raised: the same text on every replica, always encodable."""
+    text = f"{what}: {type(error).__name__}: {error}"[:200]
+    message = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return Receipt(tx.id, height, index, "failed", ErrorInfo(FAULT_CODE, message), (), None)
+
+
+def _check_encodable(writes: dict[str, Any]) -> None:
+    """Raise unless `next_state_root` and the store can encode these writes: each pair is
+    checked as it is nested there (`[[key, value], ...]`), integers by their range alone."""
+    for key, value in writes.items():
+        if type(value) is int and type(key) is str:
+            if not codec.INT_MIN <= value <= codec.INT_MAX:
+                raise TallyError("INT_RANGE", "integer out of the 64-bit range")
+            key.encode()  # a lone surrogate cannot be a key on disk
+        elif value is not None or type(key) is not str:
+            codec.encode([[key, value]])
+
+
+def apply_one(
+    overlay: StateOverlay, info: BlockInfo, tx: SignedTx, index: int
+) -> tuple[Receipt, bytes]:
+    """Execute one ordered tx over `overlay`: its receipt and the receipt's encoding. Its
+    writes land only if they and the receipt encode. The second line behind the contracts'
+    own range checks: any exception here is a bug of a contract (or of ours), so it is logged
+    with the tx, and the tx fails alone, deterministically, with `CONTRACT_FAULT`."""
+    stage = "execution failed"
+    try:
+        outcome = apply_tx(overlay.get, info, tx.id, tx.body)
+        receipt = Receipt(
+            tx.id, info.height, index, outcome.status, outcome.error, outcome.events, outcome.result
+        )
+        stage = "result cannot be encoded"
+        encoded = receipt.encode()
+        stage = "writes cannot be encoded"
+        if outcome.call_state is not None:
+            _check_encodable(outcome.call_state.writes)
+    except Exception as error:
+        if isinstance(error, TallyError | UnicodeError):
+            log.warning("tx %s at height %d: %s: %s", tx.id.hex(), info.height, stage, error)
+        else:
+            log.exception("tx %s at height %d: %s", tx.id.hex(), info.height, stage)
+        fault = _fault_receipt(tx, info.height, index, stage, error)
+        return fault, fault.encode()
+    if outcome.call_state is not None:
+        overlay.merge(outcome.call_state)
+    return receipt, encoded
+
+
 class Executor:
     def __init__(self, store: ChainStore, genesis: Genesis) -> None:
         self.store = store
         self.genesis = genesis
+        self.rules = TxRules.from_genesis(genesis)
         self.validators_hash = genesis.validators_hash()
-        self.max_validity = genesis.params["max_tx_validity"]
         self.block_max_txs = genesis.params["block_max_txs"]
         self.block_max_bytes = genesis.params["block_max_bytes"]
         self.pending: dict[bytes, PendingBlock] = {}
@@ -55,15 +124,9 @@ class Executor:
 
     # -- reading state at a point in the chain --------------------------------------------------
 
-    def _committed_state(self, key: str) -> Any:
-        """A committed state value. The store holds only canonical bytes we wrote, so they
-        are unpacked without the decoder's round-trip check (measured: ~40% of execution)."""
-        raw = self.store.kv.get(P_STATE + key.encode())
-        return None if raw is None else msgpack.unpackb(raw, raw=False, strict_map_key=True)
-
     def _reader(self, parent_hash: bytes) -> Reader:
         if parent_hash == self.tip.block_hash:
-            return self._committed_state
+            return self.store.state_trusted
         pending = self.pending.get(parent_hash)
         if pending is None:
             raise InvalidBlock("parent block is unknown")
@@ -100,46 +163,49 @@ class Executor:
             cursor = self.pending.get(cursor.parent_hash)
         return ids
 
-    def check_tx(
-        self, tx: SignedTx, height: int, parent_hash: bytes, known_uncommitted: bool = False
-    ) -> str | None:
-        """Why `tx` cannot be ordered at `height` (after its signature was checked), or None.
+    # -- the per-tx loop ------------------------------------------------------------------------
 
-        `known_uncommitted` skips the store lookup for a tx the caller knows is not committed
-        (the mempool drops committed ids), the one disk read per tx on the proposer's path.
+    def _order(
+        self,
+        parent_hash: bytes,
+        info: BlockInfo,
+        txs: Iterable[SignedTx],
+        refused: Callable[[SignedTx, ErrorInfo], None],
+        uncommitted: Callable[[bytes], bool] | None,
+    ) -> _Batch:
+        """Check each tx against the admissibility rule and execute those that pass, until the
+        block's limits are reached; `refused(tx, why)` hears of the others.
+
+        `uncommitted(tx_id)` may vouch that a tx is not committed (the mempool drops committed
+        ids), which saves the one store read per tx on this path.
         """
-        if tx.body.chain != self.genesis.chain:
-            return "WRONG_CHAIN"
-        if tx.body.valid_until < height:
-            return "EXPIRED"
-        if tx.body.valid_until > height + self.max_validity:
-            return "VALIDITY_TOO_LONG"
-        if self._seen_in_ancestors(parent_hash, tx.id, known_uncommitted):
-            return "DUPLICATE_TX"
-        return None
+        batch = _Batch(StateOverlay(self._reader(parent_hash)))
+        ordered: set[bytes] = set()
 
-    # -- executing ------------------------------------------------------------------------------
+        def seen(tx: SignedTx) -> bool:
+            vouched = uncommitted is not None and uncommitted(tx.id)
+            return tx.id in ordered or self._seen_in_ancestors(parent_hash, tx.id, vouched)
 
-    def _run(
-        self, parent_hash: bytes, height: int, time_ms: int, txs: list[SignedTx]
-    ) -> tuple[StateOverlay, tuple[Receipt, ...]]:
-        overlay = StateOverlay(self._reader(parent_hash))
-        info = BlockInfo(self.genesis.chain, height, time_ms)
-        receipts = []
-        for index, tx in enumerate(txs):
-            outcome = apply_tx(overlay, info, tx.id, tx.body)
-            receipts.append(
-                Receipt(
-                    tx.id,
-                    height,
-                    index,
-                    outcome.status,
-                    outcome.error,
-                    outcome.events,
-                    outcome.result,
-                )
-            )
-        return overlay, tuple(receipts)
+        for tx in txs:
+            encoded = tx.encode()
+            if len(batch.txs) >= self.block_max_txs:
+                break
+            if batch.size + len(encoded) > self.block_max_bytes:
+                break
+            refusal = self.rules.refusal(tx, len(encoded), info.height, seen)
+            if refusal is not None:
+                refused(tx, refusal)
+                continue
+            ordered.add(tx.id)
+            receipt, encoded_receipt = apply_one(batch.overlay, info, tx, len(batch.txs))
+            batch.txs.append(tx)
+            batch.encoded_txs.append(encoded)
+            batch.receipts.append(receipt)
+            batch.encoded_receipts.append(encoded_receipt)
+            batch.size += len(encoded)
+        return batch
+
+    # -- building and checking blocks -----------------------------------------------------------
 
     def build(
         self,
@@ -150,44 +216,24 @@ class Executor:
         proposer: bytes,
         now_ms: int,
         uncommitted: Callable[[bytes], bool] | None = None,
-    ) -> tuple[Block, list[tuple[SignedTx, str]]]:
-        """Execute a batch on top of `parent_hash` and return the block and the txs left out.
+    ) -> tuple[Block, list[tuple[SignedTx, ErrorInfo]]]:
+        """Execute a batch on top of `parent_hash` and return the block and the txs left out
+        (with why: they cannot be ordered here, ever).
 
-        `uncommitted(tx_id)` may vouch that a candidate is not committed (see `check_tx`).
         Candidates already in an uncommitted ancestor (pipelined heights) are skipped, not
         refused: they are on their way to commit.
         """
         parent_height, parent_time, parent_root = self._parent(parent_hash)
-        in_flight = self._ancestor_ids(parent_hash)
         if height != parent_height + 1:
             raise InvalidBlock(f"height {height} does not follow {parent_height}")
-        chosen: list[SignedTx] = []
-        encoded_txs: list[bytes] = []
-        rejected: list[tuple[SignedTx, str]] = []
-        seen: set[bytes] = set()
-        size = 0
-        for tx in candidates:
-            if len(chosen) >= self.block_max_txs:
-                break
-            if tx.id in in_flight:
-                continue
-            encoded = tx.encode()
-            if size + len(encoded) > self.block_max_bytes:
-                break
-            vouched = uncommitted is not None and uncommitted(tx.id)
-            reason = self.check_tx(tx, height, parent_hash, vouched)
-            if reason is None and tx.id in seen:
-                reason = "DUPLICATE_TX"
-            if reason is not None:
-                rejected.append((tx, reason))
-                continue
-            seen.add(tx.id)
-            chosen.append(tx)
-            encoded_txs.append(encoded)
-            size += len(encoded)
+        in_flight = self._ancestor_ids(parent_hash)
+        fresh = (tx for tx in candidates if tx.id not in in_flight)
+        rejected: list[tuple[SignedTx, ErrorInfo]] = []
         time_ms = max(now_ms, parent_time)
-        overlay, receipts = self._run(parent_hash, height, time_ms, chosen)
-        encoded_receipts = tuple(r.encode() for r in receipts)
+        info = BlockInfo(self.genesis.chain, height, time_ms)
+        batch = self._order(
+            parent_hash, info, fresh, lambda tx, why: rejected.append((tx, why)), uncommitted
+        )
         header = Header(
             chain=self.genesis.chain,
             height=height,
@@ -195,35 +241,18 @@ class Executor:
             time_ms=time_ms,
             proposer=proposer,
             view=view,
-            txs_root=merkle_root(encoded_txs),
-            receipts_root=merkle_root(encoded_receipts),
-            state_root=next_state_root(parent_root, overlay.writes),
+            txs_root=merkle_root(batch.encoded_txs),
+            receipts_root=merkle_root(batch.encoded_receipts),
+            state_root=next_state_root(parent_root, batch.overlay.writes),
             validators_hash=self.validators_hash,
         )
-        block = Block(header, tuple(encoded_txs))
-        self._keep(block, receipts, encoded_receipts, overlay, [tx.id for tx in chosen])
+        block = Block(header, tuple(batch.encoded_txs))
+        self._keep(block, batch)
         return block, rejected
 
-    def execute(
-        self,
-        block: Block,
-        now_ms: int,
-        max_skew_ms: int,
-        signature_ok: Callable[[SignedTx], bool] = SignedTx.signature_valid,
-        uncommitted: Callable[[bytes], bool] | None = None,
-        decode: Callable[[bytes], SignedTx] = SignedTx.decode,
-    ) -> None:
-        """Check a proposed block fully and execute it; raise InvalidBlock naming the fault.
-
-        `signature_ok(tx)` checks a tx's signature; the node's remembers what it checked (its
-        mempool), so a replica verifies each signature once. `uncommitted(tx_id)` may vouch
-        that a tx is not committed (see `check_tx`), saving a store read per tx. `decode` may
-        return an already decoded tx for the same bytes.
-        """
+    def _check_header(self, block: Block, now_ms: int, max_skew_ms: int) -> bytes:
+        """Check what a block claims before executing it; its parent's state root."""
         header = block.header
-        block_hash = header.hash()
-        if block_hash in self.pending:
-            return
         if header.chain != self.genesis.chain:
             raise InvalidBlock("wrong chain")
         if header.validators_hash != self.validators_hash:
@@ -241,47 +270,51 @@ class Executor:
             raise InvalidBlock("block too large")
         if merkle_root(block.txs) != header.txs_root:
             raise InvalidBlock("txs_root does not match the transactions")
-        txs: list[SignedTx] = []
-        seen: set[bytes] = set()
-        for index, raw in enumerate(block.txs):
-            try:
-                tx = decode(raw)
-            except TallyError as error:
-                raise InvalidBlock(f"tx {index} is malformed: {error.message}") from None
-            if not signature_ok(tx):
-                raise InvalidBlock(f"tx {index} has a bad signature")
-            vouched = uncommitted is not None and uncommitted(tx.id)
-            reason = self.check_tx(tx, header.height, header.prev, vouched)
-            if reason is None and tx.id in seen:
-                reason = "DUPLICATE_TX"
-            if reason is not None:
-                raise InvalidBlock(f"tx {index} cannot be ordered: {reason}")
-            seen.add(tx.id)
-            txs.append(tx)
-        overlay, receipts = self._run(header.prev, header.height, header.time_ms, txs)
-        encoded_receipts = tuple(r.encode() for r in receipts)
-        if merkle_root(encoded_receipts) != header.receipts_root:
-            raise InvalidBlock("receipts_root differs from what executing the block gives")
-        if next_state_root(parent_root, overlay.writes) != header.state_root:
-            raise InvalidBlock("state_root differs from what executing the block gives")
-        self._keep(block, receipts, encoded_receipts, overlay, [tx.id for tx in txs])
+        return parent_root
 
-    def _keep(
+    def execute(
         self,
         block: Block,
-        receipts: tuple[Receipt, ...],
-        encoded_receipts: tuple[bytes, ...],
-        overlay: StateOverlay,
-        ids: list[bytes],
+        now_ms: int,
+        max_skew_ms: int,
+        signature_ok: Callable[[SignedTx], bool] = SignedTx.signature_valid,
+        uncommitted: Callable[[bytes], bool] | None = None,
+        decode: Callable[[bytes], SignedTx] = SignedTx.decode,
     ) -> None:
+        """Check a proposed block fully and execute it; raise InvalidBlock naming the fault.
+
+        `signature_ok(tx)` checks a tx's signature; the node's remembers what it checked (its
+        mempool), so a replica verifies each signature once. `uncommitted(tx_id)` may vouch
+        that a tx is not committed (see `_order`). `decode` may return an already decoded tx
+        for the same bytes.
+        """
+        header = block.header
+        if header.hash() in self.pending:
+            return
+        parent_root = self._check_header(block, now_ms, max_skew_ms)
+
+        def refused(tx: SignedTx, why: ErrorInfo) -> None:
+            index = block.txs.index(tx.encode())
+            raise InvalidBlock(f"tx {index} cannot be ordered: {why.code}")
+
+        info = BlockInfo(self.genesis.chain, header.height, header.time_ms)
+        txs = _decoded(block, decode, signature_ok)
+        batch = self._order(header.prev, info, txs, refused, uncommitted)
+        if merkle_root(batch.encoded_receipts) != header.receipts_root:
+            raise InvalidBlock("receipts_root differs from what executing the block gives")
+        if next_state_root(parent_root, batch.overlay.writes) != header.state_root:
+            raise InvalidBlock("state_root differs from what executing the block gives")
+        self._keep(block, batch)
+
+    def _keep(self, block: Block, batch: _Batch) -> None:
         block_hash = block.header.hash()
         self.pending[block_hash] = PendingBlock(
             block,
             block_hash,
-            receipts,
-            encoded_receipts,
-            overlay,
-            frozenset(ids),
+            tuple(batch.receipts),
+            tuple(batch.encoded_receipts),
+            batch.overlay,
+            frozenset(tx.id for tx in batch.txs),
             block.header.prev,
         )
 
@@ -315,3 +348,17 @@ class Executor:
 
     def state(self, key: str) -> Any:
         return self.store.state(key)
+
+
+def _decoded(
+    block: Block, decode: Callable[[bytes], SignedTx], signature_ok: Callable[[SignedTx], bool]
+) -> Iterator[SignedTx]:
+    """A proposed block's txs, decoded and their signatures checked, in block order."""
+    for index, raw in enumerate(block.txs):
+        try:
+            tx = decode(raw)
+        except TallyError as error:
+            raise InvalidBlock(f"tx {index} is malformed: {error.message}") from None
+        if not signature_ok(tx):
+            raise InvalidBlock(f"tx {index} has a bad signature")
+        yield tx

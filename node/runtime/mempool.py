@@ -1,9 +1,15 @@
 """The mempool: transactions checked on entry, held in arrival order until a block takes them.
 
-Entry checks are everything a tx can fail before it is ordered: size, canonical encoding,
-signature, chain, expiry window and duplicates (pending or committed). Each rejection carries a
-stable code. Signatures of a large batch are checked in worker threads: libsodium (via cffi)
-releases the GIL, measured at ~1.6x on two cores, and the event loop keeps serving meanwhile.
+Entry checks are everything a tx can fail before it is ordered: size and canonical encoding;
+the admissibility rule the executor applies too (chain, expiry window, duplicates pending or
+committed: `node.runtime.admission`); a signer that is a key of an active organization; the
+signature; and room. Room is shared fairly (DESIGN.md §5): each organization may hold at most
+the pool's capacity, in txs and in bytes, divided by the number of active organizations, so a
+member flooding the pool fills only its own share and keys of no organization get nothing.
+Each refusal carries a stable code and is counted by code (`tally_tx_rejections`).
+
+Signatures of a large batch are checked in worker threads: libsodium (via cffi) releases the
+GIL, measured at ~1.6x on two cores, and the event loop keeps serving meanwhile.
 The pool remembers every id it verified, so executing a block of ours skips re-verification.
 """
 
@@ -19,11 +25,16 @@ from dataclasses import dataclass
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.types import ErrorInfo, SignedTx
+from node.runtime.admission import Signers, TxRules
 
 # Below this many signatures a thread hop costs more than it saves.
 PARALLEL_VERIFY_MIN = 64
 # Signatures remembered as checked (tx id -> signature), beyond those of pending txs.
 VERIFIED_CACHE = 100_000
+# Encoded bytes the pool holds at most (a node's memory, not a consensus rule).
+MEMPOOL_MAX_BYTES = 256 * 1024 * 1024
+# How often (in blocks) the number of active organizations, which sets the shares, is recounted.
+SHARE_RECOUNT_BLOCKS = 64
 
 # Decoder codes as clients see them: malformed bytes, malleable bytes, or a wrong shape.
 _DECODE_CODES = {"NON_CANONICAL": "NON_CANONICAL", "BAD_FIELD": "BAD_TX"}
@@ -43,6 +54,14 @@ class Admission:
 
 def _reject(tx_id: bytes | None, code: str, message: str) -> Admission:
     return Admission(tx_id, ErrorInfo(code, message))
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A tx that passed every entry check but its signature and room, and who signed it."""
+
+    tx: SignedTx
+    org: str
 
 
 def _verify_all(txs: list[SignedTx]) -> list[bool]:
@@ -78,8 +97,57 @@ class RecentCommits:
         return valid_until <= self._store_horizon and self._in_store(tx_id)
 
 
+class OrgShares:
+    """Txs and bytes each organization holds, each kept within its share of the pool.
+
+    Every active organization may hold `capacity // orgs` txs and `max_bytes // orgs` bytes.
+    Shares are fixed parts, not loans from a common space: so whatever one organization sends,
+    another always finds its own share free.
+    """
+
+    def __init__(self, capacity: int, max_bytes: int, max_tx_bytes: int, orgs: int) -> None:
+        self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._max_tx_bytes = max_tx_bytes
+        self._txs: dict[str, int] = {}
+        self._bytes: dict[str, int] = {}
+        self.share_txs = self.share_bytes = 0
+        self.resize(orgs)
+
+    def resize(self, orgs: int) -> None:
+        """Shares for `orgs` active organizations; a tx of the largest size always fits one."""
+        self.share_txs = max(1, self._capacity // max(1, orgs))
+        self.share_bytes = max(self._max_tx_bytes, self._max_bytes // max(1, orgs))
+
+    def refusal(self, org: str, size: int) -> ErrorInfo | None:
+        held_txs, held_bytes = self._txs.get(org, 0), self._bytes.get(org, 0)
+        if held_txs >= self.share_txs or held_bytes + size > self.share_bytes:
+            return ErrorInfo(
+                "ORG_SHARE_FULL",
+                f"{org} holds its share of the mempool ({held_txs} of {self.share_txs} txs, "
+                f"{held_bytes} of {self.share_bytes} bytes); retry later",
+            )
+        return None
+
+    def add(self, org: str, size: int) -> None:
+        self._txs[org] = self._txs.get(org, 0) + 1
+        self._bytes[org] = self._bytes.get(org, 0) + size
+
+    def remove(self, org: str, size: int) -> None:
+        left = self._txs[org] - 1
+        if left:
+            self._txs[org] = left
+            self._bytes[org] -= size
+        else:
+            del self._txs[org], self._bytes[org]
+
+    def held(self, org: str) -> int:
+        return self._txs.get(org, 0)
+
+
 class Mempool:
-    """Pending transactions in FIFO order, bounded by `params.mempool_max_txs`."""
+    """Pending transactions in FIFO order, bounded by `params.mempool_max_txs` and
+    `max_bytes`, each organization within its share."""
 
     def __init__(
         self,
@@ -87,17 +155,26 @@ class Mempool:
         is_committed: Callable[[bytes], bool],
         tip_height: Callable[[], int],
         verify_pool: Executor | None = None,
+        *,
+        signers: Signers,
+        max_bytes: int = MEMPOOL_MAX_BYTES,
     ) -> None:
-        """`is_committed(tx_id)` asks the store; `tip_height()` is the last committed height."""
-        self.chain = genesis.chain
-        self.max_tx_bytes = genesis.params["max_tx_bytes"]
-        self.max_validity = genesis.params["max_tx_validity"]
+        """`is_committed(tx_id)` asks the store; `tip_height()` is the last committed height;
+        `signers` says which organization a key signs for."""
+        self.rules = TxRules.from_genesis(genesis)
         self.capacity = genesis.params["mempool_max_txs"]
-        self._recent = RecentCommits(tip_height(), self.max_validity, is_committed)
+        self.max_bytes = max_bytes
+        self.signers = signers
+        self.shares = OrgShares(
+            self.capacity, max_bytes, self.rules.max_tx_bytes, signers.active_orgs()
+        )
+        self._recent = RecentCommits(tip_height(), self.rules.max_validity, is_committed)
         self._tip_height = tip_height
         self._verify_pool = verify_pool
         self._txs: dict[bytes, SignedTx] = {}  # insertion order is FIFO order
         self._by_raw: dict[bytes, SignedTx] = {}  # the same txs by their encoding
+        self._owner: dict[bytes, str] = {}  # tx id -> the organization that signed it
+        self._bytes = 0
         # Signatures checked outside the pool (a block executed before its txs' gossip came):
         # so each signature is checked once per node, whichever way the tx arrives first.
         self._verified: dict[bytes, bytes] = {}
@@ -107,9 +184,17 @@ class Mempool:
     def __len__(self) -> int:
         return len(self._txs)
 
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
     def contains(self, tx_id: bytes) -> bool:
         """True when `tx_id` sits here, its signature verified (executor's `verified`)."""
         return tx_id in self._txs
+
+    def holds(self, raw: bytes) -> bool:
+        """True when these exact bytes sit here (a re-announced tx needs no second look)."""
+        return raw in self._by_raw
 
     def get(self, tx_id: bytes) -> SignedTx | None:
         return self._txs.get(tx_id)
@@ -145,48 +230,48 @@ class Mempool:
 
     def remove(self, tx_ids: list[bytes] | tuple[bytes, ...]) -> None:
         pop = self._txs.pop
-        pop_raw = self._by_raw.pop
         for tx_id in tx_ids:
             tx = pop(tx_id, None)
             if tx is not None:
-                pop_raw(tx.raw, None)
+                raw = tx.encode()
+                self._by_raw.pop(raw, None)
+                self._bytes -= len(raw)
+                self.shares.remove(self._owner.pop(tx_id), len(raw))
 
     def committed(self, height: int, tx_ids: list[bytes]) -> None:
         """A block committed `tx_ids`: they leave, and admissions in flight re-check the store.
 
         So the pool never holds a committed tx, and a proposer need not ask the store again.
+        The block may have changed the registry: signers are looked up afresh.
         """
         self.remove(tx_ids)
         self._recent.add(height, tx_ids)
         self._commits += 1
+        self.signers.forget()
+        if height % SHARE_RECOUNT_BLOCKS == 0:
+            self.shares.resize(self.signers.active_orgs())
 
     # -- entry ----------------------------------------------------------------------------------
 
-    def precheck(self, raw: bytes) -> SignedTx | Admission:
-        """Every check but the signature's: the decoded tx, or why it is refused."""
-        if len(raw) > self.max_tx_bytes:
-            return _reject(None, "TX_TOO_LARGE", f"tx is {len(raw)} bytes, max {self.max_tx_bytes}")
+    def _seen(self, tx: SignedTx) -> bool:
+        return tx.id in self._txs or self._recent.contains(tx.id, tx.body.valid_until)
+
+    def precheck(self, raw: bytes) -> _Checked | Admission:
+        """Every check but the signature's and room's: the decoded tx, or why it is refused."""
+        too_large = self.rules.size_refusal(len(raw))
+        if too_large is not None:
+            return Admission(None, too_large)
         try:
             tx = SignedTx.decode(raw)
         except TallyError as error:
             return _reject(None, _DECODE_CODES.get(error.code, "BAD_ENCODING"), error.message)
-        body = tx.body
-        if body.chain != self.chain:
-            return _reject(
-                tx.id, "WRONG_CHAIN", f"tx is for chain {body.chain!r}, not {self.chain!r}"
-            )
-        next_height = self._tip_height() + 1
-        if body.valid_until < next_height:
-            return _reject(tx.id, "EXPIRED", f"valid_until {body.valid_until} < {next_height}")
-        if body.valid_until > next_height - 1 + self.max_validity:
-            return _reject(
-                tx.id,
-                "VALIDITY_TOO_LONG",
-                f"valid_until may be at most {self.max_validity} blocks ahead",
-            )
-        if tx.id in self._txs or self._recent.contains(tx.id, body.valid_until):
-            return _reject(tx.id, "DUPLICATE_TX", "tx is already pending or committed")
-        return tx
+        refusal = self.rules.refusal(tx, len(raw), self._tip_height() + 1, self._seen)
+        if refusal is not None:
+            return Admission(tx.id, refusal)
+        org = self.signers.org_of(tx.body.sender)
+        if isinstance(org, ErrorInfo):
+            return Admission(tx.id, org)
+        return _Checked(tx, org)
 
     async def submit(self, raws: list[bytes]) -> list[Admission]:
         """Check a batch and admit the valid txs in submission order."""
@@ -194,9 +279,9 @@ class Mempool:
         checked = [self.precheck(raw) for raw in raws]
         known = self._verified
         to_verify = [
-            item
+            item.tx
             for item in checked
-            if isinstance(item, SignedTx) and known.get(item.id) != item.sig
+            if isinstance(item, _Checked) and known.get(item.tx.id) != item.tx.sig
         ]
         valid = await self._verify(to_verify)
         verdict = dict(zip((tx.id for tx in to_verify), valid, strict=True))
@@ -204,8 +289,8 @@ class Mempool:
         for item in checked:
             if isinstance(item, Admission):
                 results.append(item)
-            elif not verdict.get(item.id, True):
-                results.append(_reject(item.id, "BAD_SIGNATURE", "signature does not verify"))
+            elif not verdict.get(item.tx.id, True):
+                results.append(_reject(item.tx.id, "BAD_SIGNATURE", "signature does not verify"))
             else:
                 results.append(self._admit(item, self._commits != commits_before))
         for result in results:
@@ -213,18 +298,29 @@ class Mempool:
                 self.rejections[result.error.code] = self.rejections.get(result.error.code, 0) + 1
         return results
 
-    def _admit(self, tx: SignedTx, recheck_store: bool) -> Admission:
+    def _admit(self, item: _Checked, recheck_store: bool) -> Admission:
         # Re-checked after the await: the same tx may have arrived twice in one batch or
         # in a concurrent request, and a block may have committed it meanwhile.
+        tx = item.tx
         if tx.id in self._txs or (
             recheck_store and self._recent.contains(tx.id, tx.body.valid_until)
         ):
             return _reject(tx.id, "DUPLICATE_TX", "tx is already pending or committed")
-        if len(self._txs) >= self.capacity:
-            return _reject(tx.id, "MEMPOOL_FULL", f"mempool holds {self.capacity} txs; retry later")
+        raw = tx.encode()
+        if len(self._txs) >= self.capacity or self._bytes + len(raw) > self.max_bytes:
+            return _reject(
+                tx.id,
+                "MEMPOOL_FULL",
+                f"mempool holds {len(self._txs)} txs of {self._bytes} bytes; retry later",
+            )
+        refusal = self.shares.refusal(item.org, len(raw))
+        if refusal is not None:
+            return Admission(tx.id, refusal)
         self._txs[tx.id] = tx
-        if tx.raw:
-            self._by_raw[tx.raw] = tx
+        self._by_raw[raw] = tx
+        self._owner[tx.id] = item.org
+        self._bytes += len(raw)
+        self.shares.add(item.org, len(raw))
         return Admission(tx.id, None)
 
     async def _verify(self, txs: list[SignedTx]) -> list[bool]:

@@ -10,7 +10,9 @@ that fails any check is left for the next one. Whatever is reached, the replica 
 `CaughtUp` (even if nothing changed), then `TxsRemoved` for the transactions those blocks held.
 
 Serving is the other half: a FETCH is answered from the store, at most `MAX_SERVE_BLOCKS`
-blocks, in pieces of at most `max_piece_bytes` (one block always fits in a piece).
+blocks, in pieces of at most `max_piece_bytes` and never more than a frame holds (one block
+always fits in a piece: genesis validation makes sure a block with its certificate fits in a
+frame, ledger.message_bounds).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from ledger.certificates import verify_certificate
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
+from ledger.message_bounds import frame_budget
 from ledger.types import Block, Certificate, SignedTx
 from network.envelope import (
     BlocksPiece,
@@ -100,7 +103,7 @@ class StateSync:
         self.genesis = genesis
         self.metrics = metrics
         self.piece_timeout = piece_timeout
-        self.max_piece_bytes = max_piece_bytes
+        self.max_piece_bytes = min(max_piece_bytes, frame_budget(genesis.params))
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._waiting: tuple[int, int, asyncio.Queue[BlocksPiece]] | None = None

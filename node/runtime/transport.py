@@ -13,12 +13,12 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
-from consensus.messages import Commit, Prepare, PrePrepare
+from consensus.messages import Commit, Prepare, PrePrepare, SignedMessage, Status, Suspect
 from ledger.crypto import Ed25519Key
 from ledger.errors import DecodeError
 from ledger.genesis import Genesis
+from ledger.types import Height, ValidatorIndex
 from network import Network, NetworkConfig, validators_from_genesis
 from network.envelope import KINDS, encode_consensus
 
@@ -174,26 +174,39 @@ class PeerTransport:
 
 
 class ConsensusChannel:
-    """The driver's `Transport`: consensus envelopes out through the peers, fetches handed to
-    state transfer."""
+    """The driver's `Transport`: consensus envelopes out through the peers, fetches of blocks
+    by height handed to state transfer and of blocks by hash to the block fetcher."""
 
-    def __init__(self, peers: PeerTransport, fetch: Callable[[int, int, tuple[int, ...]], None]):
+    def __init__(
+        self,
+        peers: PeerTransport,
+        fetch: Callable[[int, int, tuple[int, ...]], None],
+        fetch_block: Callable[[Height, bytes, tuple[ValidatorIndex, ...]], None],
+    ):
         self.peers = peers
         self._fetch = fetch
+        self._fetch_block = fetch_block
 
-    def send(self, to: int, message: Any) -> None:
+    def send(self, to: int, message: SignedMessage) -> None:
         payload = encode_consensus(message.encode())
         self.peers.send_payload(to, payload, connected_only=_stale_soon(message))
 
-    def broadcast(self, message: Any) -> None:
+    def broadcast(self, message: SignedMessage) -> None:
         payload = encode_consensus(message.encode())
         self.peers.broadcast_payload(payload, connected_only=_stale_soon(message))
 
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
         self._fetch(from_height, to_height, peers)
 
+    def fetch_block(
+        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
+    ) -> bool:
+        self._fetch_block(height, block_hash, peers)
+        return True
 
-def _stale_soon(envelope: Any) -> bool:
+
+def _stale_soon(envelope: SignedMessage) -> bool:
     """Proposals and votes are useless to a peer that reconnects later (it will be past them
-    or fetch the blocks), and each costs it a signature check: not queued for absent peers."""
-    return isinstance(getattr(envelope, "message", None), PrePrepare | Prepare | Commit)
+    or fetch the blocks), and each costs it a signature check; STATUS and SUSPECT are re-sent
+    every tick anyway: none of them is queued for absent peers."""
+    return isinstance(envelope.message, PrePrepare | Prepare | Commit | Status | Suspect)

@@ -102,15 +102,14 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 def test_summary_ceiling_is_cores_times_rate_over_nodes() -> None:
-    measured = {
-        "accepted": 10,
-        "committed": 10,
-        "rejected": {},
-        "blocks": 2,
-        "elapsed_s": 2.0,
-        "tps": 5.0,
-        "latencies": [0.1, 0.2, 0.3],
-    }
+    measured = bench.LoadResult(
+        accepted=10,
+        committed=10,
+        rejected={},
+        blocks=2,
+        elapsed_s=2.0,
+        latencies=(0.1, 0.2, 0.3),
+    )
     report = bench.summarize(
         nodes=4,
         txs=10,
@@ -121,7 +120,7 @@ def test_summary_ceiling_is_cores_times_rate_over_nodes() -> None:
         cpu=[0.5] * 4,
         rss_mb=[50.0, 60.0, 55.0, 52.0],
         rate=None,
-    )
+    ).to_json()
     assert report["ceiling_tps"] == 10_000
     assert report["ratio"] == 0.0005
     assert report["latency_ms"] == {"p50": 200.0, "p95": 300.0, "p99": 300.0}

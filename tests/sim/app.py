@@ -55,6 +55,7 @@ class FakeApp:
         self.tip_root = hashlib.sha256(b"genesis-state").digest()
         self.tip_time = genesis_time
         self.pending: dict[bytes, Executed] = {}
+        self.executed_blocks: dict[bytes, Block] = {}  # the blocks of `pending`, by hash
         self.mempool: dict[bytes, bytes] = {}  # tx id -> encoded signed tx
         self.censored: frozenset[bytes] = frozenset()  # a censoring primary leaves these out
 
@@ -141,9 +142,20 @@ class FakeApp:
 
     def _keep(self, block: Block, tx_ids: frozenset[bytes]) -> None:
         header = block.header
-        self.pending[header.hash()] = Executed(
+        block_hash = header.hash()
+        self.pending[block_hash] = Executed(
             header.height, header.prev, header.time_ms, header.state_root, tx_ids
         )
+        self.executed_blocks[block_hash] = block
+
+    def block(self, height: int, block_hash: bytes) -> Block | None:
+        """A block this node holds by hash: executed (pending) or committed."""
+        found = self.executed_blocks.get(block_hash)
+        if found is not None:
+            return found
+        if 1 <= height <= self.height and self.hashes[height] == block_hash:
+            return self.blocks[height - 1][0]
+        return None
 
     def execute(self, block: Block, now_ms: int, check_time: bool) -> tuple[bool, str]:
         header = block.header
@@ -199,11 +211,13 @@ class FakeApp:
         for tx_id in executed.tx_ids:
             self.mempool.pop(tx_id, None)
         self.pending = {h: e for h, e in self.pending.items() if e.height > header.height}
+        self.executed_blocks = {h: b for h, b in self.executed_blocks.items() if h in self.pending}
         return sorted(executed.tx_ids)
 
     def crash(self) -> None:
         """What a crash loses: executions in memory and the mempool."""
         self.pending = {}
+        self.executed_blocks = {}
         self.mempool = {}
 
 

@@ -13,7 +13,17 @@ A byzantine node signs with its own key only (it cannot forge others), but may s
 - `vcspam`: sends VIEW-CHANGE messages for views ahead of its own;
 - `garbage`: sends random bytes and corrupted encodings of real messages;
 - `nvsubset`: as new primary, sends NEW-VIEW with a random smallest quorum of view changes
-  (the least information the rules allow).
+  (the least information the rules allow);
+- `badfetch`: answers a fetch of a block by hash with another block (same header with other
+  txs, or another block of that height);
+- `nofetch`: never answers a fetch of a block by hash;
+- `withhold`: as primary, proposes another block to the last backup than to the others (and
+  votes for each towards its side), and never sends a COMMIT: the others prepare its blocks but
+  cannot commit them, and once a NEW-VIEW re-proposes them the last backup, which never had
+  them, must fetch them by hash;
+- `strand`: as primary, also sends the last backup a second block for its first height, so
+  that backup alone sees it equivocate and leaves the view alone;
+- `quits`: as primary, stops proposing halfway through the faults.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ class Behaviour:
         self.seen: list[SignedMessage] = []
         # (view, height) -> (alternative block hash, peers that got the alternative)
         self.forks: dict[tuple[int, int], tuple[bytes, list[int]]] = {}
+        self.stranded = False
         if "censor" in kinds:
             node.app.censored = _CensorSet()
 
@@ -96,6 +107,22 @@ class Behaviour:
             result.append(Broadcast(self._sign(change)))
         return result
 
+    def serve_block(self, height: int, block_hash: bytes) -> tuple[Block | None, int] | None:
+        """A fetch of `block_hash` asked of us: (answer, delay), or None to answer honestly."""
+        if "nofetch" in self.kinds:
+            return None, 300
+        if "badfetch" not in self.kinds:
+            return None
+        replica = self.node.replica
+        real = replica.known_block(height, block_hash) if replica is not None else None
+        if real is not None and self.rng.random() < 0.5:
+            txs = (*real.txs[:-1], self._rand(40))
+            return Block(real.header, txs), 5
+        for known in self.node.app.executed_blocks.values():
+            if known.header.height == height and known.header.hash() != block_hash:
+                return known, 5
+        return (Block(real.header, ()) if real is not None else None), 5
+
     # -- tampering ------------------------------------------------------------------------------
 
     def _peers(self) -> list[int]:
@@ -117,9 +144,18 @@ class Behaviour:
         message = envelope.message
         mine = envelope.sender == self.node.index
         peers = self._peers() if isinstance(action, Broadcast) else [action.to]
+        if mine and isinstance(message, Commit) and "withhold" in self.kinds:
+            return []
         if mine and isinstance(message, PrePrepare):
             if "silent" in self.kinds:
                 return []
+            if "quits" in self.kinds and self.sim.time > (self.sim.time0 + self.sim.fault_end) // 2:
+                return []
+            if "withhold" in self.kinds and isinstance(action, Broadcast):
+                return self._equivocate(envelope, message, self._peers()[-1:])
+            if "strand" in self.kinds and isinstance(action, Broadcast) and not self.stranded:
+                self.stranded = True
+                return [action, *self._to(self._peers()[-1:], self._second_block(message))]
             if "equivocate" in self.kinds and isinstance(action, Broadcast):
                 return self._equivocate(envelope, message)
         if mine and isinstance(message, NewView):
@@ -170,7 +206,19 @@ class Behaviour:
             Commit(message.view, message.height, block_hash, self.node.crypto.bls_sign(digest))
         )
 
-    def _equivocate(self, envelope: SignedMessage, message: PrePrepare) -> list[Action]:
+    def _second_block(self, message: PrePrepare) -> SignedMessage:
+        """Another signed proposal for the same (view, height)."""
+        header = message.block.header
+        alt = self.node.app.make_block(
+            header.view, header.height, header.prev, header.time_ms + 1, header.proposer, ()
+        )
+        assert alt is not None
+        return self._sign(PrePrepare(message.view, message.height, alt))
+
+    def _equivocate(
+        self, envelope: SignedMessage, message: PrePrepare, half: list[int] | None = None
+    ) -> list[Action]:
+        """One block to `half` of the peers (random if not given), another to the rest."""
         block = message.block
         header = block.header
         txs = block.txs[:-1] if len(block.txs) > 1 else block.txs
@@ -180,9 +228,10 @@ class Behaviour:
         peers = self._peers()
         if alt is None:
             return [Broadcast(envelope)]
-        self.rng.shuffle(peers)
-        half = peers[: len(peers) // 2]
-        rest = peers[len(peers) // 2 :]
+        if half is None:
+            self.rng.shuffle(peers)
+            half = peers[: len(peers) // 2]
+        rest = [p for p in peers if p not in half]
         self.forks[(message.view, message.height)] = (alt.header.hash(), half)
         alt_envelope = self._sign(PrePrepare(message.view, message.height, alt))
         return self._to(rest, envelope) + self._to(half, alt_envelope)

@@ -10,8 +10,13 @@ BuildProposal / ExecuteBlock / FetchBlocks from a fake application (app.py).
 It checks, as it goes and at the end: no two honest nodes commit different blocks at a height;
 every committed block's certificate verifies with `ledger.certificates.verify_certificate`;
 blocks commit in height order, each once; no honest replica signs two different blocks for one
-(view, height); logs and persisted records stay bounded; and once faults stop, every submitted
-transaction is committed by every honest node within a bounded simulated time.
+(view, height); every message an honest replica sends fits the size bound of its kind
+(ledger.message_bounds); logs and persisted records stay bounded; and once faults stop, every
+submitted transaction is committed by every honest node within a bounded simulated time.
+
+`FetchBlock` (a block named by hash in a NEW-VIEW) is answered as the node's driver does: from
+the node's own executed or committed blocks, else from the peers in the order given, skipping
+one that is down or cut off (after a timeout), silent, or answers with another block.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from consensus.blocks import KEEP_VOTED, matches
 from consensus.config import ReplicaConfig
 from consensus.crypto import ReplicaCrypto, ValidatorCrypto
 from consensus.interface import (
     Action,
     BlockExecuted,
+    BlockFetched,
     Broadcast,
     BuildProposal,
     CancelTimer,
@@ -35,6 +42,7 @@ from consensus.interface import (
     CommitBlock,
     Event,
     ExecuteBlock,
+    FetchBlock,
     FetchBlocks,
     MessageReceived,
     Persist,
@@ -42,6 +50,7 @@ from consensus.interface import (
     Send,
     SetTimer,
     Start,
+    Suspected,
     TimerFired,
     TxsArrived,
     TxsRemoved,
@@ -53,6 +62,7 @@ from ledger import codec
 from ledger.certificates import verify_certificate
 from ledger.crypto import BLS_CURVE_ORDER, BlsKey, Ed25519Key
 from ledger.hashing import sha256
+from ledger.message_bounds import MessageBounds, message_bounds
 from ledger.types import Block, Certificate, SignedTx, TxBody
 from tests.sim.app import FakeApp
 from tests.sim.fakecrypto import (
@@ -64,6 +74,8 @@ from tests.sim.fakecrypto import (
 
 GENESIS_TIME = 1_700_000_000_000
 CHAIN = "sim-chain"
+FETCH_TIMEOUT_MS = 300  # what a peer that never answers a block fetch costs the asker
+MAX_SIM_TX_BYTES = 512  # the simulator's signed txs are smaller than this
 
 
 class SimulationFailure(AssertionError):
@@ -93,6 +105,10 @@ class Scenario:
     max_txs_per_block: int = 4
     liveness_ms: int = 90_000
     submit_until_ms: int | None = None
+    # `lone_txs` more txs reach only the nodes `lone_nodes` while faults last (nobody else hears
+    # of them), and everyone once the faults stop (as gossip re-announcing them would).
+    lone_nodes: tuple[int, ...] = ()
+    lone_txs: int = 0
 
     def describe(self) -> str:
         parts = [f"n={self.n}"]
@@ -131,6 +147,7 @@ class Simulation:
         self.scenario = scenario
         self.rng = random.Random(seed)
         self.time = GENESIS_TIME
+        self.time0 = GENESIS_TIME
         self.fault_end = GENESIS_TIME + scenario.fault_ms
         self.quiet_from = self.fault_end
         self._queue: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
@@ -141,10 +158,27 @@ class Simulation:
         self.signed: dict[tuple[int, str, int, int], bytes] = {}
         self.submitted: dict[bytes, bytes] = {}
         self.view_changes = 0
+        self.suspicions = 0
+        self.lone_ids: list[bytes] = []
+        self.unhappy_at: dict[int, int] = {}  # node -> when it first suspected or left a view
+        self.decided_at: dict[int, int] = {}  # height -> when it was first committed
+        self.blocks_fetched = 0
+        self.wrong_blocks = 0
         self.commits = 0
         self.max_log = 0
         self.events = 0
+        self.bounds = self._bounds()
         self._setup_nodes()
+
+    def _bounds(self) -> MessageBounds:
+        sc = self.scenario
+        params = {
+            "window": sc.window,
+            "checkpoint_interval": sc.checkpoint_interval,
+            "block_max_txs": sc.max_txs_per_block,
+            "block_max_bytes": sc.max_txs_per_block * MAX_SIM_TX_BYTES,
+        }
+        return message_bounds(params, sc.n, CHAIN)
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -266,8 +300,14 @@ class Simulation:
                 self._commit(node, action.block, action.certificate)
             elif isinstance(action, FetchBlocks):
                 self._fetch(node, action)
+            elif isinstance(action, FetchBlock):
+                self._fetch_block(node, action)
             elif isinstance(action, ViewChanged):
                 self.view_changes += 1
+                self.unhappy_at.setdefault(node.index, self.time)
+            elif isinstance(action, Suspected):
+                self.suspicions += 1
+                self.unhappy_at.setdefault(node.index, self.time)
 
     def _wire(self, envelope: SignedMessage | bytes) -> Any:
         if isinstance(envelope, bytes):
@@ -282,16 +322,21 @@ class Simulation:
     def faulty_now(self) -> bool:
         return self.time < self.fault_end
 
+    def cut(self, src: int, dst: int) -> bool:
+        """Whether a message from `src` to `dst` is lost now (partition or random drop)."""
+        if not self.faulty_now():
+            return False
+        if self.partition is not None and (src in self.partition) != (dst in self.partition):
+            return True
+        return bool(self.scenario.drop) and self.rng.random() < self.scenario.drop
+
     def transmit(self, src: int, dst: int, payload: Any) -> None:
         sc = self.scenario
         delay = self.rng.randint(1, 20)
-        if self.faulty_now():
-            if self.partition is not None and (src in self.partition) != (dst in self.partition):
-                return
-            if sc.drop and self.rng.random() < sc.drop:
-                return
-            if sc.long_delay and self.rng.random() < sc.long_delay:
-                delay += self.rng.randint(100, 1500)
+        if self.cut(src, dst):
+            return
+        if self.faulty_now() and sc.long_delay and self.rng.random() < sc.long_delay:
+            delay += self.rng.randint(100, 1500)
         target = self.nodes[dst]
         self.at(
             self.time + delay,
@@ -348,6 +393,7 @@ class Simulation:
             self.fail(f"certificate for height {header.height} does not verify")
 
     def _agree(self, node: Node, height: int, block_hash: bytes) -> None:
+        self.decided_at.setdefault(height, self.time)
         known = self.decided.setdefault(height, block_hash)
         if known != block_hash:
             self.fail(f"node {node.index} committed a different block at height {height}")
@@ -403,6 +449,47 @@ class Simulation:
             node.epoch,
         )
 
+    # -- blocks fetched by hash --------------------------------------------------------------------
+
+    def _fetch_block(self, node: Node, action: FetchBlock) -> None:
+        """The driver's FetchBlock: our own blocks first, then each peer in turn."""
+        block = node.app.block(action.height, action.block_hash)
+        delay = 1
+        for index in action.peers if block is None else ():
+            answer, cost = self._ask_for_block(node, self.nodes[index], action)
+            delay += cost
+            if answer is not None and matches(answer, action.height, action.block_hash):
+                block = answer
+                self.blocks_fetched += 1  # from a peer
+                break
+            if answer is not None:
+                self.wrong_blocks += 1
+        if block is not None and self.scenario.wire_bytes:
+            block = Block.decode(block.encode())
+        height, block_hash, found = action.height, action.block_hash, block
+        self.at(
+            self.time + delay,
+            self.deliver,
+            node,
+            lambda now: BlockFetched(height, block_hash, found, now),
+            node.epoch,
+        )
+
+    def _ask_for_block(
+        self, node: Node, peer: Node, action: FetchBlock
+    ) -> tuple[Block | None, int]:
+        """What `peer` answers and how long it takes (a silent peer costs a timeout)."""
+        if not peer.up or peer.replica is None or self.cut(node.index, peer.index):
+            return None, FETCH_TIMEOUT_MS
+        if peer.behaviour is not None:
+            served = peer.behaviour.serve_block(action.height, action.block_hash)
+            if served is not None:
+                return served
+        found = peer.replica.known_block(action.height, action.block_hash)
+        if found is None:
+            found = peer.app.block(action.height, action.block_hash)
+        return found, self.rng.randint(2, 40)
+
     # -- crashes ---------------------------------------------------------------------------------
 
     def crash(self, node: Node) -> None:
@@ -422,7 +509,10 @@ class Simulation:
         if node.up and node.epoch == epoch and node.crash_pending:
             self.crash(node)
 
-    def restart(self, node: Node) -> None:
+    def restart(self, node: Node, redeliver: bool = True) -> None:
+        """Bring `node` back from its records and chain; `redeliver`: its clients submit again
+        what it had not seen committed (without it, its mempool stays empty, as after a real
+        restart on a network where nothing new arrives)."""
         if node.up:
             return
         node.up = True
@@ -435,6 +525,8 @@ class Simulation:
             lambda height: node.app.hashes[height] if height <= node.app.height else None,
         )
         self.deliver(node, lambda now: Start(now))
+        if not redeliver:
+            return
         ids = []
         for tx_id, raw in self.submitted.items():
             if tx_id not in node.app.committed_txs:
@@ -453,11 +545,16 @@ class Simulation:
         )
         return SignedTx.create(body, key)
 
-    def submit(self, tx: SignedTx) -> None:
+    def make_tx(self, number: int) -> SignedTx:
+        return self._make_tx(number)
+
+    def submit(self, tx: SignedTx, only: tuple[int, ...] = ()) -> None:
+        """Hand `tx` to every node (or to the nodes `only`), each after a random delay."""
         raw = tx.encode()
         self.submitted[tx.id] = raw
         for node in self.nodes:
-            self.at(self.time + self.rng.randint(0, 200), self._arrive, node, tx.id, raw)
+            if not only or node.index in only:
+                self.at(self.time + self.rng.randint(0, 200), self._arrive, node, tx.id, raw)
 
     def _arrive(self, node: Node, tx_id: bytes, raw: bytes) -> None:
         if not node.up or tx_id in node.app.committed_txs or tx_id in node.app.mempool:
@@ -475,6 +572,12 @@ class Simulation:
         if envelope.sender != node.index:
             return
         message = envelope.message
+        bound = getattr(self.bounds, message.TYPE)
+        if len(envelope.encode()) > bound:
+            self.fail(
+                f"honest node {node.index} sent a {message.TYPE} of {len(envelope.encode())} "
+                f"bytes, over its bound of {bound}"
+            )
         if isinstance(message, PrePrepare | Prepare | Commit):
             block_hash = (
                 message.block.header.hash()
@@ -490,14 +593,19 @@ class Simulation:
                     f"{message.view} height {message.height}"
                 )
 
+    def records_bound(self) -> int:
+        """A vote and a prepared proof per height within the proof reach, the blocks kept per
+        height (consensus/blocks.py), and the view, view change, new view and checkpoint."""
+        sc = self.scenario
+        reach = 2 * (sc.checkpoint_interval + sc.window)
+        return reach * (2 + KEEP_VOTED + 1) + 4
+
     def log_bound(self) -> int:
         sc = self.scenario
         span = sc.checkpoint_interval + sc.window
         return 3 * span * (2 * sc.n + 3) + 8 * sc.n
 
     def _check_bounded(self) -> None:
-        sc = self.scenario
-        span = sc.checkpoint_interval + sc.window
         for node in self.nodes:
             if not node.honest or node.replica is None:
                 continue
@@ -505,8 +613,11 @@ class Simulation:
             self.max_log = max(self.max_log, size)
             if size > self.log_bound():
                 self.fail(f"node {node.index} log holds {size} messages (bound {self.log_bound()})")
-            if len(node.records) > 2 * (3 * span) + 4:
+            if len(node.records) > self.records_bound():
                 self.fail(f"node {node.index} keeps {len(node.records)} persisted records")
+
+    def committed_by_all(self, tx_ids: list[bytes]) -> bool:
+        return all(set(tx_ids) <= n.app.committed_txs for n in self.nodes if n.honest)
 
     def _live(self) -> bool:
         wanted = set(self.submitted)
@@ -536,6 +647,11 @@ class Simulation:
         self.quiet_from = max(self.fault_end, self.time + until + 1)
         for number in range(sc.txs):
             self.at(self.time + rng.randint(0, until), self.submit, self._make_tx(number))
+        for number in range(sc.txs, sc.txs + sc.lone_txs):
+            tx = self._make_tx(number)
+            self.lone_ids.append(tx.id)
+            self.at(self.time + rng.randint(0, until // 2), self.submit, tx, sc.lone_nodes)
+            self.at(self.fault_end, self.submit, tx)
         # Every node comes back when the faults stop.
         for node in honest:
             self.at(self.fault_end, self.restart, node)
@@ -543,23 +659,33 @@ class Simulation:
     def _split(self, side: frozenset[int] | None) -> None:
         self.partition = side
 
-    def run(self) -> Simulation:
+    def start(self) -> None:
         for node in self.nodes:
             self.deliver(node, lambda now: Start(now))
-        self._schedule_faults()
-        deadline = self.quiet_from + self.scenario.liveness_ms
+
+    def run_until(self, done: Callable[[], bool], until: int) -> bool:
+        """Process events up to simulated time `until` or until `done()` (checked every 500 ms
+        of simulated time, with the boundedness checks); return `done()`."""
         next_check = self.time
         while self._queue:
-            when, _, fn, args = heapq.heappop(self._queue)
+            when, _, fn, args = self._queue[0]
+            if when > until:
+                break
+            heapq.heappop(self._queue)
             self.time = when
             fn(*args)
             if when >= next_check:
                 next_check = when + 500
                 self._check_bounded()
-                if when >= self.quiet_from and self._live():
-                    break
-            if when > deadline:
-                break
+                if done():
+                    return True
+        return done()
+
+    def run(self) -> Simulation:
+        self.start()
+        self._schedule_faults()
+        deadline = self.quiet_from + self.scenario.liveness_ms
+        self.run_until(lambda: self.time >= self.quiet_from and self._live(), deadline)
         self._check_bounded()
         if not self._live():
             missing = {

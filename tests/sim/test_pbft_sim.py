@@ -54,6 +54,8 @@ def random_scenario(seed: int) -> Scenario:
         "vcspam",
         "garbage",
         "nvsubset",
+        "badfetch",
+        "nofetch",
     ]
     for index in rng.sample(range(n), rng.choice([0, f, f])):
         byzantine[index] = frozenset(rng.sample(kinds, rng.randint(1, 3)))

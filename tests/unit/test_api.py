@@ -9,17 +9,19 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from consensus.solo import SoloReplica
+from contracts import queries
 from ledger.chain import ChainStore
 from ledger.genesis import genesis_from_value
 from ledger.store import MemoryStore
 from node.api.app import error_middleware, make_app
 from node.api.context import NODE, NodeHandle
 from node.ops.devnet import make_devnet
+from node.runtime.admission import Signers
 from node.runtime.driver import Driver
 from node.runtime.executor import Executor
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
+from tests.support.solo import SoloReplica
 from wallet.txbuilder import build_tx
 
 DEVNET = make_devnet(1, seed=b"api-tests")
@@ -30,7 +32,10 @@ def _app() -> web.Application:
     store = ChainStore(MemoryStore())
     executor = Executor(store, genesis)
     mempool = Mempool(
-        genesis, lambda t: store.tx_location(t) is not None, lambda: executor.tip.height
+        genesis,
+        lambda t: store.tx_location(t) is not None,
+        lambda: executor.tip.height,
+        signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
     )
     validator = DEVNET.validators[0]
     replica = SoloReplica(genesis.chain, validator.bls, 0, executor.tip.block_hash, 5)

@@ -16,6 +16,7 @@ from consensus.messages import (
     SignedMessage,
     StableCheckpoint,
     Status,
+    Suspect,
     ViewChange,
     decode_message,
     encode_message,
@@ -69,7 +70,7 @@ def all_messages() -> list[object]:
     prepares = tuple(signed(i, Prepare(0, 1, b.hash)) for i in range(3))
     votes = tuple(signed(i, Checkpoint(8, b.hash)) for i in range(3))
     proof = CheckpointProof(8, b.hash, votes)
-    change = ViewChange(1, proof, (PreparedProof(0, b, prepares),))
+    change = ViewChange(1, proof, (PreparedProof(0, 1, b.hash, prepares),))
     return [
         PrePrepare(0, 1, b),
         Prepare(0, 1, b.hash),
@@ -79,6 +80,7 @@ def all_messages() -> list[object]:
         NewView(1, (signed(1, change),)),
         Status(3, False, 10, 8),
         StableCheckpoint(proof),
+        Suspect(4),
     ]
 
 
@@ -135,11 +137,7 @@ def test_non_canonical_and_garbage_bytes_are_refused() -> None:
 def test_nested_envelopes_may_only_hold_the_expected_votes() -> None:
     b = block()
     sneaky = signed(0, Commit(0, 1, b.hash, bytes(96)))  # a commit where a prepare belongs
-    value = {
-        "view": 0,
-        "block": PrePrepare(0, 1, b).to_value()["block"],
-        "prepares": [sneaky.to_value()],
-    }
+    value = {"view": 0, "height": 1, "hash": b.hash, "prepares": [sneaky.to_value()]}
     with pytest.raises(DecodeError):
         PreparedProof.from_value(value)
     nested = NewView(2, (signed(1, NewView(1, ())),))

@@ -3,16 +3,13 @@ tests/sim checks them all together under faults)."""
 
 from __future__ import annotations
 
-from consensus.config import ReplicaConfig
 from consensus.crypto import ValidatorCrypto
 from consensus.interface import (
-    Action,
     BlockExecuted,
     Broadcast,
     BuildProposal,
     CommitBlock,
     ExecuteBlock,
-    MessageReceived,
     Persist,
     ProposalBuilt,
     Start,
@@ -33,63 +30,16 @@ from consensus.replica import PbftReplica
 from consensus.state import BATCH_TIMER
 from consensus.viewchange import select_new_view
 from ledger.certificates import verify_certificate
-from ledger.crypto import BlsKey, Ed25519Key
-from ledger.hashing import sha256
-from ledger.merkle import merkle_root
-from ledger.types import Block, Header, SignedTx, TxBody, commit_digest
-
-CHAIN = "unit-chain"
-GENESIS = sha256(b"genesis")
-
-
-def keys(n: int) -> tuple[list[Ed25519Key], list[BlsKey]]:
-    return (
-        [Ed25519Key.from_seed(sha256(b"ed%d" % i)) for i in range(n)],
-        [BlsKey.from_secret(100 + i) for i in range(n)],
-    )
-
-
-def setup(n: int, index: int) -> tuple[ReplicaConfig, list[ValidatorCrypto]]:
-    ed, bl = keys(n)
-    cryptos = [
-        ValidatorCrypto(ed[i], bl[i], [k.public for k in ed], [k.public for k in bl])
-        for i in range(n)
-    ]
-    config = ReplicaConfig(CHAIN, index, tuple(k.public for k in ed), GENESIS, batch_ms=10)
-    return config, cryptos
-
-
-def make_block(
-    config: ReplicaConfig, height: int, prev: bytes, view: int = 0, tag: int = 0
-) -> Block:
-    key = Ed25519Key.from_seed(sha256(b"client"))
-    body = TxBody(CHAIN, key.public, "cash", "transfer", {"tag": tag}, height, 10**6)
-    txs = (SignedTx.create(body, key).encode(),)
-    header = Header(
-        CHAIN,
-        height,
-        prev,
-        5000,
-        config.validators[view % config.n],
-        view,
-        merkle_root(txs),
-        bytes(32),
-        sha256(b"%d/%d" % (height, tag)),
-        bytes(32),
-    )
-    return Block(header, txs)
-
-
-def sign(cryptos: list[ValidatorCrypto], index: int, message: object) -> SignedMessage:
-    return SignedMessage.create(CHAIN, index, message, cryptos[index].sign_message)  # type: ignore[arg-type]
-
-
-def received(envelope: SignedMessage, now: int = 0) -> MessageReceived:
-    return MessageReceived(envelope.sender, envelope.encode(), now)
-
-
-def of_type(actions: list[Action], kind: type) -> list[Action]:
-    return [a for a in actions if isinstance(a, kind)]
+from ledger.types import Block, commit_digest
+from tests.support.replica_kit import (
+    CHAIN,
+    GENESIS,
+    make_block,
+    of_type,
+    received,
+    setup,
+    sign,
+)
 
 
 def test_single_validator_builds_and_commits_a_certified_block() -> None:
@@ -121,7 +71,9 @@ def test_backup_persists_each_vote_before_sending_it_and_commits_with_a_certific
     assert of_type(actions, ExecuteBlock) == [ExecuteBlock(block, check_time=True)]
     actions = replica.handle(BlockExecuted(block.hash, True, "", 2))
     kinds = [type(a).__name__ for a in actions if isinstance(a, Persist | Broadcast)]
-    assert kinds[:2] == ["Persist", "Broadcast"]  # the vote is on disk before it leaves
+    assert kinds[:3] == ["Persist", "Persist", "Broadcast"]  # on disk before it leaves:
+    keys = [a.key for a in actions if isinstance(a, Persist)]
+    assert keys[0].startswith("pbft/vote/") and keys[1].startswith("pbft/block/")  # vote, block
     for sender in (0, 2):
         actions = replica.handle(received(sign(cryptos, sender, Prepare(0, 1, block.hash))))
     persisted = [a for a in actions if isinstance(a, Persist)]
@@ -210,7 +162,7 @@ def _proof(cryptos: list[ValidatorCrypto], view: int, block: Block) -> PreparedP
     prepares = tuple(
         sign(cryptos, i, Prepare(view, block.header.height, block.hash)) for i in range(3)
     )
-    return PreparedProof(view, block, prepares)
+    return PreparedProof(view, block.header.height, block.hash, prepares)
 
 
 def test_new_view_re_proposes_the_highest_view_prepared_block_at_each_height() -> None:
@@ -227,10 +179,6 @@ def test_new_view_re_proposes_the_highest_view_prepared_block_at_each_height() -
     selection = select_new_view(2, changes)
     assert selection is not None
     assert selection.hashes == (new.hash, child.hash)
-    broken = make_block(config, 2, old.hash, view=1, tag=4)
-    assert (
-        select_new_view(
-            2, [ViewChange(2, genesis, (_proof(cryptos, 1, new), _proof(cryptos, 1, broken)))]
-        )
-        is None
-    )
+    grandchild = make_block(config, 3, child.hash, view=1, tag=4)
+    gap = [ViewChange(2, genesis, (_proof(cryptos, 1, new), _proof(cryptos, 1, grandchild)))]
+    assert select_new_view(2, gap) is None  # no proof at height 2: refused

@@ -1,4 +1,7 @@
-"""Mempool entry checks, FIFO order, bounds and the recent-commit window."""
+"""Mempool entry checks, FIFO order, bounds, organizations' shares and the recent-commit window.
+
+Signers are looked up by the registry's rule over the dev consortium's genesis state.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +9,48 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ledger.genesis import genesis_from_value
+from contracts import registry
+from contracts.catalog import genesis_state
+from ledger.crypto import Ed25519Key
+from ledger.genesis import Genesis, genesis_from_value
 from ledger.types import SignedTx
 from node.ops.devnet import make_devnet
+from node.runtime.admission import Signers
 from node.runtime.mempool import Mempool, RecentCommits
 from wallet.txbuilder import build_tx
 
 DEVNET = make_devnet(1, seed=b"mempool-tests")
+ORGS = len(DEVNET.genesis["orgs"])
 
 
-def _pool(tip: int = 0, committed: set[bytes] | None = None, **params: int) -> Mempool:
+def _signers(state: dict[str, Any]) -> Signers:
+    def active_orgs() -> int:
+        records = (v for k, v in state.items() if k.startswith(registry.ORG_PREFIX))
+        return sum(1 for record in records if not record.get("suspended"))
+
+    return Signers(state.get, active_orgs)
+
+
+def _pool(
+    tip: int = 0,
+    committed: set[bytes] | None = None,
+    state: dict[str, Any] | None = None,
+    max_bytes: int | None = None,
+    **params: int,
+) -> Mempool:
     raw: dict[str, Any] = {**DEVNET.genesis, "params": params}
     genesis = genesis_from_value(raw)
     stored = committed or set()
-    return Mempool(genesis, lambda tx_id: tx_id in stored, lambda: tip)
+    signers = _signers(genesis_state(genesis) if state is None else state)
+    sizes = {} if max_bytes is None else {"max_bytes": max_bytes}
+    return Mempool(genesis, lambda tx_id: tx_id in stored, lambda: tip, signers=signers, **sizes)
 
 
-def _tx(valid_until: int = 50, amount: int = 1, chain: str = "tally-dev") -> SignedTx:
+def _tx(
+    valid_until: int = 50, amount: int = 1, chain: str = "tally-dev", org: str = "bank-a"
+) -> SignedTx:
     args = {"currency": "CNY", "to": "bigauto", "amount": amount}
-    return build_tx(DEVNET.key("bank-a"), chain, "cash", "issue", args, valid_until)
+    return build_tx(DEVNET.key(org), chain, "cash", "issue", args, valid_until)
 
 
 def _codes(pool: Mempool, raws: list[bytes]) -> list[str | None]:
@@ -75,20 +101,90 @@ def test_duplicates_in_one_batch_pending_or_committed_are_refused() -> None:
 
 
 def test_full_pool_refuses_with_mempool_full() -> None:
-    pool = _pool(mempool_max_txs=2)
-    assert _codes(pool, [_tx(amount=i + 1).encode() for i in range(3)]) == [
-        None,
+    pool = _pool(mempool_max_txs=2 * ORGS)
+    orgs = [org["id"] for org in DEVNET.genesis["orgs"]]
+    raws = [_tx(amount=i + 1, org=org).encode() for org in orgs for i in range(2)]
+    assert _codes(pool, raws) == [None] * 2 * ORGS
+    assert _codes(pool, [_tx(amount=9).encode()]) == ["MEMPOOL_FULL"]
+    pool.committed(1, [next(pool.candidates()).id])
+    assert _codes(pool, [_tx(amount=7).encode()]) == [None]
+
+
+def test_full_pool_by_bytes_refuses_with_mempool_full() -> None:
+    first = _tx(amount=1)
+    pool = _pool(max_bytes=len(first.encode()) + 10)
+    assert _codes(pool, [first.encode(), _tx(amount=2, org="bigauto").encode()]) == [
         None,
         "MEMPOOL_FULL",
     ]
-    pool.committed(1, [next(pool.candidates()).id])
-    assert _codes(pool, [_tx(amount=7).encode()]) == [None]
+
+
+def test_keys_of_no_organization_are_refused_with_unknown_signer() -> None:
+    pool = _pool()
+    stranger = Ed25519Key.generate()
+    args = {"currency": "CNY", "to": "bigauto", "amount": 1}
+    raws = [build_tx(stranger, "tally-dev", "cash", "issue", args, 50).encode() for _ in range(3)]
+    assert _codes(pool, raws) == ["UNKNOWN_SIGNER"] * 3
+    assert len(pool) == 0 and pool.size_bytes == 0
+    assert pool.rejections == {"UNKNOWN_SIGNER": 3}
+
+
+def test_keys_of_a_suspended_organization_are_refused_with_unknown_signer() -> None:
+    genesis: Genesis = genesis_from_value(DEVNET.genesis)
+    state = genesis_state(genesis)
+    state["reg/org/bank-a"] = {**state["reg/org/bank-a"], "suspended": True}
+    pool = _pool(state=state)
+    admissions = asyncio.run(pool.submit([_tx().encode(), _tx(org="bigauto").encode()]))
+    assert [a.error.code if a.error else None for a in admissions] == ["UNKNOWN_SIGNER", None]
+    assert admissions[0].error is not None and "suspended" in admissions[0].error.message
+
+
+def test_a_registry_change_is_seen_after_the_block_that_made_it_commits() -> None:
+    genesis: Genesis = genesis_from_value(DEVNET.genesis)
+    state = genesis_state(genesis)
+    newcomer = Ed25519Key.generate()
+    pool = _pool(state=state)
+    args = {"currency": "CNY", "to": "bigauto", "amount": 1}
+    assert _codes(pool, [build_tx(newcomer, "tally-dev", "cash", "issue", args, 50).encode()]) == [
+        "UNKNOWN_SIGNER"
+    ]
+    state["reg/key/" + newcomer.public.hex()] = {"org": "bank-a", "role": "operator"}
+    pool.committed(1, [])
+    assert _codes(pool, [build_tx(newcomer, "tally-dev", "cash", "issue", args, 50).encode()]) == [
+        None
+    ]
+
+
+def test_one_organization_flooding_fills_only_its_own_share() -> None:
+    pool = _pool(mempool_max_txs=3 * ORGS)
+    flood = [_tx(amount=i + 1).encode() for i in range(10 * ORGS)]
+    codes = _codes(pool, flood)
+    assert codes.count(None) == 3 and codes[3:] == ["ORG_SHARE_FULL"] * (len(flood) - 3)
+    assert _codes(pool, [_tx(amount=i + 1, org="bigauto").encode() for i in range(3)]) == [None] * 3
+    assert pool.rejections["ORG_SHARE_FULL"] == len(flood) - 3
+    pool.committed(1, [next(pool.candidates()).id])  # one of bank-a's leaves: room for one more
+    assert _codes(pool, [_tx(amount=99).encode(), _tx(amount=98).encode()]) == [
+        None,
+        "ORG_SHARE_FULL",
+    ]
+
+
+def test_an_organization_share_is_bounded_in_bytes_too() -> None:
+    big = {"currency": "CNY", "to": "bigauto", "amount": 1, "memo": "x" * 4000}
+    tx_bytes = len(build_tx(DEVNET.key("bank-a"), "tally-dev", "cash", "x", big, 50).encode())
+    pool = _pool(max_bytes=ORGS * (2 * tx_bytes + 100), max_tx_bytes=tx_bytes + 10)
+    raws = [
+        build_tx(DEVNET.key("bank-a"), "tally-dev", "cash", "x", big, 50).encode() for _ in range(3)
+    ]
+    assert _codes(pool, raws) == [None, None, "ORG_SHARE_FULL"]
+    assert _codes(pool, [_tx(org="bigauto").encode()]) == [None]
 
 
 def test_large_batches_verify_in_threads_with_the_same_verdicts() -> None:
     with ThreadPoolExecutor(2) as threads:
         genesis = genesis_from_value(DEVNET.genesis)
-        pool = Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads)
+        signers = _signers(genesis_state(genesis))
+        pool = Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads, signers=signers)
         txs = [_tx(amount=i + 1) for i in range(100)]
         raws = [tx.encode() for tx in txs]
         raws[37] = SignedTx(txs[37].body_bytes, bytes(64), txs[37].body, txs[37].id).encode()

@@ -1,4 +1,5 @@
-"""The replica for a single validator (n = 1): no votes to gather, same interface as PBFT.
+"""The older single-validator replica (n = 1), kept for tests/unit/test_api.py only: the node
+runs PbftReplica for every n. No votes to gather, same interface as PBFT.
 
 It batches: when transactions arrive it waits `batch_ms`, asks for a proposal, signs the commit
 digest with its BLS key and commits. A full block is followed at once by the next.
@@ -47,6 +48,9 @@ class SoloReplica:
     @property
     def height(self) -> int:
         return self._height
+
+    def known_block(self, height: int, block_hash: bytes) -> None:
+        return None  # alone, nobody ever asks it for a block by hash
 
     def handle(self, event: Event) -> list[Action]:
         if isinstance(event, Start | TxsArrived):

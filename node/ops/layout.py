@@ -1,0 +1,131 @@
+"""The localnet folder (DESIGN.md §11): what it holds, and writing and reading localnet.json.
+
+A localnet folder holds `genesis.json`, one folder per validator (`node.toml`,
+`validator.key`, `data/`, `node.log`) and `localnet.json` (the contract: chain, genesis path,
+nodes with API URL and pid, organizations with their seeds). Writing it starts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import TallyError
+from node.config import render_config
+from node.keys import ValidatorKeys, write_keys
+from node.ops.devnet import DevNet, ValidatorSecrets, make_devnet
+
+LOCALNET_FILE = "localnet.json"
+GENESIS_FILE = "genesis.json"
+CONFIG_FILE = "node.toml"
+LOG_FILE = "node.log"
+
+
+class LocalnetError(TallyError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the OS calls free right now (held open together so they are distinct)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _ports(nodes: int, base_port: int | None) -> tuple[list[int], list[int]]:
+    """(API ports, P2P ports): free ones, or API from `base_port` and P2P 100 above."""
+    if base_port is None:
+        ports = free_ports(2 * nodes)
+        return ports[:nodes], ports[nodes:]
+    return [base_port + i for i in range(nodes)], [base_port + 100 + i for i in range(nodes)]
+
+
+def _write_node(directory: Path, validator: ValidatorSecrets, api_port: int) -> dict[str, Any]:
+    """One validator's folder (keys and config); its localnet.json entry, not started."""
+    node_dir = directory / validator.name
+    node_dir.mkdir(parents=True, exist_ok=True)
+    write_keys(
+        node_dir / "validator.key",
+        ValidatorKeys(validator.name, validator.ed25519, validator.bls),
+    )
+    (node_dir / CONFIG_FILE).write_text(
+        render_config(
+            name=validator.name,
+            genesis=f"../{GENESIS_FILE}",
+            api_port=api_port,
+            p2p_listen=validator.p2p,
+        )
+    )
+    return {"name": validator.name, "api": f"http://127.0.0.1:{api_port}", "pid": 0}
+
+
+def _org_entries(devnet: DevNet) -> list[dict[str, Any]]:
+    """Every organization with its keys' seeds: a development network keeps them in the clear."""
+    return [
+        {
+            "id": org["id"],
+            "kind": org["kind"],
+            "keys": [
+                {"role": role, "public": key.public.hex(), "seed": key.seed.hex()}
+                for role, key in devnet.org_keys[org["id"]].items()
+            ],
+        }
+        for org in devnet.genesis["orgs"]
+    ]
+
+
+def init_network(
+    directory: Path,
+    nodes: int,
+    *,
+    chain: str = "tally-dev",
+    base_port: int | None = None,
+    params: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Write genesis, per-node config and key files; return localnet.json's content (pid 0)."""
+    api_ports, p2p_ports = _ports(nodes, base_port)
+    devnet = make_devnet(nodes, chain=chain, p2p_ports=p2p_ports, params=params)
+    directory.mkdir(parents=True, exist_ok=True)
+    genesis_path = directory / GENESIS_FILE
+    genesis_path.write_text(json.dumps(devnet.genesis, indent=2) + "\n")
+    entries = [
+        _write_node(directory, validator, api_port)
+        for validator, api_port in zip(devnet.validators, api_ports, strict=True)
+    ]
+    info = {
+        "chain": chain,
+        "genesis": str(genesis_path.resolve()),
+        "nodes": entries,
+        "orgs": _org_entries(devnet),
+    }
+    write_info(directory, info)
+    return info
+
+
+def read_info(directory: Path) -> dict[str, Any]:
+    path = directory / LOCALNET_FILE
+    try:
+        info: dict[str, Any] = json.loads(path.read_text())
+    except OSError:
+        raise LocalnetError("NO_LOCALNET", f"no {LOCALNET_FILE} in {directory}") from None
+    except ValueError:
+        raise LocalnetError("BAD_LOCALNET", f"{path} is not valid JSON") from None
+    return info
+
+
+def write_info(directory: Path, info: dict[str, Any]) -> None:
+    """Replace localnet.json atomically, so a reader never sees half of it."""
+    path = directory / LOCALNET_FILE
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(info, indent=2) + "\n")
+    temporary.replace(path)

@@ -1,0 +1,132 @@
+"""The node processes of a localnet: spawn, tell whether one still runs, wait for it, stop it.
+
+Nodes run as background processes in their own sessions, so they outlive the command that
+started them; a pid in localnet.json is trusted only while /proc says it still runs that node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from node.ops.layout import CONFIG_FILE, LOG_FILE, LocalnetError
+
+
+def alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)  # our own child: reap it if it exited
+        if reaped:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_our_node(pid: int, config: Path) -> bool:
+    """The pid still runs this node (not a recycled pid of something else)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return alive(pid)
+    return str(config).encode() in cmdline and alive(pid)
+
+
+def fetch_status(api: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(api + "/v1/status", timeout=timeout) as response:
+            status: dict[str, Any] = json.loads(response.read())
+            return status
+    except (OSError, ValueError):
+        return None
+
+
+def spawn(directory: Path, name: str) -> int:
+    """Start node `name` of the localnet in `directory` in the background; its pid."""
+    node_dir = directory / name
+    config = (node_dir / CONFIG_FILE).resolve()
+    with open(node_dir / LOG_FILE, "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "node", "node", "start", "--config", str(config)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=node_dir,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return process.pid
+
+
+def wait_ready(directory: Path, entry: dict[str, Any], deadline: float) -> None:
+    """Until the node answers /v1/status; a coded error if it exits or the deadline passes."""
+    while time.monotonic() < deadline:
+        if fetch_status(entry["api"], timeout=1.0) is not None:
+            return
+        if not alive(entry["pid"]):
+            tail = log_tail(directory / entry["name"] / LOG_FILE)
+            raise LocalnetError("NODE_FAILED", f"{entry['name']} exited during start:\n{tail}")
+        time.sleep(0.1)  # polling a child process: no event to await here
+    raise LocalnetError("NODE_TIMEOUT", f"{entry['name']} did not answer at {entry['api']}")
+
+
+def wait_connected(info: dict[str, Any], deadline: float) -> None:
+    """Every validator reports all the others connected (a fresh network can commit)."""
+    others = len(info["nodes"]) - 1
+    waiting = list(info["nodes"])
+    while waiting:
+        entry = waiting[0]
+        answer = fetch_status(entry["api"], timeout=1.0)
+        if answer is not None and answer.get("peers", 0) >= others:
+            waiting.pop(0)
+            continue
+        if time.monotonic() >= deadline:
+            raise LocalnetError(
+                "NODE_TIMEOUT", f"{entry['name']} did not connect to its {others} peers"
+            )
+        time.sleep(0.1)  # polling another process's status: no event to await here
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_pid(pid: int, grace: float) -> None:
+    """SIGTERM, then SIGKILL if the process still runs after `grace` seconds."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return
+        time.sleep(0.05)  # waiting for another process to exit
+    kill_pid(pid)
+
+
+def kill_pid(pid: int) -> None:
+    """SIGKILL at once, and return when the process is gone."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    while alive(pid):
+        time.sleep(0.01)

@@ -1,0 +1,92 @@
+"""The bench report as a type: the JSON `tally bench --json` prints, read back exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from node.ops import bench
+from node.ops.bench_net import BenchError
+from node.ops.bench_report import BenchReport
+
+# What the first release's `summarize` + `json.dumps` printed for the inputs of `_report()`
+# (computed with commit 77233cf): the report type must print the same line, byte for byte.
+FIRST_RELEASE_JSON = (
+    '{"nodes": 4, "txs": 12, "orgs": 100, "accepted": 12, "committed": 11, '
+    '"rejected": {"DUPLICATE": 1}, "blocks": 3, "offered_rate": 1250.0, "elapsed_s": 2.346, '
+    '"tps": 4.7, "cores": 2, "ed25519_per_core": 18124, "ceiling_tps": 9061.8, '
+    '"ratio": 0.0005, "latency_ms": {"p50": 234.5, "p95": 456.7, "p99": 456.7}, '
+    '"cpu": [0.512, 0.4], "rss_mb": 96.2, "rss_mb_per_node": [94.0, 96.2]}'
+)
+
+
+def _report() -> BenchReport:
+    measured = bench.LoadResult(
+        accepted=12,
+        rejected={"DUPLICATE": 1},
+        committed=11,
+        elapsed_s=2.34567,
+        latencies=(0.1234, 0.2345, 0.3456, 0.4567),
+        blocks=3,
+    )
+    return bench.summarize(
+        nodes=4,
+        txs=12,
+        orgs=100,
+        measured=measured,
+        ed25519_per_core=18123.6,
+        cores=2,
+        cpu=[0.51234, 0.4],
+        rss_mb=[94.04, 96.25],
+        rate=1250.0,
+    )
+
+
+def test_report_prints_the_same_json_as_the_first_release() -> None:
+    assert _report().encode() == FIRST_RELEASE_JSON
+
+
+def test_report_reads_back_what_it_printed() -> None:
+    report = _report()
+    assert BenchReport.decode(report.encode()) == report
+    assert BenchReport.decode(FIRST_RELEASE_JSON).encode() == FIRST_RELEASE_JSON
+
+
+def test_committed_rate_is_committed_over_elapsed() -> None:
+    measured = bench.LoadResult(
+        accepted=10, rejected={}, committed=10, elapsed_s=2.0, latencies=(), blocks=1
+    )
+    assert measured.tps == 5.0
+
+
+def _without(key: str) -> str:
+    value = json.loads(FIRST_RELEASE_JSON)
+    del value[key]
+    return json.dumps(value)
+
+
+def _with(key: str, item: object) -> str:
+    return json.dumps({**json.loads(FIRST_RELEASE_JSON), key: item})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[1, 2]",
+        _without("tps"),
+        _with("extra", 1),
+        _with("nodes", "4"),
+        _with("nodes", True),
+        _with("tps", None),
+        _with("cpu", "0.5"),
+        _with("rejected", {"DUPLICATE": "1"}),
+        _with("latency_ms", {"p50": 1.0, "p95": 2.0}),
+        _with("latency_ms", [1.0, 2.0, 3.0]),
+    ],
+)
+def test_anything_else_is_a_bad_report(text: str) -> None:
+    with pytest.raises(BenchError) as raised:
+        BenchReport.decode(text)
+    assert raised.value.code == "BAD_REPORT"
