@@ -32,11 +32,7 @@ follows the chain by state transfer without voting, and its VIEW-CHANGE counts a
 of v: the others follow it as soon as f more of them want out (f+1 stranded replicas make
 everyone join at once), so it is back at their next view change.
 
-The new primary collects 2f+1 VIEW-CHANGE(v) (its own first), persists its votes for the
-re-proposed blocks and broadcasts NEW-VIEW with exactly those 2f+1. Each replica checks it by
-recomputing the choice (viewchange.select_new_view), adopts its stable checkpoint (fetching
-blocks if it is behind it) and treats the chosen blocks as this view's proposals, fetching by
-hash those it does not hold (consensus/blocks.py).
+NEW-VIEW, its check and what it re-proposes: consensus/README.md and viewchange.py.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ from consensus.fields import (
     uint,
     view_of,
 )
+from consensus.liveness_messages import Status as Status
+from consensus.liveness_messages import Suspect as Suspect
 from ledger import codec
 from ledger.hashing import CONSENSUS_TAG, sha256, tagged_hash
 from ledger.types import Block, Height, ValidatorIndex, View
@@ -275,38 +277,6 @@ class NewView:
 
 
 @dataclass(frozen=True, slots=True)
-class Status:
-    """Where the sender is; peers answer with what it lacks (votes, new view, stable proof)."""
-
-    view: View
-    installed: bool  # False while changing view or not knowing the view's NEW-VIEW
-    height: Height  # committed height
-    stable: Height  # stable checkpoint height
-
-    TYPE: ClassVar[str] = "status"
-
-    def to_value(self) -> dict[str, Any]:
-        return {
-            "type": self.TYPE,
-            "view": self.view,
-            "installed": self.installed,
-            "height": self.height,
-            "stable": self.stable,
-        }
-
-    @staticmethod
-    def from_value(value: dict[str, Any]) -> Status:
-        fields = fields_of(value, ("type", "view", "installed", "height", "stable"), "status")
-        require(isinstance(fields["installed"], bool), "installed must be a bool")
-        return Status(
-            view_of(fields["view"]),
-            fields["installed"],
-            height_of(fields["height"]),
-            Height(uint(fields["stable"], "stable")),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class StableCheckpoint:
     """A stable checkpoint proof sent to a peer that is behind it (it will fetch blocks)."""
 
@@ -321,27 +291,6 @@ class StableCheckpoint:
     def from_value(value: dict[str, Any]) -> StableCheckpoint:
         fields = fields_of(value, ("type", "proof"), "stable checkpoint")
         return StableCheckpoint(CheckpointProof.from_value(fields["proof"]))
-
-
-@dataclass(frozen=True, slots=True)
-class Suspect:
-    """The sender suspects the primary of `view` (a timeout, or a block its executor refused).
-
-    Unlike a VIEW-CHANGE it binds the sender to nothing: it goes on voting in `view`, and
-    leaves only once f+1 replicas suspect the view (consensus/changes.py says why).
-    """
-
-    view: View
-
-    TYPE: ClassVar[str] = "suspect"
-
-    def to_value(self) -> dict[str, Any]:
-        return {"type": self.TYPE, "view": self.view}
-
-    @staticmethod
-    def from_value(value: dict[str, Any]) -> Suspect:
-        fields = fields_of(value, ("type", "view"), "suspect")
-        return Suspect(view_of(fields["view"]))
 
 
 Message = (

@@ -16,12 +16,12 @@ from dataclasses import replace
 
 from contracts.amounts import checked
 from contracts.args import amount, currency, hex_id, integer
+from contracts.compliance import require_compliant
 from contracts.errors import ensure
 from contracts.fx_records import EXHAUSTED, OPEN, WITHDRAWN, Quote
 from contracts.registry import get_currency
 from contracts.runtime import Context, method
 from contracts.wording import decimal_amount, moment
-from contracts.xborder_rules import require_compliant
 
 RATE_SCALE = 10**8
 MAX_RATE = 10**18
@@ -116,7 +116,7 @@ def quote(
     get_currency(ctx, base)
     get_currency(ctx, quote)
     ensure(expires_ms > ctx.time_ms, "QUOTE_EXPIRED", "the quote would expire before it opens")
-    require_compliant(ctx, ctx.sender_org)
+    require_compliant(ctx, ctx.sender_org)  # the dealer
     quote_id = ctx.new_id()
     record = Quote(
         id=quote_id,

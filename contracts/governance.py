@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts import netting
+from contracts import holds, netting
 from contracts.amounts import add
 from contracts.args import (
     any_map,
@@ -147,6 +147,8 @@ def _apply(ctx: Context, action: str, params: dict[str, Any]) -> None:
     else:  # pragma: no cover - ACTIONS and _SCHEMAS guard this
         fail("BAD_ARGUMENT", f"unknown action {action}")
     ctx.put(org_key(record["id"]), record)
+    if action == "set_sanctioned" and not params["sanctioned"]:
+        holds.release_all(ctx, record["id"])  # lifted: what was held for it is paid, now
 
 
 def _add_org(ctx: Context, params: dict[str, Any]) -> None:

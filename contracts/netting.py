@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from contracts import cash
+from contracts import cash, compliance
 from contracts.amounts import add
 from contracts.args import amount, currency, hex_id, integer, list_of, optional, org_id, text
 from contracts.errors import ensure, fail
@@ -38,7 +38,6 @@ from contracts.xborder_netting_math import (
     net_total,
     settlement_transfers,
 )
-from contracts.xborder_rules import require_compliant
 
 MAX_PARTICIPANTS = 50
 
@@ -133,6 +132,7 @@ def submit(ctx: Context, window: str, to: str, amount: int, ref: str) -> dict[st
     _require_participant(record, ctx.sender_org)
     _require_participant(record, to)
     ensure(to != ctx.sender_org, "SELF_PAYMENT", "an obligation needs two different banks")
+    compliance.require_movement(ctx, ctx.sender_org, to)  # what it will owe `to` net
     seq = record.count
     obligation = Obligation(ctx.sender_org, to, amount, ref, ctx.tx_id.hex(), ctx.height)
     ctx.put(f"{obligation_prefix(window)}{seq:08d}", obligation.to_value())
@@ -159,8 +159,10 @@ def settle(ctx: Context, window: str) -> dict[str, Any]:
     )
     code = record.currency
     positions = dict(record.positions)
-    for org in record.participants:
-        require_compliant(ctx, org)
+    compliance.require_compliant(ctx, *record.participants)
+    for org, value in sorted(positions.items()):
+        if value < 0:  # what each net debtor pays, within its limit, before any funds check
+            compliance.require_within_limit(ctx, org, code, -value)
     for org, value in sorted(positions.items()):
         held = cash.balance(ctx, code, org)
         if value < 0 and held < -value:

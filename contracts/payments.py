@@ -8,7 +8,7 @@ State:
                                        rate, ISO fields, tx
   pay/by_org/<org>/<height:016d>/<id> -> {roles: [...]}  (per-org index, oldest first)
   pay/e2e/<payer>/<end_to_end_id>   -> payment id  (one payment per end-to-end id and payer)
-  pay/used/...                      -> daily usage, see contracts/xborder_rules.py
+  pay/used/...                      -> the daily-limit counter, see contracts/compliance.py
 """
 
 from __future__ import annotations
@@ -17,17 +17,12 @@ from typing import Any
 
 from contracts import cash, fx
 from contracts.args import Optional, Validator, amount, currency, hex_id, optional, org_id, text
+from contracts.compliance import require_compliant
 from contracts.errors import ensure
 from contracts.payments_records import Leg, Payment
 from contracts.registry import get_currency
 from contracts.runtime import Context, method
-from contracts.xborder_rules import (
-    consume_daily_limit,
-    party,
-    purpose,
-    require_compliant,
-    with_defaults,
-)
+from contracts.xborder_rules import party, purpose, with_defaults
 
 ISO_FIELDS: dict[str, Validator | Optional] = {
     "end_to_end_id": text(35),  # PmtId/EndToEndId, Max35Text
@@ -58,20 +53,19 @@ def _index(ctx: Context, payment_id: str, roles: dict[str, list[str]]) -> None:
 
 
 def _prepare(
-    ctx: Context, to: str, end_to_end_id: str, debit_currency: str, debit_amount: int
+    ctx: Context, to: str, end_to_end_id: str, dealer: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Compliance of both parties, the e2e id's uniqueness, and the payer's daily limit."""
+    """The e2e id's uniqueness, then compliance of payer, beneficiary (and dealer); each leg's
+    `cash.move` then counts it against its payer's daily limit."""
     payer_id = ctx.sender_org
     ensure(to != payer_id, "SELF_PAYMENT", "a payment needs two different parties")
-    payer = require_compliant(ctx, payer_id)
-    payee = require_compliant(ctx, to)
     ensure(
         ctx.get(end_to_end_key(payer_id, end_to_end_id)) is None,
         "DUPLICATE_PAYMENT",
         f"{payer_id} already sent a payment with end-to-end id {end_to_end_id!r}",
     )
-    consume_daily_limit(ctx, payer, debit_currency, debit_amount)
-    return payer, payee
+    parties = require_compliant(ctx, payer_id, to, *([] if dealer is None else [dealer]))
+    return parties[0], parties[1]
 
 
 def _origin(ctx: Context) -> dict[str, Any]:
@@ -110,7 +104,7 @@ def send(
 ) -> dict[str, str]:
     """Pay `amount` of `currency` to `to`, with compliance checks and ISO 20022 details."""
     get_currency(ctx, currency)
-    payer, payee = _prepare(ctx, to, end_to_end_id, currency, amount)
+    payer, payee = _prepare(ctx, to, end_to_end_id)
     cash.move(ctx, currency, payer["id"], to, amount)
     payment = Payment(
         **_origin(ctx),
@@ -157,8 +151,7 @@ def send_fx(
     """PvP: the payer's base currency to the dealer and the dealer's quote currency to `to`."""
     terms, credit = fx.take(ctx, quote, base_amount)
     dealer = terms.dealer
-    require_compliant(ctx, dealer)
-    payer, payee = _prepare(ctx, to, end_to_end_id, terms.base, base_amount)
+    payer, payee = _prepare(ctx, to, end_to_end_id, dealer)
     cash.move(ctx, terms.base, payer["id"], dealer, base_amount)
     cash.move(ctx, terms.quote, dealer, to, credit)
     roles: dict[str, list[str]] = {payer["id"]: ["sent"], to: ["received"]}

@@ -3,8 +3,10 @@
 An invoice is issued by its creditor as one piece (the root). After the debtor accepts it, the
 holder of a piece may pass all of it on (same piece, new holder) or a part (a child piece with
 its own id; the parent keeps the rest), or sell it to a bank at a discount. At maturity the debtor
-repays once and every outstanding piece's holder is paid its amount, all in one transaction.
-The amounts of a family's pieces always add up to the face amount. Layout: receivables_state.
+repays once and every outstanding piece's holder is paid its amount, all in one transaction
+(a sanctioned holder's share into a hold instead: contracts/holds.py). Every step that moves
+value passes compliance first (contracts/compliance.py). The amounts of a family's pieces
+always add up to the face amount. Layout: receivables_state.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from contracts import cash
+from contracts import cash, compliance, holds
 from contracts.amounts import add, checked_sum, subtract
 from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
 from contracts.errors import ensure, fail
@@ -144,6 +146,10 @@ def issue(
     )
     ensure(due_date > issue_date, "BAD_DATES", "due_date must be after issue_date")
     identity = _new_invoice_identity(ctx, creditor, debtor, invoice_no, doc_hash)
+    # A claim on a sanctioned debtor, or held by a sanctioned creditor, is value neither may
+    # receive or give; the creditor sets it in motion, so its KYC must be valid.
+    compliance.require_unsanctioned(ctx, creditor, debtor)
+    compliance.require_kyc(ctx, creditor)
     piece_id = ctx.new_id()
     root = Piece.issued(
         piece_id, invoice_no, creditor, debtor, currency, amount, issue_date, due_date, doc_hash
@@ -212,6 +218,7 @@ def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
             {"currency": piece.currency, "held": piece.amount, "asked": amount},
         )
     giver = piece.holder
+    compliance.require_outgoing(ctx, piece.currency, giver, to, amount)
     if amount == piece.amount:
         moved = set_holder(ctx, piece, to)
         save_piece(ctx, moved, step(ctx, "transfer", to, **{"from": giver, "amount": amount}))
@@ -253,6 +260,7 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
         f"{moment(ctx.time_ms)}",
         {"expires_ms": expires_ms, "block_time_ms": ctx.time_ms},
     )
+    compliance.require_movement(ctx, ctx.sender_org, piece.holder)  # the price it would pay
     offer = Offer(
         id=ctx.new_id(),
         piece=id,
@@ -312,7 +320,10 @@ def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
     paid = price(piece.amount, terms.rate_bps, days)
     ensure(paid > 0, "ZERO_PRICE", "the discount takes the whole amount")
     seller = piece.holder
-    cash.move(ctx, piece.currency, bank, seller, paid)
+    compliance.require_unsanctioned(ctx, seller, bank)
+    compliance.require_kyc(ctx, seller, bank)
+    compliance.count_outgoing(ctx, seller, piece.currency, piece.amount)  # the piece
+    cash.move(ctx, piece.currency, bank, seller, paid)  # the price, counted for the bank
     financing = Financing(offer, bank, seller, terms.rate_bps, days, paid)
     bought = replace(set_holder(ctx, piece, bank), financed_by=bank, financing=financing)
     save_piece(
@@ -323,32 +334,49 @@ def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
     return {"price": paid}
 
 
+def _repay_piece(ctx: Context, piece: Piece, paid: dict[str, int], held: dict[str, int]) -> None:
+    """Pay one piece to its holder, or into a hold if the holder is sanctioned; settle it."""
+    holder = piece.holder
+    if compliance.is_sanctioned(ctx, holder):
+        holds.hold_repayment(ctx, piece, ctx.sender_org)
+        held[holder] = add(held.get(holder, 0), piece.amount, "a held payout")
+        entry = step(ctx, "repay_held", holder, held=piece.amount, reason=holds.SANCTIONED)
+    else:
+        cash.move(ctx, piece.currency, ctx.sender_org, holder, piece.amount)
+        paid[holder] = add(paid.get(holder, 0), piece.amount, "a payout")
+        entry = step(ctx, "repay", holder, paid=piece.amount)
+    save_piece(ctx, replace(piece, status=SETTLED), entry)
+
+
 @method("receivables", "repay", {"id": hex_id}, kinds=("enterprise",))
 def repay(ctx: Context, id: str) -> dict[str, Any]:
-    """The debtor pays every outstanding piece to its holder, all or nothing."""
+    """The debtor pays every outstanding piece to its holder, all or nothing; a sanctioned
+    holder's share is paid into a hold instead (contracts/holds.py), released to it when
+    governance lifts the sanction."""
     root = get_piece(ctx, id)
     ensure(root.parent is None, "NOT_ROOT", "repay the invoice's first piece")
     ensure(root.debtor == ctx.sender_org, "NOT_DEBTOR", "only the debtor repays")
     ensure(root.status != SETTLED, "ALREADY_SETTLED", "the invoice is already repaid")
     ensure(root.status in OUTSTANDING, "NOT_ACCEPTED", f"the invoice is {root.status}")
+    compliance.require_initiator(ctx)
     pieces = list(family(ctx, root))
     total = checked_sum((p.amount for p in pieces), f"what invoice {id} owes")
-    held = cash.balance(ctx, root.currency, ctx.sender_org)
-    if held < total:
+    compliance.require_within_limit(ctx, ctx.sender_org, root.currency, total)
+    funds = cash.balance(ctx, root.currency, ctx.sender_org)
+    if funds < total:
         fail(
             "INSUFFICIENT_FUNDS",
-            f"{ctx.sender_org} holds {money(ctx, root.currency, held)}, "
+            f"{ctx.sender_org} holds {money(ctx, root.currency, funds)}, "
             f"owes {money(ctx, root.currency, total)}",
-            {"currency": root.currency, "held": held, "needed": total},
+            {"currency": root.currency, "held": funds, "needed": total},
         )
     paid: dict[str, int] = {}
+    held: dict[str, int] = {}
     for piece in pieces:
-        cash.move(ctx, piece.currency, ctx.sender_org, piece.holder, piece.amount)
-        paid[piece.holder] = add(paid.get(piece.holder, 0), piece.amount, "a payout")
-        settled = replace(piece, status=SETTLED)
-        save_piece(ctx, settled, step(ctx, "repay", piece.holder, paid=piece.amount))
-    ctx.emit("receivable_repaid", id=id, debtor=ctx.sender_org, total=total, paid=paid)
-    return {"paid": paid}
+        _repay_piece(ctx, piece, paid, held)
+    shown = {"held": held} if held else {}  # present only when a share was held
+    ctx.emit("receivable_repaid", id=id, debtor=ctx.sender_org, total=total, paid=paid, **shown)
+    return {"paid": paid, **shown}
 
 
 @method("receivables", "mark_overdue", {"id": hex_id})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.holds import HELD, hold_key
 from contracts.queries import StateReader
 from contracts.receivables_state import (
     INDEXES,
@@ -46,12 +47,18 @@ def offers_of(state: StateReader, piece_id: str) -> list[dict[str, Any]]:
     return [record for record in found if record is not None]
 
 
+def hold_of(state: StateReader, piece_id: str) -> dict[str, Any] | None:
+    """The repayment of a piece held for its sanctioned holder (held or since released)."""
+    record = state.state(hold_key(piece_id))
+    return None if record is None else dict(record)
+
+
 def piece_view(state: StateReader, piece_id: str) -> dict[str, Any] | None:
-    """A piece with its offers: what `GET /v1/receivables/{id}` answers."""
+    """A piece with its offers and held repayment: what `GET /v1/receivables/{id}` answers."""
     record = piece(state, piece_id)
     if record is None:
         return None
-    return {**record, "offers": offers_of(state, piece_id)}
+    return {**record, "offers": offers_of(state, piece_id), "hold": hold_of(state, piece_id)}
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +91,7 @@ def _family_views(state: StateReader, root: dict[str, Any]) -> list[dict[str, An
                 "holders": holder_history(record["history"]),
                 "history": list(record["history"]),
                 "offers": offers,
+                "hold": hold_of(state, record["id"]),
                 "txs": sorted({e["tx"] for e in record["history"]} | {o["tx"] for o in offers}),
             }
         )
@@ -120,6 +128,7 @@ def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
     pieces = _family_views(state, root)
     total = sum(p["amount"] for p in pieces)
     settled = sum(p["amount"] for p in pieces if p["status"] == "settled")
+    held = sum(p["hold"]["amount"] for p in pieces if p["hold"] and p["hold"]["status"] == HELD)
     return {
         "root": root["id"],
         "invoice_no": root["invoice_no"],
@@ -136,6 +145,7 @@ def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
             "pieces": total,
             "settled": settled,
             "outstanding": total - settled,
+            "held": held,  # repaid by the debtor, blocked for a sanctioned holder
         },
         "pieces": pieces,
         "steps": _steps(pieces),

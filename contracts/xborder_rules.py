@@ -1,10 +1,8 @@
-"""Cross-border rules shared by payments, FX and netting: party details and compliance.
+"""The ISO 20022 details of a payment: party maps, purpose, and their registry defaults.
 
 Party maps (originator/beneficiary) carry ISO 20022 party fields with the schema's own length
-limits, so whatever a contract accepts also exports as valid pacs.008. Compliance is checked at
-block time on every payment: KYC valid, not sanctioned, not suspended, within the daily limit.
-
-State: pay/used/<org>/<currency>/<YYYY-MM-DD> -> minor units paid out that block date.
+limits, so whatever a contract accepts also exports as valid pacs.008. Compliance (sanctions,
+KYC, daily limits) is not here: it binds every contract, in contracts/compliance.py.
 """
 
 from __future__ import annotations
@@ -12,12 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from contracts.amounts import add
 from contracts.args import plain_text
-from contracts.errors import ensure, fail
-from contracts.registry import get_org
-from contracts.runtime import Context
-from contracts.wording import money
+from contracts.errors import fail
 
 # ISO 20022 field -> maximum length (Max140Text, Max70Text, ...); see docs/cross-border.md.
 PARTY_FIELDS: dict[str, int] = {
@@ -77,36 +71,3 @@ def with_defaults(details: dict[str, str], org: dict[str, Any]) -> dict[str, str
     if _COUNTRY.match(country):
         filled.setdefault("country", country)
     return dict(sorted(filled.items()))
-
-
-def require_compliant(ctx: Context, org_id: str) -> dict[str, Any]:
-    """The party may take part in a payment at block time: KYC valid, unsanctioned, active."""
-    org = get_org(ctx, org_id)
-    ensure(not org.get("suspended", False), "ORG_SUSPENDED", f"organization {org_id} is suspended")
-    ensure(not org.get("sanctioned", False), "SANCTIONED", f"organization {org_id} is sanctioned")
-    expires = str(org.get("kyc_expires") or "")
-    ensure(
-        expires != "" and expires >= ctx.today(),
-        "KYC_EXPIRED",
-        f"KYC of {org_id} expired on {expires or '(none on file)'}, block date {ctx.today()}",
-    )
-    return org
-
-
-def used_key(org_id: str, currency: str, day: str) -> str:
-    return f"pay/used/{org_id}/{currency}/{day}"
-
-
-def consume_daily_limit(ctx: Context, org: dict[str, Any], currency: str, amount: int) -> None:
-    """Count `amount` against the payer's limit for `currency` on the block date."""
-    key = used_key(org["id"], currency, ctx.today())
-    used = add(int(ctx.get(key, 0)), amount, f"what {org['id']} paid in {currency} today")
-    limit = dict(org.get("daily_limits") or {}).get(currency)
-    if limit is not None and used > int(limit):
-        fail(
-            "DAILY_LIMIT_EXCEEDED",
-            f"{org['id']} would pay {money(ctx, currency, used)} on {ctx.today()}, over its "
-            f"limit of {money(ctx, currency, int(limit))}",
-            {"currency": currency, "used": used, "limit": int(limit), "day": ctx.today()},
-        )
-    ctx.put(key, used)

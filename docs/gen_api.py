@@ -37,8 +37,13 @@ what a node serves.
 
 Every response is JSON unless stated. Errors are always
 `{"error": {"code": "STABLE_CODE", "message": "human words"}}`, with a 4xx status for bad input
-and 5xx only for a real server fault. Lists page by a cursor (`from`/`after`/`before`), never by
-offset. Amounts are integers in minor units; bytes are lowercase hex.
+and 5xx only for a real server fault, except `503 BUSY` (with `Retry-After`) when a bound of the
+node is reached: its connections, its heavy reads (block pages, raw blocks, txs, proofs, events)
+running at once, or its live streams; the bounds are the `[api]` settings of
+[configuration.md](configuration.md). Lists page by a cursor (`from`/`after`/`before`), never by
+offset; a page of blocks or events also stops at a byte budget (`answer_max_bytes`), so it may
+hold fewer rows than `limit`: follow its `next`. Amounts are integers in minor units; bytes are
+lowercase hex.
 
 """
 

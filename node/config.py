@@ -13,9 +13,21 @@ Every field, with its default; relative paths are relative to the config file's 
     host = "127.0.0.1"              # HTTP API listen address
     port = 8700                     # HTTP API port
     max_body_bytes = 16777216       # largest accepted request body
+    max_connections = 512           # open connections; the oldest idle one makes room
+    header_timeout_s = 10.0         # to send a complete request head (silent sockets, slowloris)
+    keepalive_timeout_s = 30.0      # an idle keep-alive connection is closed after this
+    body_timeout_s = 30.0           # to send a whole request body (408 BODY_TIMEOUT)
+    send_timeout_s = 30.0           # a client that stops reading its answer is cut off after this
+    read_threads = 2                # threads running heavy reads (blocks, proofs...) off the loop
+    max_heavy_reads = 8             # heavy reads admitted at once; more get 503 BUSY
+    answer_max_bytes = 4194304      # a listing stops adding rows here; `next` continues
+    max_stream_clients = 32         # concurrent GET /v1/stream subscribers; more get 503 BUSY
+    max_json_depth = 32             # deepest nesting in a JSON body (400 BAD_JSON)
 
     [p2p]
     listen = "127.0.0.1:26600"      # validator-to-validator listen address (host:port)
+
+Why each [api] limit exists, and what a client sees when it hits one: node/api/limits.py.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import TallyError
+from node.api.limits import ApiLimits
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -44,7 +57,7 @@ class NodeConfig:
     log_level: str
     api_host: str
     api_port: int
-    max_body_bytes: int
+    api_limits: ApiLimits
     p2p_listen: str
 
 
@@ -55,6 +68,23 @@ def _get(table: dict[str, Any], key: str, kind: type, default: Any, where: str) 
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ConfigError(f"{where}.{key} must be a {kind.__name__}")
     return value
+
+
+def _api_limits(api: dict[str, Any]) -> ApiLimits:
+    """The [api] limits, each defaulting to ApiLimits' value; seconds may be int or float."""
+    defaults = ApiLimits()
+    values: dict[str, Any] = {}
+    for name in ApiLimits.__dataclass_fields__:
+        default = getattr(defaults, name)
+        if isinstance(default, float) and isinstance(api.get(name), int):
+            values[name] = float(_get(api, name, int, default, "api"))
+        else:
+            values[name] = _get(api, name, type(default), default, "api")
+    limits = ApiLimits(**values)
+    problems = limits.check()
+    if problems:
+        raise ConfigError("api." + problems[0])
+    return limits
 
 
 def load_config(path: str | Path) -> NodeConfig:
@@ -86,7 +116,7 @@ def load_config(path: str | Path) -> NodeConfig:
         log_level=level,
         api_host=_get(api, "host", str, "127.0.0.1", "api"),
         api_port=port,
-        max_body_bytes=_get(api, "max_body_bytes", int, 16 * 1024 * 1024, "api"),
+        api_limits=_api_limits(api),
         p2p_listen=_get(p2p, "listen", str, "127.0.0.1:26600", "p2p"),
     )
 

@@ -20,8 +20,6 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from aiohttp import web
-
 from consensus import PbftReplica, ReplicaConfig, ValidatorCrypto
 from consensus.interface import Replica
 from contracts import queries
@@ -32,13 +30,15 @@ from ledger.store import LevelDBStore
 from network.envelope import BLOCK, BLOCKS, CONSENSUS, FETCH, GET_BLOCK, TXS
 from node.api.app import make_app
 from node.api.context import NodeHandle
+from node.api.server import ApiServer
 from node.config import NodeConfig
 from node.keys import ValidatorKeys, load_keys
 from node.runtime.admission import Signers
 from node.runtime.blockfetch import BlockFetcher
-from node.runtime.driver import Driver, Links
+from node.runtime.driver import Driver
 from node.runtime.executor import Executor
 from node.runtime.gossip import TxGossip
+from node.runtime.links import Links
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
 from node.runtime.statesync import StateSync
@@ -158,11 +158,10 @@ class NodeService:
         self.driver = driver
         self.metrics = metrics
         self._verify_pool = verify_pool
-        self._runner: web.AppRunner | None = None
+        self._api: ApiServer | None = None
         self.peering = peering
         self.app = make_app(
-            NodeHandle(config.name, genesis, driver, metrics, self.peers),
-            max_body_bytes=config.max_body_bytes,
+            NodeHandle(config.name, genesis, driver, metrics, self.peers), config.api_limits
         )
 
     @staticmethod
@@ -213,11 +212,8 @@ class NodeService:
         return {} if self.peering is None else self.peering.transport.peers_by_name()
 
     async def start(self) -> None:
-        # Open streams and long polls get a few seconds to finish when the node stops.
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=3.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
-        await site.start()
+        self._api = ApiServer(self.app, self.config.api_limits)
+        await self._api.start(self.config.api_host, self.config.api_port)
         if self.peering is not None:
             await self.peering.start()
         self.driver.start()
@@ -232,8 +228,8 @@ class NodeService:
         self.driver.stop()
         if self.peering is not None:
             await self.peering.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._api is not None:
+            await self._api.stop()  # open streams and long polls get a few seconds to finish
         self._verify_pool.shutdown(wait=True)
         self.store.close()
         log.info("stopped at height %d", self.driver.executor.tip.height)

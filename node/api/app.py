@@ -13,25 +13,23 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ledger.errors import TallyError
-from node.api import chain, openapi, orgs, payments, raw, receivables
+from node.api import blocks, chain, openapi, orgs, payments, raw, receivables, stream
 from node.api.context import NODE, SPEC, STORE, NodeHandle
-from node.api.responses import HttpError, json_response
+from node.api.limits import DEFAULT_LIMITS, ApiLimits
+from node.api.reads import LIMITS, READS, ReadPool
+from node.api.responses import HttpError, code_of_status, json_response
+from node.api.server import track_requests
+from node.api.stream import STREAMS, StreamHub
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return json_response({"error": {"code": code, "message": message}}, status=status)
-
-
-_HTTP_CODES = {
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "BODY_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-}
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return json_response({"error": {"code": code, "message": message}}, status, headers)
 
 
 @web.middleware
@@ -39,13 +37,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HttpError as error:
-        return _error(error.status, error.code, error.message)
+        return _error(error.status, error.code, error.message, error.headers)
     except TallyError as error:
         return _error(400, error.code, error.message)
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        code = _HTTP_CODES.get(error.status, "BAD_REQUEST" if error.status < 500 else "INTERNAL")
+        code = code_of_status(error.status)
         return _error(error.status, code, error.reason)
     except asyncio.CancelledError:
         raise
@@ -56,14 +54,25 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 # Every route family, in the order the OpenAPI document lists them: explicit, so the app and
 # its spec name the same modules and neither discovers the other.
-ROUTE_MODULES = (chain, orgs, raw, receivables, payments)
+ROUTE_MODULES = (chain, blocks, stream, orgs, raw, receivables, payments)
 
 
-def make_app(handle: NodeHandle, *, max_body_bytes: int = 16 * 1024 * 1024) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=max_body_bytes)
+def make_app(handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
+    app = web.Application(
+        middlewares=[track_requests, error_middleware], client_max_size=limits.max_body_bytes
+    )
     app[NODE] = handle
     app[STORE] = handle.driver.store
+    app[LIMITS] = limits
+    app[READS] = reads = ReadPool(limits)
+    app[STREAMS] = StreamHub(limits.max_stream_clients)
     for module in ROUTE_MODULES:
         app.add_routes(module.ROUTES)
     app[SPEC] = openapi.build_spec(app, ROUTE_MODULES)
+
+    async def close_reads(app: web.Application) -> None:
+        # Waits (on a thread) for running reads: the store closes after the app.
+        await asyncio.get_running_loop().run_in_executor(None, reads.close)
+
+    app.on_cleanup.append(close_reads)
     return app

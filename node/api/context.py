@@ -10,7 +10,6 @@ from aiohttp import web
 
 from ledger.chain import ChainStore
 from ledger.genesis import Genesis
-from node.api.responses import not_found
 from node.runtime.driver import Driver
 from node.runtime.metrics import Metrics
 
@@ -38,14 +37,6 @@ STORE: web.AppKey[ChainStore] = web.AppKey("store", ChainStore)
 
 def store(request: web.Request) -> ChainStore:
     return request.app[STORE]
-
-
-def state_or_404(chain: ChainStore, key: str, what: str) -> Any:
-    """The state value at `key`, or the 404 that says which `what` was not found."""
-    value = chain.state(key)
-    if value is None:
-        raise not_found(what)
-    return value
 
 
 SPEC: web.AppKey[dict[str, Any]] = web.AppKey("openapi", dict)

@@ -6,6 +6,7 @@ route still undescribed gets a minimal entry, so the document never omits a live
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from types import ModuleType
@@ -102,7 +103,8 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
     },
     "/v1/blocks": {
         "get": _op(
-            "Blocks ascending from `from`, or newest first below `before`",
+            "Blocks ascending from `from`, or newest first below `before`; a page stops at the "
+            "node's byte budget too, and `next` is where the following one starts",
             [_q("from", "first height"), _q("before", "heights below"), _q("limit", "at most 100")],
         )
     },
@@ -116,13 +118,13 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
     "/v1/orgs/{id}": {"get": _op("One organization with balances", [_p("id", "org id")])},
     "/v1/events": {
         "get": _op(
-            "Committed events after a sequence number",
+            "Committed events after a sequence number (a page stops at the byte budget; `next`)",
             [_q("after", "last seq seen"), _q("limit", "at most 1000")],
         )
     },
     "/v1/stream": {
         "get": _op(
-            "Server-Sent Events: `block` per commit, `event` per event",
+            "Server-Sent Events: `block` per commit, `event` per event (subscribers are capped)",
             ok=_text("an endless event stream", "text/event-stream"),
         )
     },
@@ -137,6 +139,23 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
     },
     "/openapi.json": {"get": _op("This document")},
 }
+
+
+BUSY = _json("BUSY: a bound of the node is reached; retry after Retry-After seconds", ERROR)
+BODY_LIMITS = {
+    "408": _json("BODY_TIMEOUT: the body did not arrive in time", ERROR),
+    "413": _json("BODY_TOO_LARGE: the body is over the node's limit", ERROR),
+    "415": _json("UNSUPPORTED_MEDIA_TYPE: the body is not application/json", ERROR),
+}
+
+
+def _add_limit_answers(method: str, operation: dict[str, Any]) -> None:
+    """The answers every route can give when a bound of node/api/limits.py is reached."""
+    responses = operation.setdefault("responses", {})
+    responses.setdefault("503", BUSY)
+    if method in ("post", "put", "patch"):
+        for status, answer in BODY_LIMITS.items():
+            responses.setdefault(status, answer)
 
 
 def build_spec(app: web.Application, modules: Iterable[ModuleType]) -> dict[str, Any]:
@@ -155,6 +174,10 @@ def build_spec(app: web.Application, modules: Iterable[ModuleType]) -> dict[str,
             if method not in entry:
                 params = [_p(name, name) for name in re.findall(r"{(\w+)", path)]
                 entry[method] = _op(f"{route.method} {path}", params)
+    paths = copy.deepcopy(paths)  # the module-level descriptions stay as they are
+    for operations in paths.values():
+        for method, operation in operations.items():
+            _add_limit_answers(method, operation)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Tallychain node API", "version": "1"},

@@ -6,42 +6,43 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts import queries
+from ledger.chain import ChainStore
 from node.api.context import node, store
 from node.api.params import query_int
+from node.api.reads import offload
 from node.api.responses import json_response, not_found, to_json
 
 
-def _org_json(request: web.Request, record: dict[str, Any]) -> dict[str, Any]:
-    chain = store(request)
-    balances = {}
-    for currency in node(request).genesis.currencies:
-        held = chain.state(f"cash/bal/{currency.code}/{record['id']}")
-        if held:
-            balances[currency.code] = held
+def _org_json(chain: ChainStore, codes: list[str], record: dict[str, Any]) -> dict[str, Any]:
     value: dict[str, Any] = to_json(record)
-    value["balances"] = balances
+    value["balances"] = queries.balances_of(chain, record["id"], codes)
     return value
+
+
+def _codes(request: web.Request) -> list[str]:
+    return [currency.code for currency in node(request).genesis.currencies]
+
+
+def _orgs_page(chain: ChainStore, codes: list[str], after: str, limit: int) -> dict[str, Any]:
+    orgs = [_org_json(chain, codes, record) for record in queries.orgs(chain, after, limit)]
+    following = orgs[-1]["id"] if len(orgs) == limit else None
+    return {"orgs": orgs, "next": following}
 
 
 async def get_orgs(request: web.Request) -> web.Response:
     after = request.query.get("after", "")
     limit = query_int(request, "limit", 100, 1, 500)
-    orgs = []
-    for key, record in store(request).state_items("reg/org/"):
-        if key[len("reg/org/") :] <= after:
-            continue
-        orgs.append(_org_json(request, record))
-        if len(orgs) >= limit:
-            break
-    following = orgs[-1]["id"] if len(orgs) == limit else None
-    return json_response({"orgs": orgs, "next": following})
+    page = await offload(request, _orgs_page, store(request), _codes(request), after, limit)
+    return json_response(page)
 
 
 async def get_org(request: web.Request) -> web.Response:
-    record = store(request).state("reg/org/" + request.match_info["id"])
+    chain = store(request)
+    record = queries.org(chain, request.match_info["id"])
     if record is None:
         raise not_found("organization")
-    return json_response(_org_json(request, record))
+    return json_response(_org_json(chain, _codes(request), record))
 
 
 async def get_validators(request: web.Request) -> web.Response:
@@ -66,8 +67,7 @@ async def get_validators(request: web.Request) -> web.Response:
 
 
 async def get_currencies(request: web.Request) -> web.Response:
-    records = [record for _, record in store(request).state_items("reg/cur/")]
-    return json_response({"currencies": records})
+    return json_response({"currencies": queries.currencies(store(request))})
 
 
 ROUTES: list[web.RouteDef] = [

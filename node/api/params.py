@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
 from aiohttp import web
 
+from node.api.reads import limits
 from node.api.responses import HttpError, bad_request
 
 
@@ -34,15 +36,53 @@ def hex_id(raw: str, what: str) -> str:
     return raw
 
 
-async def read_json(request: web.Request) -> Any:
+async def read_json(request: web.Request, max_values: int) -> Any:
+    """The JSON body: whole within the body timeout (408), at most `max_values` values (commas
+    and colons counted before parsing: a 16 MiB `[0,0,...]` costs seconds of the loop to
+    parse), nested at most `max_json_depth` deep (400 BAD_JSON, never a RecursionError)."""
     content_type = request.headers.get("Content-Type", "application/json")
     if not content_type.startswith("application/json"):
         raise HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
-    raw = await request.read()
+    bounds = limits(request)
     try:
-        return json.loads(raw)
+        async with asyncio.timeout(bounds.body_timeout_s):
+            raw = await request.read()
+    except TimeoutError:
+        message = f"the body did not arrive within {bounds.body_timeout_s:g} s"
+        raise HttpError(408, "BODY_TIMEOUT", message) from None
+    return parse_json(raw, max_values, bounds.max_json_depth)
+
+
+def parse_json(raw: bytes, max_values: int, max_depth: int) -> Any:
+    """`raw` parsed, after bounds on its size in values and containers, then on its depth."""
+    separators = raw.count(b",") + raw.count(b":")
+    containers = raw.count(b"[") + raw.count(b"{")
+    if separators > max_values or containers > max_values:
+        raise bad_request("BAD_JSON", f"the body holds more than {max_values} values")
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise bad_request("BAD_JSON", f"the body nests deeper than {max_depth} levels") from None
     except (ValueError, UnicodeDecodeError):
         raise bad_request("BAD_JSON", "the body is not valid JSON") from None
+    if containers > max_depth and nesting_depth(value) > max_depth:
+        raise bad_request("BAD_JSON", f"the body nests deeper than {max_depth} levels")
+    return value
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep arrays and objects nest in a parsed JSON value (a scalar is 0), without
+    recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def tx_id_param(request: web.Request) -> bytes:

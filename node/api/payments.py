@@ -1,23 +1,25 @@
 """HTTP routes for cross-border payments, FX quotes, netting windows and governance proposals.
 
-Reads committed state only. Payment lists page newest first by an opaque cursor (the index key
-of the last row returned), so a page costs the same however long the history is.
+The answers are the read models of contracts/queries.py, which know the contracts' keys; this
+module parses the request and renders. Payment lists page newest first by an opaque cursor (the
+index key of the last row returned), so a page costs the same however long the history is.
+Answers that read more than one record are built on a read thread (node/api/reads.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
 
-from contracts.exports.iso20022 import Directory, pacs008, pacs009_netting
-from ledger import codec
-from ledger.chain import P_STATE, ChainStore
-from node.api.context import state_or_404, store
+from contracts import queries
+from contracts.exports.iso20022 import pacs008, pacs009_netting
+from ledger.chain import ChainStore
+from node.api.context import store
 from node.api.params import hex_id, query_int
-from node.api.responses import HttpError, bad_request, json_response
+from node.api.reads import offload
+from node.api.responses import HttpError, bad_request, json_response, not_found
 
 MAX_LIMIT = 200
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -39,18 +41,10 @@ def _query(request: web.Request, name: str, pattern: re.Pattern[str]) -> str | N
     return raw
 
 
-def _items(chain: ChainStore, prefix: str, cursor: str | None) -> Iterator[tuple[str, Any]]:
-    """State entries under `prefix`, newest (highest key) first, strictly before `cursor`."""
-    base = P_STATE + prefix.encode()
-    start = None if cursor is None else base + cursor.encode()
-    for key, raw in chain.kv.iterate(base, start=start, reverse=True):
-        yield key[len(base) :].decode(), codec.decode(raw)
-
-
-def directory(chain: ChainStore) -> Directory:
-    orgs = {key.removeprefix("reg/org/"): v for key, v in chain.state_items("reg/org/")}
-    currencies = {key.removeprefix("reg/cur/"): v for key, v in chain.state_items("reg/cur/")}
-    return Directory(orgs, currencies)
+def _found(record: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if record is None:
+        raise not_found(what)
+    return record
 
 
 def payment_view(record: dict[str, Any]) -> dict[str, Any]:
@@ -69,8 +63,15 @@ def xml_response(body: bytes, filename: str) -> web.Response:
 # -- payments --------------------------------------------------------------------------------
 
 
+def _payments_answer(
+    chain: ChainStore, org: str, role: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    page = queries.payments_of(chain, org, role, cursor, limit)
+    rows = [{**payment_view(entry.record), "roles": entry.roles} for entry in page.entries]
+    return {"org": org, "payments": rows, "next": page.next}
+
+
 async def list_payments(request: web.Request) -> web.Response:
-    chain = store(request)
     org = _query(request, "org", _ORG)
     if org is None:
         raise bad_request("BAD_QUERY", "say whose payments: ?org=ORG")
@@ -79,30 +80,24 @@ async def list_payments(request: web.Request) -> web.Response:
         raise bad_request("BAD_QUERY", f"role must be one of {', '.join(ROLES)}")
     cursor = _query(request, "cursor", _CURSOR)
     limit = query_int(request, "limit", 50, 1, MAX_LIMIT)
-    rows: list[dict[str, Any]] = []
-    next_cursor = None
-    for key, entry in _items(chain, f"pay/by_org/{org}/", cursor):
-        if role is not None and role not in entry["roles"]:
-            continue
-        record = chain.state("pay/rec/" + entry["id"])
-        if record is not None:
-            rows.append({**payment_view(record), "roles": entry["roles"]})
-        if len(rows) >= limit:
-            next_cursor = key
-            break
-    return json_response({"org": org, "payments": rows, "next": next_cursor})
+    answer = await offload(request, _payments_answer, store(request), org, role, cursor, limit)
+    return json_response(answer)
 
 
 async def get_payment(request: web.Request) -> web.Response:
-    record = state_or_404(store(request), "pay/rec/" + _id(request, "payment"), "payment")
-    return json_response(payment_view(record))
+    record = queries.payment(store(request), _id(request, "payment"))
+    return json_response(payment_view(_found(record, "payment")))
+
+
+def _pacs008(chain: ChainStore, payment_id: str) -> bytes:
+    record = _found(queries.payment(chain, payment_id), "payment")
+    return pacs008(record, queries.directory(chain))
 
 
 async def get_payment_iso(request: web.Request) -> web.Response:
-    chain = store(request)
     payment_id = _id(request, "payment")
-    record = state_or_404(chain, "pay/rec/" + payment_id, "payment")
-    return xml_response(pacs008(record, directory(chain)), f"pacs008-{payment_id[:16]}.xml")
+    body = await offload(request, _pacs008, store(request), payment_id)
+    return xml_response(body, f"pacs008-{payment_id[:16]}.xml")
 
 
 # -- FX quotes -------------------------------------------------------------------------------
@@ -115,51 +110,35 @@ async def list_quotes(request: web.Request) -> web.Response:
     quote = _query(request, "quote", _CURRENCY)
     dealer = _query(request, "dealer", _ORG)
     now = chain.tip().time_ms
-    quotes = []
-    for key, _ in chain.state_items("fx/open/"):
-        record = chain.state("fx/quote/" + key.removeprefix("fx/open/"))
-        if record is None or record["expires_ms"] < now:
-            continue
-        if (base and record["base"] != base) or (quote and record["quote"] != quote):
-            continue
-        if dealer and record["dealer"] != dealer:
-            continue
-        quotes.append(record)
-    quotes.sort(key=lambda q: (q["base"], q["quote"], -q["rate"], q["id"]))
+    quotes = await offload(request, queries.open_quotes, chain, now, base, quote, dealer)
     return json_response({"time_ms": now, "quotes": quotes})
 
 
 async def get_quote(request: web.Request) -> web.Response:
-    record = state_or_404(store(request), "fx/quote/" + _id(request, "quote"), "quote")
-    return json_response(record)
+    return json_response(_found(queries.quote(store(request), _id(request, "quote")), "quote"))
 
 
 # -- netting ---------------------------------------------------------------------------------
 
 
 async def get_window(request: web.Request) -> web.Response:
-    chain = store(request)
     window_id = _id(request, "window")
-    record = state_or_404(chain, "net/win/" + window_id, "netting window")
     limit = query_int(request, "limit", 500, 0, 5000)
-    obligations: list[dict[str, Any]] = []
-    for _, entry in chain.state_items(f"net/ob/{window_id}/"):
-        if len(obligations) >= limit:
-            break
-        obligations.append(entry)
-    net = sum(v for v in record["positions"].values() if v > 0)
-    view = {**record, "net": record.get("net", net), "obligations": obligations}
-    return json_response(view)
+    view = await offload(request, queries.window_view, store(request), window_id, limit)
+    return json_response(_found(view, "netting window"))
+
+
+def _pacs009(chain: ChainStore, window_id: str) -> bytes:
+    record = _found(queries.window(chain, window_id), "netting window")
+    try:
+        return pacs009_netting(record, queries.directory(chain))
+    except ValueError as error:
+        raise HttpError(409, "NOTHING_TO_EXPORT", str(error)) from None
 
 
 async def get_window_iso(request: web.Request) -> web.Response:
-    chain = store(request)
     window_id = _id(request, "window")
-    record = state_or_404(chain, "net/win/" + window_id, "netting window")
-    try:
-        body = pacs009_netting(record, directory(chain))
-    except ValueError as error:
-        raise HttpError(409, "NOTHING_TO_EXPORT", str(error)) from None
+    body = await offload(request, _pacs009, store(request), window_id)
     return xml_response(body, f"pacs009-{window_id[:16]}.xml")
 
 
@@ -171,22 +150,15 @@ async def list_proposals(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status is not None and status not in ("open", "passed"):
         raise bad_request("BAD_QUERY", "status must be open or passed")
-    now = chain.tip().time_ms
-    proposals = []
-    for _, record in chain.state_items("gov/prop/"):
-        view = dict(record)
-        if view["status"] == "open" and view["expires_ms"] < now:
-            view["status"] = "expired"
-        if status is None or view["status"] == status:
-            proposals.append(view)
-    proposals.sort(key=lambda p: (-p["created_height"], p["id"]))
     limit = query_int(request, "limit", 100, 1, 1000)
-    return json_response({"proposals": proposals[:limit]})
+    now = chain.tip().time_ms
+    proposals = await offload(request, queries.proposals, chain, now, status, limit)
+    return json_response({"proposals": proposals})
 
 
 async def get_proposal(request: web.Request) -> web.Response:
-    record = state_or_404(store(request), "gov/prop/" + _id(request, "proposal"), "proposal")
-    return json_response(record)
+    record = queries.proposal(store(request), _id(request, "proposal"))
+    return json_response(_found(record, "proposal"))
 
 
 ROUTES: list[web.RouteDef] = [

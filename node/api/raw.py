@@ -3,7 +3,9 @@
 The §9 block answer carries tx ids only; recomputing `txs_root` and `receipts_root` needs the
 encodings themselves, so `/v1/raw/...` serves header, txs, receipts and certificate as hex.
 `/v1/raw/genesis` serves the node's genesis, for an explorer started without one (it says so).
-Every answer is a few point reads: the cost of a page does not grow with the chain.
+Every answer is a few point reads: the cost of a page does not grow with the chain. Pages are
+built on a read thread and stop at the API's byte budget (always at least one block); `next` is
+the height the following page starts at, null at the tip.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from aiohttp import web
 from ledger.chain import ChainStore
 from node.api.context import node, store
 from node.api.params import query_int
-from node.api.responses import bad_request, json_response, not_found
+from node.api.reads import Page, limits, offload
+from node.api.responses import (
+    bad_request,
+    encode_json,
+    json_body_response,
+    json_response,
+    not_found,
+)
 
 MAX_RANGE = 100
 
@@ -46,26 +55,41 @@ def raw_block(chain: ChainStore, height: int) -> dict[str, Any] | None:
     }
 
 
-async def get_raw_block(request: web.Request) -> web.Response:
-    height = _height(request)
-    answer = raw_block(store(request), height)
+def one_raw_block(chain: ChainStore, height: int) -> bytes:
+    answer = raw_block(chain, height)
     if answer is None:
         raise not_found(f"block {height}")
-    return json_response(answer)
+    return encode_json(answer)
+
+
+async def get_raw_block(request: web.Request) -> web.Response:
+    height = _height(request)
+    return json_body_response(await offload(request, one_raw_block, store(request), height))
+
+
+def raw_blocks_page(chain: ChainStore, start: int, limit: int, budget: int) -> bytes:
+    """`{"blocks", "next", "tip"}`: from `start`, at most `limit` blocks and `budget` bytes."""
+    tip = chain.tip().height
+    page = Page(budget)
+    following = None
+    for height in range(start, min(tip, start + limit - 1) + 1):
+        answer = raw_block(chain, height)
+        if answer is None:
+            continue
+        if not page.add(answer):
+            following = height
+            break
+        following = height + 1 if height < tip else None
+    return page.body("blocks", {"next": following, "tip": tip})
 
 
 async def list_raw_blocks(request: web.Request) -> web.Response:
     """Blocks `from`..`from+limit-1` as encodings, for walking the chain page by page."""
-    chain = store(request)
     start = query_int(request, "from", 1, 1, 2**63 - 1)
     limit = query_int(request, "limit", 20, 1, MAX_RANGE)
-    tip = chain.tip().height
-    blocks = []
-    for height in range(start, min(tip, start + limit - 1) + 1):
-        answer = raw_block(chain, height)
-        if answer is not None:
-            blocks.append(answer)
-    return json_response({"tip": tip, "blocks": blocks})
+    budget = limits(request).answer_max_bytes
+    body = await offload(request, raw_blocks_page, store(request), start, limit, budget)
+    return json_body_response(body)
 
 
 async def get_genesis(request: web.Request) -> web.Response:
@@ -100,7 +124,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
             ],
             "responses": {
-                "200": {"description": "tip and blocks"},
+                "200": {"description": "tip, blocks and next (the height to ask for next)"},
                 "400": {"description": "from or limit is not a valid number (BAD_QUERY)"},
             },
         }

@@ -13,11 +13,37 @@ from aiohttp import web
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
+
+
+RETRY_AFTER_S = 1
+
+# The code of an error that has only an HTTP status (aiohttp's own, or the connection guard's).
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "BODY_TIMEOUT",
+    413: "BODY_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    503: "BUSY",
+}
+
+
+def code_of_status(status: int) -> str:
+    return HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL")
+
+
+def busy(message: str) -> HttpError:
+    """503 BUSY with Retry-After: the node refuses work it cannot take now, rather than queue it."""
+    return HttpError(503, "BUSY", message, {"Retry-After": str(RETRY_AFTER_S)})
 
 
 def not_found(what: str) -> HttpError:
@@ -45,11 +71,25 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def json_response(value: Any, status: int = 200) -> web.Response:
-    # json's `default` hook turns bytes into hex during the one encoding pass (tuples are
-    # already lists to json), which is what `to_json` does, without copying the value first.
-    return web.Response(
-        text=json.dumps(value, separators=(",", ":"), default=_json_default),
-        status=status,
-        content_type="application/json",
-    )
+def encode_json(value: Any) -> bytes:
+    """Compact JSON of a ledger value; json's `default` hook turns bytes into hex during the one
+    encoding pass (tuples are already lists to json), as `to_json` would, without a copy."""
+    return json.dumps(value, separators=(",", ":"), default=_json_default).encode()
+
+
+def json_response(
+    value: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return json_body_response(encode_json(value), status, headers)
+
+
+def json_body_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A response of JSON already encoded (e.g. off the loop, by a read thread)."""
+    return web.Response(body=body, status=status, headers=headers, content_type="application/json")
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The §9 error object, encoded."""
+    return encode_json({"error": {"code": code, "message": message}})

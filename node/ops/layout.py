@@ -129,3 +129,8 @@ def write_info(directory: Path, info: dict[str, Any]) -> None:
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(info, indent=2) + "\n")
     temporary.replace(path)
+
+
+def node_config_path(directory: Path, name: str) -> Path:
+    """The node.toml of validator `name` in the localnet at `directory`."""
+    return directory / name / CONFIG_FILE

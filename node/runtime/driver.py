@@ -16,8 +16,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from consensus.interface import (
     Action,
@@ -60,6 +58,7 @@ from ledger.types import (
     bitmap_indexes,
 )
 from node.runtime.executor import Executor
+from node.runtime.links import Links, Transport
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
 from node.runtime.outcomes import CommittedNotice, Outcomes
@@ -80,48 +79,6 @@ def reason_label(reason: str) -> str:
     if reason.startswith("invalid proposal"):
         return "invalid proposal"
     return reason[:60]
-
-
-class Transport(Protocol):
-    """How consensus messages leave the node; `network/` provides the real one."""
-
-    def send(self, to: int, message: SignedMessage) -> None: ...
-    def broadcast(self, message: SignedMessage) -> None: ...
-    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None: ...
-
-    def fetch_block(
-        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
-    ) -> bool:
-        """Start fetching a block by hash (the answer comes as `Driver.block_fetched`);
-        False if there is nobody to ask."""
-        ...
-
-
-class NullTransport:
-    """A single validator has nobody to talk to."""
-
-    def send(self, to: int, message: SignedMessage) -> None:
-        pass
-
-    def broadcast(self, message: SignedMessage) -> None:
-        pass
-
-    def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
-        pass
-
-    def fetch_block(
-        self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
-    ) -> bool:
-        return False
-
-
-@dataclass(frozen=True, slots=True)
-class Links:
-    """Where the driver's output goes besides the store: consensus messages and block fetches
-    (`transport`), and the txs clients gave this node (`admitted`, which gossip forwards)."""
-
-    transport: Transport = field(default_factory=NullTransport)
-    admitted: Callable[[list[SignedTx]], None] | None = None
 
 
 class Driver:

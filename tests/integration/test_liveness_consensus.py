@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from node.ops import layout
 from node.ops import localnet as localnet_module
 from tests.support.localnet_tools import operator, wait_until
 from wallet.client import ApiError, Client
@@ -88,7 +89,7 @@ def _one_commits(net: dict[str, Any], api: str, timeout: float) -> dict[str, Any
 
 def _logs(directory: Path, names: list[str]) -> str:
     return "".join(
-        (directory / name / localnet_module.LOG_FILE).read_text(errors="replace") for name in names
+        (directory / name / layout.LOG_FILE).read_text(errors="replace") for name in names
     )
 
 

@@ -22,6 +22,7 @@ import pytest
 from ledger.genesis import load_genesis
 from network import validators_from_genesis
 from network.config import split_address
+from node.ops import layout
 from node.ops import localnet as localnet_module
 from tests.support.localnet_tools import operator, wait_until
 from wallet.client import ApiError, Client
@@ -175,7 +176,7 @@ def peers(api: str) -> int:
 
 
 def handshake_log_lines(directory: Path, name: str) -> int:
-    text = (directory / name / localnet_module.LOG_FILE).read_text(errors="replace")
+    text = (directory / name / layout.LOG_FILE).read_text(errors="replace")
     return sum("inbound handshake" in line for line in text.splitlines())
 
 

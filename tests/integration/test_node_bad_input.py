@@ -5,7 +5,9 @@ serving throughout."""
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -128,6 +130,11 @@ def test_validly_ordered_failures_have_failed_receipts_with_codes(net: Any) -> N
         (b'{"txs": []}', None, 400, "BAD_REQUEST"),
         (json.dumps({"txs": ["00"] * 10_001}).encode(), None, 400, "TOO_MANY_TXS"),
         (b"txs=00", "application/x-www-form-urlencoded", 415, "UNSUPPORTED_MEDIA_TYPE"),
+        # issue 11, finding 8: 100k nested brackets answered 500 with a logged RecursionError
+        (b"[" * 100_000, None, 400, "BAD_JSON"),
+        (b"[" * 2_000 + b"]" * 2_000, None, 400, "BAD_JSON"),  # deeper than the parser goes
+        (b"[" * 100 + b"]" * 100, None, 400, "BAD_JSON"),  # valid JSON, deeper than allowed
+        (b"[" + b"0," * 2_000_000 + b"0]", None, 400, "BAD_JSON"),  # seconds of parsing
     ],
 )
 def test_malformed_bodies_get_json_errors(
@@ -161,6 +168,38 @@ def test_malformed_queries_and_unknown_ids_get_json_errors(
     body = b"{}" if method == "POST" else None
     got, answer = _request(net["nodes"][0]["api"], method, path, body)
     assert (got, _code(answer)) == (status, code)
+
+
+def _raw_exchange(api: str, request: bytes) -> bytes:
+    """Send raw bytes to the node's HTTP port; everything it answers until it closes."""
+    address = urllib.parse.urlsplit(api)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GARBAGE\r\n\r\n",  # no method, path or version
+        b"GET /v1/status HTTP/9.9\r\nHost: x\r\n\r\n",  # unknown version
+        b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",  # request line too long
+        b"GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n",
+        b"GET /v1/status HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n",  # no colon
+        b"POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    ],
+)
+def test_malformed_http_gets_the_json_error_not_a_text_page(net: Any, request_bytes: bytes) -> None:
+    """aiohttp's own 400 pages were plain text (issue 11, finding 8)."""
+    answer = _raw_exchange(net["nodes"][0]["api"], request_bytes)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *headers = head.decode("latin-1").split("\r\n")
+    assert status_line.split()[1] == "400", answer[:300]
+    assert "content-type: application/json" in (h.lower() for h in headers), head
+    assert json.loads(body)["error"]["code"] == "BAD_REQUEST"
 
 
 def test_node_keeps_serving_and_counts_rejections_by_code(net: Any) -> None:

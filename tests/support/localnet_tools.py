@@ -1,4 +1,5 @@
-"""Small helpers for tests that drive a running localnet: keys from localnet.json, polling."""
+"""Small helpers for tests that drive a running localnet: keys from localnet.json, polling,
+reading a node's chain and balances."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from wallet.client import Client
 from wallet.localnet_keys import localnet_key as operator  # noqa: F401  (re-exported)
 
 
@@ -18,3 +20,30 @@ def wait_until(condition: Callable[[], Any], seconds: float = 60.0, what: str = 
             return value
         assert time.monotonic() < deadline, f"not reached in {seconds} s: {what}"
         time.sleep(0.05)
+
+
+def block_hashes(api: str, top: int) -> list[str]:
+    """The hashes of blocks 1..top as the node at `api` lists them (fewer if it has fewer)."""
+    client = Client(api, timeout=30)
+    found: list[str] = []
+    while len(found) < top:
+        blocks = client.blocks(len(found) + 1, 100)
+        if not blocks:
+            break
+        found.extend(block["hash"] for block in blocks if block["height"] <= top)
+    return found
+
+
+def balances_by_currency(api: str) -> dict[str, int]:
+    """Each currency's balances summed over every organization the node lists."""
+    client = Client(api, timeout=30)
+    totals: dict[str, int] = {}
+    after = ""
+    while True:
+        page = client.get(f"/v1/orgs?after={after}&limit=500")
+        for org in page["orgs"]:
+            for code, amount in org["balances"].items():
+                totals[code] = totals.get(code, 0) + int(amount)
+        if page["next"] is None:
+            return totals
+        after = page["next"]

@@ -15,6 +15,7 @@ from ledger.genesis import genesis_from_value
 from ledger.store import MemoryStore
 from node.api.app import error_middleware, make_app
 from node.api.context import NODE, NodeHandle
+from node.api.limits import DEFAULT_LIMITS, ApiLimits
 from node.ops.devnet import make_devnet
 from node.runtime.admission import Signers
 from node.runtime.driver import Driver
@@ -27,7 +28,7 @@ from wallet.txbuilder import build_tx
 DEVNET = make_devnet(1, seed=b"api-tests")
 
 
-def _app() -> web.Application:
+def _app(limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
     genesis = genesis_from_value({**DEVNET.genesis, "params": {"batch_ms": 5}})
     store = ChainStore(MemoryStore())
     executor = Executor(store, genesis)
@@ -43,12 +44,14 @@ def _app() -> web.Application:
         replica, executor, mempool, store,
         proposer=validator.ed25519.public, validator_count=1, metrics=Metrics(),
     )  # fmt: skip
-    return make_app(NodeHandle(validator.name, genesis, driver, driver.metrics, dict))
+    return make_app(NodeHandle(validator.name, genesis, driver, driver.metrics, dict), limits)
 
 
-def _run(test: Callable[[TestClient[Any, Any]], Awaitable[None]]) -> None:
+def _run(
+    test: Callable[[TestClient[Any, Any]], Awaitable[None]], limits: ApiLimits = DEFAULT_LIMITS
+) -> None:
     async def main() -> None:
-        app = _app()
+        app = _app(limits)
         async with TestClient(TestServer(app)) as client:
             app[NODE].driver.start()
             try:
@@ -114,3 +117,59 @@ def test_unexpected_errors_become_500_json_without_a_traceback() -> None:
             assert missing.status == 404 and (await missing.json())["error"]["code"] == "NOT_FOUND"
 
     asyncio.run(main())
+
+
+PAGE_BUDGET = 8192
+
+
+def test_block_pages_stop_at_the_byte_budget_and_next_walks_every_block() -> None:
+    async def walk(client: TestClient[Any, Any], first: str, key: str, cursor: str) -> list[int]:
+        seen: list[int] = []
+        pages: list[int] = []
+        path: str | None = first
+        while path is not None:
+            response = await client.get(path)
+            body = await response.read()
+            answer = await response.json()
+            assert response.status == 200 and answer["blocks"], "at least one block a page"
+            assert len(body) <= PAGE_BUDGET or len(answer["blocks"]) == 1
+            pages.append(len(answer["blocks"]))
+            seen += [block["height"] for block in answer["blocks"]]
+            following = answer["next"]
+            path = None if following is None else f"{key}&{cursor}={following}"
+        assert len(pages) > 1, "the budget split the walk into pages"
+        return seen
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        for batch in range(10):  # several blocks, each of a few txs
+            txs = [_issue(100 * batch + i + 1) for i in range(3)]
+            response = await client.post("/v1/txs?wait=commit", json={"txs": txs})
+            assert response.status == 200
+        tip = (await (await client.get("/v1/status")).json())["height"]
+        up = await walk(client, "/v1/blocks?from=1&limit=100", "/v1/blocks?limit=100", "from")
+        assert up == list(range(1, tip + 1))
+        down = await walk(client, "/v1/blocks?limit=100", "/v1/blocks?limit=100", "before")
+        assert down == list(range(tip, 0, -1))
+        raw = await walk(
+            client, "/v1/raw/blocks?from=1&limit=100", "/v1/raw/blocks?limit=100", "from"
+        )
+        assert raw == list(range(1, tip + 1))
+
+    _run(check, ApiLimits(answer_max_bytes=PAGE_BUDGET))
+
+
+def test_heavy_reads_beyond_the_admitted_number_get_busy() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        response = await client.post("/v1/txs?wait=commit", json={"txs": [_issue(9)]})
+        assert response.status == 200
+        answers = await asyncio.gather(
+            *(client.get("/v1/raw/blocks?from=1&limit=100") for _ in range(40))
+        )
+        statuses = sorted({answer.status for answer in answers})
+        assert 200 in statuses and set(statuses) <= {200, 503}
+        for answer in answers:
+            if answer.status == 503:
+                assert answer.headers["Retry-After"] == "1"
+                assert (await answer.json())["error"]["code"] == "BUSY"
+
+    _run(check, ApiLimits(max_heavy_reads=1, read_threads=1))

@@ -163,7 +163,9 @@ def test_a_daily_limit_and_an_expired_proposal_in_peoples_units(chain: ContractC
         chain.call(bank, "registry", "approve", {"id": pid}, "admin")
     error = refused(chain, "DAILY_LIMIT_EXCEEDED", "acme-steel", "payments.send",
                     pay_args(amount=600_000))  # fmt: skip
-    assert "would pay 6,000.00 EUR on 2026-01-01, over its limit of 5,000.00 EUR" in error.message
+    assert "would give away 6,000.00 EUR on 2026-01-01, over its limit of 5,000.00 EUR" in (
+        error.message
+    )
     assert error.details == {"currency": "EUR", "used": 600_000, "limit": 500_000,
                              "day": "2026-01-01"}  # fmt: skip
     args = {"action": "set_kyc", "params": {"org": "bigauto", "kyc_expires": "2030-01-01"},

@@ -11,8 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from contracts.receivables_queries import trace as trace_view
 from node.api.context import STORE
-from node.api.receivables import ROUTES, trace_view
+from node.api.receivables import ROUTES
 from node.api.responses import HttpError, json_response
 from tests.support.contract_chain import ContractChain
 from tests.support.receivables_flow import issue_accepted
@@ -69,7 +70,8 @@ def test_trace_lists_every_piece_with_parent_holders_and_txs(chain: ContractChai
     assert [p["parent"] for p in trace["pieces"]] == [None, root, ore]
     assert [p["depth"] for p in trace["pieces"]] == [0, 1, 2]
     assert trace["totals"] == {
-        "face": 100_000_000, "pieces": 100_000_000, "settled": 0, "outstanding": 100_000_000
+        "face": 100_000_000, "pieces": 100_000_000, "settled": 0, "outstanding": 100_000_000,
+        "held": 0,
     }  # fmt: skip
     assert [s["action"] for s in trace["steps"]] == [
         "issue", "accept", "split", "split_from", "split", "split_from"

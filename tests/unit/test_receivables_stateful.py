@@ -1,8 +1,12 @@
-"""Random sequences of every receivables operation by random organizations.
+"""Random sequences of every receivables operation by random organizations, while governance
+sanctions and lifts sanctions on organizations and lets their KYC expire and renews it.
 
 After every step: each family's pieces add up to its face amount, each piece has exactly one
-holder (record and index agree), cash is conserved, and a failed step failed with the code the
-rules predict for its pre-state and changed nothing at all.
+holder (record and index agree), cash is conserved (balances plus what is held), a failed step
+failed with the code the rules predict for its pre-state (SANCTIONED and KYC_EXPIRED included)
+and changed nothing at all, and no step moved value to or from an organization sanctioned
+throughout it: its balance and the pieces it holds are as they were, and what a repayment owed
+it is held until the sanction is lifted, then paid to it in full.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ import tempfile
 from datetime import date, timedelta
 from typing import Any
 
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from contracts.receivables_pricing import days_to_maturity, price
 from ledger.hashing import sha256
+from tests.support.compliance_flow import EXPIRED, governance
 from tests.support.contract_chain import DAY_MS, ContractChain
 
 BANKS = ("bank-a", "bank-b", "bank-c", "bank-d")
@@ -33,6 +38,7 @@ enterprises = st.one_of(st.sampled_from(ENTERPRISES), orgs)
 banks = st.one_of(st.sampled_from(BANKS), orgs)
 # Ways of writing invoice number n that are all the same invoice (DESIGN.md §10).
 SPELLINGS = ("INV-{}", "inv {}", "\uff29\uff2e\uff36\u2011{}", "INV{}", "INV_{}\u200b")
+VALID = "2099-12-31"  # the dev cast's KYC expiry
 
 
 class ReceivablesMachine(RuleBasedStateMachine):
@@ -46,6 +52,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
         self.roots: list[str] = []
         self.invoices: set[tuple[str, str, int]] = set()  # (creditor, debtor, number) issued
         self.documents: set[int] = set()  # documents that back an invoice
+        self.sanctioned: set[str] = set()
+        self.kyc_expired: set[str] = set()
         for org in (*ENTERPRISES, *BANKS):
             self.chain.fund(org, "CNY", 5_000)
 
@@ -72,14 +80,39 @@ class ReceivablesMachine(RuleBasedStateMachine):
             stack.extend(record["children"])
         return out
 
-    def run(self, org: str, method: str, args: dict[str, Any], expected: str | None) -> Any:
+    def holdings(self, org: str) -> tuple[int, dict[str, int]]:
+        """What an organization has: its cash, and the pieces it holds with their amounts."""
+        prefix = f"rcv/holder/{org}/"
+        pieces = [key.removeprefix(prefix) for key in self.chain.state_items(prefix)]
+        return self.chain.balance("CNY", org), {p: self.piece(p)["amount"] for p in pieces}
+
+    def run(
+        self,
+        org: str,
+        method: str,
+        args: dict[str, Any],
+        expected: str | None,
+        contract: str = "receivables",
+    ) -> Any:
         before = self.chain.state_items()
-        receipt = self.chain.submit(org, "receivables", method, args)
+        frozen = {org: self.holdings(org) for org in sorted(self.sanctioned)}
+        receipt = self.chain.submit(org, contract, method, args)
         code = receipt.error.code if receipt.error else None
         assert code == expected, (method, org, args, code, expected)
+        event(f"{method}: {code or 'ok'}")  # --hypothesis-show-statistics: what was reached
         if code is not None:
             assert self.chain.state_items() == before, f"failed {method} changed state"
+        for sanctioned, had in frozen.items():
+            assert self.holdings(sanctioned) == had, f"{method} moved value of {sanctioned}"
         return receipt.result
+
+    def compliance_code(self, parties: tuple[str, ...], initiators: tuple[str, ...]) -> str | None:
+        """SANCTIONED if any party is sanctioned, else KYC_EXPIRED if an initiator's KYC is."""
+        if any(org in self.sanctioned for org in parties):
+            return "SANCTIONED"
+        if any(org in self.kyc_expired for org in initiators):
+            return "KYC_EXPIRED"
+        return None
 
     def movable_code(self, record: dict[str, Any]) -> str | None:
         if record["status"] == "issued":
@@ -126,7 +159,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
             else "DEBTOR_NOT_ENTERPRISE" if KIND.get(debtor) != "enterprise"
             else "DUPLICATE_INVOICE" if (creditor, debtor, number) in self.invoices
             else "DUPLICATE_DOCUMENT" if doc in self.documents
-            else None
+            else self.compliance_code((creditor, debtor), (creditor,))
         )  # fmt: skip
         result = self.run(creditor, "issue", args, expected)
         if result is None:
@@ -164,6 +197,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
             or ("SELF_TRANSFER" if to == org else None)
             or ("BAD_RECIPIENT" if KIND.get(to) is None or to == record["debtor"] else None)
             or ("AMOUNT_EXCEEDS_PIECE" if amount > record["amount"] else None)
+            or self.compliance_code((org, to), (org,))
         )  # fmt: skip
         result = self.run(org, "transfer", {"id": piece, "to": to, "amount": amount}, expected)
         if result is None:
@@ -184,6 +218,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
             or ("ALREADY_FINANCED" if record["financed_by"] else None)
             or ("OWN_PIECE" if record["holder"] == bank else None)
             or ("OFFER_EXPIRED" if life == 0 else None)
+            or self.compliance_code((bank, record["holder"]), (bank,))
         )  # fmt: skip
         args = {"id": piece, "rate_bps": rate, "expires_ms": self.chain.now_ms + life * DAY_MS}
         result = self.run(bank, "offer_financing", args, expected)
@@ -207,6 +242,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
             else "OFFER_VOID" if len(record["history"]) != terms["version"]
             else self.movable_code(record)
             or ("ZERO_PRICE" if cost == 0 else None)
+            or self.compliance_code((org, terms["bank"]), (org, terms["bank"]))
             or ("INSUFFICIENT_FUNDS" if self.chain.balance("CNY", terms["bank"]) < cost else None)
         )  # fmt: skip
         seller_before = self.chain.balance("CNY", org)
@@ -229,12 +265,17 @@ class ReceivablesMachine(RuleBasedStateMachine):
             else "NOT_DEBTOR" if record["debtor"] != org
             else "ALREADY_SETTLED" if record["status"] == "settled"
             else "NOT_ACCEPTED" if record["status"] not in ("accepted", "overdue")
-            else "INSUFFICIENT_FUNDS" if self.chain.balance("CNY", org) < owed
-            else None
+            else self.compliance_code((org,), (org,))
+            or ("INSUFFICIENT_FUNDS" if self.chain.balance("CNY", org) < owed else None)
         )  # fmt: skip
+        family = [] if record is None else self.family(record["root"])
         result = self.run(org, "repay", {"id": piece}, expected)
         if result is not None:
-            assert sum(result["paid"].values()) == owed
+            held = result.get("held", {})
+            assert sum(result["paid"].values()) + sum(held.values()) == owed
+            event("repay: a share held" if held else "repay: all paid")
+            assert set(held) == {p["holder"] for p in family} & self.sanctioned
+            assert not set(result["paid"]) & self.sanctioned
             assert {p["status"] for p in self.family(piece)} == {"settled"}
 
     @rule(piece=pieces, actor=actors)
@@ -258,7 +299,40 @@ class ReceivablesMachine(RuleBasedStateMachine):
 
     @rule(org=st.sampled_from(ENTERPRISES), amount=st.integers(1, 3_000))
     def fund(self, org: str, amount: int) -> None:
-        self.chain.fund(org, "CNY", amount)
+        expected = self.compliance_code(("bank-a", org), ("bank-a",))
+        args = {"currency": "CNY", "to": org, "amount": amount}
+        self.run("bank-a", "issue", args, expected, contract="cash")
+
+    @rule(org=orgs)
+    def toggle_sanction(self, org: str) -> None:
+        """Governance sanctions `org`, or lifts its sanction, which pays out what was held."""
+        balance, held = self.chain.balance("CNY", org), self.held_for(org)
+        on = org not in self.sanctioned
+        governance(self.chain, "set_sanctioned", {"org": org, "sanctioned": on})
+        if on:
+            self.sanctioned.add(org)
+            assert self.chain.balance("CNY", org) == balance
+        else:
+            self.sanctioned.discard(org)
+            assert self.chain.balance("CNY", org) == balance + held
+            event("lift: held money released" if held else "lift: nothing held")
+            assert self.held_for(org) == 0
+
+    @rule(piece=pieces)
+    def toggle_sanction_of_holder(self, piece: str) -> None:
+        """The same for whoever holds a piece now: random organizations alone rarely hold
+        what a debtor is about to repay."""
+        self.toggle_sanction(self.piece(piece)["holder"])
+
+    @rule(org=orgs, expired=st.booleans())
+    def set_kyc(self, org: str, expired: bool) -> None:
+        """Governance lets `org`'s KYC lapse (expired yesterday) or renews it."""
+        expires = EXPIRED if expired else VALID
+        governance(self.chain, "set_kyc", {"org": org, "kyc_expires": expires})
+        (self.kyc_expired.add if expired else self.kyc_expired.discard)(org)
+
+    def held_for(self, org: str) -> int:
+        return int(self.chain.state(f"cash/held/CNY/{org}") or 0)
 
     # -- invariants ------------------------------------------------------------------------
 
@@ -284,7 +358,21 @@ class ReceivablesMachine(RuleBasedStateMachine):
     @invariant()
     def cash_is_conserved(self) -> None:
         balances = self.chain.state_items("cash/bal/CNY/")
-        assert sum(balances.values()) == self.chain.state("cash/supply/CNY")
+        held = self.chain.state_items("cash/held/CNY/")
+        total = sum(balances.values()) + sum(held.values())
+        assert total == self.chain.state("cash/supply/CNY")
+
+    @invariant()
+    def money_is_held_only_for_sanctioned_holders_and_as_recorded(self) -> None:
+        recorded: dict[str, int] = {}
+        for hold in self.chain.state_items("hold/piece/").values():
+            if hold["status"] == "held":
+                recorded[hold["holder"]] = recorded.get(hold["holder"], 0) + hold["amount"]
+        held = {
+            key.rsplit("/", 1)[1]: v for key, v in self.chain.state_items("cash/held/CNY/").items()
+        }
+        assert held == recorded
+        assert set(held) <= self.sanctioned
 
 
 ReceivablesMachine.TestCase.settings = settings(

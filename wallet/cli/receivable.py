@@ -19,6 +19,7 @@ import click
 
 from ledger.errors import TallyError
 from wallet.cli.common import Session, client_options
+from wallet.cli.receivable_text import render_piece, render_trace
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 _RATE = re.compile(r"^(\d+(?:\.\d{1,2})?)%$")
@@ -61,78 +62,6 @@ def _call(session: Session, method: str, args: dict[str, Any], done: str) -> dic
 
 def _money(session: Session, minor: int, code: str) -> str:
     return session.format_amount(minor, code)
-
-
-# -- rendering a trace ------------------------------------------------------------------------
-
-
-def _piece_line(session: Session, piece: dict[str, Any], currency: str) -> str:
-    amount = _money(session, piece["amount"], currency)
-    line = f"{piece['id'][:10]}  {piece['holder']:<12} {amount:>20}  {piece['status']}"
-    financing = piece.get("financing")
-    if financing:
-        paid = _money(session, financing["price"], currency)
-        line += (
-            f"  financed by {financing['bank']} ({financing['rate_bps']} bps, "
-            f"paid {paid} to {financing['seller']})"
-        )
-    return line
-
-
-def _step_text(step: dict[str, Any]) -> str:
-    extra = ""
-    if step["action"] in ("transfer", "split_from"):
-        extra = f" from {step.get('from')}"
-    elif step["action"] == "split":
-        extra = f" → {step.get('to')} ({step.get('child', '')[:10]})"
-    elif step["action"] == "reject":
-        extra = f": {step.get('reason', '')}"
-    return f"{step['action']}{extra}  tx {step['tx'][:16]}… @{step['height']}"
-
-
-def render_trace(session: Session, trace: dict[str, Any]) -> str:
-    """The family as a box-drawing tree, each piece with the steps (and txs) that shaped it."""
-    currency = trace["currency"]
-    by_id = {p["id"]: p for p in trace["pieces"]}
-    totals = trace["totals"]
-    lines = [
-        f"{trace['invoice_no']}  {trace['creditor']} → {trace['debtor']}  "
-        f"{_money(session, trace['face'], currency)}  issued {trace['issue_date']}  "
-        f"due {trace['due_date']}  {trace['status']}",
-        f"outstanding {_money(session, totals['outstanding'], currency)}, "
-        f"settled {_money(session, totals['settled'], currency)}, "
-        f"pieces add up to {_money(session, totals['pieces'], currency)}",
-    ]
-
-    def walk(piece_id: str, prefix: str, last: bool) -> None:
-        piece = by_id[piece_id]
-        lines.append(prefix + ("└─ " if last else "├─ ") + _piece_line(session, piece, currency))
-        inner = prefix + ("   " if last else "│  ")
-        children = piece["children"]
-        for step in piece["history"]:
-            lines.append(inner + ("│    " if children else "     ") + _step_text(step))
-        for offer in piece.get("offers", []):
-            text = f"offer {offer['id'][:10]} by {offer['bank']} {offer['rate_bps']} bps "
-            text += f"[{offer['status']}]  tx {offer['tx'][:16]}… @{offer['height']}"
-            lines.append(inner + ("│    " if children else "     ") + text)
-        for index, child in enumerate(children):
-            walk(child, inner, index == len(children) - 1)
-
-    walk(trace["root"], "", True)
-    return "\n".join(lines)
-
-
-def _render_piece(session: Session, piece: dict[str, Any]) -> str:
-    amount = _money(session, piece["amount"], piece["currency"])
-    face = _money(session, piece["face"], piece["currency"])
-    return "\n".join(
-        [
-            f"{piece['invoice_no']}  {piece['creditor']} → {piece['debtor']}  piece {piece['id']}",
-            f"  holder {piece['holder']}  amount {amount} of {face}  status {piece['status']}",
-            f"  due {piece['due_date']}  parent {piece['parent'] or '-'}  root {piece['root']}",
-            *[f"  {_step_text(step)}" for step in piece["history"]],
-        ]
-    )
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -302,9 +231,14 @@ def repay_command(session: Session, ref: str, creditor: str | None, debtor: str 
     piece = _piece(session, resolve(session, ref, creditor, debtor))
     answer = _call_quiet(session, "repay", {"id": piece["root"]})
     paid = answer["result"]["paid"]
+    held = answer["result"].get("held", {})
     lines = [f"repaid {piece['invoice_no']}:"] + [
         f"  {org:<12} {_money(session, amount, piece['currency'])}"
         for org, amount in sorted(paid.items())
+    ]
+    lines += [
+        f"  {org:<12} {_money(session, amount, piece['currency'])}  HELD: {org} is sanctioned"
+        for org, amount in sorted(held.items())
     ]
     session.output(answer, "\n".join(lines))
 
@@ -326,7 +260,7 @@ def overdue_command(session: Session, ref: str, creditor: str | None, debtor: st
 def show_command(session: Session, ref: str, creditor: str | None, debtor: str | None) -> None:
     """One piece: holder, amount, status and its history."""
     piece = _piece(session, resolve(session, ref, creditor, debtor))
-    session.output(piece, lambda p: _render_piece(session, p))
+    session.output(piece, lambda p: render_piece(session, p))
 
 
 @receivable.command("trace")
