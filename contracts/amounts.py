@@ -26,7 +26,8 @@ def checked(value: int, what: str) -> int:
     ensure(
         -MAX_AMOUNT <= value <= MAX_AMOUNT,
         OVERFLOW,
-        f"{what} would be {value}, beyond the largest amount {MAX_AMOUNT}",
+        f"{what} would pass the largest amount a ledger sum holds",
+        {"value": value, "limit": MAX_AMOUNT},
     )
     return value
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from contracts.amounts import MAX_AMOUNT
 from contracts.errors import fail
+from ledger.dates import is_calendar_date
 
 Validator = Callable[[str, Any], Any]
 
-_ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-_HEX32 = re.compile(r"^[0-9a-f]{64}$")
+# Patterns are used with fullmatch: `$` would also match before a trailing newline.
+_ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_HEX32 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ def optional(validator: Validator, default: Any = None) -> Optional:
     return Optional(validator, default)
 
 
-def _bad(name: str, message: str) -> Any:
+def _bad(name: str, message: str) -> NoReturn:
     fail("BAD_ARGUMENT", f"argument {name!r} {message}")
 
 
@@ -59,25 +60,49 @@ def integer(minimum: int = 0, maximum: int = MAX_AMOUNT) -> Validator:
     return check
 
 
+def forbidden_character(value: str) -> str | None:
+    """The first character text arguments may not hold, named for a message; None if clean.
+
+    Allowed is exactly what XML 1.0 can carry (#x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD,
+    #x10000-#x10FFFF) minus every control character (C0, DEL and C1, so tabs and line breaks
+    too) and minus the 66 Unicode noncharacters: whatever a contract stores can then be
+    exported as XML (ISO 20022) and shown in a browser without escaping tricks."""
+    for ch in value:
+        point = ord(ch)
+        if point < 0x20 or 0x7F <= point <= 0x9F:
+            return f"U+{point:04X} (a control character)"
+        if 0xD800 <= point <= 0xDFFF:
+            return f"U+{point:04X} (a surrogate)"
+        if 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE:
+            return f"U+{point:04X} (a noncharacter)"
+    return None
+
+
+def plain_text(name: str, value: str) -> str:
+    """`value` if it holds only characters text arguments may hold, else BAD_ARGUMENT."""
+    found = forbidden_character(value)
+    if found is not None:
+        _bad(name, f"must not contain {found}")
+    return value
+
+
 def text(max_length: int, min_length: int = 1) -> Validator:
     def check(name: str, value: Any) -> str:
         if not isinstance(value, str) or not min_length <= len(value) <= max_length:
             _bad(name, f"must be text of {min_length} to {max_length} characters")
-        if any(ord(ch) < 32 for ch in value):
-            _bad(name, "must not contain control characters")
-        return str(value)
+        return plain_text(name, str(value))
 
     return check
 
 
 def org_id(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not _ORG_ID.match(value):
+    if not isinstance(value, str) or not _ORG_ID.fullmatch(value):
         _bad(name, "must be an organization id")
     return str(value)
 
 
 def currency(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not _CURRENCY.match(value):
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
         _bad(name, "must be an ISO 4217 currency code")
     return str(value)
 
@@ -90,18 +115,15 @@ def bin32(name: str, value: Any) -> bytes:
 
 def hex_id(name: str, value: Any) -> str:
     """An object id: 64 lowercase hex characters."""
-    if not isinstance(value, str) or not _HEX32.match(value):
+    if not isinstance(value, str) or not _HEX32.fullmatch(value):
         _bad(name, "must be an id of 64 lowercase hex characters")
     return str(value)
 
 
 def iso_date(name: str, value: Any) -> str:
-    if not isinstance(value, str) or len(value) != 10:
-        _bad(name, "must be a date YYYY-MM-DD")
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        _bad(name, "must be a date YYYY-MM-DD")
+    """A calendar date written exactly YYYY-MM-DD and naming a real day (ledger/dates.py)."""
+    if not is_calendar_date(value):
+        _bad(name, "must be a real calendar day written YYYY-MM-DD")
     return str(value)
 
 
@@ -138,6 +160,8 @@ def text_map(max_keys: int, max_value_length: int) -> Validator:
         for key, item in value.items():
             if not isinstance(item, str) or len(item) > max_value_length:
                 _bad(name, f"field {key!r} must be text of at most {max_value_length} characters")
+            plain_text(f"{name}.{key}", str(key))
+            plain_text(f"{name}.{key}", item)
         return dict(value)
 
     return check

@@ -12,12 +12,15 @@ balance changes. Supply and every balance stay within MAX_AMOUNT (contracts/amou
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from contracts import compliance
 from contracts.amounts import add, subtract
 from contracts.args import amount, currency, optional, org_id, text
-from contracts.errors import ensure
+from contracts.errors import ensure, fail
 from contracts.registry import get_currency, require_active
 from contracts.runtime import Context, method
+from contracts.wording import money
 
 
 def balance_key(code: str, org: str) -> str:
@@ -50,9 +53,24 @@ def _credit(ctx: Context, code: str, org: str, value: int) -> None:
     ctx.put(balance_key(code, org), held)
 
 
-def _debit(ctx: Context, code: str, org: str, value: int) -> None:
+def _require_funds(ctx: Context, code: str, org: str, value: int) -> int:
+    """What `org` holds in `code`, at least `value`, or INSUFFICIENT_FUNDS in people's units."""
     held = balance(ctx, code, org)
-    ensure(held >= value, "INSUFFICIENT_FUNDS", f"{org} holds {held} {code}, needs {value}")
+    if held < value:
+        _insufficient(ctx, code, org, held, value)
+    return held
+
+
+def _insufficient(ctx: Context, code: str, org: str, held: int, needed: int) -> NoReturn:
+    fail(
+        "INSUFFICIENT_FUNDS",
+        f"{org} holds {money(ctx, code, held)}, needs {money(ctx, code, needed)}",
+        {"currency": code, "held": held, "needed": needed},
+    )
+
+
+def _debit(ctx: Context, code: str, org: str, value: int) -> None:
+    held = _require_funds(ctx, code, org, value)
     ctx.put(balance_key(code, org), held - value)
 
 
@@ -64,8 +82,7 @@ def move(ctx: Context, code: str, payer: str, payee: str, value: int) -> None:
     require_active(ctx, payee)
     if payer == payee:
         compliance.require_movement(ctx, payer, payee)
-        held = balance(ctx, code, payer)
-        ensure(held >= value, "INSUFFICIENT_FUNDS", f"{payer} holds {held} {code}, needs {value}")
+        _require_funds(ctx, code, payer, value)
         return
     compliance.require_outgoing(ctx, code, payer, payee, value)
     _debit(ctx, code, payer, value)
@@ -89,11 +106,13 @@ def hold(ctx: Context, code: str, payer: str, beneficiary: str, value: int) -> N
 def release(ctx: Context, code: str, beneficiary: str, value: int) -> None:
     """Pay `value` out of the hold of `beneficiary` to it: its sanction was lifted."""
     blocked = held_for(ctx, code, beneficiary)
-    ensure(
-        0 < value <= blocked,
-        "BAD_RECORD",
-        f"{beneficiary} has {blocked} {code} held, a release of {value} was asked",
-    )
+    if not 0 < value <= blocked:
+        fail(
+            "BAD_RECORD",
+            f"{beneficiary} has {money(ctx, code, blocked)} held, a release of "
+            f"{money(ctx, code, value)} was asked",
+            {"currency": code, "held": blocked, "asked": value},
+        )
     if blocked == value:
         ctx.delete(held_key(code, beneficiary))
     else:
@@ -132,8 +151,7 @@ def redeem(ctx: Context, currency: str, amount: int) -> None:
     """Burn the caller's tokens; the issuing bank pays the deposit out off chain."""
     get_currency(ctx, currency)
     compliance.require_outgoing(ctx, currency, ctx.sender_org, None, amount)
-    held = balance(ctx, currency, ctx.sender_org)
-    ensure(held >= amount, "INSUFFICIENT_FUNDS", f"holds {held} {currency}, redeems {amount}")
+    held = _require_funds(ctx, currency, ctx.sender_org, amount)
     ctx.put(balance_key(currency, ctx.sender_org), held - amount)
     ctx.put(supply_key(currency), subtract(supply(ctx, currency), amount, f"the {currency} supply"))
     ctx.emit("redeemed", currency=currency, org=ctx.sender_org, amount=amount)

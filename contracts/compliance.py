@@ -25,9 +25,10 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.amounts import add
-from contracts.errors import ensure
+from contracts.errors import ensure, fail
 from contracts.registry import get_org
 from contracts.runtime import Context
+from contracts.wording import money
 
 
 def is_sanctioned(ctx: Context, org_id: str) -> bool:
@@ -107,11 +108,13 @@ def require_within_limit(ctx: Context, org_id: str, currency: str, value: int) -
     what it would then have given today. Checks only: `count_outgoing` records it."""
     used = add(used_today(ctx, org_id, currency), value, f"what {org_id} paid in {currency} today")
     limit = dict(get_org(ctx, org_id).get("daily_limits") or {}).get(currency)
-    ensure(
-        limit is None or used <= int(limit),
-        "DAILY_LIMIT_EXCEEDED",
-        f"{org_id} would give away {used} {currency} on {ctx.today()}, over its limit of {limit}",
-    )
+    if limit is not None and used > int(limit):
+        fail(
+            "DAILY_LIMIT_EXCEEDED",
+            f"{org_id} would give away {money(ctx, currency, used)} on {ctx.today()}, over its "
+            f"limit of {money(ctx, currency, int(limit))}",
+            {"currency": currency, "used": used, "limit": int(limit), "day": ctx.today()},
+        )
     return used
 
 

@@ -21,6 +21,7 @@ from contracts.errors import ensure
 from contracts.fx_records import EXHAUSTED, OPEN, WITHDRAWN, Quote
 from contracts.registry import get_currency
 from contracts.runtime import Context, method
+from contracts.wording import decimal_amount, moment
 
 RATE_SCALE = 10**8
 MAX_RATE = 10**18
@@ -68,18 +69,23 @@ def take(ctx: Context, quote_id: str, base_amount: int) -> tuple[Quote, int]:
     ensure(
         ctx.time_ms <= record.expires_ms,
         "QUOTE_EXPIRED",
-        f"quote {quote_id} expired at {record.expires_ms}, block time {ctx.time_ms}",
-    )
-    ensure(
-        base_amount <= record.remaining,
-        "QUOTE_EXHAUSTED",
-        f"quote {quote_id} has {record.remaining} {record.base} left, {base_amount} asked",
+        f"quote {quote_id} expired at {moment(record.expires_ms)}, "
+        f"block time {moment(ctx.time_ms)}",
+        {"expires_ms": record.expires_ms, "block_time_ms": ctx.time_ms},
     )
     base_dec = get_currency(ctx, record.base)["decimals"]
     quote_dec = get_currency(ctx, record.quote)["decimals"]
+    ensure(
+        base_amount <= record.remaining,
+        "QUOTE_EXHAUSTED",
+        f"quote {quote_id} has {decimal_amount(record.remaining, base_dec, ',')} {record.base} "
+        f"left, {decimal_amount(base_amount, base_dec, ',')} {record.base} asked",
+        {"currency": record.base, "remaining": record.remaining, "asked": base_amount},
+    )
     credit = checked(
         convert(base_amount, record.rate, base_dec, quote_dec),
-        f"the {record.quote} credit of {base_amount} {record.base} at quote {quote_id}",
+        f"the {record.quote} credit of {decimal_amount(base_amount, base_dec, ',')} "
+        f"{record.base} at quote {quote_id}",
     )
     ensure(credit > 0, "AMOUNT_TOO_SMALL", "the converted amount rounds down to zero")
     record = replace(record, remaining=record.remaining - base_amount)

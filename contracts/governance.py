@@ -31,6 +31,7 @@ from contracts.args import (
 from contracts.errors import ensure, fail
 from contracts.registry import bank_ids, get_currency, get_org, org_key
 from contracts.runtime import Context, method
+from contracts.wording import moment
 from ledger.genesis import KEY_ROLES, ORG_KINDS
 
 ACTIONS = ("set_kyc", "set_sanctioned", "set_limit", "add_org", "suspend_org", "cancel_netting")
@@ -184,7 +185,10 @@ def _decide(ctx: Context, proposal: dict[str, Any]) -> bool:
     votes = [b for b in proposal["approvals"] if b in banks]
     passed = len(votes) >= threshold(len(banks))
     if passed:
-        _apply(ctx, proposal["action"], proposal["params"])
+        # Checked again as it takes effect: a proposal made under looser rules (before dates
+        # had to be exactly YYYY-MM-DD) must not write what today's rules refuse.
+        params = check_params(proposal["action"], dict(proposal["params"]))
+        _apply(ctx, proposal["action"], params)
         proposal.update(status="passed", passed_tx=ctx.tx_id.hex(), passed_height=ctx.height)
         ctx.emit("proposal_passed", id=proposal["id"], action=proposal["action"])
     ctx.put(proposal_key(proposal["id"]), proposal)
@@ -229,7 +233,13 @@ def approve(ctx: Context, id: str) -> dict[str, bool]:
     ensure(record is not None, "PROPOSAL_NOT_FOUND", f"no proposal {id}")
     proposal = dict(record)
     ensure(proposal["status"] == "open", "PROPOSAL_CLOSED", f"proposal {id} already passed")
-    ensure(ctx.time_ms <= proposal["expires_ms"], "PROPOSAL_EXPIRED", f"proposal {id} expired")
+    ensure(
+        ctx.time_ms <= proposal["expires_ms"],
+        "PROPOSAL_EXPIRED",
+        f"proposal {id} expired at {moment(proposal['expires_ms'])}, "
+        f"block time {moment(ctx.time_ms)}",
+        {"expires_ms": proposal["expires_ms"], "block_time_ms": ctx.time_ms},
+    )
     ensure(
         ctx.sender_org not in proposal["approvals"],
         "ALREADY_APPROVED",

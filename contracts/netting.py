@@ -20,7 +20,7 @@ from typing import Any
 from contracts import cash, compliance
 from contracts.amounts import add
 from contracts.args import amount, currency, hex_id, integer, list_of, optional, org_id, text
-from contracts.errors import ensure
+from contracts.errors import ensure, fail
 from contracts.netting_records import (
     CANCELLED,
     OPEN,
@@ -32,6 +32,7 @@ from contracts.netting_records import (
 )
 from contracts.registry import get_currency, get_org
 from contracts.runtime import Context, method
+from contracts.wording import moment, money
 from contracts.xborder_netting_math import (
     apply_obligation,
     net_total,
@@ -122,7 +123,12 @@ def submit(ctx: Context, window: str, to: str, amount: int, ref: str) -> dict[st
     """The caller owes `to` `amount` in the window's currency, to be settled net."""
     record = get_window(ctx, window)
     _require_open(record)
-    ensure(ctx.time_ms <= record.close_ms, "WINDOW_CLOSED", f"window {window} has closed")
+    ensure(
+        ctx.time_ms <= record.close_ms,
+        "WINDOW_CLOSED",
+        f"window {window} closed at {moment(record.close_ms)}, block time {moment(ctx.time_ms)}",
+        {"close_ms": record.close_ms, "block_time_ms": ctx.time_ms},
+    )
     _require_participant(record, ctx.sender_org)
     _require_participant(record, to)
     ensure(to != ctx.sender_org, "SELF_PAYMENT", "an obligation needs two different banks")
@@ -148,7 +154,8 @@ def settle(ctx: Context, window: str) -> dict[str, Any]:
     ensure(
         ctx.time_ms > record.close_ms,
         "WINDOW_OPEN",
-        f"window {window} closes at {record.close_ms}, block time {ctx.time_ms}",
+        f"window {window} closes at {moment(record.close_ms)}, block time {moment(ctx.time_ms)}",
+        {"close_ms": record.close_ms, "block_time_ms": ctx.time_ms},
     )
     code = record.currency
     positions = dict(record.positions)
@@ -158,11 +165,13 @@ def settle(ctx: Context, window: str) -> dict[str, Any]:
             compliance.require_within_limit(ctx, org, code, -value)
     for org, value in sorted(positions.items()):
         held = cash.balance(ctx, code, org)
-        ensure(
-            value >= 0 or held >= -value,
-            "INSUFFICIENT_FUNDS",
-            f"net debtor {org} holds {held} {code}, owes {-value} net in window {window}",
-        )
+        if value < 0 and held < -value:
+            fail(
+                "INSUFFICIENT_FUNDS",
+                f"net debtor {org} holds {money(ctx, code, held)}, owes "
+                f"{money(ctx, code, -value)} net in window {window}",
+                {"currency": code, "held": held, "needed": -value},
+            )
     transfers = settlement_transfers(positions)
     for payer, payee, value in transfers:
         cash.move(ctx, code, payer, payee, value)

@@ -17,7 +17,8 @@ from typing import Any
 from contracts import cash, compliance, holds
 from contracts.amounts import add, checked_sum, subtract
 from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
-from contracts.errors import ensure
+from contracts.errors import ensure, fail
+from contracts.invoice_identity import normalize_invoice_number
 from contracts.receivables_pricing import days_to_maturity, price
 from contracts.receivables_records import (
     ACCEPTED,
@@ -33,6 +34,7 @@ from contracts.receivables_records import (
     Piece,
 )
 from contracts.receivables_state import (
+    document_key,
     family,
     fingerprint_key,
     get_offer,
@@ -48,6 +50,7 @@ from contracts.receivables_state import (
 )
 from contracts.registry import get_currency, get_org, require_active
 from contracts.runtime import Context, method
+from contracts.wording import moment, money
 
 MAX_RATE_BPS = 10_000  # 100 % a year
 
@@ -73,6 +76,38 @@ def _require_holder(ctx: Context, piece: Piece) -> None:
         "NOT_HOLDER",
         f"{ctx.sender_org} does not hold receivable {piece.id}",
     )
+
+
+def _new_invoice_identity(
+    ctx: Context, creditor: str, debtor: str, invoice_no: str, doc_hash: bytes
+) -> tuple[str, str]:
+    """The fingerprint and document keys of an invoice never issued before, or the code why.
+
+    Both registries are checked and both kept: the same invoice can never be issued twice,
+    however its number is written (contracts/invoice_identity.py) and whoever presents its
+    document, so it can never be financed twice."""
+    normalized = normalize_invoice_number(invoice_no)
+    ensure(
+        normalized != "",
+        "BAD_ARGUMENT",
+        "argument 'invoice_no' must hold a letter or digit, not only spaces and punctuation",
+    )
+    fingerprint = fingerprint_key(creditor, debtor, normalized)
+    earlier = ctx.get(fingerprint)
+    ensure(
+        earlier is None,
+        "DUPLICATE_INVOICE",
+        f"invoice {invoice_no!r} of {creditor} to {debtor} was already issued as receivable "
+        f"{earlier} (numbers compare without case, spaces, dashes, dots and slashes)",
+    )
+    document = document_key(doc_hash)
+    backed = ctx.get(document)
+    ensure(
+        backed is None,
+        "DUPLICATE_DOCUMENT",
+        f"document {doc_hash.hex()[:16]}… already backs receivable {backed}",
+    )
+    return fingerprint, document
 
 
 @method(
@@ -110,12 +145,7 @@ def issue(
         f"debtor {debtor} is a {debtor_org['kind']}, not an enterprise",
     )
     ensure(due_date > issue_date, "BAD_DATES", "due_date must be after issue_date")
-    fingerprint = fingerprint_key(creditor, debtor, invoice_no)
-    ensure(
-        ctx.get(fingerprint) is None,
-        "DUPLICATE_INVOICE",
-        f"invoice {invoice_no} of {creditor} to {debtor} was already issued",
-    )
+    identity = _new_invoice_identity(ctx, creditor, debtor, invoice_no, doc_hash)
     # A claim on a sanctioned debtor, or held by a sanctioned creditor, is value neither may
     # receive or give; the creditor sets it in motion, so its KYC must be valid.
     compliance.require_unsanctioned(ctx, creditor, debtor)
@@ -128,7 +158,8 @@ def issue(
     ctx.put(holder_key(creditor, piece_id), 1)
     ctx.put(index_prefix("debtor", debtor) + piece_id, 1)
     ctx.put(index_prefix("creditor", creditor) + piece_id, 1)
-    ctx.put(fingerprint, piece_id)
+    for key in identity:  # kept for good: a rejected or repaid invoice stays issued
+        ctx.put(key, piece_id)
     ctx.put(invoice_number_key(invoice_no, creditor, debtor), piece_id)
     ctx.emit(
         "receivable_issued",
@@ -179,11 +210,13 @@ def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
         "BAD_RECIPIENT",
         f"{to} cannot hold this receivable",
     )
-    ensure(
-        amount <= piece.amount,
-        "AMOUNT_EXCEEDS_PIECE",
-        f"the piece holds {piece.amount}, not {amount}",
-    )
+    if amount > piece.amount:
+        fail(
+            "AMOUNT_EXCEEDS_PIECE",
+            f"the piece holds {money(ctx, piece.currency, piece.amount)}, "
+            f"not {money(ctx, piece.currency, amount)}",
+            {"currency": piece.currency, "held": piece.amount, "asked": amount},
+        )
     giver = piece.holder
     compliance.require_outgoing(ctx, piece.currency, giver, to, amount)
     if amount == piece.amount:
@@ -220,7 +253,13 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
     _require_movable(ctx, piece)
     ensure(piece.financed_by is None, "ALREADY_FINANCED", f"financed by {piece.financed_by}")
     ensure(piece.holder != ctx.sender_org, "OWN_PIECE", "a bank cannot finance its own piece")
-    ensure(expires_ms > ctx.time_ms, "OFFER_EXPIRED", "the offer would expire before it starts")
+    ensure(
+        expires_ms > ctx.time_ms,
+        "OFFER_EXPIRED",
+        f"the offer would expire at {moment(expires_ms)}, before the block time "
+        f"{moment(ctx.time_ms)}",
+        {"expires_ms": expires_ms, "block_time_ms": ctx.time_ms},
+    )
     compliance.require_movement(ctx, ctx.sender_org, piece.holder)  # the price it would pay
     offer = Offer(
         id=ctx.new_id(),
@@ -251,7 +290,12 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
 def _require_offer_stands(ctx: Context, terms: Offer, piece: Piece) -> None:
     """The offer is open and unexpired, and the piece is still the one it was made for."""
     ensure(terms.status == OFFER_OPEN, "OFFER_CLOSED", "the offer was already taken")
-    ensure(ctx.time_ms <= terms.expires_ms, "OFFER_EXPIRED", "the offer has expired")
+    ensure(
+        ctx.time_ms <= terms.expires_ms,
+        "OFFER_EXPIRED",
+        f"the offer expired at {moment(terms.expires_ms)}, block time {moment(ctx.time_ms)}",
+        {"expires_ms": terms.expires_ms, "block_time_ms": ctx.time_ms},
+    )
     ensure(piece.financed_by is None, "ALREADY_FINANCED", f"financed by {piece.financed_by}")
     _require_holder(ctx, piece)
     ensure(
@@ -319,7 +363,13 @@ def repay(ctx: Context, id: str) -> dict[str, Any]:
     total = checked_sum((p.amount for p in pieces), f"what invoice {id} owes")
     compliance.require_within_limit(ctx, ctx.sender_org, root.currency, total)
     funds = cash.balance(ctx, root.currency, ctx.sender_org)
-    ensure(funds >= total, "INSUFFICIENT_FUNDS", f"{ctx.sender_org} holds {funds}, owes {total}")
+    if funds < total:
+        fail(
+            "INSUFFICIENT_FUNDS",
+            f"{ctx.sender_org} holds {money(ctx, root.currency, funds)}, "
+            f"owes {money(ctx, root.currency, total)}",
+            {"currency": root.currency, "held": funds, "needed": total},
+        )
     paid: dict[str, int] = {}
     held: dict[str, int] = {}
     for piece in pieces:

@@ -9,9 +9,12 @@ State layout (values are canonical maps; statuses and records in receivables_rec
   rcv/holder/<org>/<piece id>                     -> 1   (pieces an org holds now)
   rcv/debtor/<org>/<root id>                      -> 1   (invoices an org owes)
   rcv/creditor/<org>/<root id>                    -> 1   (invoices an org issued)
-  rcv/invoice/<creditor>/<debtor>/<invoice_no>    -> root id (the fingerprint: issued once)
+  rcv/invoice/<creditor>/<debtor>/<normalized no> -> root id (the fingerprint: issued once;
+                                                      contracts/invoice_identity.py)
+  rcv/doc/<doc hash hex>                          -> root id (a document backs one invoice)
   rcv/invno/<invoice_no>/<creditor>/<debtor>      -> root id (lookup by invoice number)
-Invoice numbers are escaped in keys ('%' -> %25, '/' -> %2F) so no number can forge a key.
+Invoice numbers (raw and normalized) are escaped in keys ('%' -> %25, '/' -> %2F) so no number
+can forge a key.
 A piece's `history` lists every step that shaped it with its tx id and height, so a trace reads
 records and never scans events.
 """
@@ -56,8 +59,13 @@ def holder_key(org: str, piece_id: str) -> str:
     return index_prefix("holder", org) + piece_id
 
 
-def fingerprint_key(creditor: str, debtor: str, invoice_no: str) -> str:
-    return f"rcv/invoice/{creditor}/{debtor}/{escape(invoice_no)}"
+def fingerprint_key(creditor: str, debtor: str, normalized_no: str) -> str:
+    """The fingerprint of DESIGN.md §10; `normalized_no` from `normalize_invoice_number`."""
+    return f"rcv/invoice/{creditor}/{debtor}/{escape(normalized_no)}"
+
+
+def document_key(doc_hash: bytes) -> str:
+    return "rcv/doc/" + doc_hash.hex()
 
 
 def invoice_number_prefix(invoice_no: str) -> str:

@@ -177,7 +177,7 @@ def apply_tx(block_state: Reader, block: BlockInfo, tx_id: bytes, body: TxBody) 
         ctx = Context(call_state, block, caller, tx_id, spec.contract)
         result = spec.handler(ctx, **args)
     except ContractError as error:
-        return TxOutcome("failed", ErrorInfo(error.code, error.message), (), None)
+        return TxOutcome("failed", ErrorInfo(error.code, error.message, error.details), (), None)
     except Exception as error:  # a contract bug: deterministic, so every replica agrees
         message = f"{type(error).__name__}: {error}"[:200]
         return TxOutcome("failed", ErrorInfo("CONTRACT_FAULT", message), (), None)

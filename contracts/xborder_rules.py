@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from contracts.args import plain_text
 from contracts.errors import fail
 
 # ISO 20022 field -> maximum length (Max140Text, Max70Text, ...); see docs/cross-border.md.
@@ -40,9 +41,9 @@ def party(name: str, value: Any) -> dict[str, str]:
         if limit is None:
             fail("BAD_ARGUMENT", f"{name}.{key} is not a party field ({', '.join(PARTY_FIELDS)})")
         ok = isinstance(item, str) and 1 <= len(item) <= limit
-        if not ok or any(ord(ch) < 32 for ch in item) or item.strip() != item:
+        if not ok or item.strip() != item:
             fail("BAD_ARGUMENT", f"{name}.{key} must be trimmed text of 1 to {limit} characters")
-        clean[key] = item
+        clean[key] = plain_text(f"{name}.{key}", item)
     if "country" in clean and not _COUNTRY.match(clean["country"]):
         fail("BAD_ARGUMENT", f"{name}.country must be an ISO 3166 two-letter code")
     if "lei" in clean and not _LEI.match(clean["lei"]):
@@ -53,9 +54,9 @@ def party(name: str, value: Any) -> dict[str, str]:
 def purpose(name: str, value: Any) -> str:
     """An ISO purpose code (4 capitals, e.g. GDDS) or a proprietary purpose of up to 35 chars."""
     ok = isinstance(value, str) and 1 <= len(value) <= 35 and value.strip() == value
-    if not ok or any(ord(ch) < 32 for ch in value):
+    if not ok:
         fail("BAD_ARGUMENT", f"argument {name!r} must be a purpose code or text of 1 to 35 chars")
-    return str(value)
+    return plain_text(name, str(value))
 
 
 def is_purpose_code(value: str) -> bool:

@@ -137,7 +137,10 @@ def render_errors() -> str:
         ", ".join(f"`{code}`" for code in tx_codes) + ".",
         "",
         "A tx that was accepted and committed but whose contract call failed has a receipt with "
-        '`"status": "failed"` and the contract\'s error code: see [contracts.md](contracts.md).',
+        '`"status": "failed"` and `"error": {"code", "message", "details"}`: the contract\'s '
+        "code (see [contracts.md](contracts.md)), a message in people's units (amounts with the "
+        "currency's decimals, times as UTC date-times) and, when the message shows amounts or "
+        "times, `details` with the raw values (minor units, block-time ms) for scripts.",
         "",
     ]
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ledger import codec
 from ledger.crypto import bls
+from ledger.dates import is_calendar_date
 from ledger.errors import GenesisError
 from ledger.hashing import GENESIS_TAG, sha256, tagged_hash
 from ledger.message_bounds import oversized
@@ -269,7 +270,10 @@ def _org(value: Any, index: int) -> OrgInfo:
         f"{where}.daily_limits must map currency codes to amounts",
     )
     kyc = value.get("kyc_expires", "")
-    _need(isinstance(kyc, str), f"{where}.kyc_expires must be a YYYY-MM-DD date")
+    _need(
+        kyc == "" or is_calendar_date(kyc),
+        f"{where}.kyc_expires must be a real calendar day written YYYY-MM-DD (or empty)",
+    )
     return OrgInfo(
         id=org_id,
         name=str(value["name"]),

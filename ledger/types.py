@@ -143,8 +143,36 @@ class SignedTx:
 
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
+    """Why a tx failed: a stable `code`, a `message` for people, and `details` for scripts.
+
+    `details` holds the raw values the message shows in people's units (minor units, block-time
+    milliseconds); it is left out of the encoding when empty, so receipts without it encode
+    exactly as before it existed."""
+
     code: str
     message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_value(self) -> dict[str, Any]:
+        value: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            value["details"] = dict(self.details)
+        return value
+
+    @staticmethod
+    def from_value(value: Any) -> ErrorInfo:
+        fields = (
+            ("code", "message", "details")
+            if isinstance(value, dict) and "details" in value
+            else ("code", "message")
+        )
+        error = _map(value, fields, "receipt error")
+        details = error.get("details", {})
+        _require(
+            isinstance(details, dict) and bool(details) == ("details" in error),
+            "receipt error details must be a non-empty map",
+        )
+        return ErrorInfo(str(error["code"]), str(error["message"]), dict(details))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +195,7 @@ class Receipt:
             "height": self.height,
             "index": self.index,
             "status": self.status,
-            "error": None
-            if self.error is None
-            else {"code": self.error.code, "message": self.error.message},
+            "error": None if self.error is None else self.error.to_value(),
             "events": list(self.events),
             "result": self.result,
         }
@@ -184,10 +210,7 @@ class Receipt:
         _require(value["status"] in ("ok", "failed"), "bad receipt status")
         _require(isinstance(value["events"], list), "events must be a list")
         error = value["error"]
-        error_info = None
-        if error is not None:
-            error = _map(error, ("code", "message"), "receipt error")
-            error_info = ErrorInfo(str(error["code"]), str(error["message"]))
+        error_info = None if error is None else ErrorInfo.from_value(error)
         return Receipt(
             tx=value["tx"],
             height=value["height"],

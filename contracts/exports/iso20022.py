@@ -5,6 +5,11 @@ documented in docs/cross-border.md; in short: parties from the payment's origina
 details, agents are banks (a party that is a bank acts as its own agent, otherwise the issuing
 bank of the currency it pays or receives in), each bank identified by a deterministic
 pseudo-BIC plus its Tallychain org id under the proprietary scheme "TALLY".
+
+The export never fails on what the ledger holds. Contracts refuse text that XML cannot carry
+(contracts/args.py), but a record written before that rule may hold a control character or a
+noncharacter: every text goes through `xml_text`, which puts U+FFFD in its place, and each
+field is cut to its schema length, so such a record still exports as a valid message.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
+
+from contracts.args import forbidden_character
+from contracts.wording import decimal_amount, moment
+from contracts.xborder_rules import PARTY_FIELDS
 
 PACS008_NS = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.09"
 PACS009_NS = "urn:iso:std:iso:20022:tech:xsd:pacs.009.001.09"
@@ -25,6 +33,8 @@ RATE_DECIMALS = 8
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}$")
 _PURPOSE_CODE = re.compile(r"^[A-Z]{4}$")
+_LEI = re.compile(r"^[A-Z0-9]{18}[0-9]{2}$")
+NOT_PROVIDED = "NOTPROVIDED"  # the ISO 20022 placeholder for an absent EndToEndId
 _ADDRESS_FIELDS = (  # in the schema's order (PostalAddress24)
     ("street", "StrtNm"),
     ("building", "BldgNb"),
@@ -59,10 +69,18 @@ class Directory:
 # -- formatting ------------------------------------------------------------------------------
 
 
+def xml_text(value: Any, limit: int | None = None) -> str:
+    """`value` as text XML can carry: a character contracts refuse becomes U+FFFD (one for
+    one, so lengths hold), then the text is cut to `limit` characters (a MaxNNText)."""
+    text = value if isinstance(value, str) else str(value)
+    if forbidden_character(text) is not None:
+        text = "".join("\ufffd" if forbidden_character(ch) else ch for ch in text)
+    return text if limit is None else text[:limit]
+
+
 def format_amount(minor: int, decimals: int) -> str:
     """Minor units as the currency's decimal amount: (12345, 2) -> '123.45', (5, 0) -> '5'."""
-    whole, fraction = divmod(minor, 10**decimals)
-    return f"{whole}.{fraction:0{decimals}d}" if decimals else str(whole)
+    return decimal_amount(minor, decimals)  # the messages' formatter, without thousands groups
 
 
 def format_rate(rate: int) -> str | None:
@@ -104,8 +122,8 @@ def uetr(seed: str) -> str:
 
 
 def iso_datetime(time_ms: int) -> str:
-    moment = datetime.fromtimestamp(time_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{time_ms % 1000:03d}Z"
+    """Block time as an ISODateTime in UTC, the same form contract messages use."""
+    return moment(time_ms)
 
 
 # -- building blocks -------------------------------------------------------------------------
@@ -118,25 +136,26 @@ class _Builder:
     def el(self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> Any:
         child = etree.SubElement(parent, f"{{{self.ns}}}{tag}", attrs)
         if text is not None:
-            child.text = text
+            child.text = xml_text(text)
         return child
 
     def amount(self, parent: etree._Element, tag: str, minor: int, code: str, d: Directory) -> None:
         self.el(parent, tag, format_amount(minor, d.decimals(code)), Ccy=code)
 
     def address(self, parent: etree._Element, details: dict[str, str]) -> None:
-        if not any(field in details for field, _ in _ADDRESS_FIELDS):
+        fields = [(tag, _party_field(details, field)) for field, tag in _ADDRESS_FIELDS]
+        present = [(tag, text) for tag, text in fields if text]
+        if not present:
             return
         address = self.el(parent, "PstlAdr")
-        for field, tag in _ADDRESS_FIELDS:
-            if field in details:
-                self.el(address, tag, details[field])
+        for tag, text in present:
+            self.el(address, tag, text)
 
     def agent(self, parent: etree._Element, tag: str, org_id: str, d: Directory) -> None:
         org = d.org(org_id)
         fin = self.el(self.el(parent, tag), "FinInstnId")
         self.el(fin, "BICFI", pseudo_bic(org))
-        self.el(fin, "Nm", str(org.get("name") or org_id)[:140])
+        self.el(fin, "Nm", xml_text(org.get("name") or org_id, 140))
         country = str(org.get("jurisdiction") or "")
         if _COUNTRY.match(country):
             self.el(self.el(fin, "PstlAdr"), "Ctry", country)
@@ -149,13 +168,15 @@ class _Builder:
     ) -> None:
         org = d.org(org_id)
         node = self.el(parent, tag)
-        self.el(node, "Nm", details.get("name") or str(org.get("name") or org_id)[:140])
+        name = _party_field(details, "name") or xml_text(org.get("name") or org_id, 140)
+        self.el(node, "Nm", name)
         self.address(node, details)
         org_ident = self.el(self.el(node, "Id"), "OrgId")
         if org.get("kind") == "bank":
             self.el(org_ident, "AnyBIC", pseudo_bic(org))
-        if "lei" in details:
-            self.el(org_ident, "LEI", details["lei"])
+        lei = _party_field(details, "lei")
+        if lei:
+            self.el(org_ident, "LEI", lei)
         other = self.el(org_ident, "Othr")
         self.el(other, "Id", short_id(org_id))
         self.el(self.el(other, "SchmeNm"), "Prtry", SCHEME)
@@ -164,7 +185,7 @@ class _Builder:
         self, parent: etree._Element, tag: str, org_id: str, details: dict[str, str]
     ) -> None:
         ident = self.el(self.el(parent, tag), "Id")
-        account = details.get("account")
+        account = _party_field(details, "account")
         if account and _IBAN.match(account):
             self.el(ident, "IBAN", account)
             return
@@ -177,6 +198,17 @@ class _Builder:
         info = self.el(header, "SttlmInf")
         self.el(info, "SttlmMtd", "CLRG")
         self.el(self.el(info, "ClrSys"), "Prtry", CLEARING_SYSTEM)
+
+
+def _party_field(details: dict[str, Any], field: str) -> str:
+    """A party field fit for its element: cut to its length, "" when absent or when a field
+    with a fixed form (country, LEI) does not have it."""
+    text = xml_text(details.get(field) or "", PARTY_FIELDS[field]).strip()
+    if field == "country" and not _COUNTRY.match(text):
+        return ""
+    if field == "lei" and not _LEI.match(text):
+        return ""
+    return text
 
 
 def _serialize(root: etree._Element) -> bytes:
@@ -205,7 +237,7 @@ def pacs008(payment: dict[str, Any], directory: Directory) -> bytes:
     tx = b.el(transfer, "CdtTrfTxInf")
     ids = b.el(tx, "PmtId")
     b.el(ids, "InstrId", short_id(str(payment["id"])))
-    b.el(ids, "EndToEndId", str(payment["end_to_end_id"]))
+    b.el(ids, "EndToEndId", short_id(xml_text(payment["end_to_end_id"])) or NOT_PROVIDED)
     b.el(ids, "TxId", short_id(str(payment["tx"])))
     b.el(ids, "UETR", uetr(str(payment["id"])))
     b.amount(tx, "IntrBkSttlmAmt", int(payment["credit_amount"]), credit_code, directory)
@@ -226,10 +258,10 @@ def pacs008(payment: dict[str, Any], directory: Directory) -> bytes:
     b.agent(tx, "CdtrAgt", creditor_agent, directory)
     b.party(tx, "Cdtr", payee, dict(payment.get("beneficiary") or {}), directory)
     b.account(tx, "CdtrAcct", payee, dict(payment.get("beneficiary") or {}))
-    purpose = str(payment.get("purpose") or "")
+    purpose = xml_text(payment.get("purpose") or "", 35)
     if purpose:
         b.el(b.el(tx, "Purp"), "Cd" if _PURPOSE_CODE.match(purpose) else "Prtry", purpose)
-    remittance = str(payment.get("remittance") or "")
+    remittance = xml_text(payment.get("remittance") or "", 140)
     if remittance:
         b.el(b.el(tx, "RmtInf"), "Ustrd", remittance)
     return _serialize(root)

@@ -8,8 +8,9 @@ from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx
 from node.api.responses import to_json
 
 
-def error_json(error: ErrorInfo | None) -> dict[str, str] | None:
-    return None if error is None else {"code": error.code, "message": error.message}
+def error_json(error: ErrorInfo | None) -> dict[str, Any] | None:
+    """`{code, message}`, and `details` (raw values for scripts) when the error has any."""
+    return None if error is None else to_json(error.to_value())
 
 
 def receipt_json(receipt: Receipt) -> dict[str, Any]:

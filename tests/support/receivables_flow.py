@@ -7,21 +7,28 @@ from typing import Any
 from ledger.hashing import sha256
 from tests.support.contract_chain import ContractChain
 
-DOC = sha256(b"INV-1001.pdf")
+DOC = sha256(b"INV-1001.pdf")  # document("INV-1001")
 ISSUE_DATE = "2026-01-01"  # the genesis date
 DUE_DATE = "2026-04-01"  # 90 days later
 MILLION = 100_000_000  # 1,000,000.00 CNY in minor units
 
 
+def document(invoice_no: str) -> bytes:
+    """The hash of an invoice's document: one document per invoice number (a document backs
+    at most one invoice, so invoices that share none must not share a document either)."""
+    return sha256(f"{invoice_no}.pdf".encode())
+
+
 def issue_args(**overrides: Any) -> dict[str, Any]:
+    invoice_no = overrides.get("invoice_no", "INV-1001")
     args: dict[str, Any] = {
-        "invoice_no": "INV-1001",
+        "invoice_no": invoice_no,
         "debtor": "bigauto",
         "amount": MILLION,
         "currency": "CNY",
         "issue_date": ISSUE_DATE,
         "due_date": DUE_DATE,
-        "doc_hash": DOC,
+        "doc_hash": document(invoice_no) if isinstance(invoice_no, str) else DOC,
     }
     args.update(overrides)
     return args

@@ -6,6 +6,7 @@ $TALLY_SHARED/data/iso20022); the test skips, saying so, only when they are abse
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from functools import lru_cache
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from lxml import etree
 
 from contracts.exports.iso20022 import (
@@ -24,7 +27,12 @@ from contracts.exports.iso20022 import (
     pacs009_netting,
     pseudo_bic,
     uetr,
+    xml_text,
 )
+from ledger import codec
+from ledger.chain import P_STATE
+from node.api.context import STORE
+from node.api.payments import ROUTES
 from tests.support.contract_chain import ContractChain
 from tests.support.xborder_chain import HOUR_MS, fx_args, pay_args
 
@@ -188,3 +196,72 @@ def test_formatting_helpers() -> None:
     assert len(bic) == 8 and bic[4:] == "CNT0" and bic.isalnum() and bic.isupper()
     assert pseudo_bic({"id": "bank-b", "jurisdiction": "CN"}) != bic
     assert uetr("x") == uetr("x") and uetr("x")[14] == "4"
+
+
+# -- records from before the text rule (issue 12, finding 4) -----------------------------------
+
+# Text the contracts refuse today but a chain written earlier may hold: noncharacters, C0 and C1
+# controls, a NUL, and fields longer or of another form than their ISO 20022 element allows.
+UNSTORABLE = "\uffff\ufffe\ufdd0\x00\x0b\x1f\x7f\x85\U0010ffff"
+
+
+def _write_state(chain: ContractChain, key: str, value: Any) -> None:
+    """Put `value` at `key` as an earlier release could have: straight into the store."""
+    chain.kv.put(P_STATE + key.encode(), codec.encode(value))
+
+
+def _record_from_before(chain: ContractChain) -> dict[str, Any]:
+    chain.fund("acme-steel", "EUR", 1_000)
+    paid = chain.call("acme-steel", "payments", "send", pay_args())
+    record = payment(chain, paid["id"])
+    bad = {field: f"x{UNSTORABLE}y" for field in ("name", "street", "town", "address")}
+    record.update(
+        id="ee" * 32,
+        end_to_end_id=f"E2E{UNSTORABLE}" + "9" * 40,
+        purpose=f"P{UNSTORABLE}",
+        remittance=f"Invoice {UNSTORABLE} " + "r" * 200,
+        originator={**bad, "country": "cn", "lei": f"L{UNSTORABLE}", "account": "A" * 50},
+        beneficiary={"name": UNSTORABLE, "postcode": "1" * 30, "building": "\uffff"},
+    )
+    _write_state(chain, "pay/rec/" + record["id"], record)
+    _write_state(chain, "reg/org/rhein-parts", {**chain.state("reg/org/rhein-parts"),
+                                                 "name": f"Rhein{UNSTORABLE}Parts"})  # fmt: skip
+    return record
+
+
+def test_a_record_with_text_xml_cannot_carry_still_exports_valid_pacs008(
+    chain: ContractChain,
+) -> None:
+    record = _record_from_before(chain)
+    document = assert_valid(pacs008(record, directory(chain)), "pacs.008.001.09")
+    tx = "p:FIToFICstmrCdtTrf/p:CdtTrfTxInf/"
+    remittance = text(document, tx + "p:RmtInf/p:Ustrd")
+    assert remittance.startswith("Invoice " + "\ufffd" * len(UNSTORABLE)) and len(remittance) == 140
+    assert text(document, tx + "p:Dbtr/p:Nm") == "x" + "\ufffd" * len(UNSTORABLE) + "y"
+    assert text(document, tx + "p:Cdtr/p:Nm") == "\ufffd" * len(UNSTORABLE)
+    assert document.find(tx + "p:Dbtr/p:Id/p:OrgId/p:LEI", NS) is None  # not an LEI: left out
+    assert document.find(tx + "p:Dbtr/p:PstlAdr/p:Ctry", NS) is None  # not a country code
+    assert len(text(document, tx + "p:PmtId/p:EndToEndId")) <= 35
+
+
+def test_the_iso_route_answers_such_a_record_with_xml_never_5xx(chain: ContractChain) -> None:
+    """The finding: `GET /v1/payments/ID/iso20022` answered 500 (and the explorer 502)."""
+    record = _record_from_before(chain)
+
+    async def fetch() -> tuple[int, bytes]:
+        app = web.Application()
+        app[STORE] = chain.store
+        app.add_routes(ROUTES)
+        async with TestClient(TestServer(app)) as client:
+            response = await client.get(f"/v1/payments/{record['id']}/iso20022")
+            return response.status, await response.read()
+
+    status, body = asyncio.run(fetch())
+    assert status == 200, body[:400]
+    assert_valid(body, "pacs.008.001.09")
+
+
+@pytest.mark.parametrize("character", list(UNSTORABLE))
+def test_xml_text_replaces_exactly_what_contracts_refuse(character: str) -> None:
+    assert xml_text(f"a{character}b") == "a\ufffdb"
+    assert xml_text("a\u00e9\u200b\U0001f600b", 3) == "a\u00e9\u200b"  # kept, then cut

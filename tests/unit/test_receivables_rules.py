@@ -11,6 +11,7 @@ from tests.support.contract_chain import DAY_MS, ContractChain
 from tests.support.receivables_flow import (
     DOC,
     MILLION,
+    document,
     expect_failure,
     issue,
     issue_accepted,
@@ -97,15 +98,18 @@ def test_same_number_for_another_debtor_or_creditor_is_a_different_invoice(
     chain: ContractChain,
 ) -> None:
     issue(chain)
-    issue(chain, debtor="rhein-parts")
-    issue(chain, "ore-mining")
+    issue(chain, debtor="rhein-parts", doc_hash=document("INV-1001 to rhein-parts"))
+    issue(chain, "ore-mining", doc_hash=document("INV-1001 of ore-mining"))
 
 
 def test_invoice_numbers_with_slashes_cannot_collide(chain: ContractChain) -> None:
     first = issue(chain, invoice_no="2026/1")
     second = issue(chain, invoice_no="2026%2F1")
     assert first != second
-    assert chain.state("rcv/invoice/acme-steel/bigauto/2026%2F1") == first
+    assert chain.state("rcv/invno/2026%2F1/acme-steel/bigauto") == first
+    assert chain.state("rcv/invno/2026%252F1/acme-steel/bigauto") == second
+    assert chain.state("rcv/invoice/acme-steel/bigauto/20261") == first  # normalized
+    assert chain.state("rcv/invoice/acme-steel/bigauto/2026%252f1") == second
 
 
 def test_duplicate_in_one_block_second_fails(chain: ContractChain) -> None:

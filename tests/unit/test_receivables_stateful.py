@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from contracts.receivables_pricing import days_to_maturity, price
+from ledger.hashing import sha256
 from tests.support.compliance_flow import EXPIRED, governance
 from tests.support.contract_chain import DAY_MS, ContractChain
-from tests.support.receivables_flow import DOC
 
 BANKS = ("bank-a", "bank-b", "bank-c", "bank-d")
 ENTERPRISES = ("acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts")
@@ -36,6 +36,8 @@ amounts = st.integers(1, 1_000)
 actors = st.one_of(st.none(), orgs)
 enterprises = st.one_of(st.sampled_from(ENTERPRISES), orgs)
 banks = st.one_of(st.sampled_from(BANKS), orgs)
+# Ways of writing invoice number n that are all the same invoice (DESIGN.md §10).
+SPELLINGS = ("INV-{}", "inv {}", "\uff29\uff2e\uff36\u2011{}", "INV{}", "INV_{}\u200b")
 VALID = "2099-12-31"  # the dev cast's KYC expiry
 
 
@@ -48,6 +50,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
         self.directory = tempfile.mkdtemp(prefix="rcv-stateful-")
         self.chain = ContractChain(self.directory + "/db")
         self.roots: list[str] = []
+        self.invoices: set[tuple[str, str, int]] = set()  # (creditor, debtor, number) issued
+        self.documents: set[int] = set()  # documents that back an invoice
         self.sanctioned: set[str] = set()
         self.kyc_expired: set[str] = set()
         for org in (*ENTERPRISES, *BANKS):
@@ -125,30 +129,43 @@ class ReceivablesMachine(RuleBasedStateMachine):
         debtor=enterprises,
         amount=amounts,
         number=st.integers(0, 3),
+        spelling=st.sampled_from(SPELLINGS),
+        doc=st.integers(0, 5),
         term=st.integers(5, 60),
     )
-    def issue(self, creditor: str, debtor: str, amount: int, number: int, term: int) -> Any:
+    def issue(
+        self,
+        creditor: str,
+        debtor: str,
+        amount: int,
+        number: int,
+        spelling: str,
+        doc: int,
+        term: int,
+    ) -> Any:
         due = (date.fromisoformat(self.today()) + timedelta(days=term)).isoformat()
         args = {
-            "invoice_no": f"INV-{number}",
+            "invoice_no": spelling.format(number),
             "debtor": debtor,
             "amount": amount,
             "currency": "CNY",
             "issue_date": self.today(),
             "due_date": due,
-            "doc_hash": DOC,
+            "doc_hash": sha256(b"doc %d" % doc),
         }
-        used = self.chain.state(f"rcv/invoice/{creditor}/{debtor}/INV-{number}") is not None
         expected = (
             "NOT_AUTHORIZED" if KIND.get(creditor) != "enterprise"
             else "SELF_INVOICE" if debtor == creditor
             else "DEBTOR_NOT_ENTERPRISE" if KIND.get(debtor) != "enterprise"
-            else "DUPLICATE_INVOICE" if used
+            else "DUPLICATE_INVOICE" if (creditor, debtor, number) in self.invoices
+            else "DUPLICATE_DOCUMENT" if doc in self.documents
             else self.compliance_code((creditor, debtor), (creditor,))
         )  # fmt: skip
         result = self.run(creditor, "issue", args, expected)
         if result is None:
             return multiple()
+        self.invoices.add((creditor, debtor, number))
+        self.documents.add(doc)
         self.roots.append(result["id"])
         return result["id"]
 

@@ -6,10 +6,13 @@ rcv/, pay/, fx/, net/ and cash/ as canonical hex, and the state root. Running th
 now must store the same bytes at the same keys, and each record type must decode and re-encode
 those recorded bytes unchanged: a chain written before reads and re-writes identically.
 
-Since compliance counts every movement of value against the daily limit (issue 12), the story
-also writes daily-limit counters (pay/used/...) for its transfers, financing, repayment and
-net settlement; those counters and the state root were added to the recording then, and every
-record recorded at 8f2c360 kept its bytes.
+Two deliberate changes since, both of issue 12. Compliance counts every movement of value
+against the daily limit, so the story also writes daily-limit counters (pay/used/...) for its
+transfers, financing, repayment and net settlement. Invoice identity keys fingerprints by the
+normalized number (`rcv/invoice/.../inv1001`) and registers each document (`rcv/doc/<hash>`),
+and the story's rejected invoice INV/2 got its own document (it shared INV-1001's), so its tx,
+id and records changed. Those keys, the ids and the state root were re-recorded then; every
+other record recorded at 8f2c360 kept its bytes.
 """
 
 from __future__ import annotations
