@@ -33,6 +33,10 @@ pytestmark = pytest.mark.slow
 TALLY = str(Path(sys.executable).with_name("tally"))
 SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
 PARAMS = {"view_timeout_ms": 1000, "checkpoint_interval": 8, "batch_ms": 20}
+# Under this load on a shared 2-core machine (CI runs two test workers beside four nodes), a
+# block of a thousand transactions can honestly take over a second to check everywhere; a
+# 1-second timeout then changes view without any fault, and the test below is about none.
+LOAD_PARAMS = {**PARAMS, "view_timeout_ms": 3000}
 
 
 def metric(api: str, name: str) -> float:
@@ -93,7 +97,7 @@ def verify_chain(api: str, genesis: str) -> None:
 
 
 def test_load_through_every_node_commits_the_same_blocks_everywhere(localnet: Any) -> None:
-    net = localnet(nodes=4, params=PARAMS)
+    net = localnet(nodes=4, params=LOAD_PARAMS)
     apis = [entry["api"] for entry in net["nodes"]]
     fund(net, apis[1])
     txs = transfers(net, 3000)
