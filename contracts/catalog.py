@@ -11,6 +11,8 @@ from contracts import (  # noqa: F401  (registration by import)
     netting,
     payments,
     receivables,
+    receivables_disputes,
+    receivables_repay,
     registry,
 )
 from contracts.runtime import METHODS, Method

@@ -1,15 +1,18 @@
 """Repayments held for sanctioned holders, and their release when governance lifts the sanction.
 
-A debtor repaying an invoice pays every piece; a piece whose holder is sanctioned at that
-moment is not paid to it (a sanctioned organization receives nothing, DESIGN.md §10) and not
-refused either (the debtor's obligation must not stay open because of who bought the piece):
-the debtor's cash for that piece moves into a hold on the ledger (`cash.hold`), blocked. When
+A debtor repaying an invoice pays each outstanding piece its share; a piece whose holder is
+sanctioned at that moment is not paid to it (a sanctioned organization receives nothing,
+DESIGN.md §10) and not refused either (the debtor's obligation must not stay open because of
+who bought the piece): the debtor's cash for that share moves into a hold on the ledger
+(`cash.hold`), blocked. When
 the sanction is lifted, the approval that lifts it releases every hold of that organization to
 it, oldest first, in the same transaction. Each hold and release is a step in the piece's
 history and an event (`repayment_held`, `repayment_released`), so a trace shows both.
 
 State:
-  hold/piece/<piece id>          -> `HeldRepayment` (a piece is repaid once: one hold at most)
+  hold/piece/<piece id>          -> `HeldRepayment`: what is held for the piece's holder now
+                                    (partial repayments while it stays sanctioned add up in
+                                    one hold; after a release the next share opens a new one)
   hold/queue/<org>               -> {count, released}: holds of the org, numbered from 0;
                                     those below `released` were released
   hold/by_org/<org>/<seq:08d>    -> piece id
@@ -100,15 +103,22 @@ def get_hold(ctx: Context, piece_id: str) -> HeldRepayment | None:
     return None if record is None else HeldRepayment.from_value(record)
 
 
-def hold_repayment(ctx: Context, piece: Piece, debtor: str) -> HeldRepayment:
-    """The debtor pays `piece` into a hold for its sanctioned holder; the hold as stored."""
-    cash.hold(ctx, piece.currency, debtor, piece.holder, piece.amount)
+def hold_repayment(ctx: Context, piece: Piece, debtor: str, value: int) -> HeldRepayment:
+    """The debtor pays `value` of `piece` into a hold for its sanctioned holder, added to what
+    is already held for it; the hold as stored."""
+    cash.hold(ctx, piece.currency, debtor, piece.holder, value)
+    earlier = get_hold(ctx, piece.id)
+    if earlier is not None and earlier.status == HELD:
+        grown = replace(earlier, amount=add(earlier.amount, value, f"the hold of {piece.id}"))
+        ctx.put(hold_key(piece.id), grown.to_value())
+        _emit_held(ctx, piece, debtor, value)
+        return grown
     record = HeldRepayment(
         piece=piece.id,
         root=piece.root,
         invoice_no=piece.invoice_no,
         currency=piece.currency,
-        amount=piece.amount,
+        amount=value,
         debtor=debtor,
         holder=piece.holder,
         reason=SANCTIONED,
@@ -125,6 +135,11 @@ def hold_repayment(ctx: Context, piece: Piece, debtor: str) -> HeldRepayment:
         queue_key(piece.holder),
         {"count": add(count, 1, f"the holds of {piece.holder}"), "released": released},
     )
+    _emit_held(ctx, piece, debtor, value)
+    return record
+
+
+def _emit_held(ctx: Context, piece: Piece, debtor: str, value: int) -> None:
     ctx.emit(
         "repayment_held",
         piece=piece.id,
@@ -133,10 +148,9 @@ def hold_repayment(ctx: Context, piece: Piece, debtor: str) -> HeldRepayment:
         holder=piece.holder,
         debtor=debtor,
         currency=piece.currency,
-        amount=piece.amount,
+        amount=value,
         reason=SANCTIONED,
     )
-    return record
 
 
 def release_all(ctx: Context, org: str) -> int:

@@ -2,40 +2,47 @@
 
 An invoice is issued by its creditor as one piece (the root). After the debtor accepts it, the
 holder of a piece may pass all of it on (same piece, new holder) or a part (a child piece with
-its own id; the parent keeps the rest), or sell it to a bank at a discount. At maturity the debtor
-repays once and every outstanding piece's holder is paid its amount, all in one transaction
-(a sanctioned holder's share into a hold instead: contracts/holds.py). Every step that moves
-value passes compliance first (contracts/compliance.py). The amounts of a family's pieces
-always add up to the face amount. Layout: receivables_state.
+its own id; the parent keeps the rest), or sell it to a bank at a discount, with or without
+recourse. Repayment, overdue, default and recourse are in contracts/receivables_repay.py,
+disputes in contracts/receivables_disputes.py. Every step that moves value passes compliance
+first (contracts/compliance.py). The amounts of a family's pieces always add up to the face
+amount. Layout: receivables_state.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
-from contracts import cash, compliance, holds
-from contracts.amounts import add, checked_sum, subtract
-from contracts.args import amount, bin32, currency, hex_id, integer, iso_date, org_id, text
+from contracts import cash, compliance
+from contracts.amounts import subtract
+from contracts.args import (
+    amount,
+    bin32,
+    boolean,
+    currency,
+    hex_id,
+    integer,
+    iso_date,
+    optional,
+    org_id,
+    text,
+)
 from contracts.errors import ensure, fail
 from contracts.invoice_identity import normalize_invoice_number
+from contracts.receivables_debts import require_not_frozen
 from contracts.receivables_pricing import days_to_maturity, price
 from contracts.receivables_records import (
     ACCEPTED,
     ISSUED,
     OFFER_OPEN,
     OFFER_TAKEN,
-    OUTSTANDING,
-    OVERDUE,
     REJECTED,
-    SETTLED,
     Financing,
     Offer,
     Piece,
 )
 from contracts.receivables_state import (
     document_key,
-    family,
     fingerprint_key,
     get_offer,
     get_piece,
@@ -48,15 +55,18 @@ from contracts.receivables_state import (
     set_holder,
     step,
 )
-from contracts.registry import get_currency, get_org, require_active
+from contracts.registry import get_currency, require_active
 from contracts.runtime import Context, method
 from contracts.wording import moment, money
 
 MAX_RATE_BPS = 10_000  # 100 % a year
+MAX_GRACE_DAYS = 3650
 
 
 def _require_movable(ctx: Context, piece: Piece) -> None:
-    """A piece may change hands only while accepted and not yet due."""
+    """A piece may change hands only while accepted, not yet due, not turned back on its
+    seller and not frozen by a dispute: once overdue, value moves only by repayment, recourse
+    or the settlement of a dispute."""
     ensure(piece.status != ISSUED, "NOT_ACCEPTED", "the debtor has not accepted it yet")
     ensure(
         piece.status == ACCEPTED,
@@ -68,6 +78,12 @@ def _require_movable(ctx: Context, piece: Piece) -> None:
         "NOT_TRANSFERABLE",
         f"the receivable fell due on {piece.due_date}",
     )
+    ensure(
+        piece.recourse_from is None,
+        "NOT_TRANSFERABLE",
+        f"the piece was turned back on {piece.debtor} by recourse",
+    )
+    require_not_frozen(ctx, piece.root)
 
 
 def _require_holder(ctx: Context, piece: Piece) -> None:
@@ -121,6 +137,7 @@ def _new_invoice_identity(
         "issue_date": iso_date,
         "due_date": iso_date,
         "doc_hash": bin32,
+        "grace_days": optional(integer(0, MAX_GRACE_DAYS)),
     },
     kinds=("enterprise",),
 )
@@ -133,8 +150,10 @@ def issue(
     issue_date: str,
     due_date: str,
     doc_hash: bytes,
+    grace_days: int | None,
 ) -> dict[str, str]:
-    """The creditor (the caller) records an invoice its debtor owes; the debtor must accept it."""
+    """The creditor (the caller) records an invoice its debtor owes; the debtor must accept it.
+    `grace_days` after the due date it may be defaulted (absent: the chain's default)."""
     creditor = ctx.sender_org
     get_currency(ctx, currency)
     ensure(debtor != creditor, "SELF_INVOICE", "an organization cannot invoice itself")
@@ -151,8 +170,11 @@ def issue(
     compliance.require_unsanctioned(ctx, creditor, debtor)
     compliance.require_kyc(ctx, creditor)
     piece_id = ctx.new_id()
-    root = Piece.issued(
-        piece_id, invoice_no, creditor, debtor, currency, amount, issue_date, due_date, doc_hash
+    root = replace(
+        Piece.issued(
+            piece_id, invoice_no, creditor, debtor, currency, amount, issue_date, due_date, doc_hash
+        ),
+        grace_days=grace_days,
     )
     save_piece(ctx, root, step(ctx, "issue", creditor, amount=amount))
     ctx.put(holder_key(creditor, piece_id), 1)
@@ -243,12 +265,20 @@ def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
 @method(
     "receivables",
     "offer_financing",
-    {"id": hex_id, "rate_bps": integer(0, MAX_RATE_BPS), "expires_ms": integer(0)},
+    {
+        "id": hex_id,
+        "rate_bps": integer(0, MAX_RATE_BPS),
+        "expires_ms": integer(0),
+        "with_recourse": optional(boolean, False),
+    },
     kinds=("bank",),
 )
-def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> dict[str, str]:
-    """A bank offers to buy a piece at a discount rate; only the holder at this moment may take
-    it, and only while the piece still has this holder and amount."""
+def offer_financing(
+    ctx: Context, id: str, rate_bps: int, expires_ms: int, with_recourse: bool
+) -> dict[str, str]:
+    """A bank offers to buy a piece at a discount rate, with recourse on the seller or not; only
+    the holder at this moment may take it, and only while the piece still has this holder and
+    amount."""
     piece = get_piece(ctx, id)
     _require_movable(ctx, piece)
     ensure(piece.financed_by is None, "ALREADY_FINANCED", f"financed by {piece.financed_by}")
@@ -273,6 +303,7 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
         status=OFFER_OPEN,
         tx=ctx.tx_id.hex(),
         height=ctx.height,
+        with_recourse=with_recourse,
     )
     save_offer(ctx, offer)
     ctx.put(offers_prefix(id) + offer.id, 1)
@@ -283,6 +314,7 @@ def offer_financing(ctx: Context, id: str, rate_bps: int, expires_ms: int) -> di
         bank=ctx.sender_org,
         rate_bps=rate_bps,
         expires_ms=expires_ms,
+        with_recourse=with_recourse,
     )
     return {"id": offer.id}
 
@@ -324,77 +356,21 @@ def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
     compliance.require_kyc(ctx, seller, bank)
     compliance.count_outgoing(ctx, seller, piece.currency, piece.amount)  # the piece
     cash.move(ctx, piece.currency, bank, seller, paid)  # the price, counted for the bank
-    financing = Financing(offer, bank, seller, terms.rate_bps, days, paid)
+    financing = Financing(offer, bank, seller, terms.rate_bps, days, paid, terms.with_recourse)
     bought = replace(set_holder(ctx, piece, bank), financed_by=bank, financing=financing)
-    save_piece(
-        ctx, bought, step(ctx, "finance", bank, seller=seller, offer=offer, price=paid, days=days)
+    recourse = {"with_recourse": True} if terms.with_recourse else {}  # older steps' bytes kept
+    entry = step(
+        ctx, "finance", bank, seller=seller, offer=offer, price=paid, days=days, **recourse
     )
+    save_piece(ctx, bought, entry)
     save_offer(ctx, replace(terms, status=OFFER_TAKEN))
-    ctx.emit("receivable_financed", id=piece.id, offer=offer, bank=bank, seller=seller, price=paid)
-    return {"price": paid}
-
-
-def _repay_piece(ctx: Context, piece: Piece, paid: dict[str, int], held: dict[str, int]) -> None:
-    """Pay one piece to its holder, or into a hold if the holder is sanctioned; settle it."""
-    holder = piece.holder
-    if compliance.is_sanctioned(ctx, holder):
-        holds.hold_repayment(ctx, piece, ctx.sender_org)
-        held[holder] = add(held.get(holder, 0), piece.amount, "a held payout")
-        entry = step(ctx, "repay_held", holder, held=piece.amount, reason=holds.SANCTIONED)
-    else:
-        cash.move(ctx, piece.currency, ctx.sender_org, holder, piece.amount)
-        paid[holder] = add(paid.get(holder, 0), piece.amount, "a payout")
-        entry = step(ctx, "repay", holder, paid=piece.amount)
-    save_piece(ctx, replace(piece, status=SETTLED), entry)
-
-
-@method("receivables", "repay", {"id": hex_id}, kinds=("enterprise",))
-def repay(ctx: Context, id: str) -> dict[str, Any]:
-    """The debtor pays every outstanding piece to its holder, all or nothing; a sanctioned
-    holder's share is paid into a hold instead (contracts/holds.py), released to it when
-    governance lifts the sanction."""
-    root = get_piece(ctx, id)
-    ensure(root.parent is None, "NOT_ROOT", "repay the invoice's first piece")
-    ensure(root.debtor == ctx.sender_org, "NOT_DEBTOR", "only the debtor repays")
-    ensure(root.status != SETTLED, "ALREADY_SETTLED", "the invoice is already repaid")
-    ensure(root.status in OUTSTANDING, "NOT_ACCEPTED", f"the invoice is {root.status}")
-    compliance.require_initiator(ctx)
-    pieces = list(family(ctx, root))
-    total = checked_sum((p.amount for p in pieces), f"what invoice {id} owes")
-    compliance.require_within_limit(ctx, ctx.sender_org, root.currency, total)
-    funds = cash.balance(ctx, root.currency, ctx.sender_org)
-    if funds < total:
-        fail(
-            "INSUFFICIENT_FUNDS",
-            f"{ctx.sender_org} holds {money(ctx, root.currency, funds)}, "
-            f"owes {money(ctx, root.currency, total)}",
-            {"currency": root.currency, "held": funds, "needed": total},
-        )
-    paid: dict[str, int] = {}
-    held: dict[str, int] = {}
-    for piece in pieces:
-        _repay_piece(ctx, piece, paid, held)
-    shown = {"held": held} if held else {}  # present only when a share was held
-    ctx.emit("receivable_repaid", id=id, debtor=ctx.sender_org, total=total, paid=paid, **shown)
-    return {"paid": paid, **shown}
-
-
-@method("receivables", "mark_overdue", {"id": hex_id})
-def mark_overdue(ctx: Context, id: str) -> None:
-    """After the due date, a holder of a piece, the debtor or any bank flags the whole invoice."""
-    root = get_piece(ctx, get_piece(ctx, id).root)
-    ensure(root.status == ACCEPTED, "NOT_OUTSTANDING", f"the invoice is {root.status}")
-    ensure(ctx.today() > root.due_date, "NOT_DUE", f"due on {root.due_date}, not yet past")
-    pieces = list(family(ctx, root))
-    caller = ctx.sender_org
-    ensure(
-        caller == root.debtor
-        or caller in {p.holder for p in pieces}
-        or get_org(ctx, caller)["kind"] == "bank",
-        "NOT_AUTHORIZED",
-        "only a holder, the debtor or a bank marks a receivable overdue",
+    ctx.emit(
+        "receivable_financed",
+        id=piece.id,
+        offer=offer,
+        bank=bank,
+        seller=seller,
+        price=paid,
+        with_recourse=terms.with_recourse,
     )
-    for piece in pieces:
-        overdue = replace(piece, status=OVERDUE)
-        save_piece(ctx, overdue, step(ctx, "overdue", piece.holder, by=caller))
-    ctx.emit("receivable_overdue", id=root.id, by=caller)
+    return {"price": paid}

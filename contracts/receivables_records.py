@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from contracts.records import fields_of
 from ledger import codec
 
-# Piece statuses. Every piece of a family has the same status: accept/reject happen before any
-# split, and overdue/repay apply to the whole family at once.
+# Piece statuses. Accept/reject happen before any split; overdue and default apply to every
+# unsettled piece of one debt at once (the invoice's pieces still owed by its debtor, or one
+# piece turned back on its seller by recourse); a piece is settled when nothing is left owing.
 ISSUED = "issued"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 OVERDUE = "overdue"
+DEFAULTED = "defaulted"
 SETTLED = "settled"
-OUTSTANDING = (ACCEPTED, OVERDUE)
+OUTSTANDING = (ACCEPTED, OVERDUE, DEFAULTED)
 
 OFFER_OPEN = "open"
 OFFER_TAKEN = "taken"
@@ -69,11 +71,13 @@ class Financing:
     rate_bps: int
     days: int
     price: int
+    with_recourse: bool = False  # stored only when true: older financings keep their bytes
 
     FIELDS = frozenset({"offer", "bank", "seller", "rate_bps", "days", "price"})
+    OPTIONAL = frozenset({"with_recourse"})
 
     def to_value(self) -> dict[str, Any]:
-        return {
+        value: dict[str, Any] = {
             "offer": self.offer,
             "bank": self.bank,
             "seller": self.seller,
@@ -81,10 +85,13 @@ class Financing:
             "days": self.days,
             "price": self.price,
         }
+        if self.with_recourse:
+            value["with_recourse"] = True
+        return value
 
     @staticmethod
     def from_value(value: Any) -> Financing:
-        return Financing(**fields_of(value, Financing.FIELDS, "financing"))
+        return Financing(**fields_of(value, Financing.FIELDS, "financing", Financing.OPTIONAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +117,12 @@ class Piece:
     financing: Financing | None
     reason: str
     history: tuple[Step, ...]
+    # From the second release, each stored only when it differs from its default, so the
+    # records of an invoice that never went wrong keep the bytes they always had:
+    grace_days: int | None = None  # days after due_date before default; None: the chain's
+    repaid: int = 0  # what was paid on `amount` so far; dropped once settled (all of it)
+    reduced: int = 0  # how much dispute settlements took off this piece's amount
+    recourse_from: str | None = None  # the debtor before a bank turned the piece on `debtor`
 
     FIELDS = frozenset(
         {
@@ -118,6 +131,18 @@ class Piece:
             "financed_by", "financing", "reason", "history",
         }
     )  # fmt: skip
+    OPTIONAL = frozenset({"grace_days", "repaid", "reduced", "recourse_from"})
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        "grace_days": None,
+        "repaid": 0,
+        "reduced": 0,
+        "recourse_from": None,
+    }
+
+    @property
+    def outstanding(self) -> int:
+        """What is still owed on this piece: nothing once settled."""
+        return 0 if self.status == SETTLED else self.amount - self.repaid
 
     @staticmethod
     def issued(
@@ -175,6 +200,11 @@ class Piece:
             "financing": None if self.financing is None else self.financing.to_value(),
             "reason": self.reason,
             "history": [entry.to_value() for entry in self.history],
+            **{
+                name: getattr(self, name)
+                for name, default in self.DEFAULTS.items()
+                if getattr(self, name) != default
+            },
         }
 
     def encode(self) -> bytes:
@@ -182,7 +212,7 @@ class Piece:
 
     @staticmethod
     def from_value(value: Any) -> Piece:
-        record = fields_of(value, Piece.FIELDS, "receivable piece")
+        record = fields_of(value, Piece.FIELDS, "receivable piece", Piece.OPTIONAL)
         financing = record["financing"]
         record["children"] = tuple(record["children"])
         record["financing"] = None if financing is None else Financing.from_value(financing)
@@ -209,6 +239,7 @@ class Offer:
     status: str
     tx: str
     height: int
+    with_recourse: bool = False  # stored only when true: older offers keep their bytes
 
     FIELDS = frozenset(
         {
@@ -216,9 +247,10 @@ class Offer:
             "status", "tx", "height",
         }
     )  # fmt: skip
+    OPTIONAL = frozenset({"with_recourse"})
 
     def to_value(self) -> dict[str, Any]:
-        return {
+        value: dict[str, Any] = {
             "id": self.id,
             "piece": self.piece,
             "bank": self.bank,
@@ -231,14 +263,64 @@ class Offer:
             "tx": self.tx,
             "height": self.height,
         }
+        if self.with_recourse:
+            value["with_recourse"] = True
+        return value
 
     def encode(self) -> bytes:
         return codec.encode(self.to_value())
 
     @staticmethod
     def from_value(value: Any) -> Offer:
-        return Offer(**fields_of(value, Offer.FIELDS, "financing offer"))
+        return Offer(**fields_of(value, Offer.FIELDS, "financing offer", Offer.OPTIONAL))
 
     @staticmethod
     def decode(data: bytes) -> Offer:
         return Offer.from_value(codec.decode(data))
+
+
+DISPUTE_OPEN = "open"
+DISPUTE_SETTLED = "settled"
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    """The debtor's dispute of an invoice, which freezes its family while `open`.
+
+    `proposals` holds the reduction each party (`creditor`, `debtor`) last proposed; when both
+    propose the same one it is applied (`reduction`) and the dispute is settled.
+    """
+
+    root: str
+    reason: str
+    status: str
+    proposals: Mapping[str, int]
+    reduction: int | None
+    opened_tx: str
+    opened_height: int
+    settled_tx: str | None
+    settled_height: int | None
+
+    FIELDS = frozenset(
+        {
+            "root", "reason", "status", "proposals", "reduction", "opened_tx", "opened_height",
+            "settled_tx", "settled_height",
+        }
+    )  # fmt: skip
+
+    def to_value(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "reason": self.reason,
+            "status": self.status,
+            "proposals": dict(self.proposals),
+            "reduction": self.reduction,
+            "opened_tx": self.opened_tx,
+            "opened_height": self.opened_height,
+            "settled_tx": self.settled_tx,
+            "settled_height": self.settled_height,
+        }
+
+    @staticmethod
+    def from_value(value: Any) -> Dispute:
+        return Dispute(**fields_of(value, Dispute.FIELDS, "dispute"))

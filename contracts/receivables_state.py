@@ -13,6 +13,8 @@ State layout (values are canonical maps; statuses and records in receivables_rec
                                                       contracts/invoice_identity.py)
   rcv/doc/<doc hash hex>                          -> root id (a document backs one invoice)
   rcv/invno/<invoice_no>/<creditor>/<debtor>      -> root id (lookup by invoice number)
+  rcv/dispute/<root id>                           -> `Dispute`: the invoice's latest dispute
+                                                      (its family is frozen while it is open)
 Invoice numbers (raw and normalized) are escaped in keys ('%' -> %25, '/' -> %2F) so no number
 can forge a key.
 A piece's `history` lists every step that shaped it with its tx id and height, so a trace reads
@@ -26,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from contracts.errors import ensure
-from contracts.receivables_records import Offer, Piece, Step
+from contracts.receivables_records import Dispute, Offer, Piece, Step
 from contracts.runtime import Context
 
 # Indexes of pieces by organization, each `rcv/<index>/<org>/<piece id> -> 1`.
@@ -75,6 +77,19 @@ def invoice_number_prefix(invoice_no: str) -> str:
 
 def invoice_number_key(invoice_no: str, creditor: str, debtor: str) -> str:
     return f"{invoice_number_prefix(invoice_no)}{creditor}/{debtor}"
+
+
+def dispute_key(root_id: str) -> str:
+    return "rcv/dispute/" + root_id
+
+
+def get_dispute(ctx: Context, root_id: str) -> Dispute | None:
+    record = ctx.get(dispute_key(root_id))
+    return None if record is None else Dispute.from_value(record)
+
+
+def save_dispute(ctx: Context, dispute: Dispute) -> None:
+    ctx.put(dispute_key(dispute.root), dispute.to_value())
 
 
 def get_piece(ctx: Context, piece_id: str) -> Piece:

@@ -6,6 +6,9 @@ State layout:
   reg/key/<hex>  -> {org, role}
   reg/cur/<code> -> {code, decimals, issuers}
   reg/banks      -> [bank org ids, sorted]
+  reg/param/<name> -> int: a genesis param contracts read (receivable_grace_days), written
+                    only when genesis sets it to other than its default, so chains that keep
+                    the defaults (every chain made before the param existed) keep their state
 Changes to KYC, sanctions, limits and membership go through governance (contracts/governance.py).
 """
 
@@ -16,10 +19,20 @@ from typing import Any
 from contracts.args import bin32, one_of, org_id
 from contracts.errors import ensure
 from contracts.runtime import Context, method
-from ledger.genesis import KEY_ROLES, Genesis
+from ledger.genesis import DEFAULT_PARAMS, KEY_ROLES, Genesis
 
 ORG_PREFIX = "reg/org/"
 CURRENCY_PREFIX = "reg/cur/"
+CONTRACT_PARAMS = ("receivable_grace_days",)  # the genesis params contracts read
+
+
+def param_key(name: str) -> str:
+    return "reg/param/" + name
+
+
+def chain_param(ctx: Context, name: str) -> int:
+    """Genesis param `name` of this chain (its default when genesis left it out)."""
+    return int(ctx.get(param_key(name), DEFAULT_PARAMS[name]))
 
 
 def org_key(org: str) -> str:
@@ -76,6 +89,9 @@ def genesis_state(genesis: Genesis) -> dict[str, Any]:
             "issuers": list(cur.issuers),
         }
     writes["reg/banks"] = sorted(org.id for org in genesis.orgs if org.kind == "bank")
+    for name in CONTRACT_PARAMS:
+        if genesis.params[name] != DEFAULT_PARAMS[name]:
+            writes[param_key(name)] = genesis.params[name]
     return writes
 
 

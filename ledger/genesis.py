@@ -36,7 +36,10 @@ DEFAULT_PARAMS: dict[str, int] = {
     "view_timeout_ms": 3000,
     "mempool_max_txs": 200_000,
     "max_clock_skew_ms": 30_000,
+    "receivable_grace_days": 30,  # days after its due date before an invoice may be defaulted
 }
+# Params whose range is not "any positive integer": (least, greatest).
+PARAM_RANGES: dict[str, tuple[int, int]] = {"receivable_grace_days": (0, 3650)}
 
 _ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -197,14 +200,20 @@ def genesis_from_value(raw: Any) -> Genesis:
     _need(isinstance(given, dict), "params must be an object")
     for key, value in given.items():
         _need(key in DEFAULT_PARAMS, f"unknown param {key!r}")
-        _need(
-            isinstance(value, int) and not isinstance(value, bool) and value > 0,
-            f"param {key!r} must be a positive integer",
-        )
+        _need(isinstance(value, int) and not isinstance(value, bool), _param_rule(key))
+        least, greatest = PARAM_RANGES.get(key, (1, value))
+        _need(least <= value <= greatest, _param_rule(key))
         params[key] = value
     problem = oversized(params, n, raw["chain"])
     _need(problem is None, f"params: {problem}")
     return Genesis(raw["chain"], raw["time_ms"], validators, orgs, currencies, params, raw)
+
+
+def _param_rule(key: str) -> str:
+    if key in PARAM_RANGES:
+        least, greatest = PARAM_RANGES[key]
+        return f"param {key!r} must be an integer from {least} to {greatest}"
+    return f"param {key!r} must be a positive integer"
 
 
 def _list(value: Any, where: str) -> list[Any]:

@@ -34,6 +34,7 @@ CURRENCIES = (
     ("KWD", 3, "bank-d"),
 )
 KYC_EXPIRES = "2099-12-31"
+DEV_GRACE_DAYS = 30  # genesis params.receivable_grace_days of development chains
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,7 @@ def make_devnet(
             {"code": code, "decimals": decimals, "issuers": [issuer]}
             for code, decimals, issuer in CURRENCIES
         ],
-        "params": dict(params or {}),
+        # Written out, so whoever reads a dev genesis sees how long invoices have to default.
+        "params": {"receivable_grace_days": DEV_GRACE_DAYS, **(params or {})},
     }
     return DevNet(genesis, validators, org_keys)

@@ -102,7 +102,7 @@ def test_the_finding_is_refused_on_a_real_chain_and_a_held_repayment_is_released
 
     # The debtor repays: rhein-parts' money is held on the ledger, not paid, and not refused.
     repaid = ok(net, "receivable", "repay", piece_id, "--as", "bigauto")["result"]
-    assert repaid == {"paid": {}, "held": {"rhein-parts": FACE}}
+    assert repaid == {"paid": {}, "outstanding": 0, "held": {"rhein-parts": FACE}}
     after = snapshot(client, piece_id)["balances"]
     assert after["rhein-parts"] == before["balances"]["rhein-parts"]
     assert after["bigauto"]["CNY"] == before["balances"]["bigauto"]["CNY"] - FACE

@@ -33,16 +33,18 @@ class TxFailed(AssertionError):
 
 
 @lru_cache(maxsize=4)
-def _devnet(seed: bytes) -> DevNet:
+def _devnet(seed: bytes, params: tuple[tuple[str, int], ...] = ()) -> DevNet:
     """Deriving keys is cheap but not free; property tests build many chains from one cast."""
-    return make_devnet(1, seed=seed)
+    return make_devnet(1, seed=seed, params=dict(params) or None)
 
 
 class ContractChain:
     """The dev consortium on a fresh chain; `submit` commits one tx per block."""
 
-    def __init__(self, path: str | Path, *, seed: bytes = b"test") -> None:
-        self.devnet = _devnet(seed)
+    def __init__(
+        self, path: str | Path, *, seed: bytes = b"test", params: dict[str, int] | None = None
+    ) -> None:
+        self.devnet = _devnet(seed, tuple(sorted((params or {}).items())))
         self.genesis: Genesis = genesis_from_value(self.devnet.genesis)
         self.kv = LevelDBStore(path)
         self.store = ChainStore(self.kv)

@@ -72,7 +72,10 @@ def test_story_every_holder_is_paid_what_its_piece_says(chain: ContractChain) ->
     # At maturity BigAuto repays once; every holder gets what its piece says.
     chain.set_time(chain.genesis.time_ms + 90 * 86_400_000)
     paid = chain.call("bigauto", "receivables", "repay", {"id": root})
-    assert paid == {"paid": {"acme-steel": 70_000_000, "bank-a": 20_000_000, "fuel-co": 10_000_000}}
+    assert paid == {
+        "paid": {"acme-steel": 70_000_000, "bank-a": 20_000_000, "fuel-co": 10_000_000},
+        "outstanding": 0,
+    }
     assert chain.balance("CNY", "bigauto") == 0
     assert chain.balance("CNY", "acme-steel") == 70_000_000
     assert chain.balance("CNY", "fuel-co") == 10_000_000
