@@ -1,12 +1,17 @@
 """Random sequences of every receivables operation by random organizations, while governance
-sanctions and lifts sanctions on organizations and lets their KYC expire and renews it.
+sanctions and lifts sanctions on organizations and lets their KYC expire and renews it, and
+block time passes (through due dates and grace periods): partial and full repayment, overdue,
+default, financing with and without recourse, recourse, disputes and their settlement.
 
-After every step: each family's pieces add up to its face amount, each piece has exactly one
-holder (record and index agree), cash is conserved (balances plus what is held), a failed step
-failed with the code the rules predict for its pre-state (SANCTIONED and KYC_EXPIRED included)
-and changed nothing at all, and no step moved value to or from an organization sanctioned
-throughout it: its balance and the pieces it holds are as they were, and what a repayment owed
-it is held until the sanction is lifted, then paid to it in full.
+After every step: each family's pieces add up to its face amount, which is the issued face less
+the reductions agreed in disputes; what is still owed on a family is its face less everything
+repaid on it (to holders or into holds); the unsettled pieces of one debt share a status; each
+piece has exactly one holder (record and index agree); cash is conserved (balances plus what is
+held); a failed step failed with the code the rules predict for its pre-state (SANCTIONED and
+KYC_EXPIRED included) and changed nothing at all; and no step moved value to or from an
+organization sanctioned throughout it: its balance and the pieces it holds are as they were
+(an agreed reduction shrinks its pieces as everyone's, and moves nothing to or from it), and
+what a repayment owed it is held until the sanction is lifted, then paid to it in full.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
+from contracts.allocation import pro_rata
 from contracts.receivables_pricing import days_to_maturity, price
 from ledger.hashing import sha256
 from tests.support.compliance_flow import EXPIRED, governance
@@ -39,6 +45,12 @@ banks = st.one_of(st.sampled_from(BANKS), orgs)
 # Ways of writing invoice number n that are all the same invoice (DESIGN.md §10).
 SPELLINGS = ("INV-{}", "inv {}", "\uff29\uff2e\uff36\u2011{}", "INV{}", "INV_{}\u200b")
 VALID = "2099-12-31"  # the dev cast's KYC expiry
+CHAIN_GRACE = 30  # the dev chain's params.receivable_grace_days
+OUTSTANDING = ("accepted", "overdue", "defaulted")
+
+
+def outstanding(record: dict[str, Any]) -> int:
+    return 0 if record["status"] == "settled" else record["amount"] - record.get("repaid", 0)
 
 
 class ReceivablesMachine(RuleBasedStateMachine):
@@ -50,6 +62,9 @@ class ReceivablesMachine(RuleBasedStateMachine):
         self.directory = tempfile.mkdtemp(prefix="rcv-stateful-")
         self.chain = ContractChain(self.directory + "/db")
         self.roots: list[str] = []
+        self.issued_face: dict[str, int] = {}  # root -> face at issue
+        self.reduced: dict[str, int] = {}  # root -> reductions agreed so far
+        self.repaid: dict[str, int] = {}  # root -> repaid on the family, to holders or holds
         self.invoices: set[tuple[str, str, int]] = set()  # (creditor, debtor, number) issued
         self.documents: set[int] = set()  # documents that back an invoice
         self.sanctioned: set[str] = set()
@@ -80,6 +95,32 @@ class ReceivablesMachine(RuleBasedStateMachine):
             stack.extend(record["children"])
         return out
 
+    def debt(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The model of contracts/receivables_debts.py: the debt a piece belongs to."""
+        if record.get("recourse_from"):
+            pieces, debtor, due = [record], record["debtor"], record["due_date"]
+        else:
+            root = self.piece(record["root"])
+            pieces = [p for p in self.family(root["id"]) if not p.get("recourse_from")]
+            debtor = root.get("recourse_from") or root["debtor"]
+            due = pieces[0]["due_date"] if pieces else root["due_date"]
+        unsettled = [p for p in pieces if p["status"] != "settled"]
+        grace = record.get("grace_days", CHAIN_GRACE)
+        return {
+            "key": record["id"] if record.get("recourse_from") else record["root"],
+            "debtor": debtor,
+            "pieces": pieces,
+            "unsettled": unsettled,
+            "status": unsettled[0]["status"] if unsettled else "settled",
+            "owed": sum(outstanding(p) for p in unsettled),
+            "last_grace_day": (date.fromisoformat(due) + timedelta(days=grace)).isoformat(),
+            "due": due,
+        }
+
+    def frozen(self, record: dict[str, Any]) -> bool:
+        dispute = self.chain.state(f"rcv/dispute/{record['root']}")
+        return dispute is not None and dispute["status"] == "open"
+
     def holdings(self, org: str) -> tuple[int, dict[str, int]]:
         """What an organization has: its cash, and the pieces it holds with their amounts."""
         prefix = f"rcv/holder/{org}/"
@@ -102,6 +143,9 @@ class ReceivablesMachine(RuleBasedStateMachine):
         event(f"{method}: {code or 'ok'}")  # --hypothesis-show-statistics: what was reached
         if code is not None:
             assert self.chain.state_items() == before, f"failed {method} changed state"
+        if method == "settle_dispute":  # an agreed reduction shrinks pieces, moving nothing
+            frozen = {org: (had[0], {p: self.piece(p)["amount"] for p in had[1]})
+                      for org, had in frozen.items()}  # fmt: skip
         for sanctioned, had in frozen.items():
             assert self.holdings(sanctioned) == had, f"{method} moved value of {sanctioned}"
         return receipt.result
@@ -119,7 +163,9 @@ class ReceivablesMachine(RuleBasedStateMachine):
             return "NOT_ACCEPTED"
         if record["status"] != "accepted" or self.today() > record["due_date"]:
             return "NOT_TRANSFERABLE"
-        return None
+        if record.get("recourse_from"):
+            return "NOT_TRANSFERABLE"
+        return "DISPUTED" if self.frozen(record) else None
 
     # -- rules -----------------------------------------------------------------------------
 
@@ -132,6 +178,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         spelling=st.sampled_from(SPELLINGS),
         doc=st.integers(0, 5),
         term=st.integers(5, 60),
+        grace=st.one_of(st.none(), st.integers(0, 5)),
     )
     def issue(
         self,
@@ -142,6 +189,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         spelling: str,
         doc: int,
         term: int,
+        grace: int | None,
     ) -> Any:
         due = (date.fromisoformat(self.today()) + timedelta(days=term)).isoformat()
         args = {
@@ -152,6 +200,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
             "issue_date": self.today(),
             "due_date": due,
             "doc_hash": sha256(b"doc %d" % doc),
+            **({} if grace is None else {"grace_days": grace}),
         }
         expected = (
             "NOT_AUTHORIZED" if KIND.get(creditor) != "enterprise"
@@ -167,6 +216,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         self.invoices.add((creditor, debtor, number))
         self.documents.add(doc)
         self.roots.append(result["id"])
+        self.issued_face[result["id"]] = amount
         return result["id"]
 
     @rule(piece=pieces, actor=actors, choice=st.integers(0, 3))
@@ -207,9 +257,14 @@ class ReceivablesMachine(RuleBasedStateMachine):
         return result["id"]
 
     @rule(
-        target=offers, piece=pieces, bank=banks, rate=st.integers(0, 3_000), life=st.integers(0, 5)
+        target=offers,
+        piece=pieces,
+        bank=banks,
+        rate=st.integers(0, 3_000),
+        life=st.integers(0, 5),
+        with_recourse=st.booleans(),
     )
-    def offer(self, piece: str, bank: str, rate: int, life: int) -> Any:
+    def offer(self, piece: str, bank: str, rate: int, life: int, with_recourse: bool) -> Any:
         record = self.chain.state(f"rcv/piece/{piece}")
         expected = (
             "NOT_AUTHORIZED" if KIND.get(bank) != "bank"
@@ -220,7 +275,12 @@ class ReceivablesMachine(RuleBasedStateMachine):
             or ("OFFER_EXPIRED" if life == 0 else None)
             or self.compliance_code((bank, record["holder"]), (bank,))
         )  # fmt: skip
-        args = {"id": piece, "rate_bps": rate, "expires_ms": self.chain.now_ms + life * DAY_MS}
+        args = {
+            "id": piece,
+            "rate_bps": rate,
+            "expires_ms": self.chain.now_ms + life * DAY_MS,
+            "with_recourse": with_recourse,
+        }
         result = self.run(bank, "offer_financing", args, expected)
         return multiple() if result is None else result["id"]
 
@@ -252,50 +312,162 @@ class ReceivablesMachine(RuleBasedStateMachine):
             assert self.chain.balance("CNY", org) == seller_before + cost
             assert record is not None and self.piece(record["id"])["holder"] == terms["bank"]
 
-    @rule(piece=pieces, actor=actors, use_root=st.booleans())
-    def repay(self, piece: str, actor: str | None, use_root: bool) -> None:
-        piece = self.piece(piece)["root"] if use_root else piece
-        record = self.chain.state(f"rcv/piece/{piece}")
-        org = actor or record["debtor"]
-        owed = 0 if record is None else sum(p["amount"] for p in self.family(record["root"]))
-        expected = (
-            "NOT_AUTHORIZED" if KIND.get(org) != "enterprise"
-            else "UNKNOWN_RECEIVABLE" if record is None
-            else "NOT_ROOT" if record["parent"] is not None
-            else "NOT_DEBTOR" if record["debtor"] != org
-            else "ALREADY_SETTLED" if record["status"] == "settled"
-            else "NOT_ACCEPTED" if record["status"] not in ("accepted", "overdue")
+    def repay_code(self, record: dict[str, Any], org: str, value: int | None) -> str | None:
+        """The code `repay` must fail with, in the contract's order; None if it succeeds."""
+        if KIND.get(org) not in ("enterprise", "bank"):
+            return "NOT_AUTHORIZED"
+        turned = bool(record.get("recourse_from")) and record["debtor"] == org
+        if not turned and record["parent"] is not None:
+            return "NOT_ROOT"
+        debt = self.debt(record)
+        owed = debt["owed"]
+        return (
+            "NOT_DEBTOR" if debt["debtor"] != org
+            else "ALREADY_SETTLED" if debt["status"] == "settled"
+            else "NOT_ACCEPTED" if debt["status"] not in OUTSTANDING
+            else "DISPUTED" if self.frozen(record)
             else self.compliance_code((org,), (org,))
-            or ("INSUFFICIENT_FUNDS" if self.chain.balance("CNY", org) < owed else None)
+            or ("AMOUNT_EXCEEDS_DUE" if value is not None and value > owed else None)
+            or ("INSUFFICIENT_FUNDS" if self.chain.balance("CNY", org) < (value or owed) else None)
         )  # fmt: skip
-        family = [] if record is None else self.family(record["root"])
-        result = self.run(org, "repay", {"id": piece}, expected)
-        if result is not None:
-            held = result.get("held", {})
-            assert sum(result["paid"].values()) + sum(held.values()) == owed
-            event("repay: a share held" if held else "repay: all paid")
-            assert set(held) == {p["holder"] for p in family} & self.sanctioned
-            assert not set(result["paid"]) & self.sanctioned
-            assert {p["status"] for p in self.family(piece)} == {"settled"}
+
+    @rule(
+        piece=pieces,
+        actor=actors,
+        use_root=st.booleans(),
+        part=st.one_of(st.none(), st.integers(1, 1_200)),
+    )
+    def repay(self, piece: str, actor: str | None, use_root: bool, part: int | None) -> None:
+        """The invoice's debtor (or a seller a piece was turned on) repays all or part."""
+        piece = self.piece(piece)["root"] if use_root else piece
+        record = self.piece(piece)
+        org = actor or record["debtor"]
+        expected = self.repay_code(record, org, part)
+        debt = self.debt(record)
+        args = {"id": piece} if part is None else {"id": piece, "amount": part}
+        result = self.run(org, "repay", args, expected)
+        if result is None:
+            return
+        value = debt["owed"] if part is None else part
+        held = result.get("held", {})
+        assert sum(result["paid"].values()) + sum(held.values()) == value
+        assert result["outstanding"] == debt["owed"] - value
+        shares = pro_rata(value, {p["id"]: outstanding(p) for p in debt["unsettled"]})
+        by_holder: dict[str, int] = {}
+        for p in debt["unsettled"]:
+            if shares[p["id"]]:
+                by_holder[p["holder"]] = by_holder.get(p["holder"], 0) + shares[p["id"]]
+        assert {**result["paid"], **held} == by_holder
+        assert set(held) <= self.sanctioned and not set(result["paid"]) & self.sanctioned
+        self.repaid[record["root"]] = self.repaid.get(record["root"], 0) + value
+        event("repay: " + ("in full" if part is None or value == debt["owed"] else "in part"))
 
     @rule(piece=pieces, actor=actors)
     def mark_overdue(self, piece: str, actor: str | None) -> None:
-        record = self.chain.state(f"rcv/piece/{piece}")
+        record = self.piece(piece)
         org = actor or record["holder"]
-        root = None if record is None else self.piece(record["root"])
-        holders = set() if root is None else {p["holder"] for p in self.family(root["id"])}
+        debt = self.debt(record)
+        holders = {p["holder"] for p in debt["pieces"]}
         expected = (
-            "UNKNOWN_RECEIVABLE" if root is None
-            else "NOT_OUTSTANDING" if root["status"] != "accepted"
-            else "NOT_DUE" if self.today() <= root["due_date"]
-            else None if org == root["debtor"] or org in holders or KIND.get(org) == "bank"
+            "NOT_OUTSTANDING" if debt["status"] != "accepted"
+            else "DISPUTED" if self.frozen(record)
+            else "NOT_DUE" if self.today() <= debt["due"]
+            else None if org == debt["debtor"] or org in holders or KIND.get(org) == "bank"
             else "NOT_AUTHORIZED"
         )  # fmt: skip
         self.run(org, "mark_overdue", {"id": piece}, expected)
 
+    @rule(piece=pieces, actor=actors)
+    def declare_default(self, piece: str, actor: str | None) -> None:
+        record = self.piece(piece)
+        org = actor or record["holder"]
+        debt = self.debt(record)
+        expected = (
+            "ALREADY_DEFAULTED" if debt["status"] == "defaulted"
+            else "NOT_OUTSTANDING" if debt["status"] not in ("accepted", "overdue")
+            else "DISPUTED" if self.frozen(record)
+            else "IN_GRACE" if self.today() <= debt["last_grace_day"]
+            else "NOT_HOLDER" if org not in {p["holder"] for p in debt["unsettled"]}
+            else None
+        )  # fmt: skip
+        self.run(org, "declare_default", {"id": piece}, expected)
+        if expected is None:
+            assert {p["status"] for p in self.debt(self.piece(piece))["unsettled"]} == {"defaulted"}
+
+    @rule(piece=pieces, actor=actors)
+    def recourse(self, piece: str, actor: str | None) -> None:
+        record = self.piece(piece)
+        org = actor or record["holder"]
+        terms = record["financing"]
+        expected = (
+            "NOT_AUTHORIZED" if KIND.get(org) != "bank"
+            else "NOT_HOLDER" if record["holder"] != org
+            else "NOT_FINANCED" if terms is None or terms["bank"] != org
+            else "WITHOUT_RECOURSE" if not terms.get("with_recourse")
+            else "ALREADY_TURNED" if record.get("recourse_from")
+            else "NOT_DEFAULTED" if record["status"] != "defaulted"
+            else self.compliance_code((org, terms["seller"]), (org,))
+        )  # fmt: skip
+        result = self.run(org, "recourse", {"id": piece}, expected)
+        if result is not None:
+            assert result == {"debtor": terms["seller"], "amount": outstanding(record)}
+            turned = self.piece(piece)
+            assert turned["debtor"] == terms["seller"] and turned["due_date"] == self.today()
+
+    @rule(piece=pieces, actor=actors)
+    def dispute(self, piece: str, actor: str | None) -> None:
+        record = self.piece(piece)
+        debt = self.debt(self.piece(record["root"]))
+        org = actor or debt["debtor"]
+        expected = (
+            "NOT_AUTHORIZED" if KIND.get(org) != "enterprise"
+            else "NOT_DEBTOR" if org != debt["debtor"]
+            else "ALREADY_DISPUTED" if self.frozen(record)
+            else "NOT_ACCEPTED" if debt["status"] == "issued"
+            else "NOT_DISPUTABLE" if debt["status"] not in ("accepted", "overdue")
+            else None
+        )  # fmt: skip
+        self.run(org, "dispute", {"id": piece, "reason": "short delivery"}, expected)
+
+    @rule(
+        piece=pieces,
+        actor=actors,
+        creditor_side=st.booleans(),
+        reduction=st.one_of(st.integers(0, 3), st.integers(0, 1_200)),
+    )
+    def settle_dispute(
+        self, piece: str, actor: str | None, creditor_side: bool, reduction: int
+    ) -> None:
+        record = self.piece(piece)
+        root = self.piece(record["root"])
+        debt = self.debt(root)
+        org = actor or (root["creditor"] if creditor_side else debt["debtor"])
+        dispute = self.chain.state(f"rcv/dispute/{root['id']}")
+        expected = (
+            "NOT_AUTHORIZED" if KIND.get(org) != "enterprise"
+            else "NOT_DISPUTED" if not self.frozen(record)
+            else "NOT_PARTY" if org not in (root["creditor"], debt["debtor"])
+            else "REDUCTION_TOO_LARGE" if reduction > debt["owed"]
+            else None
+        )  # fmt: skip
+        result = self.run(org, "settle_dispute", {"id": piece, "reduction": reduction}, expected)
+        if result is None:
+            return
+        other = "debtor" if org == root["creditor"] else "creditor"
+        agreed = dispute["proposals"].get(other) == reduction
+        assert result == {"applied": agreed}
+        if agreed:
+            self.reduced[root["id"]] = self.reduced.get(root["id"], 0) + reduction
+            event("settle_dispute: applied")
+
     @rule(days=st.integers(0, 6))
     def advance_time(self, days: int) -> None:
         self.chain.advance_time(days=days, ms=1)
+
+    @rule(days=st.integers(20, 40))
+    def advance_time_far(self, days: int) -> None:
+        """Past due dates and grace periods, so defaults and recourse are reached."""
+        self.chain.advance_time(days=days)
 
     @rule(org=st.sampled_from(ENTERPRISES), amount=st.integers(1, 3_000))
     def fund(self, org: str, amount: int) -> None:
@@ -337,12 +509,20 @@ class ReceivablesMachine(RuleBasedStateMachine):
     # -- invariants ------------------------------------------------------------------------
 
     @invariant()
-    def face_amount_is_conserved_per_family(self) -> None:
+    def face_and_outstanding_amounts_are_conserved_per_family(self) -> None:
         for root in self.roots:
             family = self.family(root)
-            assert sum(p["amount"] for p in family) == family[0]["face"]
-            assert all(p["amount"] > 0 for p in family)
-            assert len({p["status"] for p in family}) == 1
+            face = self.issued_face[root] - self.reduced.get(root, 0)
+            assert {p["face"] for p in family} == {face}
+            assert sum(p["amount"] for p in family) == face
+            assert sum(outstanding(p) for p in family) == face - self.repaid.get(root, 0)
+            for p in family:
+                if p["status"] == "settled":
+                    assert "repaid" not in p and p["amount"] >= 0
+                else:
+                    assert 0 <= p.get("repaid", 0) < p["amount"]
+            invoice = [p for p in family if not p.get("recourse_from")]
+            assert len({p["status"] for p in invoice if p["status"] != "settled"}) <= 1
 
     @invariant()
     def every_piece_has_exactly_one_holder(self) -> None:
