@@ -8,24 +8,54 @@ long the chain is. Answers are the stored maps as decoded, or views built from t
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from contracts.holds import HELD, hold_key
 from contracts.queries import StateReader
+from contracts.receivables_records import Piece
 from contracts.receivables_state import (
     INDEXES,
+    dispute_key,
     index_prefix,
     invoice_number_prefix,
     offer_key,
     offers_prefix,
     piece_key,
 )
+from contracts.registry import param_key
+from ledger.genesis import DEFAULT_PARAMS
 
 SUMMARY_FIELDS = (
     "id", "root", "parent", "invoice_no", "creditor", "debtor", "currency", "face", "amount",
     "holder", "status", "due_date", "financed_by",
 )  # fmt: skip
 HOLDER_ACTIONS = ("issue", "split_from", "transfer", "finance")
+GRACE_PARAM = "receivable_grace_days"
+
+
+def outstanding(record: dict[str, Any]) -> int:
+    """What is still owed on a piece, by the contract's own rule (`Piece.outstanding`)."""
+    return Piece.from_value(record).outstanding
+
+
+def repaid(record: dict[str, Any]) -> int:
+    """What was paid on a piece so far: all of its amount once settled, less any write-off."""
+    return int(record["amount"]) - outstanding(record)
+
+
+def dispute_of(state: StateReader, root_id: str) -> dict[str, Any] | None:
+    """The invoice's latest dispute (open: its family is frozen), or None."""
+    record = state.state(dispute_key(root_id))
+    return None if record is None else dict(record)
+
+
+def grace_days(state: StateReader, record: dict[str, Any]) -> int:
+    """The piece's grace period: its own, or the chain's genesis default."""
+    if record.get("grace_days") is not None:
+        return int(record["grace_days"])
+    stored = state.state(param_key(GRACE_PARAM))
+    return DEFAULT_PARAMS[GRACE_PARAM] if stored is None else int(stored)
 
 
 def piece(state: StateReader, piece_id: str) -> dict[str, Any] | None:
@@ -54,11 +84,18 @@ def hold_of(state: StateReader, piece_id: str) -> dict[str, Any] | None:
 
 
 def piece_view(state: StateReader, piece_id: str) -> dict[str, Any] | None:
-    """A piece with its offers and held repayment: what `GET /v1/receivables/{id}` answers."""
+    """A piece with its offers, held repayment, what is still owed on it and its invoice's
+    dispute: what `GET /v1/receivables/{id}` answers."""
     record = piece(state, piece_id)
     if record is None:
         return None
-    return {**record, "offers": offers_of(state, piece_id), "hold": hold_of(state, piece_id)}
+    return {
+        **record,
+        "offers": offers_of(state, piece_id),
+        "hold": hold_of(state, piece_id),
+        "outstanding": outstanding(record),
+        "dispute": dispute_of(state, record["root"]),
+    }
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +122,10 @@ def _family_views(state: StateReader, root: dict[str, Any]) -> list[dict[str, An
         pieces.append(
             {
                 **summary(record),
+                "outstanding": outstanding(record),
+                "repaid": repaid(record),
+                "reduced": int(record.get("reduced", 0)),
+                "recourse_from": record.get("recourse_from"),
                 "depth": depth,
                 "children": list(record["children"]),
                 "financing": record["financing"],
@@ -129,6 +170,9 @@ def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
     total = sum(p["amount"] for p in pieces)
     settled = sum(p["amount"] for p in pieces if p["status"] == "settled")
     held = sum(p["hold"]["amount"] for p in pieces if p["hold"] and p["hold"]["status"] == HELD)
+    grace = grace_days(state, root)
+    last_day = date.fromisoformat(root["due_date"]) + timedelta(days=grace)
+    dispute = dispute_of(state, root["id"])
     return {
         "root": root["id"],
         "invoice_no": root["invoice_no"],
@@ -140,11 +184,17 @@ def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
         "due_date": root["due_date"],
         "doc_hash": root["doc_hash"],
         "status": root["status"],
+        "grace_days": grace,
+        "last_grace_day": last_day.isoformat(),  # default may be declared the day after
+        "dispute": dispute,
+        "frozen": dispute is not None and dispute["status"] == "open",
         "totals": {
             "face": root["face"],
             "pieces": total,
-            "settled": settled,
-            "outstanding": total - settled,
+            "settled": settled,  # the amounts of settled pieces
+            "outstanding": sum(p["outstanding"] for p in pieces),
+            "repaid": sum(p["repaid"] for p in pieces),
+            "reduced": sum(p["reduced"] for p in pieces),  # taken off by dispute settlements
             "held": held,  # repaid by the debtor, blocked for a sanctioned holder
         },
         "pieces": pieces,

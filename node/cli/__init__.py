@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "wallet.cli.wallet",  # tally wallet new|import|export|list|balance
     "wallet.cli.tx",  # tally tx show|proof
     "wallet.cli.receivable",  # tally receivable ...
+    "wallet.cli.receivable_repay",  # tally receivable repay|default|recourse|dispute|settle
     "wallet.cli.pay",  # tally pay
     "wallet.cli.payment",  # tally payment show|list|export
     "wallet.cli.fx",  # tally fx quote|withdraw|list

@@ -71,7 +71,7 @@ def test_trace_lists_every_piece_with_parent_holders_and_txs(chain: ContractChai
     assert [p["depth"] for p in trace["pieces"]] == [0, 1, 2]
     assert trace["totals"] == {
         "face": 100_000_000, "pieces": 100_000_000, "settled": 0, "outstanding": 100_000_000,
-        "held": 0,
+        "repaid": 0, "reduced": 0, "held": 0,
     }  # fmt: skip
     assert [s["action"] for s in trace["steps"]] == [
         "issue", "accept", "split", "split_from", "split", "split_from"

@@ -460,6 +460,41 @@ class ReceivablesMachine(RuleBasedStateMachine):
             self.reduced[root["id"]] = self.reduced.get(root["id"], 0) + reduction
             event("settle_dispute: applied")
 
+    @rule(
+        target=pieces,
+        parties=st.permutations(ENTERPRISES).map(lambda orgs: orgs[:3]),
+        amount=amounts,
+        number=st.integers(4, 40),
+        term=st.integers(5, 30),
+        grace=st.one_of(st.none(), st.integers(0, 5)),
+        bank=st.sampled_from(BANKS),
+        with_recourse=st.booleans(),
+    )
+    def story(
+        self,
+        parties: tuple[str, ...],
+        amount: int,
+        number: int,
+        term: int,
+        grace: int | None,
+        bank: str,
+        with_recourse: bool,
+    ) -> Any:
+        """An invoice issued, accepted, split and its part sold: random steps alone rarely
+        reach repayment, default and recourse. Each step is the rule's own, checked as such."""
+        creditor, debtor, supplier = parties
+        root = self.issue(creditor, debtor, amount, number, "INV-{}", 100 + number, term, grace)
+        if not isinstance(root, str):
+            return multiple()
+        self.decide(root, None, 1)
+        child = self.transfer(root, None, supplier, max(1, amount // 3))
+        if not isinstance(child, str):
+            return multiple(root)
+        offer = self.offer(child, bank, 600, 3, with_recourse)
+        if isinstance(offer, str):
+            self.accept_financing(offer, None)
+        return multiple(root, child)
+
     @rule(days=st.integers(0, 6))
     def advance_time(self, days: int) -> None:
         self.chain.advance_time(days=days, ms=1)

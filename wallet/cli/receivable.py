@@ -82,6 +82,7 @@ def receivable() -> None:
 @click.option("--days", type=int, help="Due this many days after the issue date.")
 @click.option("--doc", type=click.Path(exists=True, dir_okay=False), help="Invoice document.")
 @click.option("--doc-hash", help="SHA-256 of the invoice document (64 hex).")
+@click.option("--grace-days", type=int, help="Days after the due date before it may default.")
 @client_options()
 def issue_command(
     session: Session,
@@ -94,6 +95,7 @@ def issue_command(
     days: int | None,
     doc: str | None,
     doc_hash: str | None,
+    grace_days: int | None,
 ) -> None:
     """Issue an invoice you are owed as a receivable (you are the creditor)."""
     issued = issue_date or datetime.now(UTC).date().isoformat()
@@ -117,6 +119,7 @@ def issue_command(
         "issue_date": issued,
         "due_date": due_date,
         "doc_hash": digest,
+        **({} if grace_days is None else {"grace_days": grace_days}),
     }
     answer = session.client.call(session.signer(), "receivables", "issue", args)
     piece_id = answer["result"]["id"]
@@ -142,7 +145,7 @@ def accept_command(session: Session, ref: str, creditor: str | None, debtor: str
 def reject_command(
     session: Session, ref: str, reason: str, creditor: str | None, debtor: str | None
 ) -> None:
-    """Dispute, as the debtor, an invoice issued to you."""
+    """Refuse, as the debtor, an invoice issued to you (before accepting it)."""
     piece_id = resolve(session, ref, creditor, debtor)
     _call(session, "reject", {"id": piece_id, "reason": reason}, f"rejected {ref}")
 
@@ -189,6 +192,9 @@ def _rate_bps(rate: str) -> int:
 @click.argument("ref")
 @click.option("--rate", required=True, help="Discount rate a year (act/360): 6% or 600 (bps).")
 @click.option("--expires-in", default=60, show_default=True, help="Minutes the offer stands.")
+@click.option(
+    "--with-recourse", is_flag=True, help="After a default, turn the piece on its seller."
+)
 @_narrowing
 @client_options()
 def offer_command(
@@ -196,13 +202,16 @@ def offer_command(
     ref: str,
     rate: str,
     expires_in: int,
+    with_recourse: bool,
     creditor: str | None,
     debtor: str | None,
 ) -> None:
-    """Offer, as a bank, to buy a piece at a discount."""
+    """Offer, as a bank, to buy a piece at a discount, with recourse on the seller or not."""
     piece_id = resolve(session, ref, creditor, debtor)
     expires_ms = int(time.time() * 1000) + expires_in * 60_000
-    args = {"id": piece_id, "rate_bps": _rate_bps(rate), "expires_ms": expires_ms}
+    args: dict[str, Any] = {"id": piece_id, "rate_bps": _rate_bps(rate), "expires_ms": expires_ms}
+    if with_recourse:
+        args["with_recourse"] = True
     answer = _call_quiet(session, "offer_financing", args)
     offer_id = answer["result"]["id"]
     session.output({**answer, "id": offer_id}, f"offer {offer_id} on piece {piece_id}")
@@ -220,27 +229,6 @@ def finance_command(session: Session, offer: str) -> None:
     currency = _piece(session, terms["piece"])["currency"]
     paid = _money(session, answer["result"]["price"], currency)
     session.output(answer, f"sold to {terms['bank']} for {paid}")
-
-
-@receivable.command("repay")
-@click.argument("ref")
-@_narrowing
-@client_options()
-def repay_command(session: Session, ref: str, creditor: str | None, debtor: str | None) -> None:
-    """Repay, as the debtor, every outstanding piece of an invoice to its holder."""
-    piece = _piece(session, resolve(session, ref, creditor, debtor))
-    answer = _call_quiet(session, "repay", {"id": piece["root"]})
-    paid = answer["result"]["paid"]
-    held = answer["result"].get("held", {})
-    lines = [f"repaid {piece['invoice_no']}:"] + [
-        f"  {org:<12} {_money(session, amount, piece['currency'])}"
-        for org, amount in sorted(paid.items())
-    ]
-    lines += [
-        f"  {org:<12} {_money(session, amount, piece['currency'])}  HELD: {org} is sanctioned"
-        for org, amount in sorted(held.items())
-    ]
-    session.output(answer, "\n".join(lines))
 
 
 @receivable.command("overdue")
