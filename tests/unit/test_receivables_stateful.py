@@ -335,7 +335,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         piece=pieces,
         actor=actors,
         use_root=st.booleans(),
-        part=st.one_of(st.none(), st.integers(1, 1_200)),
+        part=st.one_of(st.none(), st.integers(1, 60), st.integers(1, 1_200)),
     )
     def repay(self, piece: str, actor: str | None, use_root: bool, part: int | None) -> None:
         """The invoice's debtor (or a seller a piece was turned on) repays all or part."""
@@ -468,7 +468,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         term=st.integers(5, 30),
         grace=st.one_of(st.none(), st.integers(0, 5)),
         bank=st.sampled_from(BANKS),
-        with_recourse=st.booleans(),
+        with_recourse=st.sampled_from((True, True, False)),
     )
     def story(
         self,
@@ -494,6 +494,25 @@ class ReceivablesMachine(RuleBasedStateMachine):
         if isinstance(offer, str):
             self.accept_financing(offer, None)
         return multiple(root, child)
+
+    @rule(piece=pieces, part=st.one_of(st.none(), st.integers(1, 60)))
+    def default_and_recourse(self, piece: str, part: int | None) -> None:
+        """Time runs past the piece's grace period, its holder declares default and turns it
+        on its seller, who repays (part of) it: each step the rule's own, checked as such."""
+        debt = self.debt(self.piece(piece))
+        past = date.fromisoformat(debt["last_grace_day"]) - date.fromisoformat(self.today())
+        self.advance_time_far(max(0, past.days + 1))
+        self.declare_default(piece, None)
+        self.recourse(piece, None)
+        self.repay(piece, None, False, part)
+
+    @rule(piece=pieces, reduction=st.integers(0, 60))
+    def dispute_and_settle(self, piece: str, reduction: int) -> None:
+        """The debtor disputes, then creditor and debtor name the same reduction: random
+        proposals alone rarely agree. Each step the rule's own, checked as such."""
+        self.dispute(piece, None)
+        self.settle_dispute(piece, None, True, reduction)
+        self.settle_dispute(piece, None, False, reduction)
 
     @rule(days=st.integers(0, 6))
     def advance_time(self, days: int) -> None:

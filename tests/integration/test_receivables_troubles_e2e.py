@@ -1,0 +1,138 @@
+"""When things go wrong, on 4 real validators through `tally receivable`: a piece sold with
+recourse, a partial repayment shared pro rata, a dispute that freezes the invoice, a settlement
+that shrinks every piece, and the rest repaid; balances checked to the minor unit after each
+step. (Default and recourse need the block clock moved on: executor-level tests cover them,
+tests/unit/test_receivables_default.py.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wallet.client import Client
+from wallet.localnet_keys import localnet_key as _key
+
+TALLY = str(Path(sys.executable).parent / "tally")
+MILLION = 100_000_000
+
+
+def _dir(net: dict[str, Any]) -> str:
+    return str(net.get("dir") or net.get("_dir"))
+
+
+def _run(net: dict[str, Any], args: tuple[str, ...], as_org: str | None) -> Any:
+    command = [TALLY, "receivable", *args, "--localnet", _dir(net)]
+    if as_org:
+        command += ["--as", as_org]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _tally(net: dict[str, Any], *args: str, as_org: str | None = None) -> Any:
+    done = _run(net, (*args, "--json"), as_org)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def _refused(net: dict[str, Any], code: str, *args: str, as_org: str) -> None:
+    done = _run(net, args, as_org)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"error: {code}" in done.stderr + done.stdout, done.stderr
+
+
+@pytest.mark.slow
+def test_partial_repayment_and_dispute_on_four_validators(localnet: Any) -> None:
+    net = localnet(nodes=4)
+    client = Client(net["nodes"][-1]["api"])
+
+    def balances() -> dict[str, int]:
+        orgs = ("bigauto", "acme-steel", "ore-mining", "fuel-co", "bank-b")
+        return {org: int(client.org(org)["balances"].get("CNY", 0)) for org in orgs}
+
+    for org in ("bigauto", "bank-b"):
+        client.call(
+            _key(net, "bank-a"), "cash", "issue", {"currency": "CNY", "to": org, "amount": MILLION}
+        )
+    root = _tally(
+        net, "issue", "--invoice", "INV-1002", "--debtor", "bigauto", "--amount", "1,000,000.00",
+        "--currency", "CNY", "--days", "90", "--grace-days", "10", as_org="acme-steel",
+    )["id"]  # fmt: skip
+    assert _tally(net, "show", root)["grace_days"] == 10
+    _tally(net, "accept", root, as_org="bigauto")
+    ore = _tally(
+        net, "transfer", root, "--to", "ore-mining", "--amount", "300,000.00", as_org="acme-steel"
+    )["id"]
+    fuel = _tally(
+        net, "transfer", ore, "--to", "fuel-co", "--amount", "100,000.00", as_org="ore-mining"
+    )["id"]
+    offer = _tally(net, "offer", ore, "--rate", "6%", "--with-recourse", as_org="bank-b")["id"]
+    price = _tally(net, "finance", offer, as_org="ore-mining")["result"]["price"]
+    assert _tally(net, "show", ore)["financing"]["with_recourse"] is True
+    before = balances()
+    assert before["ore-mining"] == price and before["bank-b"] == MILLION - price
+
+    # 333,333.33 CNY shared 700/200/100: floors leave one unit, for bank-b's larger remainder.
+    paid = _tally(net, "repay", "INV-1002", "--amount", "333,333.33", as_org="bigauto")["result"]
+    assert paid == {
+        "paid": {"acme-steel": 23_333_333, "bank-b": 6_666_667, "fuel-co": 3_333_333},
+        "outstanding": 66_666_667,
+    }
+    after = balances()
+    assert after["bigauto"] == MILLION - 33_333_333
+    assert after["acme-steel"] == before["acme-steel"] + 23_333_333
+    assert after["bank-b"] == before["bank-b"] + 6_666_667
+    assert after["fuel-co"] == before["fuel-co"] + 3_333_333
+    assert [_tally(net, "show", p)["outstanding"] for p in (root, ore, fuel)] == [
+        46_666_667, 13_333_333, 6_666_667
+    ]  # fmt: skip
+
+    _tally(net, "dispute", "INV-1002", "--reason", "short delivery", as_org="bigauto")
+    _refused(
+        net,
+        "DISPUTED",
+        "transfer",
+        fuel,
+        "--to",
+        "rhein-parts",
+        "--amount",
+        "1.00",
+        as_org="fuel-co",
+    )
+    _refused(net, "DISPUTED", "repay", "INV-1002", "--amount", "1.00", as_org="bigauto")
+    human = _run(net, ("trace", "INV-1002"), None).stdout
+    assert "FROZEN: disputed by bigauto (short delivery)" in human
+    assert balances() == after
+
+    first = _tally(net, "settle", "INV-1002", "--reduction", "100,000.00", as_org="acme-steel")
+    assert first["result"] == {"applied": False}
+    second = _tally(net, "settle", "INV-1002", "--reduction", "100,000.00", as_org="bigauto")
+    assert second["result"] == {"applied": True}
+    # 100,000.00 off what is owed (46,666,667 / 13,333,333 / 6,666,667): 70,000.00 / 20,000.00
+    # / 10,000.00 (bank-b's 19,999.9997 floors to 19,999.99 and takes the unit left).
+    trace = _tally(net, "trace", "INV-1002")
+    assert trace["face"] == 90_000_000 and trace["frozen"] is False
+    assert [p["reduced"] for p in trace["pieces"]] == [7_000_000, 2_000_000, 1_000_000]
+    assert [p["outstanding"] for p in trace["pieces"]] == [39_666_667, 11_333_333, 5_666_667]
+    assert sum(p["amount"] for p in trace["pieces"]) == 90_000_000
+    assert balances() == after  # a reduction moves no money
+
+    rest = _tally(net, "repay", "INV-1002", as_org="bigauto")["result"]
+    assert rest == {
+        "paid": {"acme-steel": 39_666_667, "bank-b": 11_333_333, "fuel-co": 5_666_667},
+        "outstanding": 0,
+    }
+    final = balances()
+    assert final["bigauto"] == MILLION - 90_000_000
+    assert final["acme-steel"] == before["acme-steel"] + 63_000_000
+    assert final["bank-b"] == before["bank-b"] + 18_000_000
+    assert final["fuel-co"] == before["fuel-co"] + 9_000_000
+    trace = _tally(net, "trace", "INV-1002")
+    assert {p["status"] for p in trace["pieces"]} == {"settled"}
+    steps = [s["action"] for s in trace["steps"]]
+    assert steps.count("dispute") == 3 and steps.count("dispute_settled") == 3
+    for step in trace["steps"]:
+        assert client.tx(step["tx"])["status"] == "committed"
