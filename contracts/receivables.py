@@ -232,23 +232,34 @@ def transfer(ctx: Context, id: str, to: str, amount: int) -> dict[str, str]:
         "BAD_RECIPIENT",
         f"{to} cannot hold this receivable",
     )
-    if amount > piece.amount:
+    # What can be passed on is what is still owed on the piece (all of it, unless the debtor
+    # repaid a part already: that part was paid to the holder and stays recorded on the piece).
+    held = piece.outstanding
+    if amount > held:
         fail(
             "AMOUNT_EXCEEDS_PIECE",
-            f"the piece holds {money(ctx, piece.currency, piece.amount)}, "
+            f"the piece holds {money(ctx, piece.currency, held)}, "
             f"not {money(ctx, piece.currency, amount)}",
-            {"currency": piece.currency, "held": piece.amount, "asked": amount},
+            {"currency": piece.currency, "held": held, "asked": amount},
         )
     giver = piece.holder
     compliance.require_outgoing(ctx, piece.currency, giver, to, amount)
-    if amount == piece.amount:
+    if amount == held:
         moved = set_holder(ctx, piece, to)
         save_piece(ctx, moved, step(ctx, "transfer", to, **{"from": giver, "amount": amount}))
         ctx.emit("receivable_transferred", id=id, **{"from": giver}, to=to, amount=amount)
         return {"id": id}
     child_id = ctx.new_id()
     child = replace(
-        piece, id=child_id, parent=id, children=(), amount=amount, holder=to, history=()
+        piece,
+        id=child_id,
+        parent=id,
+        children=(),
+        amount=amount,
+        holder=to,
+        history=(),
+        repaid=0,
+        reduced=0,
     )
     ctx.put(holder_key(to, child_id), 1)
     save_piece(ctx, child, step(ctx, "split_from", to, parent=id, amount=amount, **{"from": giver}))
@@ -296,7 +307,7 @@ def offer_financing(
         piece=id,
         bank=ctx.sender_org,
         holder=piece.holder,
-        amount=piece.amount,
+        amount=piece.outstanding,  # what the bank would buy: all that is still owed on it
         version=len(piece.history),  # any later step on the piece voids the offer
         rate_bps=rate_bps,
         expires_ms=expires_ms,
@@ -332,7 +343,7 @@ def _require_offer_stands(ctx: Context, terms: Offer, piece: Piece) -> None:
     _require_holder(ctx, piece)
     ensure(
         piece.holder == terms.holder
-        and piece.amount == terms.amount
+        and piece.outstanding == terms.amount
         and len(piece.history) == terms.version,
         "OFFER_VOID",
         "the piece changed holder or amount since the offer was made",
@@ -349,12 +360,12 @@ def accept_financing(ctx: Context, offer: str) -> dict[str, int]:
     bank = terms.bank
     require_active(ctx, bank)
     days = days_to_maturity(ctx.today(), piece.due_date)
-    paid = price(piece.amount, terms.rate_bps, days)
+    paid = price(piece.outstanding, terms.rate_bps, days)
     ensure(paid > 0, "ZERO_PRICE", "the discount takes the whole amount")
     seller = piece.holder
     compliance.require_unsanctioned(ctx, seller, bank)
     compliance.require_kyc(ctx, seller, bank)
-    compliance.count_outgoing(ctx, seller, piece.currency, piece.amount)  # the piece
+    compliance.count_outgoing(ctx, seller, piece.currency, piece.outstanding)  # the piece
     cash.move(ctx, piece.currency, bank, seller, paid)  # the price, counted for the bank
     financing = Financing(offer, bank, seller, terms.rate_bps, days, paid, terms.with_recourse)
     bought = replace(set_holder(ctx, piece, bank), financed_by=bank, financing=financing)

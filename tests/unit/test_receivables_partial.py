@@ -155,3 +155,25 @@ def test_a_sanctioned_holders_partial_shares_are_held_and_released_in_full(
     sanction(chain, "fuel-co", False)
     assert chain.balance("CNY", "fuel-co") == 10_000_000
     assert piece(chain, fuel)["status"] == "settled"
+
+
+def test_a_partly_repaid_piece_passes_on_only_what_is_still_owed(chain: ContractChain) -> None:
+    root, ore, _ = three_pieces(chain)
+    chain.call("bigauto", "receivables", "repay", {"id": root, "amount": 10_000_000})
+    # ore-mining's 200,000.00 was repaid 20,000.00: 180,000.00 is left to pass on or sell.
+    too_much = {"id": ore, "to": "rhein-parts", "amount": 18_000_001}
+    expect_failure(chain, "AMOUNT_EXCEEDS_PIECE", "ore-mining", "transfer", too_much)
+    part = {"id": ore, "to": "rhein-parts", "amount": 8_000_000}
+    child = chain.call("ore-mining", "receivables", "transfer", part)["id"]
+    assert piece(chain, child)["amount"] == 8_000_000 and "repaid" not in piece(chain, child)
+    assert piece(chain, ore)["amount"] == 12_000_000 and piece(chain, ore)["repaid"] == 2_000_000
+    terms = {"id": ore, "rate_bps": 0, "expires_ms": chain.now_ms + 86_400_000}
+    offer = chain.call("bank-a", "receivables", "offer_financing", terms)["id"]
+    assert chain.state(f"rcv/offer/{offer}")["amount"] == 10_000_000
+    chain.fund("bank-a", "CNY", MILLION)
+    assert chain.call("ore-mining", "receivables", "accept_financing", {"offer": offer}) == {
+        "price": 10_000_000
+    }
+    result = chain.call("bigauto", "receivables", "repay", {"id": root})
+    assert result["paid"]["bank-a"] == 10_000_000 and result["paid"]["rhein-parts"] == 8_000_000
+    assert result["outstanding"] == 0

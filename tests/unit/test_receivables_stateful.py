@@ -246,14 +246,14 @@ class ReceivablesMachine(RuleBasedStateMachine):
             else self.movable_code(record)
             or ("SELF_TRANSFER" if to == org else None)
             or ("BAD_RECIPIENT" if KIND.get(to) is None or to == record["debtor"] else None)
-            or ("AMOUNT_EXCEEDS_PIECE" if amount > record["amount"] else None)
+            or ("AMOUNT_EXCEEDS_PIECE" if amount > outstanding(record) else None)
             or self.compliance_code((org, to), (org,))
         )  # fmt: skip
         result = self.run(org, "transfer", {"id": piece, "to": to, "amount": amount}, expected)
         if result is None:
             return multiple()
         assert self.piece(result["id"])["holder"] == to
-        assert self.piece(result["id"])["amount"] == amount
+        assert outstanding(self.piece(result["id"])) == amount
         return result["id"]
 
     @rule(
@@ -292,7 +292,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         cost = 0
         if terms is not None and record is not None:
             days = days_to_maturity(self.today(), record["due_date"])
-            cost = price(record["amount"], terms["rate_bps"], days)
+            cost = price(outstanding(record), terms["rate_bps"], days)
         expected = (
             "UNKNOWN_OFFER" if terms is None or record is None
             else "OFFER_CLOSED" if terms["status"] != "open"
