@@ -469,6 +469,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         grace=st.one_of(st.none(), st.integers(0, 5)),
         bank=st.sampled_from(BANKS),
         with_recourse=st.sampled_from((True, True, False)),
+        goes_wrong=st.booleans(),
     )
     def story(
         self,
@@ -479,6 +480,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         grace: int | None,
         bank: str,
         with_recourse: bool,
+        goes_wrong: bool,
     ) -> Any:
         """An invoice issued, accepted, split and its part sold: random steps alone rarely
         reach repayment, default and recourse. Each step is the rule's own, checked as such."""
@@ -493,6 +495,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
         offer = self.offer(child, bank, 600, 3, with_recourse)
         if isinstance(offer, str):
             self.accept_financing(offer, None)
+        if goes_wrong:  # and then the debtor does not pay in time
+            self.default_and_recourse(child, None)
         return multiple(root, child)
 
     @rule(piece=pieces, part=st.one_of(st.none(), st.integers(1, 60)))
