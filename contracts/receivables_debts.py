@@ -53,7 +53,7 @@ class Debt:
         return checked_sum((p.outstanding for p in self.unsettled), f"what {self.key} owes")
 
     @property
-    def defaultable_after(self) -> str:
+    def last_grace_day(self) -> str:
         """The last day of grace: default may be declared on the day after it."""
         last = date.fromisoformat(self.due_date) + timedelta(days=self.grace_days)
         return last.isoformat()

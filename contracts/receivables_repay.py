@@ -163,7 +163,7 @@ def declare_default(ctx: Context, id: str) -> None:
     ensure(debt.status != DEFAULTED, "ALREADY_DEFAULTED", "the debt is already defaulted")
     ensure(debt.status in (ACCEPTED, OVERDUE), "NOT_OUTSTANDING", f"the debt is {debt.status}")
     require_not_frozen(ctx, debt.pieces[0].root)
-    last = debt.defaultable_after
+    last = debt.last_grace_day
     ensure(
         ctx.today() > last,
         "IN_GRACE",
