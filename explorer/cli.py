@@ -11,6 +11,7 @@ import click
 
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
+from wallet.cli.common import report_error
 from wallet.client import ApiError, Client
 
 
@@ -23,10 +24,7 @@ def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
 
 
 def _fail(error: TallyError, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
-    else:
-        click.echo(f"error: {error.code}: {error.message}", err=True)
+    report_error(error, as_json)
     sys.exit(1)
 
 

@@ -11,6 +11,7 @@ import click
 
 from ledger.errors import TallyError
 from node.ops import localnet
+from wallet.cli.common import report_error
 
 DIR_OPTION = click.option(
     "--dir", "directory", default="localnet", show_default=True, type=click.Path(file_okay=False)
@@ -22,10 +23,7 @@ def _run(action: Any, json_output: bool = False) -> Any:
     try:
         return action()
     except TallyError as error:
-        if json_output:
-            click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
-        else:
-            click.echo(f"error: {error.code}: {error.message}", err=True)
+        report_error(error, json_output)
         sys.exit(1)
 
 
