@@ -304,8 +304,8 @@ class NormalCase(ReplicaState):
             self.pending.pop(tx_id, None)
             self.inflight.discard(tx_id)
         self.executed = {h: v for h, v in self.executed.items() if v > height}
+        self.calm_down()
         self.progress_mark = self.now
-        self.failures = 0
         self.progressed()
         self.vote_checkpoint(height, slot.block_hash)
 
