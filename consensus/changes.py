@@ -10,7 +10,7 @@ leaves at once when the primary proves itself faulty in a way anyone can check (
 proposals for one height, a malformed header, a proposal that does not extend its parent), and
 when f+1 other replicas are in higher views (it joins the lowest of them). It persists the view
 and its VIEW-CHANGE before sending it, and stops voting in the old view. The timeout doubles
-with every failed view and halves with every commit that came fast enough (`calm_down`).
+with every failed view and halves with every commit that came fast enough (`NormalCase.calm_down`).
 
 Why suspicion first: a VIEW-CHANGE cannot be taken back. The replica promises to vote no more
 in v, and NEW-VIEW(v+1) relies on that promise: it may be built from this VIEW-CHANGE, which
@@ -114,20 +114,6 @@ class ViewChanges(ReplicaState):
             if found[1].startswith("a held"):
                 overdue = tuple(itertools.islice(self.pending, SUSPECT_TXS))  # oldest first
             self.suspect(f"timeout: {found[1]}", overdue)
-
-    def calm_down(self) -> None:
-        """On a commit, halve the view timeout if this commit came well within the halved one.
-
-        Resetting it outright on the first commit after a view change made an honestly
-        overloaded network (blocks that take longer than the base timeout to build and check)
-        change view at every height; a timeout that only shrinks while commits come fast stays
-        long while the load lasts, and is back to its base a few commits after it passes.
-        """
-        if self.failures == 0:
-            return
-        waited = self.now - (self.now if self.progress_mark is None else self.progress_mark)
-        if 2 * waited < self.config.view_timeout(self.failures - 1):
-            self.failures -= 1
 
     # -- suspicion -------------------------------------------------------------------------------
 
