@@ -84,6 +84,13 @@ def test_advance_moves_every_nodes_clock_together_and_survives_a_restart(localne
     with pytest.raises(TxFailed) as expired:  # after: the proposal's day has passed
         client.call(_admin(net, "bank-b"), "registry", "approve", {"id": late})
     assert expired.value.code == "PROPOSAL_EXPIRED"
+    # A client's "in an hour" is an hour on the moved block clock, not on this machine's.
+    quoted = _tally(
+        "fx", "quote", "CNY", "EUR", "0.128", "--max", "1,000.00", "--ttl", "3600",
+        "--as", "bank-c", "--localnet", directory, "--json",
+    )  # fmt: skip
+    assert quoted.returncode == 0, quoted.stdout + quoted.stderr
+    assert json.loads(quoted.stdout)["expires_ms"] > moved["time_ms"]
 
     restarted = net["nodes"][0]["name"]  # the primary of view 0: it proposes with the offset
     localnet_module.stop_node(Path(directory), restarted)
