@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from contracts.catalog import genesis_state
 from contracts.devclock import DAY_MS, MAX_OFFSET_DAYS, OFFSET_KEY
 from ledger.chain import ChainStore
 from ledger.errors import GenesisError
 from ledger.genesis import Genesis, genesis_from_value
 from ledger.store import LevelDBStore
 from ledger.types import Block, Certificate, Receipt
+from node.ops.consortium import assemble_genesis
 from node.ops.devnet import make_devnet
 from node.ops.layout import LocalnetError
 from node.ops.localnet_time import parse_days
@@ -106,6 +108,21 @@ def test_localnet_genesis_marks_a_development_chain_and_a_plain_one_does_not() -
     assert DEVNET.genesis["development"] is True
     assert DEV_GENESIS.development
     assert not PRODUCTION_GENESIS.development
+
+
+def test_a_consortium_genesis_is_never_a_development_chain() -> None:
+    document, genesis = assemble_genesis(
+        chain="tally-prod",
+        time_ms=DEV_GENESIS.time_ms,
+        validators=DEVNET.genesis["validators"],
+        orgs=DEVNET.genesis["orgs"],
+        currencies=DEVNET.genesis["currencies"],
+        params={"batch_ms": 20},
+    )
+    assert "development" not in document
+    assert not genesis.development
+    assert OFFSET_KEY not in genesis_state(genesis)
+    assert genesis_state(DEV_GENESIS)[OFFSET_KEY] == 0
 
 
 @pytest.mark.parametrize("marker", [1, "true", None, [True]])
