@@ -63,7 +63,13 @@ def _call(client: Client, info: dict[str, Any], method: str, args: dict[str, Any
     try:
         return client.call(key, "clock", method, args)
     except TallyError as error:  # TxFailed or ApiError: both carry the chain's code
-        raise LocalnetError(error.code, error.message) from None
+        hint = ""
+        if error.code == "NOT_DEVELOPMENT_CHAIN":
+            hint = (
+                "; a localnet laid out before `tally localnet time` existed lacks the marker: "
+                "recreate it with `tally localnet up --fresh`"
+            )
+        raise LocalnetError(error.code, error.message + hint) from None
 
 
 def _agreement(nodes: list[dict[str, Any]], height: int) -> list[dict[str, Any]]:
