@@ -8,12 +8,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from contracts import queries
 from ledger import codec
 from ledger.chain import ChainStore
 from ledger.genesis import Genesis, genesis_from_value
+from ledger.state_keys import balance_key, piece_key
 from ledger.store import MemoryStore
 from node.api.app import make_app
 from node.api.context import NODE, STORE, NodeHandle
@@ -24,8 +26,11 @@ from node.runtime.executor import Executor
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
 from tests.support.solo import SoloReplica
+from wallet.async_client import AsyncClient
+from wallet.client import ApiError, Client
 from wallet.state_proofs import verify_state_proof
 from wallet.txbuilder import build_tx
+from wallet.verified_state import StateNotVerified, verify_balance_answer
 
 DEVNET = make_devnet(1, seed=b"state-api-tests")
 GENESIS: Genesis = genesis_from_value({**DEVNET.genesis, "params": {"batch_ms": 5}})
@@ -160,3 +165,47 @@ def test_the_route_is_in_the_openapi_document() -> None:
         assert client.server.app[NODE].name == DEVNET.validators[0].name
 
     _run(check)
+
+
+def test_the_sdk_clients_return_verified_balances_and_pieces() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        height = await _issue(client, 123_456)
+        url = str(client.make_url("")).rstrip("/")
+        sync = Client(url, genesis=GENESIS)
+        balance = await asyncio.to_thread(sync.verified_balance, "bigauto", "CNY")
+        assert (balance.value, balance.height, balance.present) == (123_456, height, True)
+        assert balance.signers == (DEVNET.validators[0].name,) and balance.quorum == 1
+        assert balance.key == balance_key("CNY", "bigauto") == BALANCE
+        none = await asyncio.to_thread(sync.verified_balance, "acme-steel", "CNY")
+        assert (none.value, none.present) == (0, False)
+        async with AsyncClient(url, genesis=GENESIS) as async_client:
+            again = await async_client.verified_balance("bigauto", "CNY", height)
+            piece = await async_client.verified_piece("ab" * 32)
+        assert again.value == 123_456 and again.state_root == balance.state_root
+        assert (piece.key, piece.value, piece.present) == (piece_key("ab" * 32), None, False)
+
+    _run(check)
+
+
+def test_a_tampered_answer_is_not_believed() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        await _issue(client, 10)
+        response = await client.get(f"/v1/state/proof?key={BALANCE}")
+        answer = await response.json()
+        assert verify_balance_answer(answer, GENESIS, "bigauto", "CNY").value == 10
+        lying = {**answer, "value": codec.encode(10_000_000).hex()}
+        with pytest.raises(StateNotVerified) as failed:
+            verify_balance_answer(lying, GENESIS, "bigauto", "CNY")
+        assert failed.value.code == "STATE_NOT_VERIFIED"
+        assert [c.name for c in failed.value.check.failures] == ["state_root"]
+        hiding = {**answer, "value": None}
+        with pytest.raises(StateNotVerified):
+            verify_balance_answer(hiding, GENESIS, "bigauto", "CNY")
+
+    _run(check)
+
+
+def test_a_client_without_a_trusted_genesis_refuses_to_verify() -> None:
+    with pytest.raises(ApiError) as refused:
+        Client("http://127.0.0.1:1").verified_balance("bigauto", "CNY")
+    assert refused.value.code == "NO_GENESIS"
