@@ -14,6 +14,7 @@ import pytest
 
 from ledger import codec
 from ledger.chain import P_META, ChainStore, StateTreeMissing
+from ledger.errors import TallyError
 from ledger.genesis import genesis_from_value
 from ledger.smt_store import P_SMT_ROOT
 from ledger.store import LevelDBStore, MemoryStore
@@ -199,6 +200,49 @@ def test_old_heights_are_pruned_at_checkpoints_and_the_retained_ones_prove(tmp_p
         proof = tree.prove(key, height)
         assert proof.verify(store.header(height).state_root)
         assert codec.decode(proof.value) == sum(range(1, height + 1))
+    assert executor.tip.state_root == stored_root(store)
+    executor.close()
+    kv.close()
+
+
+def _node_toml(tmp_path: Path, state: str) -> Path:
+    path = tmp_path / "node.toml"
+    path.write_text(f'[node]\nname = "v"\ngenesis = "g.json"\n{state}')
+    return path
+
+
+def test_the_retention_comes_from_the_node_config(tmp_path: Path) -> None:
+    from node.config import load_config
+
+    assert load_config(_node_toml(tmp_path, "")).state_retain_heights == 1000
+    kept = load_config(_node_toml(tmp_path, "[state]\nretain_heights = 64\n"))
+    assert kept.state_retain_heights == 64
+    archive = load_config(_node_toml(tmp_path, "[state]\nretain_heights = 0\n"))
+    assert archive.state_retain_heights is None  # every height provable
+    for bad in ("retain_heights = -1", 'retain_heights = "all"'):
+        with pytest.raises(TallyError) as refused:
+            load_config(_node_toml(tmp_path, f"[state]\n{bad}\n"))
+        assert (
+            refused.value.code == "BAD_CONFIG" and "state.retain_heights" in refused.value.message
+        )
+
+
+def test_pruning_beside_commits_keeps_every_retained_height_provable(tmp_path: Path) -> None:
+    """The pruner's thread runs while blocks keep committing (no wait between them)."""
+    kv = LevelDBStore(tmp_path / "db")
+    executor = Executor(ChainStore(kv), GENESIS, retain_heights=4)
+    for amount in range(1, 41):
+        block = build_on(executor, None, [issue(amount), issue(amount, "acme-steel")])
+        executor.commit(block, certify(block))
+    assert executor.pruner is not None
+    executor.pruner.wait()
+    tree, store = executor.store.tree, executor.store
+    oldest = tree.oldest_version()
+    assert oldest is not None and 1 <= oldest <= 37  # how far depends on the thread's pace
+    for height in range(oldest, 41):
+        for org in ("bigauto", "acme-steel"):
+            proof = tree.prove(f"cash/bal/CNY/{org}", height)
+            assert proof.verify(store.header(height).state_root)
     assert executor.tip.state_root == stored_root(store)
     executor.close()
     kv.close()
