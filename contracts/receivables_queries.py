@@ -18,8 +18,8 @@ from contracts.receivables_state import (
     invoice_number_prefix,
     offer_key,
     offers_prefix,
-    piece_key,
 )
+from ledger.state_keys import piece_key
 
 SUMMARY_FIELDS = (
     "id", "root", "parent", "invoice_no", "creditor", "debtor", "currency", "face", "amount",

@@ -1,4 +1,5 @@
-"""`tally explorer` (the web UI) and `tally audit verify-chain|verify-tx|trace`."""
+"""`tally explorer` (the web UI) and `tally audit verify-chain|verify-tx|trace|verify-state|balance`
+(the last two in explorer/state_audit.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import click
 
+from explorer import state_audit
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
 from wallet.cli.common import report_error
@@ -198,5 +200,8 @@ def trace_command(subject: str, node: str, as_json: bool) -> None:
     for trace in result["traces"]:
         _print_trace(trace)
 
+
+for _command in state_audit.COMMANDS:
+    audit_group.add_command(_command)
 
 COMMANDS: list[click.Command] = [explorer_command, audit_group]

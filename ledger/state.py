@@ -1,8 +1,7 @@
 """Contract state as string keys to canonical values, layered so a block can be undone unseen.
 
 `StateOverlay` buffers writes above a read function (the store, or another overlay for a block
-still in flight). The state root is a running commitment: each block's root hashes the previous
-root with the block's sorted write-set, so equal histories give equal roots on every replica.
+still in flight). What commits to the state is the state tree (`ledger.smt`, DESIGN.md §6).
 """
 
 from __future__ import annotations
@@ -10,10 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ledger import codec
-from ledger.hashing import STATE_TAG, tagged_hash
-
-ZERO_ROOT = bytes(32)
 _MISSING = object()
 
 Reader = Callable[[str], Any]
@@ -56,9 +51,3 @@ class StateOverlay:
 
     def merge(self, child: StateOverlay) -> None:
         self.writes.update(child.writes)
-
-
-def next_state_root(previous_root: bytes, writes: dict[str, Any]) -> bytes:
-    """sha256(tag || previous root || encode(sorted [[key, value], ...]))."""
-    ordered = [[key, writes[key]] for key in sorted(writes)]
-    return tagged_hash(STATE_TAG, previous_root + codec.encode(ordered))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.crypto import BLS_CURVE_ORDER, BlsKey, Ed25519Key
+from ledger.genesis import STATE_FORMAT
 
 BANKS = (
     ("bank-a", "Bank A", "CN"),
@@ -154,6 +155,7 @@ def make_devnet(
     genesis = {
         "chain": chain,
         "time_ms": time_ms,
+        "state": STATE_FORMAT,
         "validators": [_validator_entry(validator) for validator in validators],
         "orgs": orgs,
         "currencies": [
