@@ -21,10 +21,7 @@ from contracts.errors import ensure, fail
 from contracts.registry import get_currency, require_active
 from contracts.runtime import Context, method
 from contracts.wording import money
-
-
-def balance_key(code: str, org: str) -> str:
-    return f"cash/bal/{code}/{org}"
+from ledger.state_keys import balance_key
 
 
 def supply_key(code: str) -> str:

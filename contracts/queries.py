@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from contracts import cash, fx, governance, netting, payments, registry
+from contracts import fx, governance, netting, payments, registry
 from contracts.exports.iso20022 import Directory
+from ledger.state_keys import balance_key
 
 
 class StateReader(Protocol):
@@ -67,7 +68,7 @@ def balances_of(state: StateReader, org_id: str, codes: Iterable[str]) -> dict[s
     """An organization's non-zero balances in the currencies `codes`, in that order."""
     balances = {}
     for code in codes:
-        held = state.state(cash.balance_key(code, org_id))
+        held = state.state(balance_key(code, org_id))
         if held:
             balances[code] = int(held)
     return balances

@@ -21,10 +21,10 @@ from contracts.receivables_state import (
     invoice_number_prefix,
     offer_key,
     offers_prefix,
-    piece_key,
 )
 from contracts.registry import param_key
 from ledger.genesis import DEFAULT_PARAMS
+from ledger.state_keys import piece_key
 
 SUMMARY_FIELDS = (
     "id", "root", "parent", "invoice_no", "creditor", "debtor", "currency", "face", "amount",

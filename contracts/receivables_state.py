@@ -30,6 +30,7 @@ from typing import Any
 from contracts.errors import ensure
 from contracts.receivables_records import Dispute, Offer, Piece, Step
 from contracts.runtime import Context
+from ledger.state_keys import piece_key
 
 # Indexes of pieces by organization, each `rcv/<index>/<org>/<piece id> -> 1`.
 INDEXES = ("holder", "debtor", "creditor")
@@ -37,10 +38,6 @@ INDEXES = ("holder", "debtor", "creditor")
 
 def escape(part: str) -> str:
     return part.replace("%", "%25").replace("/", "%2F")
-
-
-def piece_key(piece_id: str) -> str:
-    return "rcv/piece/" + piece_id
 
 
 def offer_key(offer_id: str) -> str:

@@ -1,4 +1,5 @@
-"""`tally explorer` (the web UI) and `tally audit verify-chain|verify-tx|trace`."""
+"""`tally explorer` (the web UI) and `tally audit verify-chain|verify-tx|trace|verify-state|balance`
+(the last two in explorer/state_audit.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import click
 
+from explorer import state_audit
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
+from wallet.cli.common import report_error
 from wallet.client import ApiError, Client
 
 
@@ -23,10 +26,7 @@ def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
 
 
 def _fail(error: TallyError, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
-    else:
-        click.echo(f"error: {error.code}: {error.message}", err=True)
+    report_error(error, as_json)
     sys.exit(1)
 
 
@@ -200,5 +200,8 @@ def trace_command(subject: str, node: str, as_json: bool) -> None:
     for trace in result["traces"]:
         _print_trace(trace)
 
+
+for _command in state_audit.COMMANDS:
+    audit_group.add_command(_command)
 
 COMMANDS: list[click.Command] = [explorer_command, audit_group]

@@ -18,6 +18,14 @@ ROW_GAP = 18
 PAD = 16
 
 EDGE_ACTIONS = {"transfer": "transfer", "finance": "financing", "split": "split"}
+# Steps that end a holding period in a box of their own: (arrow, label of the period they end).
+# A share due to a sanctioned holder goes into a hold (issue 12), and from it to the holder once
+# the sanction is lifted, so the tree shows who is owed, that it is blocked, and its release.
+ENDINGS = {
+    "repay": ("repayment", "repaid"),
+    "repay_held": ("held", "repaid into a hold"),
+    "hold_released": ("released", "held until released"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +111,10 @@ def _walk(piece: dict[str, Any], by_id: dict[str, dict[str, Any]], out: dict[str
         facts = {
             "tx": str(entry.get("tx", "")),
             "height": int(entry.get("height", 0) or 0),
-            "amount": int(entry.get("amount", entry.get("paid", entry.get("price", 0))) or 0),
+            "amount": int(
+                entry.get("amount", entry.get("paid", entry.get("price", entry.get("held", 0))))
+                or 0
+            ),
         }
         if action == "split":
             child = by_id.get(str(entry.get("child", "")))
@@ -123,16 +134,29 @@ def _walk(piece: dict[str, Any], by_id: dict[str, dict[str, Any]], out: dict[str
                 (new_key, {**facts, "amount": running, "kind": EDGE_ACTIONS[action]})
             )
             key = new_key
-        elif action == "repay":
+        elif action in ENDINGS:
             counter += 1
             new_key = f"{piece_id}:{counter}"
-            out[new_key] = _Pending(
-                new_key, piece_id, str(piece.get("debtor", "debtor")), running, "paid", "paid", []
-            )
-            out[key].children.append((new_key, {**facts, "kind": "repayment"}))
-            out[key].label = "repaid"
+            out[new_key] = _Pending(new_key, piece_id, *_ending(piece, entry, running), [])
+            kind, ended = ENDINGS[action]
+            out[key].children.append((new_key, {**facts, "kind": kind}))
+            out[key].label = ended
             key = new_key
     return first
+
+
+Box = tuple[str, int, str, str]  # who the box names, amount, status, label
+
+
+def _ending(piece: dict[str, Any], entry: dict[str, Any], running: int) -> Box:
+    """The box a repayment step leads to: the debtor who paid, the hold a sanctioned holder's
+    share went into, or the holder it was released to."""
+    action, holder = entry.get("action"), str(entry.get("holder", ""))
+    if action == "repay":
+        return str(piece.get("debtor", "debtor")), running, "paid", "paid"
+    if action == "repay_held":
+        return f"hold for {holder}", running, "held", f"blocked: {entry.get('reason', '')}"
+    return holder, running, "paid", "released to the holder"
 
 
 def layout(trace: Any) -> Graph:

@@ -1,7 +1,10 @@
-"""The chain on disk: blocks, certificates, receipts, indexes, events and state.
+"""The chain on disk: blocks, certificates, receipts, indexes, events, state and its tree.
 
-Every committed block goes down in one synchronous batch (`commit_block`), so a crash leaves the
-whole block or none of it. Key prefixes carry a version so the layout can change later.
+Every committed block goes down in one synchronous batch (`commit_block`), with the nodes its
+write-set added to the state tree (`ledger.smt_store`), so a crash leaves the whole block or
+none of it, and the tree's latest version is always the tip's height. Key prefixes carry a
+version so the layout can change later: schema 2 is the second release's (the tree beside the
+flat state); a database of schema 1 (the first release, no tree) is refused.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ from typing import Any
 import msgpack
 
 from ledger import codec
-from ledger.errors import StoreError
+from ledger.errors import StoreError, TallyError
 from ledger.genesis import Genesis
-from ledger.state import ZERO_ROOT, next_state_root
+from ledger.smt_store import StateTree, TreeUpdate, encode_writes
 from ledger.store import KeyValueStore
 from ledger.types import Block, Certificate, Header, Receipt
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1 was the first release: the state root was a hash of write-sets
 
 P_HEADER = b"v1/hdr/"  # height -> encoded header
 P_BODY = b"v1/txs/"  # height -> encoded list of signed txs
@@ -55,8 +58,16 @@ class CommittedBlock:
     block: Block
     certificate: Certificate
     receipts: tuple[Receipt, ...]
-    state_writes: dict[str, Any]
+    state_writes: dict[str, bytes | None]  # canonical encodings (None = deleted)
+    tree: TreeUpdate  # the state tree after the block; its root is the header's state_root
     encoded_receipts: tuple[bytes, ...] = ()  # the receipts' encodings, if the caller has them
+
+
+class StateTreeMissing(TallyError):
+    """A database the state tree does not cover: written by the first release, or damaged."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("STATE_TREE_MISSING", message)
 
 
 class ChainStore:
@@ -65,8 +76,16 @@ class ChainStore:
     def __init__(self, kv: KeyValueStore) -> None:
         self.kv = kv
         version = kv.get(P_META + b"schema")
+        if version is not None and codec.decode(version) == 1:
+            raise StateTreeMissing(
+                "this database was written by the first release of Tallychain (schema 1, no "
+                "state tree); the second release needs a new data directory and a second-"
+                "release genesis (see docs/configuration.md)"
+            )
         if version is not None and codec.decode(version) != SCHEMA_VERSION:
             raise StoreError(f"database schema {codec.decode(version)} is not {SCHEMA_VERSION}")
+        # Pruning is the node's to schedule (off the hot path), so the tree itself keeps all.
+        self.tree = StateTree(kv)
 
     # -- genesis -------------------------------------------------------------------------------
 
@@ -74,22 +93,43 @@ class ChainStore:
         return self.kv.get(P_META + b"tip") is not None
 
     def initialize(self, genesis: Genesis, state_writes: dict[str, Any]) -> ChainTip:
-        """Write the genesis state once; a store made for another genesis is refused."""
+        """Write the genesis state and its tree (version 0) once; a store made for another
+        genesis, or whose tree does not reach its tip, is refused."""
         genesis_hash = genesis.hash()
         stored = self.kv.get(P_META + b"genesis")
         if stored is not None:
+            tip = self.check_tree()
             if stored != genesis_hash:
                 raise StoreError("the database belongs to a different genesis")
-            return self.tip()
-        root = next_state_root(ZERO_ROOT, state_writes)
-        tip = ChainTip(0, genesis_hash, root, genesis.time_ms, 0)
-        puts: dict[bytes, bytes | None] = {
-            P_STATE + key.encode(): codec.encode(value) for key, value in state_writes.items()
-        }
+            return tip
+        encoded = encode_writes(state_writes)
+        update = self.tree.prepare(0, encoded)
+        tip = ChainTip(0, genesis_hash, update.root, genesis.time_ms, 0)
+        puts = update.puts()
+        for key, value in encoded.items():
+            puts[P_STATE + key.encode()] = value
         puts[P_META + b"schema"] = codec.encode(SCHEMA_VERSION)
         puts[P_META + b"genesis"] = genesis_hash
         puts[P_META + b"tip"] = _encode_tip(tip)
         self.kv.write(puts, sync=True)
+        self.tree.committed(update)
+        return tip
+
+    def check_tree(self) -> ChainTip:
+        """The tip, once the state tree is known to stand at it: its latest version is the
+        tip's height and its root the tip's state_root (both written in every block's batch)."""
+        tip = self.tip()
+        latest = self.tree.latest_version()
+        if latest is None:
+            raise StateTreeMissing(
+                f"the database has a chain at height {tip.height} but no state tree: it was "
+                "not written by the second release; start from a new data directory"
+            )
+        if latest != tip.height or self.tree.root(latest) != tip.state_root:
+            raise StateTreeMissing(
+                f"the state tree stands at height {latest}, the chain at {tip.height}: the "
+                "database is damaged; start from a new data directory and catch up from peers"
+            )
         return tip
 
     # -- reads ---------------------------------------------------------------------------------
@@ -248,11 +288,23 @@ class ChainStore:
                     }
                 )
         for key, value in committed.state_writes.items():
-            puts[P_STATE + key.encode()] = None if value is None else codec.encode(value)
+            puts[P_STATE + key.encode()] = value
+        puts.update(self._tree_puts(committed.tree, header, tip))
         new_tip = ChainTip(header.height, block_hash, header.state_root, header.time_ms, event_seq)
         puts[P_META + b"tip"] = _encode_tip(new_tip)
         self.kv.write(puts, sync=True)
+        self.tree.committed(committed.tree)
         return new_tip
+
+    @staticmethod
+    def _tree_puts(update: TreeUpdate, header: Header, tip: ChainTip) -> dict[bytes, bytes | None]:
+        """The tree's records for this block, once it is sure they are the header's state on
+        top of the tip's (a mismatch here is a bug of the caller, never written)."""
+        if update.version != header.height or update.parent_root != tip.state_root:
+            raise StoreError(f"the state tree update does not follow the tip at {tip.height}")
+        if update.root != header.state_root:
+            raise StoreError(f"block {header.height}'s state_root is not its tree's root")
+        return update.puts()
 
 
 def _encode_tip(tip: ChainTip) -> bytes:

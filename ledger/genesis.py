@@ -4,6 +4,11 @@ Loading validates everything a node will later trust: duplicate JSON keys, malfo
 BLS proofs of possession (without them an aggregate signature can be forged by a rogue key),
 a validator count of the form n = 3f + 1, and params under which every consensus message fits
 in a frame (ledger.message_bounds). Each error names what is wrong.
+
+`"state": "smt-v1"` marks a genesis of the second release, whose `state_root` is the root of
+the state tree (DESIGN.md §6). A genesis without it is of the first release, whose state root
+was a running hash of write-sets: no second-release node computes those roots, so it is refused
+(`GENESIS_FIRST_RELEASE`) rather than started on a chain it would fork from at block 1.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from typing import Any
 from ledger import codec
 from ledger.crypto import bls
 from ledger.dates import is_calendar_date
-from ledger.errors import GenesisError
+from ledger.errors import GenesisError, TallyError
 from ledger.hashing import GENESIS_TAG, sha256, tagged_hash
 from ledger.message_bounds import oversized
 
+STATE_FORMAT = "smt-v1"  # the genesis field "state": what a header's state_root commits to
 ORG_KINDS = ("bank", "enterprise", "auditor", "regulator")
 KEY_ROLES = ("admin", "operator", "viewer")
 
@@ -115,6 +121,12 @@ class Genesis:
     def currency(self, code: str) -> CurrencyInfo | None:
         return next((c for c in self.currencies if c.code == code), None)
 
+    @property
+    def development(self) -> bool:
+        """Whether genesis marks a development chain (`"development": true`): only such a
+        chain may move its block clock (`tally localnet time`, contracts/devclock.py)."""
+        return self.raw.get("development") is True
+
 
 def validators_hash(validators: tuple[ValidatorInfo, ...] | list[ValidatorInfo]) -> bytes:
     return sha256(codec.encode([[v.ed25519, v.bls] for v in validators]))
@@ -160,12 +172,36 @@ def parse_genesis(text: str) -> Genesis:
     return genesis_from_value(raw)
 
 
+class FirstReleaseGenesis(TallyError):
+    """A genesis file written for the first release (no "state" field)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "GENESIS_FIRST_RELEASE",
+            'this genesis is of Tallychain\'s first release (it has no "state": '
+            f'"{STATE_FORMAT}"): its state roots were hashes of write-sets, which this '
+            "release does not compute; start a new chain with a second-release genesis "
+            "(tally node genesis, tally localnet up)",
+        )
+
+
+def _check_state_format(raw: dict[str, Any]) -> None:
+    if "state" not in raw:
+        raise FirstReleaseGenesis()
+    _need(
+        raw["state"] == STATE_FORMAT,
+        f"state must be {STATE_FORMAT!r} (the state tree of this release), not {raw['state']!r}",
+    )
+
+
 def genesis_from_value(raw: Any) -> Genesis:
     _need(isinstance(raw, dict), "genesis must be a JSON object")
+    _check_state_format(raw)
     for name in ("chain", "time_ms", "validators", "orgs", "currencies"):
         _need(name in raw, f"genesis is missing {name!r}")
     _need(isinstance(raw["chain"], str) and raw["chain"] != "", "chain must be a non-empty string")
     _need(isinstance(raw["time_ms"], int) and raw["time_ms"] >= 0, "time_ms must be an integer")
+    _need(isinstance(raw.get("development", False), bool), "development must be true or false")
 
     validators = tuple(
         _validator(v, i) for i, v in enumerate(_list(raw["validators"], "validators"))

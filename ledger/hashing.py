@@ -8,7 +8,6 @@ TX_TAG = b"tally/tx/v1"
 COMMIT_TAG = b"tally/commit/v1"
 CONSENSUS_TAG = b"tally/consensus/v1"
 HANDSHAKE_TAG = b"tally/handshake/v1"
-STATE_TAG = b"tally/state/v1"
 GENESIS_TAG = b"tally/genesis/v1"
 
 

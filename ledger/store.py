@@ -135,13 +135,14 @@ class MemoryStore:
     def iterate(
         self, prefix: bytes, *, start: bytes | None = None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        keys = [k for k in self._keys if k.startswith(prefix)]
-        if start is not None:
-            keys = [k for k in keys if (k < start if reverse else k >= start)]
-        if reverse:
-            keys.reverse()
-        for key in keys:
-            yield key, self._data[key]
+        with self._lock:  # a snapshot, as LevelDB's iterators are (pruning runs on a thread)
+            keys = [k for k in self._keys if k.startswith(prefix)]
+            if start is not None:
+                keys = [k for k in keys if (k < start if reverse else k >= start)]
+            if reverse:
+                keys.reverse()
+            items = [(key, self._data[key]) for key in keys]
+        yield from items
 
     def close(self) -> None:
         pass

@@ -27,6 +27,9 @@ Every field, with its default; relative paths are relative to the config file's 
     [p2p]
     listen = "127.0.0.1:26600"      # validator-to-validator listen address (host:port)
 
+    [state]
+    retain_heights = 1000           # state proofs answer for the last N heights; 0 keeps all
+
 Why each [api] limit exists, and what a client sees when it hits one: node/api/limits.py.
 """
 
@@ -41,6 +44,7 @@ from ledger.errors import TallyError
 from node.api.limits import ApiLimits
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_RETAIN_HEIGHTS = 1000
 
 
 class ConfigError(TallyError):
@@ -59,6 +63,7 @@ class NodeConfig:
     api_port: int
     api_limits: ApiLimits
     p2p_listen: str
+    state_retain_heights: int | None = DEFAULT_RETAIN_HEIGHTS  # None: every height provable
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
@@ -99,7 +104,8 @@ def load_config(path: str | Path) -> NodeConfig:
     node = raw.get("node", {})
     api = raw.get("api", {})
     p2p = raw.get("p2p", {})
-    for name, table in (("node", node), ("api", api), ("p2p", p2p)):
+    state = raw.get("state", {})
+    for name, table in (("node", node), ("api", api), ("p2p", p2p), ("state", state)):
         if not isinstance(table, dict):
             raise ConfigError(f"[{name}] must be a table")
     level = str(_get(node, "log_level", str, "INFO", "node")).upper()
@@ -108,6 +114,9 @@ def load_config(path: str | Path) -> NodeConfig:
     port = _get(api, "port", int, 8700, "api")
     if not 0 < port < 65536:
         raise ConfigError("api.port must be from 1 to 65535")
+    retain = _get(state, "retain_heights", int, DEFAULT_RETAIN_HEIGHTS, "state")
+    if retain < 0:
+        raise ConfigError("state.retain_heights must be 0 (keep all) or a positive number")
     return NodeConfig(
         name=_get(node, "name", str, None, "node"),
         data_dir=base / _get(node, "data_dir", str, "data", "node"),
@@ -118,6 +127,7 @@ def load_config(path: str | Path) -> NodeConfig:
         api_port=port,
         api_limits=_api_limits(api),
         p2p_listen=_get(p2p, "listen", str, "127.0.0.1:26600", "p2p"),
+        state_retain_heights=retain or None,
     )
 
 

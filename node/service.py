@@ -187,7 +187,7 @@ class NodeService:
         if genesis.validators[index].bls != keys.bls.public:
             raise TallyError("NOT_A_VALIDATOR", "the BLS key does not match the genesis entry")
         store = ChainStore(LevelDBStore(config.data_dir))
-        executor = Executor(store, genesis)
+        executor = Executor(store, genesis, retain_heights=config.state_retain_heights)
         verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
         mempool = Mempool(
             genesis,
@@ -238,6 +238,7 @@ class NodeService:
         if self._api is not None:
             await self._api.stop()  # open streams and long polls get a few seconds to finish
         self._verify_pool.shutdown(wait=True)
+        self.driver.executor.close()
         self.store.close()
         log.info("stopped at height %d", self.driver.executor.tip.height)
 

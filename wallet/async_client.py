@@ -17,10 +17,25 @@ from typing import Any
 import aiohttp
 
 from ledger.crypto import Ed25519Key
+from ledger.genesis import Genesis
+from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
 from wallet import routes
-from wallet.errors import BAD_RESPONSE, NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
+from wallet.errors import (
+    BAD_RESPONSE,
+    NODE_UNREACHABLE,
+    ApiError,
+    TxFailed,
+    error_of_answer,
+)
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
+from wallet.verified_state import (
+    VerifiedState,
+    trusted_genesis,
+    verify_balance_answer,
+    verify_piece_answer,
+    verify_state_answer,
+)
 
 NO_STREAM = "NO_STREAM"  # the node answered GET /v1/stream, but not with an event stream
 STREAM_READ_TIMEOUT_S = 60.0  # the node sends a heartbeat well within this
@@ -34,8 +49,11 @@ class AsyncClient:
         *,
         connections: int = 16,
         session: aiohttp.ClientSession | None = None,
+        genesis: Genesis | None = None,
     ) -> None:
+        """`genesis`: the consortium's (a trusted copy), for the verified reads."""
         self.url = url.rstrip("/")
+        self.genesis = genesis
         self.timeout = timeout
         self.connections = connections
         self._session = session
@@ -197,6 +215,40 @@ class AsyncClient:
 
     async def payment_iso20022(self, payment_id: str) -> bytes:
         return await self.get_bytes(routes.payment_iso20022(payment_id))
+
+    # -- verified state (DESIGN.md §6) ----------------------------------------------------------
+
+    async def get_state_proof(self, key: str, height: int | None = None) -> dict[str, Any]:
+        """The node's answer of GET /v1/state/proof, unchecked (see `verified_state`)."""
+        return await self.get_record(routes.state_proof(key, height))
+
+    def _trusted(self, genesis: Genesis | None) -> Genesis:
+        return trusted_genesis(genesis or self.genesis)
+
+    async def verified_state(
+        self, key: str, height: int | None = None, *, genesis: Genesis | None = None
+    ) -> VerifiedState:
+        """What `key` holds after block `height` (default: the tip), proved against the
+        genesis (this client's, or `genesis`); StateNotVerified if the node's proof fails."""
+        trusted = self._trusted(genesis)
+        answer = await self.get_state_proof(key, height)
+        return verify_state_answer(answer, trusted, key, height)
+
+    async def verified_balance(
+        self, org: str, currency: str, height: int | None = None, *, genesis: Genesis | None = None
+    ) -> VerifiedState:
+        """`org`'s balance in `currency` (minor units; 0 when it holds none), proved."""
+        trusted = self._trusted(genesis)
+        answer = await self.get_state_proof(balance_key(currency, org), height)
+        return verify_balance_answer(answer, trusted, org, currency, height)
+
+    async def verified_piece(
+        self, piece_id: str, height: int | None = None, *, genesis: Genesis | None = None
+    ) -> VerifiedState:
+        """The receivable piece `piece_id` as stored (None when there is none), proved."""
+        trusted = self._trusted(genesis)
+        answer = await self.get_state_proof(piece_key(piece_id), height)
+        return verify_piece_answer(answer, trusted, piece_id, height)
 
     # -- writes ---------------------------------------------------------------------------------
 

@@ -15,10 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.crypto import Ed25519Key
+from ledger.genesis import Genesis
+from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
 from wallet import routes
 from wallet.errors import NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
+from wallet.verified_state import (
+    VerifiedState,
+    trusted_genesis,
+    verify_balance_answer,
+    verify_piece_answer,
+    verify_state_answer,
+)
 
 __all__ = ["ApiError", "Client", "Submitted", "TxFailed"]
 
@@ -31,9 +40,11 @@ class Submitted:
 
 
 class Client:
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, *, genesis: Genesis | None = None) -> None:
+        """`genesis`: the consortium's (a trusted copy), for the verified reads."""
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.genesis = genesis
         self._chain: str | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -91,6 +102,12 @@ class Client:
     def height(self) -> int:
         return int(self.status()["height"])
 
+    def clock_ms(self) -> int:
+        """Now on the chain's block clock: this machine's clock plus the node's clock offset
+        (non-zero only on a development chain that moved its clock, `tally localnet time`),
+        so an expiry computed from it stays ahead of block time."""
+        return int(time.time() * 1000) + int(self.status().get("clock_offset_ms", 0))
+
     def tx(self, tx_id: str) -> dict[str, Any]:
         return self.get_record(routes.tx(tx_id))
 
@@ -143,6 +160,40 @@ class Client:
 
     def payment_iso20022(self, payment_id: str) -> bytes:
         return self.get_bytes(routes.payment_iso20022(payment_id))
+
+    # -- verified state (DESIGN.md §6) ----------------------------------------------------------
+
+    def get_state_proof(self, key: str, height: int | None = None) -> dict[str, Any]:
+        """The node's answer of GET /v1/state/proof, unchecked (see `verified_state`)."""
+        return self.get_record(routes.state_proof(key, height))
+
+    def _trusted(self, genesis: Genesis | None) -> Genesis:
+        return trusted_genesis(genesis or self.genesis)
+
+    def verified_state(
+        self, key: str, height: int | None = None, *, genesis: Genesis | None = None
+    ) -> VerifiedState:
+        """What `key` holds after block `height` (default: the tip), proved against the
+        genesis (this client's, or `genesis`); StateNotVerified if the node's proof fails."""
+        trusted = self._trusted(genesis)
+        answer = self.get_state_proof(key, height)
+        return verify_state_answer(answer, trusted, key, height)
+
+    def verified_balance(
+        self, org: str, currency: str, height: int | None = None, *, genesis: Genesis | None = None
+    ) -> VerifiedState:
+        """`org`'s balance in `currency` (minor units; 0 when it holds none), proved."""
+        trusted = self._trusted(genesis)
+        answer = self.get_state_proof(balance_key(currency, org), height)
+        return verify_balance_answer(answer, trusted, org, currency, height)
+
+    def verified_piece(
+        self, piece_id: str, height: int | None = None, *, genesis: Genesis | None = None
+    ) -> VerifiedState:
+        """The receivable piece `piece_id` as stored (None when there is none), proved."""
+        trusted = self._trusted(genesis)
+        answer = self.get_state_proof(piece_key(piece_id), height)
+        return verify_piece_answer(answer, trusted, piece_id, height)
 
     # -- writes ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from ledger.errors import TallyError
 NODE_UNREACHABLE = "NODE_UNREACHABLE"  # no answer: refused, reset, timed out
 NOT_A_NODE_ERROR = "HTTP_ERROR"  # an error status whose body is not the node's JSON error
 BAD_RESPONSE = "BAD_RESPONSE"  # a success status with a body that is not what the route answers
+NO_GENESIS = "NO_GENESIS"  # a verified read asked of a client given no trusted genesis
 
 
 class ApiError(TallyError):

@@ -81,6 +81,12 @@ def payment_iso20022(payment_id: str) -> str:
     return f"/v1/payments/{segment(payment_id)}/iso20022"
 
 
+def state_proof(key: str, height: int | None = None) -> str:
+    """The proof of one state key (DESIGN.md §6), at `height` or the tip."""
+    path = f"/v1/state/proof?key={quote(key, safe='/')}"
+    return path if height is None else f"{path}&height={int(height)}"
+
+
 def listed(answer: Any, key: str, path: str) -> list[Any]:
     """The list under `key` of a listing answer (a bare list is taken as it is)."""
     items = answer.get(key) if isinstance(answer, dict) else answer

@@ -2,7 +2,9 @@
 
 The answers are the read models of contracts/receivables_queries.py, which know the contract's
 keys; this module parses the request and renders. Everything but a single offer reads several
-records, so it is built on a read thread (node/api/reads.py).
+records, so it is built on a read thread (node/api/reads.py). A held repayment is answered with
+the block times it was held and released (`held_time_ms`, `released_time_ms`, None until then),
+looked up here from the headers: a clerk asks when, not at which height.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from aiohttp import web
 
 from contracts import receivables_queries as queries
 from contracts.receivables_state import INDEXES
+from ledger.chain import ChainStore
 from node.api.context import store
 from node.api.params import hex_id, query_int
 from node.api.reads import offload
@@ -39,15 +42,39 @@ def _found(answer: dict[str, Any] | None, what: str) -> web.Response:
     return json_response(answer)
 
 
+def _with_times(chain: ChainStore, hold: dict[str, Any] | None) -> None:
+    """Add to a held repayment the block times of the heights it was held and released at."""
+    if hold is None:
+        return
+    for event in ("held", "released"):
+        height = hold.get(f"{event}_height")
+        header = chain.header(height) if isinstance(height, int) else None
+        hold[f"{event}_time_ms"] = None if header is None else header.time_ms
+
+
+def piece_with_times(chain: ChainStore, piece_id: str) -> dict[str, Any] | None:
+    answer = queries.piece_view(chain, piece_id)
+    if answer is not None:
+        _with_times(chain, answer["hold"])
+    return answer
+
+
+def trace_with_times(chain: ChainStore, piece_id: str) -> dict[str, Any] | None:
+    answer = queries.trace(chain, piece_id)
+    for piece in answer["pieces"] if answer is not None else ():
+        _with_times(chain, piece["hold"])
+    return answer
+
+
 async def get_receivable(request: web.Request) -> web.Response:
     piece_id = _check_id(request.match_info["id"])
-    answer = await offload(request, queries.piece_view, store(request), piece_id)
+    answer = await offload(request, piece_with_times, store(request), piece_id)
     return _found(answer, f"receivable {piece_id}")
 
 
 async def get_trace(request: web.Request) -> web.Response:
     piece_id = _check_id(request.match_info["id"])
-    answer = await offload(request, queries.trace, store(request), piece_id)
+    answer = await offload(request, trace_with_times, store(request), piece_id)
     return _found(answer, f"receivable {piece_id}")
 
 
@@ -117,14 +144,16 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/v1/receivables/{id}": {
         "get": {
-            "summary": "One piece: invoice data, holder, amount, status, history, offers",
+            "summary": "One piece: invoice data, holder, amount, status, history, offers, and a "
+            "repayment held for a sanctioned holder (with the block times held and released)",
             "parameters": [_ID_PARAM],
             "responses": {"200": {"description": "the piece"}, **_ERRORS},
         }
     },
     "/v1/receivables/{id}/trace": {
         "get": {
-            "summary": "The invoice's family tree with the transaction behind every step",
+            "summary": "The invoice's family tree with the transaction behind every step, and "
+            "each repayment held for a sanctioned holder with the block times held and released",
             "parameters": [_ID_PARAM],
             "responses": {"200": {"description": "{root, totals, pieces, steps}"}, **_ERRORS},
         }

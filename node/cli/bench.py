@@ -25,6 +25,7 @@ from ledger.errors import TallyError
 from node.ops import bench, bench_net, bench_workload
 from node.ops.bench_report import BenchReport
 from node.ops.layout import read_info
+from wallet.cli.common import report_error
 from wallet.client import Client
 
 
@@ -228,10 +229,7 @@ def bench_command(
             info = _own_localnet(own_dir / "net", nodes, orgs, console, json_output)
         report = _measure(info, nodes, options, console, quiet=json_output)
     except TallyError as error:
-        if json_output:
-            click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
-        else:
-            click.echo(f"error: {error.code}: {error.message}", err=True)
+        report_error(error, json_output)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted; cleaning up", err=True)

@@ -22,7 +22,7 @@ from typing import Any
 from ledger import errors
 from ledger.crypto import BlsKey, Ed25519Key
 from ledger.errors import TallyError
-from ledger.genesis import KEY_ROLES, ORG_KINDS, Genesis, genesis_from_value
+from ledger.genesis import KEY_ROLES, ORG_KINDS, STATE_FORMAT, Genesis, genesis_from_value
 from node.keys import ValidatorKeys
 
 # Fields that only secret files carry: validator key files (node/keys.py), keystores, localnets.
@@ -205,6 +205,7 @@ def assemble_genesis(
     document: dict[str, Any] = {
         "chain": chain,
         "time_ms": time_ms,
+        "state": STATE_FORMAT,
         "validators": [{name: entry[name] for name in VALIDATOR_FIELDS} for entry in validators],
         "orgs": list(orgs),
         "currencies": list(currencies),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.crypto import BLS_CURVE_ORDER, BlsKey, Ed25519Key
+from ledger.genesis import STATE_FORMAT
 
 BANKS = (
     ("bank-a", "Bank A", "CN"),
@@ -155,6 +156,7 @@ def make_devnet(
     genesis = {
         "chain": chain,
         "time_ms": time_ms,
+        "state": STATE_FORMAT,
         "validators": [_validator_entry(validator) for validator in validators],
         "orgs": orgs,
         "currencies": [
@@ -163,5 +165,6 @@ def make_devnet(
         ],
         # Written out, so whoever reads a dev genesis sees how long invoices have to default.
         "params": {"receivable_grace_days": DEV_GRACE_DAYS, **(params or {})},
+        "development": True,  # may move its block clock (contracts/devclock.py); never production
     }
     return DevNet(genesis, validators, org_keys)

@@ -1,13 +1,15 @@
 """Applies blocks through the contracts: builds proposals, checks others', commits them.
 
 Blocks still in flight (proposed or prepared, not committed) are kept as write overlays keyed by
-block hash, each reading through its parent, so the next height can execute on top of one that
-is not committed yet. Committing writes the block's receipts and writes in one store batch.
+block hash, each reading through its parent, with the state tree they lead to (a `TreeUpdate`
+computed on the parent's), so the next height can execute on top of one that is not committed
+yet. A header's state_root is that tree's root (DESIGN.md §6): the proposer sets it, every
+replica recomputes it before preparing. Committing writes the block's receipts, writes and tree
+nodes in one store batch.
 
 Building and checking a block share one per-tx loop (`_order`): the admissibility rule of
-`node.runtime.admission`, then the call. Whatever one tx does — a contract raising, a result or
-a write the codec cannot encode — ends as that tx's failed receipt, its writes dropped, so a
-block can always be built from what is left (DESIGN.md §7, liveness).
+`node.runtime.admission`, then the call (`node.runtime.txapply`: whatever one tx does ends as
+its receipt, so a block can always be built from what is left).
 """
 
 from __future__ import annotations
@@ -18,20 +20,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.catalog import genesis_state
-from contracts.runtime import BlockInfo, apply_tx
-from ledger import codec
+from contracts.devclock import clock_offset_ms
+from contracts.runtime import BlockInfo
 from ledger.chain import ChainStore, ChainTip, CommittedBlock
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.merkle import merkle_root
-from ledger.state import Reader, StateOverlay, next_state_root
+from ledger.smt_store import TreeUpdate, encode_writes
+from ledger.state import Reader, StateOverlay
 from ledger.types import Block, Certificate, ErrorInfo, Header, Receipt, SignedTx
 from node.runtime.admission import TxRules
+from node.runtime.pruning import StatePruner
+from node.runtime.txapply import apply_one
 
 log = logging.getLogger(__name__)
-
-# The receipt code of a tx whose execution failed other than by a contract rule.
-FAULT_CODE = "CONTRACT_FAULT"
 
 
 class InvalidBlock(TallyError):
@@ -48,6 +50,8 @@ class PendingBlock:
     overlay: StateOverlay
     tx_ids: frozenset[bytes]
     parent_hash: bytes
+    tree: TreeUpdate  # the state tree after this block; its root is the header's state_root
+    encoded_writes: dict[str, bytes | None]  # the overlay's writes, encoded once for both
 
 
 @dataclass(slots=True)
@@ -62,57 +66,11 @@ class _Batch:
     size: int = 0
 
 
-def _fault_receipt(tx: SignedTx, height: int, index: int, what: str, error: Exception) -> Receipt:
-    """The failed receipt of a tx that raised: the same text on every replica, always encodable."""
-    text = f"{what}: {type(error).__name__}: {error}"[:200]
-    message = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return Receipt(tx.id, height, index, "failed", ErrorInfo(FAULT_CODE, message), (), None)
-
-
-def _check_encodable(writes: dict[str, Any]) -> None:
-    """Raise unless `next_state_root` and the store can encode these writes: each pair is
-    checked as it is nested there (`[[key, value], ...]`), integers by their range alone."""
-    for key, value in writes.items():
-        if type(value) is int and type(key) is str:
-            if not codec.INT_MIN <= value <= codec.INT_MAX:
-                raise TallyError("INT_RANGE", "integer out of the 64-bit range")
-            key.encode()  # a lone surrogate cannot be a key on disk
-        elif value is not None or type(key) is not str:
-            codec.encode([[key, value]])
-
-
-def apply_one(
-    overlay: StateOverlay, info: BlockInfo, tx: SignedTx, index: int
-) -> tuple[Receipt, bytes]:
-    """Execute one ordered tx over `overlay`: its receipt and the receipt's encoding. Its
-    writes land only if they and the receipt encode. The second line behind the contracts'
-    own range checks: any exception here is a bug of a contract (or of ours), so it is logged
-    with the tx, and the tx fails alone, deterministically, with `CONTRACT_FAULT`."""
-    stage = "execution failed"
-    try:
-        outcome = apply_tx(overlay.get, info, tx.id, tx.body)
-        receipt = Receipt(
-            tx.id, info.height, index, outcome.status, outcome.error, outcome.events, outcome.result
-        )
-        stage = "result cannot be encoded"
-        encoded = receipt.encode()
-        stage = "writes cannot be encoded"
-        if outcome.call_state is not None:
-            _check_encodable(outcome.call_state.writes)
-    except Exception as error:
-        if isinstance(error, TallyError | UnicodeError):
-            log.warning("tx %s at height %d: %s: %s", tx.id.hex(), info.height, stage, error)
-        else:
-            log.exception("tx %s at height %d: %s", tx.id.hex(), info.height, stage)
-        fault = _fault_receipt(tx, info.height, index, stage, error)
-        return fault, fault.encode()
-    if outcome.call_state is not None:
-        overlay.merge(outcome.call_state)
-    return receipt, encoded
-
-
 class Executor:
-    def __init__(self, store: ChainStore, genesis: Genesis) -> None:
+    def __init__(
+        self, store: ChainStore, genesis: Genesis, *, retain_heights: int | None = None
+    ) -> None:
+        """`retain_heights`: how many recent heights stay provable (None: all of them)."""
         self.store = store
         self.genesis = genesis
         self.rules = TxRules.from_genesis(genesis)
@@ -121,6 +79,11 @@ class Executor:
         self.block_max_bytes = genesis.params["block_max_bytes"]
         self.pending: dict[bytes, PendingBlock] = {}
         self.tip: ChainTip = store.initialize(genesis, genesis_state(genesis))
+        self.pruner = (
+            None
+            if retain_heights is None
+            else StatePruner(store.tree, retain_heights, genesis.params["checkpoint_interval"])
+        )
 
     # -- reading state at a point in the chain --------------------------------------------------
 
@@ -132,15 +95,34 @@ class Executor:
             raise InvalidBlock("parent block is unknown")
         return pending.overlay.get
 
-    def _parent(self, parent_hash: bytes) -> tuple[int, int, bytes]:
-        """(height, time_ms, state_root) of a committed tip or a pending block."""
+    def _parent(self, parent_hash: bytes) -> tuple[int, int]:
+        """(height, time_ms) of a committed tip or a pending block."""
         if parent_hash == self.tip.block_hash:
-            return self.tip.height, self.tip.time_ms, self.tip.state_root
+            return self.tip.height, self.tip.time_ms
         pending = self.pending.get(parent_hash)
         if pending is None:
             raise InvalidBlock("parent block is unknown")
         header = pending.block.header
-        return header.height, header.time_ms, header.state_root
+        return header.height, header.time_ms
+
+    def _tree_after(
+        self, parent_hash: bytes, height: int, writes: dict[str, Any]
+    ) -> tuple[dict[str, bytes | None], TreeUpdate]:
+        """The encoded writes and the state tree after them, on top of the parent's tree: the
+        committed one, or the uncommitted ancestors' updates (parent first)."""
+        ancestors: list[TreeUpdate] = []
+        cursor = self.pending.get(parent_hash)
+        while cursor is not None:
+            ancestors.append(cursor.tree)
+            cursor = self.pending.get(cursor.parent_hash)
+        encoded = encode_writes(writes)
+        return encoded, self.store.tree.prepare(height, encoded, ancestors)
+
+    def _block_clock(self, parent_hash: bytes, now_ms: int) -> int:
+        """`now_ms` plus the development clock offset in the parent's state (0 on any chain
+        that never moved it): the time a block on `parent_hash` is given and checked against.
+        Every replica reads the same offset at the same height (contracts/devclock.py)."""
+        return now_ms + clock_offset_ms(self._reader(parent_hash))
 
     def _seen_in_ancestors(
         self, parent_hash: bytes, tx_id: bytes, known_uncommitted: bool = False
@@ -223,17 +205,18 @@ class Executor:
         Candidates already in an uncommitted ancestor (pipelined heights) are skipped, not
         refused: they are on their way to commit.
         """
-        parent_height, parent_time, parent_root = self._parent(parent_hash)
+        parent_height, parent_time = self._parent(parent_hash)
         if height != parent_height + 1:
             raise InvalidBlock(f"height {height} does not follow {parent_height}")
         in_flight = self._ancestor_ids(parent_hash)
         fresh = (tx for tx in candidates if tx.id not in in_flight)
         rejected: list[tuple[SignedTx, ErrorInfo]] = []
-        time_ms = max(now_ms, parent_time)
+        time_ms = max(self._block_clock(parent_hash, now_ms), parent_time)
         info = BlockInfo(self.genesis.chain, height, time_ms)
         batch = self._order(
             parent_hash, info, fresh, lambda tx, why: rejected.append((tx, why)), uncommitted
         )
+        encoded_writes, tree = self._tree_after(parent_hash, height, batch.overlay.writes)
         header = Header(
             chain=self.genesis.chain,
             height=height,
@@ -243,34 +226,35 @@ class Executor:
             view=view,
             txs_root=merkle_root(batch.encoded_txs),
             receipts_root=merkle_root(batch.encoded_receipts),
-            state_root=next_state_root(parent_root, batch.overlay.writes),
+            state_root=tree.root,
             validators_hash=self.validators_hash,
         )
         block = Block(header, tuple(batch.encoded_txs))
-        self._keep(block, batch)
+        self._keep(block, batch, tree, encoded_writes)
         return block, rejected
 
-    def _check_header(self, block: Block, now_ms: int, max_skew_ms: int) -> bytes:
-        """Check what a block claims before executing it; its parent's state root."""
+    def _check_header(self, block: Block, now_ms: int, max_skew_ms: int) -> None:
+        """Check what a block claims before executing it."""
         header = block.header
         if header.chain != self.genesis.chain:
             raise InvalidBlock("wrong chain")
         if header.validators_hash != self.validators_hash:
             raise InvalidBlock("validators_hash does not match the validator set")
-        parent_height, parent_time, parent_root = self._parent(header.prev)
+        parent_height, parent_time = self._parent(header.prev)
         if header.height != parent_height + 1:
             raise InvalidBlock(f"height {header.height} does not follow {parent_height}")
         if header.time_ms < parent_time:
             raise InvalidBlock("block time goes backwards")
-        if max_skew_ms and abs(header.time_ms - now_ms) > max_skew_ms:
-            raise InvalidBlock(f"block time is {header.time_ms - now_ms} ms off our clock")
+        if max_skew_ms:
+            skew_ms = header.time_ms - self._block_clock(header.prev, now_ms)
+            if abs(skew_ms) > max_skew_ms:
+                raise InvalidBlock(f"block time is {skew_ms} ms off our clock")
         if len(block.txs) > self.block_max_txs:
             raise InvalidBlock("too many transactions")
         if sum(len(raw) for raw in block.txs) > self.block_max_bytes:
             raise InvalidBlock("block too large")
         if merkle_root(block.txs) != header.txs_root:
             raise InvalidBlock("txs_root does not match the transactions")
-        return parent_root
 
     def execute(
         self,
@@ -291,7 +275,7 @@ class Executor:
         header = block.header
         if header.hash() in self.pending:
             return
-        parent_root = self._check_header(block, now_ms, max_skew_ms)
+        self._check_header(block, now_ms, max_skew_ms)
 
         def refused(tx: SignedTx, why: ErrorInfo) -> None:
             index = block.txs.index(tx.encode())
@@ -302,11 +286,18 @@ class Executor:
         batch = self._order(header.prev, info, txs, refused, uncommitted)
         if merkle_root(batch.encoded_receipts) != header.receipts_root:
             raise InvalidBlock("receipts_root differs from what executing the block gives")
-        if next_state_root(parent_root, batch.overlay.writes) != header.state_root:
+        encoded_writes, tree = self._tree_after(header.prev, header.height, batch.overlay.writes)
+        if tree.root != header.state_root:
             raise InvalidBlock("state_root differs from what executing the block gives")
-        self._keep(block, batch)
+        self._keep(block, batch, tree, encoded_writes)
 
-    def _keep(self, block: Block, batch: _Batch) -> None:
+    def _keep(
+        self,
+        block: Block,
+        batch: _Batch,
+        tree: TreeUpdate,
+        encoded_writes: dict[str, bytes | None],
+    ) -> None:
         block_hash = block.header.hash()
         self.pending[block_hash] = PendingBlock(
             block,
@@ -316,6 +307,8 @@ class Executor:
             batch.overlay,
             frozenset(tx.id for tx in batch.txs),
             block.header.prev,
+            tree,
+            encoded_writes,
         )
 
     # -- committing -----------------------------------------------------------------------------
@@ -331,12 +324,15 @@ class Executor:
                 block,
                 certificate,
                 pending.receipts,
-                pending.overlay.writes,
+                pending.encoded_writes,
+                pending.tree,
                 pending.encoded_receipts,
             )
         )
         height = block.header.height
         self.pending = {h: p for h, p in self.pending.items() if p.block.header.height > height}
+        if self.pruner is not None:
+            self.pruner.committed(height)
         return pending.receipts
 
     def forget(self, block_hash: bytes) -> None:
@@ -348,6 +344,11 @@ class Executor:
 
     def state(self, key: str) -> Any:
         return self.store.state(key)
+
+    def close(self) -> None:
+        """Wait for a pruning in progress (before the store closes)."""
+        if self.pruner is not None:
+            self.pruner.close()
 
 
 def _decoded(

@@ -2,7 +2,10 @@
 
 `--mode header` changes one byte of block H's state_root inside the header encoding (the header
 still decodes, so the explorer must notice the hash no longer matches the certificate);
-`--mode agg_sig` flips one byte of block H's aggregate signature. Prints "ready URL" once listening.
+`--mode agg_sig` flips one byte of block H's aggregate signature; `--mode value` leaves blocks
+alone and lies in every state proof (GET /v1/state/proof): an integer value is raised by
+1,000,000, any other value or an absent key becomes the integer 1,000,000. Prints "ready URL"
+once listening.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from ledger import codec
 from ledger.types import Header
 
 
@@ -32,7 +36,19 @@ def tamper_block(block: dict[str, Any], height: int, mode: str) -> None:
         block["certificate"]["agg_sig"] = sig.hex()
 
 
+def tamper_state(answer: dict[str, Any]) -> None:
+    """The proof stays as the node made it; only the value it claims changes."""
+    held = None if answer["value"] is None else codec.decode(bytes.fromhex(answer["value"]))
+    lie = held + 1_000_000 if type(held) is int else 1_000_000
+    answer["value"] = codec.encode(lie).hex()
+    answer["other"] = None  # a present key names no other leaf: the lie must look well formed
+
+
 def tamper(answer: Any, height: int, mode: str) -> Any:
+    if mode == "value":
+        if isinstance(answer, dict) and "siblings" in answer and "value" in answer:
+            tamper_state(answer)
+        return answer
     if isinstance(answer, dict):
         if "header" in answer and "certificate" in answer:
             tamper_block(answer, height, mode)
@@ -69,7 +85,7 @@ def main() -> None:
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--height", type=int, required=True)
-    parser.add_argument("--mode", choices=("header", "agg_sig"), default="header")
+    parser.add_argument("--mode", choices=("header", "agg_sig", "value"), default="header")
     args = parser.parse_args()
 
     asyncio.run(_serve(make_proxy(args.upstream.rstrip("/"), args.height, args.mode), args.port))

@@ -1,9 +1,11 @@
-"""The receivable page in headless Chromium shows a repayment held for a sanctioned holder, why,
-and its release once governance lifts the sanction (issue 12)."""
+"""The receivable page in headless Chromium shows a repayment held for a sanctioned holder: who
+is owed, that the share is blocked, why, since when, and its release (with when) once
+governance lifts the sanction (issue 12); the family tree draws the hold as a box of its own."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,12 +70,15 @@ def test_a_blocked_repayment_is_shown_with_its_reason_and_its_release(
         page.goto(f"{explorer}/receivable/{root}")
         section = page.get_by_test_id("held-repayments")
         expect(section).to_be_visible()
-        expect(section.get_by_test_id("hold-held")).to_contain_text(
-            "75,000.00 CNY held for fuel-co"
-        )
+        held = section.get_by_test_id("hold-held")
+        expect(held).to_contain_text("75,000.00 CNY owed to fuel-co is blocked")
+        expect(held).to_contain_text(re.compile(r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
         expect(section).to_contain_text("was sanctioned")
         expect(section).to_contain_text("SANCTIONED")
-        expect(section).to_contain_text("not yet")
+        expect(section).to_contain_text("not yet: blocked until the sanction is lifted")
+        graph = page.get_by_test_id("receivable-graph")
+        expect(graph).to_contain_text("hold for fuel-co")
+        expect(graph).to_contain_text("blocked: SANCTIONED")
         expect(page.locator("body")).to_contain_text("repay_held")
         screenshot(page, "receivable-held")
     finally:
@@ -81,5 +86,7 @@ def test_a_blocked_repayment_is_shown_with_its_reason_and_its_release(
     page.goto(f"{explorer}/receivable/{root}")
     released = page.get_by_test_id("held-repayments").get_by_test_id("hold-released")
     expect(released).to_contain_text("75,000.00 CNY released to fuel-co")
+    expect(released).to_contain_text(re.compile(r"on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
+    expect(page.get_by_test_id("receivable-graph")).to_contain_text("released to the holder")
     expect(page.locator("body")).to_contain_text("hold_released")
     screenshot(page, "receivable-released")

@@ -3,6 +3,8 @@
 `localnet(nodes=1, **options)` starts a localnet in a fresh temporary folder and returns
 localnet.json's content plus `"dir"` (a str path); every localnet a test started is stopped at
 teardown, whatever the outcome. Options go to `node.ops.localnet.up` (e.g. `params={...}`).
+`module_localnet` is the same for every test of one module: its tests share the localnets it
+starts (a four-validator start is the slow part of a test), stopped after the module's last test.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from node.ops import localnet as localnet_module
 LocalnetFactory = Callable[..., dict[str, Any]]
 
 
-@pytest.fixture
-def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalnetFactory]:
+def _localnets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalnetFactory]:
     started: list[Path] = []
 
     def start(nodes: int = 1, **options: Any) -> dict[str, Any]:
@@ -34,3 +35,13 @@ def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalnetFacto
             localnet_module.down(directory, grace=5.0)
         except localnet_module.LocalnetError:
             pass  # never got as far as writing localnet.json
+
+
+@pytest.fixture
+def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalnetFactory]:
+    yield from _localnets(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def module_localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalnetFactory]:
+    yield from _localnets(tmp_path_factory)

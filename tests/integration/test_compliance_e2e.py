@@ -4,14 +4,17 @@ Governance sanctions rhein-parts, expires ore-mining's KYC and gives acme-steel 
 daily limit. Then every movement of value the finding saw succeed is refused with its code and
 changes no balance and no piece: `tally pay --plain` (cash.transfer) to and from the sanctioned
 org, from the KYC-expired org and over the limit, a redemption, a new receivable, a financing
-and a piece passed on by the sanctioned org. Finally bigauto repays the sanctioned org's
-invoice: the money is held, `tally receivable trace` says so and why, and lifting the sanction
-pays it out.
+and a piece passed on by the sanctioned org; and a KYC expiry that is no `YYYY-MM-DD` day is
+refused when proposed (finding 3). No block of those refusals writes any state key
+(tests/support/unchanged_state.py): balances, pieces, offers, counters. Finally bigauto repays
+the sanctioned org's invoice: the money is held, `tally receivable trace` says so and why, and
+lifting the sanction pays it out.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from node.cli import tally
+from tests.support.unchanged_state import assert_no_state_change_since
 from wallet.client import Client
 
 pytestmark = pytest.mark.slow
@@ -81,7 +85,7 @@ def test_the_finding_is_refused_on_a_real_chain_and_a_held_repayment_is_released
     governance(net, "set_sanctioned", org="rhein-parts", sanctioned="true")
     governance(net, "set_kyc", org="ore-mining", kyc_expires="2025-12-31")
     governance(net, "set_limit", org="acme-steel", currency="CNY", amount="10000")
-    before = snapshot(client, piece_id)
+    before, mark = snapshot(client, piece_id), client.height()
 
     pay = ["pay", "--plain"]
     assert refused(net, *pay, "rhein-parts", "10.00", "CNY", "--as", "acme-steel") == "SANCTIONED"
@@ -98,6 +102,12 @@ def test_the_finding_is_refused_on_a_real_chain_and_a_held_repayment_is_released
     assert refused(net, "receivable", "finance", offer, "--as", "rhein-parts") == "SANCTIONED"
     passed_on = ["receivable", "transfer", piece_id, "--to", "fuel-co", "--amount", "100.00"]
     assert refused(net, *passed_on, "--as", "rhein-parts") == "SANCTIONED"
+    for not_a_day in ("2026-W01-1", "20260101xx"):
+        kyc = ["--param", "org=acme-steel", "--param", f"kyc_expires={not_a_day}"]
+        assert refused(net, "governance", "propose", "set_kyc", *kyc, "--as", "bank-a") == (
+            "BAD_ARGUMENT"
+        )
+    assert_no_state_change_since(client, mark)
     assert snapshot(client, piece_id) == before
 
     # The debtor repays: rhein-parts' money is held on the ledger, not paid, and not refused.
@@ -107,11 +117,13 @@ def test_the_finding_is_refused_on_a_real_chain_and_a_held_repayment_is_released
     assert after["rhein-parts"] == before["balances"]["rhein-parts"]
     assert after["bigauto"]["CNY"] == before["balances"]["bigauto"]["CNY"] - FACE
     code, trace = run(net, "receivable", "trace", piece_id, json_output=False)
-    assert code == 0 and "REPAYMENT BLOCKED: 10,000.00 CNY held for rhein-parts" in trace, trace
-    assert "SANCTIONED" in trace
+    assert code == 0 and "REPAYMENT BLOCKED: 10,000.00 CNY held for rhein-parts since" in trace
+    assert re.search(r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: rhein-parts was sanctioned", trace)
+    assert "(SANCTIONED)" in trace, trace
 
     governance(net, "set_sanctioned", org="rhein-parts", sanctioned="false")
     released = client.org("rhein-parts")["balances"]["CNY"]
     assert released == before["balances"]["rhein-parts"]["CNY"] + FACE
     code, trace = run(net, "receivable", "trace", piece_id, json_output=False)
-    assert code == 0 and "released to rhein-parts" in trace, trace
+    assert code == 0, trace
+    assert re.search(r"released to rhein-parts on \d{4}-\d\d-\d\d [0-9:]{8} UTC", trace), trace

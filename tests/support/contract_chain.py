@@ -42,10 +42,18 @@ class ContractChain:
     """The dev consortium on a fresh chain; `submit` commits one tx per block."""
 
     def __init__(
-        self, path: str | Path, *, seed: bytes = b"test", params: dict[str, int] | None = None
+        self,
+        path: str | Path,
+        *,
+        seed: bytes = b"test",
+        development: bool = True,
+        params: dict[str, int] | None = None,
     ) -> None:
         self.devnet = _devnet(seed, tuple(sorted((params or {}).items())))
-        self.genesis: Genesis = genesis_from_value(self.devnet.genesis)
+        document = dict(self.devnet.genesis)
+        if not development:  # a chain genesis does not mark as one that may move its clock
+            del document["development"]
+        self.genesis: Genesis = genesis_from_value(document)
         self.kv = LevelDBStore(path)
         self.store = ChainStore(self.kv)
         self.executor = Executor(self.store, self.genesis)

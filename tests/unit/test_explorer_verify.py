@@ -168,6 +168,30 @@ def test_receivable_graph_draws_splits_transfers_financing_and_repayment() -> No
     assert layout({"nothing": 1}).nodes == ()
 
 
+def test_receivable_graph_draws_a_held_share_and_its_release() -> None:
+    """A sanctioned holder's share goes into a hold box (blocked, and why), then to the holder."""
+    history = [
+        {"action": "split_from", "holder": "fuel", "tx": "t3", "height": 3, "amount": 30},
+        {"action": "repay_held", "holder": "fuel", "tx": "t5", "height": 5, "held": 30,
+         "reason": "SANCTIONED"},
+        {"action": "hold_released", "holder": "fuel", "tx": "t8", "height": 8, "paid": 30},
+    ]  # fmt: skip
+    piece = {"id": "c", "parent": None, "amount": 30, "status": "settled", "history": history}
+    graph = layout({"pieces": [piece]})
+    boxes = [(n.holder, n.amount, n.status, n.label) for n in graph.nodes]
+    assert boxes == [
+        ("fuel", 30, "settled", "repaid into a hold"),
+        ("hold for fuel", 30, "held", "held until released"),
+        ("fuel", 30, "paid", "released to the holder"),
+    ]
+    assert [(e.kind, e.tx, e.amount) for e in graph.edges] == [
+        ("held", "t5", 30),
+        ("released", "t8", 30),
+    ]
+    still_held = layout({"pieces": [{**piece, "history": history[:2]}]})
+    assert still_held.nodes[-1].label == "blocked: SANCTIONED"
+
+
 @pytest.mark.parametrize("field", ["block_hash", "signers", "agg_sig", None])
 def test_the_explorer_agrees_with_the_ledger_certificate_check(field: str | None) -> None:
     """The explorer spells out each check for people; its verdict is the ledger's rule."""

@@ -11,8 +11,14 @@ from typing import Any
 import pytest
 
 from ledger import codec
-from ledger.errors import GenesisError
-from ledger.genesis import DEFAULT_PARAMS, genesis_from_value, load_genesis, parse_genesis
+from ledger.errors import GenesisError, TallyError
+from ledger.genesis import (
+    DEFAULT_PARAMS,
+    STATE_FORMAT,
+    genesis_from_value,
+    load_genesis,
+    parse_genesis,
+)
 from ledger.hashing import sha256
 from node.ops.devnet import make_devnet
 
@@ -205,3 +211,35 @@ def test_load_from_file_and_hash_is_stable(tmp_path: Path, raw4) -> None:
     changed = copy.deepcopy(raw4)
     changed["time_ms"] += 1
     assert genesis_from_value(changed).hash() != first.hash()
+
+
+def test_a_first_release_genesis_is_refused_naming_the_release(raw4) -> None:
+    first_release = copy.deepcopy(raw4)
+    del first_release["state"]
+    with pytest.raises(TallyError) as error:
+        genesis_from_value(first_release)
+    assert error.value.code == "GENESIS_FIRST_RELEASE"
+    assert "first release" in error.value.message
+    assert '"state": "smt-v1"' in error.value.message
+
+
+def test_an_unknown_state_format_is_refused(raw4) -> None:
+    assert raw4["state"] == STATE_FORMAT == "smt-v1"
+    other = copy.deepcopy(raw4)
+    other["state"] = "smt-v2"
+    assert "state must be 'smt-v1'" in _error(other)
+
+
+def test_localnet_and_consortium_genesis_carry_the_state_marker() -> None:
+    from node.ops.consortium import assemble_genesis
+
+    raw = make_devnet(1, seed=SEED).genesis
+    document, parsed = assemble_genesis(
+        chain="c",
+        time_ms=raw["time_ms"],
+        validators=raw["validators"],
+        orgs=raw["orgs"],
+        currencies=raw["currencies"],
+    )
+    assert document["state"] == STATE_FORMAT
+    assert parsed.raw["state"] == STATE_FORMAT

@@ -15,6 +15,7 @@ from contracts.receivables_queries import trace as trace_view
 from node.api.context import STORE
 from node.api.receivables import ROUTES
 from node.api.responses import HttpError, json_response
+from tests.support.compliance_flow import sanction
 from tests.support.contract_chain import ContractChain
 from tests.support.receivables_flow import issue_accepted
 
@@ -108,6 +109,28 @@ def test_routes_answer_piece_trace_and_cursor_pages(chain: ContractChain) -> Non
     assert [i["id"] for i in answers[6][1]["items"]] == [root]
     assert answers[7][1] == {"items": [], "next": None}
     assert first != second
+
+
+def test_a_held_repayment_says_when_it_was_held_and_released(chain: ContractChain) -> None:
+    """A clerk reads times, not heights: the block times of both, None until released."""
+    root, ore, _ = _family(chain)
+    chain.fund("bigauto", "CNY", 100_000_000)
+    sanction(chain, "ore-mining")
+    held_at = chain.advance_time(ms=61_000)
+    chain.call("bigauto", "receivables", "repay", {"id": root})
+    piece, trace = (answer for _, answer in _get_all(
+        chain, [f"/v1/receivables/{ore}", f"/v1/receivables/{root}/trace"]
+    ))  # fmt: skip
+    held = {p["id"]: p["hold"] for p in trace["pieces"] if p["hold"]}
+    assert list(held) == [ore] and held[ore] == piece["hold"]
+    assert (piece["hold"]["held_time_ms"], piece["hold"]["released_time_ms"]) == (held_at, None)
+    released_at = chain.advance_time(days=3)
+    sanction(chain, "ore-mining", False)
+    piece = _get_all(chain, [f"/v1/receivables/{ore}"])[0][1]
+    assert (piece["hold"]["held_time_ms"], piece["hold"]["released_time_ms"]) == (
+        held_at,
+        released_at,
+    )
 
 
 def test_malformed_ids_are_400_and_unknown_ids_404(chain: ContractChain) -> None:

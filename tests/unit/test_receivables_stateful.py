@@ -1,7 +1,8 @@
-"""Random sequences of every receivables operation by random organizations, while governance
-sanctions and lifts sanctions on organizations and lets their KYC expire and renews it, and
-block time passes (through due dates and grace periods): partial and full repayment, overdue,
-default, financing with and without recourse, recourse, disputes and their settlement.
+"""Random sequences of every receivables operation and of cash transfers and redemptions by random
+organizations, while governance sanctions and lifts sanctions on organizations and lets their KYC
+expire and renews it, and block time passes (through due dates and grace periods): partial and
+full repayment, overdue, default, financing with and without recourse, recourse, disputes and
+their settlement.
 
 After every step: each family's pieces add up to its face amount, which is the issued face less
 the reductions agreed in disputes; what is still owed on a family is its face less everything
@@ -140,7 +141,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         receipt = self.chain.submit(org, contract, method, args)
         code = receipt.error.code if receipt.error else None
         assert code == expected, (method, org, args, code, expected)
-        event(f"{method}: {code or 'ok'}")  # --hypothesis-show-statistics: what was reached
+        event(f"{contract}.{method}: {code or 'ok'}")  # --hypothesis-show-statistics: reached
         if code is not None:
             assert self.chain.state_items() == before, f"failed {method} changed state"
         if method == "settle_dispute":  # an agreed reduction shrinks pieces, moving nothing
@@ -532,6 +533,25 @@ class ReceivablesMachine(RuleBasedStateMachine):
         expected = self.compliance_code(("bank-a", org), ("bank-a",))
         args = {"currency": "CNY", "to": org, "amount": amount}
         self.run("bank-a", "issue", args, expected, contract="cash")
+
+    @rule(payer=orgs, to=orgs, amount=st.integers(1, 3_000))
+    def pay_cash(self, payer: str, to: str, amount: int) -> None:
+        """cash.transfer between any two organizations: value moving outside receivables, to
+        or from a sanctioned organization as often as not."""
+        expected = self.compliance_code((payer, to), (payer,))
+        if expected is None and self.chain.balance("CNY", payer) < amount:
+            expected = "INSUFFICIENT_FUNDS"
+        args = {"currency": "CNY", "to": to, "amount": amount}
+        self.run(payer, "transfer", args, expected, contract="cash")
+
+    @rule(org=orgs, amount=st.integers(1, 3_000))
+    def redeem_cash(self, org: str, amount: int) -> None:
+        """cash.redeem: value leaving the ledger, which a sanctioned organization may not take."""
+        expected = self.compliance_code((org,), (org,))
+        if expected is None and self.chain.balance("CNY", org) < amount:
+            expected = "INSUFFICIENT_FUNDS"
+        args = {"currency": "CNY", "amount": amount}
+        self.run(org, "redeem", args, expected, contract="cash")
 
     @rule(org=orgs)
     def toggle_sanction(self, org: str) -> None:

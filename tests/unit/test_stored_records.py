@@ -13,10 +13,17 @@ normalized number (`rcv/invoice/.../inv1001`) and registers each document (`rcv/
 and the story's rejected invoice INV/2 got its own document (it shared INV-1001's), so its tx,
 id and records changed. Those keys, the ids and the state root were re-recorded then; every
 other record recorded at 8f2c360 kept its bytes.
+
+The second release (issue 13) changed what `state_root` means: it is the root of the state
+tree of DESIGN.md §6, not a running hash of write-sets. The stored bytes did not change; the
+recorded `state_root` is now the tree's root over them (the first release's root is kept
+beside it as `first_release_state_root`), and the test also recomputes that root from every
+stored entry with a naive tree written here from §6, not from ledger/smt*.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +66,28 @@ def stored_hex(chain: ReplayableChain) -> dict[str, str]:
     }
 
 
+def naive_state_root(entries: list[tuple[str, bytes]]) -> bytes:
+    """§6 from the text: leaf = sha256(0 || sha256(key) || sha256(value)), inner = sha256(1 ||
+    left || right), empty = 32 zero bytes, a lone leaf where its path is alone."""
+
+    def sha(data: bytes) -> bytes:
+        return hashlib.sha256(data).digest()
+
+    def bit(path: bytes, depth: int) -> int:
+        return (path[depth // 8] >> (7 - depth % 8)) & 1
+
+    def subtree(leaves: list[tuple[bytes, bytes]], depth: int) -> bytes:
+        if not leaves:
+            return bytes(32)
+        if len(leaves) == 1:
+            return sha(b"\x00" + leaves[0][0] + sha(leaves[0][1]))
+        left = [leaf for leaf in leaves if bit(leaf[0], depth) == 0]
+        right = [leaf for leaf in leaves if bit(leaf[0], depth) == 1]
+        return sha(b"\x01" + subtree(left, depth + 1) + subtree(right, depth + 1))
+
+    return subtree([(sha(key.encode()), value) for key, value in entries], 0)
+
+
 def test_the_story_stores_the_recorded_bytes_at_the_recorded_keys(
     story: tuple[ReplayableChain, dict[str, str]],
 ) -> None:
@@ -70,6 +99,16 @@ def test_the_story_stores_the_recorded_bytes_at_the_recorded_keys(
     assert changed == [], f"stored encoding changed for {changed}"
     assert chain.executor.tip.height == RECORDED["height"]
     assert chain.executor.tip.state_root.hex() == RECORDED["state_root"]
+
+
+def test_the_state_root_is_the_tree_root_over_every_stored_entry(
+    story: tuple[ReplayableChain, dict[str, str]],
+) -> None:
+    chain, _ = story
+    entries = [(key, codec.encode(value)) for key, value in chain.store.state_items("")]
+    assert naive_state_root(entries) == chain.executor.tip.state_root
+    assert naive_state_root(entries).hex() == RECORDED["state_root"]
+    assert RECORDED["state_root"] != RECORDED["first_release_state_root"]
 
 
 def recorded_of(prefix: str) -> list[tuple[str, bytes]]:

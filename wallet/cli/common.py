@@ -2,7 +2,9 @@
 
 A signer is `--as ORG` (a key from a development network's localnet.json) or `--keystore FILE`
 (an encrypted key; passphrase from TALLY_PASSPHRASE or a prompt). Output is for people unless
-`--json`. Any TallyError becomes `error: CODE: message` and exit status 1, never a traceback.
+`--json`. Any TallyError becomes `error: CODE: message` and exit status 1, never a traceback;
+with `--json`, `{"error": {code, message}}`, plus a failed receipt's `details` (the raw values the
+message words for people) and its `tx` id (`report_error`, shared by every `tally` group).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from wallet.amounts import format_amount, parse_amount
 from wallet.client import Client
+from wallet.errors import TxFailed
 from wallet.localnet_keys import localnet_key
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,6 +48,28 @@ def find_localnet(directory: str | None = None) -> dict[str, Any] | None:
             data["_dir"] = str(path.parent)
             return data
     return None
+
+
+def error_answer(error: TallyError) -> dict[str, Any]:
+    """The `--json` form of an error. For a call that was committed and failed, also the tx id
+    and the receipt's `details`: raw minor units and block-time ms, for scripts, where the
+    message shows amounts and times in people's units (contracts/wording.py)."""
+    answer: dict[str, Any] = {"code": error.code, "message": error.message}
+    if isinstance(error, TxFailed):
+        answer["tx"] = error.tx_id
+        details = (error.receipt.get("error") or {}).get("details")
+        if details:
+            answer["details"] = details
+    return {"error": answer}
+
+
+def report_error(error: TallyError, json_output: bool) -> None:
+    """Print `error` as `error_answer` JSON on stdout with --json, else `error: CODE: message`
+    on stderr; the caller exits with status 1."""
+    if json_output:
+        click.echo(json.dumps(error_answer(error), sort_keys=True))
+    else:
+        click.echo(f"error: {error.code}: {error.message}", err=True)
 
 
 class Session:
@@ -142,12 +167,7 @@ def client_options(signing: bool = True) -> Callable[[F], F]:
             try:
                 return command(*args, session=session, **kwargs)
             except TallyError as error:
-                if session.json:
-                    click.echo(
-                        json.dumps({"error": {"code": error.code, "message": error.message}})
-                    )
-                else:
-                    click.echo(f"error: {error.code}: {error.message}", err=True)
+                report_error(error, session.json)
                 sys.exit(1)
 
         options = [
@@ -186,10 +206,7 @@ def local_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except TallyError as error:
-            if kwargs.get("json_output"):
-                click.echo(json.dumps({"error": {"code": error.code, "message": error.message}}))
-            else:
-                click.echo(f"error: {error.code}: {error.message}", err=True)
+            report_error(error, bool(kwargs.get("json_output")))
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

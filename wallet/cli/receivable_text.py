@@ -4,6 +4,7 @@ with why, a piece turned back on its seller by recourse, and a dispute's freeze.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from wallet.cli.common import Session
@@ -32,21 +33,30 @@ def _piece_line(session: Session, piece: dict[str, Any], currency: str) -> str:
     return line
 
 
+def _utc(time_ms: Any) -> str:
+    """A block time as people read it; a node that does not say gives no time."""
+    if not isinstance(time_ms, int):
+        return "(time not given by the node)"
+    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _hold_line(session: Session, piece: dict[str, Any], currency: str) -> str | None:
-    """A repayment held for a sanctioned holder, and why; or its release."""
+    """A repayment held for a sanctioned holder: for whom, why and since when; or its release."""
     hold = piece.get("hold")
     if not hold:
         return None
     amount = _money(session, hold["amount"], currency)
+    holder, since = hold["holder"], _utc(hold.get("held_time_ms"))
     if hold["status"] == "held":
         return (
-            f"REPAYMENT BLOCKED: {amount} held for {hold['holder']}, "
-            f"sanctioned when {hold['debtor']} repaid ({hold['reason']}); released when "
+            f"REPAYMENT BLOCKED: {amount} held for {holder} since {since}: {holder} was "
+            f"sanctioned when {hold['debtor']} repaid ({hold['reason']}); paid to {holder} when "
             f"governance lifts the sanction  tx {hold['held_tx'][:16]}… @{hold['held_height']}"
         )
     return (
-        f"repayment of {amount} was held ({hold['reason']}), released to {hold['holder']}  "
-        f"tx {str(hold['released_tx'])[:16]}… @{hold['released_height']}"
+        f"repayment of {amount} held for {holder} since {since} ({hold['reason']}), "
+        f"released to {holder} on {_utc(hold.get('released_time_ms'))} when the sanction was "
+        f"lifted  tx {str(hold['released_tx'])[:16]}… @{hold['released_height']}"
     )
 
 
