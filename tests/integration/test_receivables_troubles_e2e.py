@@ -1,8 +1,9 @@
-"""When things go wrong, on 4 real validators through `tally receivable`: a piece sold with
-recourse, a partial repayment shared pro rata, a dispute that freezes the invoice, a settlement
-that shrinks every piece, and the rest repaid; balances checked to the minor unit after each
-step. (Default and recourse need the block clock moved on: executor-level tests cover them,
-tests/unit/test_receivables_default.py.)"""
+"""When things go wrong, on 4 real validators through `tally receivable`, balances checked to
+the minor unit after each step: a partial repayment shared pro rata, a dispute that freezes the
+invoice and a settlement that shrinks every piece; a back-dated invoice defaulted; and, with the
+block clock moved on by `tally localnet time`, a piece sold with recourse turned back on its
+seller after default and repaid by it. Every rule and refusal is also tested at executor level
+(tests/unit/test_receivables_partial.py, _default.py, _disputes.py)."""
 
 from __future__ import annotations
 
