@@ -98,7 +98,6 @@ def repay(ctx: Context, id: str, amount: int | None) -> dict[str, Any]:
     ensure(debt.status != SETTLED, "ALREADY_SETTLED", "nothing is left owing")
     ensure(debt.status in OUTSTANDING, "NOT_ACCEPTED", f"the invoice is {debt.status}")
     require_not_frozen(ctx, debt.pieces[0].root)
-    compliance.require_initiator(ctx)
     owed = debt.owed
     value = owed if amount is None else amount
     if value > owed:
@@ -107,6 +106,7 @@ def repay(ctx: Context, id: str, amount: int | None) -> dict[str, Any]:
             f"{money(ctx, debt.currency, owed)} is due, not {money(ctx, debt.currency, value)}",
             {"currency": debt.currency, "due": owed, "asked": value},
         )
+    compliance.require_initiator(ctx)  # the method's own rules first, then compliance
     compliance.require_within_limit(ctx, ctx.sender_org, debt.currency, value)
     _require_funds(ctx, debt.currency, value, owed)
     shares = pro_rata(value, {p.id: p.outstanding for p in debt.unsettled})

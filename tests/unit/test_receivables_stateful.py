@@ -327,8 +327,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
             else "ALREADY_SETTLED" if debt["status"] == "settled"
             else "NOT_ACCEPTED" if debt["status"] not in OUTSTANDING
             else "DISPUTED" if self.frozen(record)
+            else "AMOUNT_EXCEEDS_DUE" if value is not None and value > owed
             else self.compliance_code((org,), (org,))
-            or ("AMOUNT_EXCEEDS_DUE" if value is not None and value > owed else None)
             or ("INSUFFICIENT_FUNDS" if self.chain.balance("CNY", org) < (value or owed) else None)
         )  # fmt: skip
 
