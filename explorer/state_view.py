@@ -52,6 +52,11 @@ _WHY = {
     "certificate_signatures": "the block's certificate does not verify",
 }
 
+# The checks that make the proof's block one certified on this chain (wallet.proofs.header_checks).
+_CERTIFIED = frozenset(
+    {"chain", "validators_hash", "certificate_block", "certificate_height",
+     "certificate_signatures"}
+)  # fmt: skip
 _HASH = re.compile(r"\b[0-9a-f]{64}\b")  # shortened in a headline; the checks table has it all
 
 Verify = Callable[[Any], VerifiedState]
@@ -73,6 +78,9 @@ class StateBadge:
     validators: int = 0
     quorum: int = 0
     checks: tuple[Check, ...] = ()
+    failed_check: str = ""  # FAILED by a proof: the first check that failed
+    claimed: Any = None  # FAILED by a proof: what the proof claimed the key holds (untrue)
+    block_certified: bool = False  # FAILED: the block's own certificate did verify
 
     @property
     def ok(self) -> bool:
@@ -107,7 +115,17 @@ def failed_badge(check: StateProofCheck, key: str) -> StateBadge:
     first = failures[0] if failures else Check("proof", False, "no checks were made")
     detail = _HASH.sub(lambda found: f"{found.group(0)[:12]}…", first.detail)
     reason = f"{_WHY.get(first.name, first.name)} (check {first.name}: {detail})"
-    return StateBadge(key, FAILED, reason, height=check.height, checks=check.checks)
+    passed = {c.name for c in check.checks if c.ok}
+    return StateBadge(
+        key,
+        FAILED,
+        reason,
+        height=check.height,
+        checks=check.checks,
+        failed_check=first.name,
+        claimed=check.value,
+        block_certified=passed >= _CERTIFIED,
+    )
 
 
 def _refused(key: str, error: NodeError) -> StateBadge:

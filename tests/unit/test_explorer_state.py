@@ -217,7 +217,8 @@ def test_a_lying_node_gets_a_red_verdict_and_its_values_marked_unverified() -> N
         row = _row(html, "CNY")
         assert 'data-status="failed"' in row and "NOT verified" in row
         assert '<span class="unverified">1,234.56 CNY</span>' in row
-        assert "11,234.56" not in html  # the lie is never shown as a balance
+        assert "its proof claims 11,234.56 CNY" in row  # the lie, named as a claim only
+        assert "Block #9 itself is certified" in verdict  # the block is fine; the value is not
         assert 'class="proved"' not in html
         assert "<details open>" in html  # the failing check is shown
 
@@ -229,6 +230,7 @@ def test_a_certificate_below_quorum_is_named() -> None:
         verdict = _verdict(await _page(client, f"/receivable/{PIECE}"))
         assert "state NOT verified" in verdict
         assert "the block's certificate does not verify" in verdict and "quorum is 3" in verdict
+        assert "itself is certified" not in verdict
 
     run(FakeNode(proofs="weak"), check)
 
@@ -339,3 +341,13 @@ def test_a_node_that_does_not_answer_in_time_is_unavailable(
 
     badge = _run_isolated(main())
     assert badge.status == state_view.UNAVAILABLE and "no answer within" in badge.reason
+
+
+def test_a_piece_the_state_does_not_hold_is_shown_as_absent_not_as_listed() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        html = await _page(client, "/receivable/" + "cd" * 32)  # listed by the node, not stored
+        assert 'data-status="absent"' in html
+        assert "holds no piece" in _verdict(html)
+        assert '<span class="unverified">bank-b</span>' in html
+
+    run(FakeNode(), check)
