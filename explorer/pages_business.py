@@ -59,7 +59,10 @@ async def org(request: web.Request) -> web.Response:
         chain_view.reader.org(org_id), chain_view.currency_decimals(), chain_view.prover.tip()
     )
     listed = record.get("balances") if isinstance(record.get("balances"), dict) else {}
-    currencies = set(chain_view.decimals) | {str(code) for code in listed}
+    chains_own = [currency.code for currency in chain_view.genesis.currencies]
+    currencies = chains_own + sorted(
+        (set(chain_view.decimals) | set(map(str, listed))) - {*chains_own}
+    )
     proofs, (held, held_error), (owed, owed_error), (payments, pay_error) = await asyncio.gather(
         chain_view.prover.balances(org_id, currencies, height),
         _optional(chain_view.reader.receivables(holder=org_id)),

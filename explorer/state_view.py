@@ -33,6 +33,7 @@ from wallet.verified_state import (
 
 PROOF_CONCURRENCY = 8
 PROOF_TIMEOUT_S = 5.0
+MAX_PROOFS_PER_PAGE = 64  # a node listing endless currencies cannot make a page endless
 
 VERIFIED = "verified"
 FAILED = "failed"
@@ -179,10 +180,16 @@ class StateProver:
     async def balances(
         self, org: str, currencies: Iterable[str], height: int | None
     ) -> dict[str, StateBadge]:
-        """`org`'s balance in each currency, all at `height`, fetched concurrently."""
-        codes = sorted(set(currencies))
-        badges = await asyncio.gather(*(self.balance(org, code, height) for code in codes))
-        return dict(zip(codes, badges, strict=True))
+        """`org`'s balance in each currency, all at `height`, fetched concurrently; the first
+        `MAX_PROOFS_PER_PAGE` currencies (list the chain's own first) are proved, by code."""
+        codes = list(dict.fromkeys(currencies))
+        proved, skipped = codes[:MAX_PROOFS_PER_PAGE], codes[MAX_PROOFS_PER_PAGE:]
+        badges = await asyncio.gather(*(self.balance(org, code, height) for code in proved))
+        found = dict(zip(proved, badges, strict=True))
+        why = f"not fetched: a page checks at most {MAX_PROOFS_PER_PAGE} proofs"
+        for code in skipped:
+            found[code] = StateBadge(balance_key(code, org), UNAVAILABLE, why)
+        return dict(sorted(found.items()))
 
     async def piece(self, piece_id: str, height: int | None = None) -> StateBadge:
         """The receivable piece `piece_id` as stored (holder, amount, status), proved."""

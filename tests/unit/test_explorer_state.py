@@ -157,11 +157,12 @@ def _run_isolated(coroutine: Any) -> Any:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def run(node: FakeNode, check: Page) -> None:
+def run(node: FakeNode, check: Page, genesis_verified: bool = True) -> None:
     async def main() -> None:
         node_server = TestServer(node.app())
         await node_server.start_server()
-        app = make_app(str(node_server.make_url("")), GENESIS, genesis_verified=True, follow=False)
+        url = str(node_server.make_url(""))
+        app = make_app(url, GENESIS, genesis_verified=genesis_verified, follow=False)
         async with TestClient(TestServer(app)) as client:
             await check(client)
         await node_server.close()
@@ -351,3 +352,27 @@ def test_a_piece_the_state_does_not_hold_is_shown_as_absent_not_as_listed() -> N
         assert '<span class="unverified">bank-b</span>' in html
 
     run(FakeNode(), check)
+
+
+def test_a_page_checks_a_bounded_number_of_proofs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(state_view, "MAX_PROOFS_PER_PAGE", 2)
+    node = FakeNode()
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        html = await _page(client, "/org/bigauto")
+        assert html.count("<tr data-currency=") == len(GENESIS.currencies)  # every row shown
+        assert html.count('data-status="verified"') == 1 + 2
+        assert "not fetched: a page checks at most 2 proofs" in html
+
+    run(node, check)
+    first_two = {c.code for c in GENESIS.currencies[:2]}  # the chain's own currencies first
+    assert {key for key, _ in node.asked} == {f"cash/bal/{c}/bigauto" for c in first_two}
+
+
+def test_against_the_nodes_own_genesis_the_badge_says_so() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        verdict = _verdict(await _page(client, f"/receivable/{PIECE}"))
+        assert "State verified at height 9" in verdict
+        assert "checked against the node's own genesis only" in verdict
+
+    run(FakeNode(), check, genesis_verified=False)
