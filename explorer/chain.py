@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from explorer.reader import NodeError, NodeReader, RouteMissing
+from explorer.state_view import StateProver
 from explorer.verify import (
     CertificateReport,
     Verdict,
@@ -113,6 +114,7 @@ class ChainView:
         self.genesis_verified = genesis_verified
         self.cert_cache: Lru[tuple[bytes, bytes], CertificateReport] = Lru(4096)
         self.tx_cache: Lru[str, dict[str, Any]] = Lru(4096)
+        self.prover = StateProver(reader, genesis)
         self._key_orgs: dict[str, str] = {}
         self._orgs_at = 0.0
         self.decimals = {c.code: c.decimals for c in genesis.currencies}

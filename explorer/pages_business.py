@@ -1,7 +1,10 @@
 """Pages about the business: organizations, receivables (with their family tree), payments.
 
 These read the contracts' JSON as the node serves it and show it; the chain facts under them
-(each transaction, block and certificate) are verified on the pages they link to.
+(each transaction, block and certificate) are verified on the pages they link to. An
+organization's balances and a receivable piece's holder, amount and status are also proved here,
+each by its state proof against the trusted genesis (`explorer.state_view`); a value no proof
+vouches for is marked unverified.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from aiohttp import web
 
 from explorer.graph import layout, timeline
 from explorer.reader import NodeError, RouteMissing
+from explorer.state_view import summary
 from explorer.web import PageError, render, view
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -51,9 +55,16 @@ async def org(request: web.Request) -> web.Response:
             400, "Malformed organization id", "Organization ids are lowercase letters, digits, -."
         )
     chain_view = view(request)
-    record = await chain_view.reader.org(org_id)
-    await chain_view.currency_decimals()
-    (held, held_error), (owed, owed_error), (payments, pay_error) = await asyncio.gather(
+    record, _, height = await asyncio.gather(
+        chain_view.reader.org(org_id), chain_view.currency_decimals(), chain_view.prover.tip()
+    )
+    listed = record.get("balances") if isinstance(record.get("balances"), dict) else {}
+    chains_own = [currency.code for currency in chain_view.genesis.currencies]
+    currencies = chains_own + sorted(
+        (set(chain_view.decimals) | set(map(str, listed))) - {*chains_own}
+    )
+    proofs, (held, held_error), (owed, owed_error), (payments, pay_error) = await asyncio.gather(
+        chain_view.prover.balances(org_id, currencies, height),
         _optional(chain_view.reader.receivables(holder=org_id)),
         _optional(chain_view.reader.receivables(debtor=org_id)),
         _optional(chain_view.reader.payments(org_id)),
@@ -63,6 +74,9 @@ async def org(request: web.Request) -> web.Response:
         request,
         "org.html",
         o=record,
+        listed=listed,
+        proofs=proofs,
+        state=summary(proofs.values()),
         held=held or [],
         held_error=held_error,
         owed=owed or [],
@@ -76,15 +90,19 @@ async def org(request: web.Request) -> web.Response:
 
 async def receivable(request: web.Request) -> web.Response:
     piece_id = _id(request, "receivable")
-    reader = view(request).reader
-    record, trace = await asyncio.gather(
-        reader.receivable(piece_id), reader.receivable_trace(piece_id)
+    chain_view = view(request)
+    record, trace, proof, _ = await asyncio.gather(
+        chain_view.reader.receivable(piece_id),
+        chain_view.reader.receivable_trace(piece_id),
+        chain_view.prover.piece(piece_id),
+        chain_view.currency_decimals(),
     )
-    await view(request).currency_decimals()
     return render(
         request,
         "receivable.html",
         r=record,
+        proved=proof.value if proof.ok and isinstance(proof.value, dict) else None,
+        state=proof,
         trace=trace,
         graph=layout(trace),
         steps=timeline(trace),
