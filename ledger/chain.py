@@ -296,6 +296,29 @@ class ChainStore:
         self.tree.committed(committed.tree)
         return new_tip
 
+    def adopt_snapshot(
+        self,
+        block: Block,
+        certificate: Certificate,
+        event_seq: int,
+        records: dict[bytes, bytes | None],
+    ) -> ChainTip:
+        """Make `block`, whose state snapshot sync rebuilt (ledger.snapshot_build), the tip:
+        its header, txs and certificate, with the caller's `records` (the tree's root pointer),
+        in one batch. Below it the chain keeps only what it held before (maybe nothing)."""
+        header = block.header
+        block_hash = header.hash()
+        height_key = _u64(header.height)
+        puts = dict(records)
+        puts[P_HEADER + height_key] = header.encode()
+        puts[P_BODY + height_key] = codec.encode(list(block.txs))
+        puts[P_CERT + height_key] = certificate.encode()
+        puts[P_HASH + block_hash] = codec.encode(header.height)
+        tip = ChainTip(header.height, block_hash, header.state_root, header.time_ms, event_seq)
+        puts[P_META + b"tip"] = _encode_tip(tip)
+        self.kv.write(puts, sync=True)
+        return tip
+
     @staticmethod
     def _tree_puts(update: TreeUpdate, header: Header, tip: ChainTip) -> dict[bytes, bytes | None]:
         """The tree's records for this block, once it is sure they are the header's state on
