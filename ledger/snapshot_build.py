@@ -101,16 +101,16 @@ class SnapshotProgress:
             raise StoreError("the snapshot progress record is damaged") from None
 
 
-def load_progress(kv: KeyValueStore) -> SnapshotProgress | None:
-    raw = kv.get(P_SNAPSHOT)
+def load_progress(store: ChainStore) -> SnapshotProgress | None:
+    raw = store.kv.get(P_SNAPSHOT)
     return None if raw is None else SnapshotProgress.decode(raw)
 
 
-def start_progress(kv: KeyValueStore, height: int, target: SnapshotTarget) -> SnapshotProgress:
+def start_progress(store: ChainStore, height: int, target: SnapshotTarget) -> SnapshotProgress:
     """A fresh snapshot of `height` (the target checked by the caller), recorded."""
     header = Block.decode(target.block).header
     progress = SnapshotProgress(height, header.state_root, target)
-    kv.write({P_SNAPSHOT: progress.encode()}, sync=True)
+    store.kv.write({P_SNAPSHOT: progress.encode()}, sync=True)
     return progress
 
 
@@ -120,6 +120,10 @@ class SnapshotBuilder:
     def __init__(self, kv: KeyValueStore, progress: SnapshotProgress) -> None:
         self.kv = kv
         self.progress = progress
+
+    @staticmethod
+    def on(store: ChainStore, progress: SnapshotProgress) -> SnapshotBuilder:
+        return SnapshotBuilder(store.kv, progress)
 
     @property
     def complete(self) -> bool:
@@ -245,7 +249,7 @@ def resume_install(store: ChainStore) -> ChainTip:
     """Finish an install whose switch is written (idempotent; a no-op without one): the flat
     state becomes the tree's leaves, and the tree keeps only version H."""
     kv = store.kv
-    progress = load_progress(kv)
+    progress = load_progress(store)
     if progress is None or progress.phase != FINISHING:
         return store.tip()
     height = progress.height
@@ -263,9 +267,10 @@ def resume_install(store: ChainStore) -> ChainTip:
     return store.check_tree()
 
 
-def abandon(kv: KeyValueStore) -> None:
+def abandon(store: ChainStore) -> None:
     """Forget a snapshot being fetched: its nodes (all under version H) and its progress."""
-    progress = load_progress(kv)
+    kv = store.kv
+    progress = load_progress(store)
     if progress is None or progress.phase != FETCHING:
         return
     version_prefix = P_SMT_NODE + struct.pack(">Q", progress.height)

@@ -326,6 +326,11 @@ class Executor:
             self.pruner.committed(height)
         return pending.receipts
 
+    def adopt_tip(self) -> None:
+        """The store's tip changed under us (a snapshot installed): start from it afresh."""
+        self.pending.clear()
+        self.tip = self.store.check_tree()
+
     def forget(self, block_hash: bytes) -> None:
         """Drop one executed block nobody will propose (e.g. an empty batch)."""
         self.pending.pop(block_hash, None)
