@@ -242,16 +242,19 @@ def install(store: ChainStore, progress: SnapshotProgress) -> ChainTip:
         P_SNAPSHOT: progress.encode(),
     }
     store.adopt_snapshot(block, certificate, progress.target.event_seq, switch)
-    return resume_install(store)
+    tip = resume_install(store)
+    if tip is None:
+        raise StoreError("the snapshot switch did not land")
+    return tip
 
 
-def resume_install(store: ChainStore) -> ChainTip:
-    """Finish an install whose switch is written (idempotent; a no-op without one): the flat
+def resume_install(store: ChainStore) -> ChainTip | None:
+    """Finish an install whose switch is written (idempotent; None without one): the flat
     state becomes the tree's leaves, and the tree keeps only version H."""
     kv = store.kv
     progress = load_progress(store)
-    if progress is None or progress.phase != FINISHING:
-        return store.tip()
+    if progress is None or progress.phase != FINISHING or not store.is_initialized():
+        return None
     height = progress.height
     _delete_range(kv, P_STATE, None)
     root = root_ref(kv, height)

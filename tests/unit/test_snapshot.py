@@ -245,6 +245,6 @@ def test_install_finishes_after_a_crash_between_its_steps(tmp_path: Path) -> Non
     fresh.close()
     store = ChainStore(LevelDBStore(tmp_path / "fresh"))
     tip = resume_install(store)
-    assert tip.state_root == source.executor.tip.state_root
+    assert tip is not None and tip.state_root == source.executor.tip.state_root
     assert dict(store.state_items("")) == dict(source.store.state_items(""))
     assert load_progress(store) is None
