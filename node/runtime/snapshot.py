@@ -19,6 +19,7 @@ is the one place that names the validator set (today genesis's).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import time
@@ -30,6 +31,7 @@ from ledger.certificates import verify_certificate
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
+from ledger.snapshot import SnapshotChunk
 from ledger.snapshot_build import (
     BadChunk,
     SnapshotBuilder,
@@ -62,6 +64,15 @@ MAX_TIMEOUTS = 2  # a peer that times out this often is left out of the snapshot
 MAX_ROUNDS = 5  # rounds of offers tried before the node gives up and replays instead
 RETRY_S = 2.0
 LOG_EVERY_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A chunk asked of `peer` for the range after `after`, its answer to come from `task`."""
+
+    peer: int
+    after: int | None
+    task: asyncio.Task[object | None]
 
 
 class BadOffer(Exception):
@@ -163,11 +174,15 @@ class SnapshotSync:
         return False
 
     async def _connected_peers(self) -> list[int]:
+        """The peers connected once the first is (or `connect_wait` passed), and the others
+        had up to `SETTLE_S` to follow; the network reports connections by callback, polled."""
         deadline = time.monotonic() + self.connect_wait
         while not self.peers.connected() and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)  # the network reports connections by callback; poll them
-        if self.peers.connected():
-            await asyncio.sleep(SETTLE_S)  # let the other peers' handshakes finish
+            await asyncio.sleep(0.05)
+        settled = time.monotonic() + SETTLE_S
+        others = len(self.peers.names) - 1
+        while 0 < len(self.peers.connected()) < others and time.monotonic() < settled:
+            await asyncio.sleep(0.05)
         return sorted(self.peers.connected())
 
     async def _offers(self, peers: Sequence[int]) -> dict[int, SnapshotOffer]:
@@ -259,42 +274,84 @@ class SnapshotSync:
         return True
 
     async def _fetch_chunks(self, builder: SnapshotBuilder, rotation: list[int]) -> None:
+        """Ask the peers of `rotation` in turn; while one chunk is checked and written, the
+        next range (it starts after the chunk's last key) is already asked of the next peer.
+        A prefetched answer is used only if the chunk it follows was accepted."""
         timeouts: dict[int, int] = {}
         turn = itertools.count()
+        height = builder.progress.height
+        ahead: _Asked | None = None
         logged = time.monotonic()
-        while not builder.complete and rotation:
-            peer = rotation[next(turn) % len(rotation)]
-            height, after = builder.progress.height, builder.progress.after
-            answer = await self._ask(peer, ChunkAsk(0, height, after))
-            if not isinstance(answer, ChunkAnswer):
-                timeouts[peer] = timeouts.get(peer, 0) + 1
-                self._peer_fault(peer, "timeout", f"no chunk in {self.answer_timeout} s")
-                if timeouts[peer] >= MAX_TIMEOUTS:
-                    rotation.remove(peer)
-                continue
-            if answer.error is not None:
-                log.info(
-                    "snapshot sync: %s cannot serve %d: %s", self._name(peer), height, answer.error
-                )
+        try:
+            while not builder.complete and rotation:
+                after = builder.progress.after
+                asked = ahead if ahead and ahead.after == after and ahead.peer in rotation else None
+                if asked is None:
+                    if ahead is not None:
+                        ahead.task.cancel()
+                    asked = self._ask_chunk(rotation[next(turn) % len(rotation)], height, after)
+                ahead = None
+                chunk = self._usable(asked.peer, await asked.task, rotation, timeouts)
+                if chunk is None:
+                    continue
+                if chunk.more and chunk.leaves:
+                    upto = int.from_bytes(hashlib.sha256(chunk.leaves[-1][0]).digest(), "big")
+                    ahead = self._ask_chunk(rotation[next(turn) % len(rotation)], height, upto)
+                if await self._apply(builder, asked.peer, chunk, rotation):
+                    logged = self._log_progress(builder.progress, logged)
+        finally:
+            if ahead is not None:
+                ahead.task.cancel()
+
+    def _ask_chunk(self, peer: int, height: int, after: int | None) -> _Asked:
+        task = asyncio.get_running_loop().create_task(
+            self._ask(peer, ChunkAsk(0, height, after)), name="snapshot-chunk"
+        )
+        return _Asked(peer, after, task)
+
+    def _usable(
+        self, peer: int, answer: object, rotation: list[int], timeouts: dict[int, int]
+    ) -> SnapshotChunk | None:
+        """The chunk in `answer`, or None (a timeout, or a height the peer cannot serve)."""
+        if not isinstance(answer, ChunkAnswer):
+            timeouts[peer] = timeouts.get(peer, 0) + 1
+            self._peer_fault(peer, "timeout", f"no chunk in {self.answer_timeout} s")
+            if timeouts[peer] >= MAX_TIMEOUTS and peer in rotation:
                 rotation.remove(peer)
-                continue
-            try:
-                progress = await asyncio.to_thread(builder.apply, answer.chunk)
-            except BadChunk as error:
-                self.peers.fault(peer, f"snapshot: {error.message}")
-                self._peer_fault(peer, "bad_chunk", error.message)
+            return None
+        if answer.error is not None:
+            name, height = self._name(peer), answer.chunk.height
+            log.info("snapshot sync: %s cannot serve %d: %s", name, height, answer.error)
+            if peer in rotation:
                 rotation.remove(peer)
-                continue
-            self._count(answer.chunk.leaves, answer.chunk.size())
-            self.progress = progress
-            if time.monotonic() - logged >= LOG_EVERY_S:
-                logged = time.monotonic()
-                log.info(
-                    "snapshot sync at %d: %d keys in %d chunks so far",
-                    height,
-                    progress.keys,
-                    progress.chunks,
-                )
+            return None
+        return answer.chunk
+
+    async def _apply(
+        self, builder: SnapshotBuilder, peer: int, chunk: SnapshotChunk, rotation: list[int]
+    ) -> bool:
+        try:
+            self.progress = await asyncio.to_thread(builder.apply, chunk)
+        except BadChunk as error:
+            self.peers.fault(peer, f"snapshot: {error.message}")
+            self._peer_fault(peer, "bad_chunk", error.message)
+            if peer in rotation:
+                rotation.remove(peer)
+            return False
+        self._count(chunk.leaves, chunk.size())
+        return True
+
+    @staticmethod
+    def _log_progress(progress: SnapshotProgress, logged: float) -> float:
+        if time.monotonic() - logged < LOG_EVERY_S:
+            return logged
+        log.info(
+            "snapshot sync at %d: %d keys in %d chunks so far",
+            progress.height,
+            progress.keys,
+            progress.chunks,
+        )
+        return time.monotonic()
 
     def _count(self, leaves: Sequence[object], size: int) -> None:
         self.metrics.snapshot_keys.inc(len(leaves))

@@ -3,9 +3,11 @@
 An offer is our committed tip as a snapshot target: its block and certificate (and our event
 count). A chunk is cut from the state tree's version H (ledger.snapshot), which no later block
 changes, so what we serve at H stays consistent while we go on committing; the walk runs on a
-thread, not on the loop that drives consensus. One chunk per peer is served at a time: a peer
-asking faster than we answer gets nothing for the extra asks (it waits and asks again, or moves
-on). A height we no longer hold (pruned past `[state] retain_heights`) is answered with its code.
+thread, not on the loop that drives consensus. One chunk per peer is cut at a time; an ask that
+comes meanwhile waits its turn, and replaces any ask already waiting (the asker gave up on that
+one: it prefetches the next range and re-asks when a chunk failed), so a peer costs us at most
+two chunks' work however fast it asks. A height we no longer hold (pruned past `[state]
+retain_heights`) is answered with its code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ledger.message_bounds import frame_budget
 from ledger.snapshot import SnapshotChunk, serve_chunk
 from network.snapshot_wire import (
     ChunkAnswer,
+    ChunkAsk,
     SnapshotOffer,
     decode_chunk_ask,
     decode_snapshot_ask,
@@ -44,6 +47,7 @@ class SnapshotServer:
         self.metrics = metrics
         self.chunk_bytes = min(CHUNK_BYTES, frame_bytes - PROOF_RESERVE)
         self._serving: set[int] = set()  # peers whose chunk is being cut
+        self._next: dict[int, ChunkAsk] = {}  # the ask each of them made meanwhile
         self._tasks: set[asyncio.Task[None]] = set()
 
     @staticmethod
@@ -69,7 +73,11 @@ class SnapshotServer:
     def on_chunk_ask(self, peer: int, body: memoryview) -> None:
         ask = decode_chunk_ask(body)
         if peer in self._serving:
+            self._next[peer] = ask
             return
+        self._start(peer, ask)
+
+    def _start(self, peer: int, ask: ChunkAsk) -> None:
         self._serving.add(peer)
         task = asyncio.get_running_loop().create_task(
             self._serve(peer, ask.request_id, ask.height, ask.after), name="snapshot-serve"
@@ -78,6 +86,15 @@ class SnapshotServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, peer: int, request_id: int, height: int, after: int | None) -> None:
+        try:
+            await self._answer(peer, request_id, height, after)
+        finally:
+            self._serving.discard(peer)
+            waiting = self._next.pop(peer, None)
+            if waiting is not None:
+                self._start(peer, waiting)
+
+    async def _answer(self, peer: int, request_id: int, height: int, after: int | None) -> None:
         error: str | None = None
         try:
             chunk = await asyncio.to_thread(
@@ -88,8 +105,6 @@ class SnapshotServer:
             chunk, error = SnapshotChunk(height, (), False), failure.code
         except TallyError as refusal:  # a height pruned or not reached: the asker moves on
             chunk, error = SnapshotChunk(height, (), False), refusal.code
-        finally:
-            self._serving.discard(peer)
         self.metrics.snapshot_served.inc()
         self.peers.send_payload(peer, encode_chunk(ChunkAnswer(request_id, chunk, error)))
 
