@@ -58,7 +58,7 @@ from node.runtime.transport import PeerTransport
 log = logging.getLogger(__name__)
 
 ANSWER_TIMEOUT_S = 10.0  # an offer or a chunk not answered in this long counts as a timeout
-CONNECT_WAIT_S = 10.0  # at start, how long to wait for a first peer before going on alone
+CONNECT_WAIT_S = 3.0  # at start, how long to wait for a first peer before going on alone
 SETTLE_S = 1.0  # after the first peer, how long the others get to connect
 MAX_TIMEOUTS = 2  # a peer that times out this often is left out of the snapshot
 MAX_ROUNDS = 5  # rounds of offers tried before the node gives up and replays instead
