@@ -64,7 +64,7 @@ async def syncing_gate(request: web.Request, handler: Handler) -> web.StreamResp
             f"this node is restoring the state at height {snapshot['height']} by snapshot sync "
             f"({snapshot['keys']} keys so far); ask another node, or retry later"
         )
-        return _error(503, "SYNCING", message, {"Retry-After": "5"})
+        raise HttpError(503, "SYNCING", message, {"Retry-After": "5"})
     return await handler(request)
 
 
@@ -75,7 +75,7 @@ ROUTE_MODULES = (chain, blocks, stream, orgs, raw, receivables, payments, state)
 
 def make_app(handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
     app = web.Application(
-        middlewares=[track_requests, syncing_gate, error_middleware],
+        middlewares=[track_requests, error_middleware, syncing_gate],
         client_max_size=limits.max_body_bytes,
     )
     app[NODE] = handle
