@@ -8,10 +8,12 @@ chunk that fails raises `BadChunk` and leaves the store as it was, so the next p
 for the same range. Memory follows one chunk: earlier nodes are read back from the store.
 
 Progress (the target, the partial root, the last path applied, counts) goes down in the same
-batch as each chunk's nodes, so a crash resumes after the last chunk written. Installing is two
-steps: one batch makes H the tip (`ChainStore.adopt_snapshot`, phase "finishing"), then the
-flat state is rewritten from the tree and the old tree's nodes are deleted, in bounded batches;
-a crash in between finishes on the next start (`resume_install`), before anything reads state.
+batch as each chunk's nodes and its keys and values (under a staging prefix: the flat state of
+the old tip stays as it was until the install), so a crash resumes after the last chunk written.
+Installing: one batch makes H the tip (`ChainStore.adopt_snapshot`, phase "switched"); then the
+flat state is replaced by the staged one, and the staging area and the old tree's nodes are
+deleted, in bounded batches, each phase recorded; a crash in between finishes on the next start
+(`resume_install`), before anything reads state.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from ledger.errors import DecodeError, StoreError, TallyError
 from ledger.smt import EMPTY_HASH, EMPTY_REF, PATH_BITS, LeafNode, Node, Ref, StateProof, path_bit
 from ledger.smt_store import P_SMT_NODE, P_SMT_ROOT, P_SMT_STALE, decode_node, encode_node, node_key
 from ledger.smt_update import Write, apply_writes
-from ledger.snapshot import MAX_PATH, SnapshotChunk, encode_root_ref, leaves_after, root_ref
+from ledger.snapshot import MAX_PATH, SnapshotChunk, encode_root_ref
 from ledger.store import KeyValueStore
 from ledger.types import Block, Certificate
 
 P_SNAPSHOT = P_META + b"snapshot"  # the progress of a snapshot being fetched or installed
-FETCHING, FINISHING = "fetching", "finishing"
+P_SNAPSHOT_STATE = b"v2/snap/st/"  # key -> value of the chunks applied: the flat state to be
+# Phases: chunks being fetched; all applied (the root matched); H made the tip; flat state copied.
+FETCHING, REBUILT, SWITCHED, COPIED = "fetching", "rebuilt", "switched", "copied"
 BATCH_KEYS = 4096  # records per batch when the install rewrites or deletes in bulk
 
 
@@ -156,8 +160,10 @@ class SnapshotBuilder:
             keys=progress.keys + len(leaves),
             chunks=progress.chunks + 1,
             size=progress.size + chunk.size(),
-            phase=FETCHING if chunk.more else FINISHING,
+            phase=FETCHING if chunk.more else REBUILT,
         )
+        for leaf in leaves:
+            puts[P_SNAPSHOT_STATE + leaf.key] = leaf.value
         puts[P_SNAPSHOT] = self.progress.encode()
         self.kv.write(puts, sync=True)
         return self.progress
@@ -233,13 +239,13 @@ def _ordered_leaves(chunk: SnapshotChunk, after: int | None) -> list[LeafNode]:
 
 def install(store: ChainStore, progress: SnapshotProgress) -> ChainTip:
     """Make the rebuilt state the tip: one batch switches, then `resume_install` cleans up."""
-    if progress.phase != FINISHING:
-        raise StoreError("the snapshot is not complete")
+    if progress.phase != REBUILT:
+        raise StoreError(f"the snapshot is {progress.phase}, not rebuilt")
     block = Block.decode(progress.target.block)
     certificate = Certificate.decode(progress.target.certificate)
     switch: dict[bytes, bytes | None] = {
         P_SMT_ROOT + struct.pack(">Q", progress.height): encode_root_ref(progress.root),
-        P_SNAPSHOT: progress.encode(),
+        P_SNAPSHOT: replace(progress, phase=SWITCHED).encode(),
     }
     store.adopt_snapshot(block, certificate, progress.target.event_seq, switch)
     tip = resume_install(store)
@@ -250,34 +256,37 @@ def install(store: ChainStore, progress: SnapshotProgress) -> ChainTip:
 
 def resume_install(store: ChainStore) -> ChainTip | None:
     """Finish an install whose switch is written (idempotent; None without one): the flat
-    state becomes the tree's leaves, and the tree keeps only version H."""
+    state becomes the staged one, and the tree keeps only version H."""
     kv = store.kv
     progress = load_progress(store)
-    if progress is None or progress.phase != FINISHING or not store.is_initialized():
+    if progress is None or progress.phase not in (SWITCHED, COPIED):
         return None
-    height = progress.height
-    _delete_range(kv, P_STATE, None)
-    root = root_ref(kv, height)
-    after: int | None = None
-    more = True
-    while more:
-        leaves, more = leaves_after(kv, root, after, 1 << 24, BATCH_KEYS)
-        kv.write({P_STATE + leaf.key: leaf.value for leaf in leaves}, sync=False)
-        after = leaves[-1].path if leaves else None
+    if progress.phase == SWITCHED:
+        _delete_range(kv, P_STATE, None)
+        batch: dict[bytes, bytes | None] = {}
+        for key, value in kv.iterate(P_SNAPSHOT_STATE):
+            batch[P_STATE + key[len(P_SNAPSHOT_STATE) :]] = value
+            if len(batch) >= BATCH_KEYS:
+                kv.write(batch, sync=False)
+                batch = {}
+        batch[P_SNAPSHOT] = replace(progress, phase=COPIED).encode()
+        kv.write(batch, sync=True)
+    _delete_range(kv, P_SNAPSHOT_STATE, None)
     for prefix in (P_SMT_NODE, P_SMT_STALE, P_SMT_ROOT):
-        _delete_range(kv, prefix, height)
+        _delete_range(kv, prefix, progress.height)
     kv.write({P_SNAPSHOT: None}, sync=True)
     return store.check_tree()
 
 
 def abandon(store: ChainStore) -> None:
-    """Forget a snapshot being fetched: its nodes (all under version H) and its progress."""
+    """Forget a snapshot not installed yet: its nodes (all under version H), its staged state
+    and its progress."""
     kv = store.kv
     progress = load_progress(store)
-    if progress is None or progress.phase != FETCHING:
+    if progress is None or progress.phase not in (FETCHING, REBUILT):
         return
-    version_prefix = P_SMT_NODE + struct.pack(">Q", progress.height)
-    _delete_range(kv, version_prefix, None)
+    _delete_range(kv, P_SMT_NODE + struct.pack(">Q", progress.height), None)
+    _delete_range(kv, P_SNAPSHOT_STATE, None)
     kv.write({P_SNAPSHOT: None}, sync=True)
 
 

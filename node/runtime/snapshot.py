@@ -33,6 +33,7 @@ from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from ledger.snapshot import SnapshotChunk
 from ledger.snapshot_build import (
+    REBUILT,
     BadChunk,
     SnapshotBuilder,
     SnapshotProgress,
@@ -156,6 +157,9 @@ class SnapshotSync:
         if self.behind <= 0:
             abandon(self.store)
             return False
+        progress = load_progress(self.store)
+        if progress is not None and progress.phase == REBUILT:  # stopped before installing
+            return await self._fetch(progress, [])
         for _ in range(MAX_ROUNDS):
             peers = await self._connected_peers()
             if not peers:

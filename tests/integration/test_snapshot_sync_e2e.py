@@ -102,8 +102,10 @@ def test_a_wiped_validator_catches_up_by_snapshot(loaded: Any) -> None:
     with pytest.raises(ApiError) as missing:
         wiped.block(1)  # it holds no block below the snapshot
     assert missing.value.status == 404
+    installed = next(line for line in log.splitlines() if "snapshot sync: installed" in line)
+    print(f"\n{installed.split(': ', 1)[1]}")
     print(
-        f"\nsnapshot catch-up: {height} heights, {int(keys)} keys in {seconds:.2f} s "
+        f"snapshot catch-up: {height} heights, {int(keys)} keys in {seconds:.2f} s "
         f"(from process start): {height / seconds:.1f} heights/s, {keys / seconds:.0f} keys/s; "
         f"network commit rate {commit_rate:.1f} heights/s; "
         f"ratio {height / seconds / commit_rate:.1f}x"

@@ -83,7 +83,7 @@ def test_chunks_rebuild_the_root_of_the_version_served(tmp_path: Path, seed: int
     assert chunks > 10
     assert builder.progress.root[0] == tree.root(height)
     assert builder.progress.keys == len(state)
-    assert builder.progress.phase == "finishing"
+    assert builder.progress.phase == "rebuilt"
 
 
 def test_one_key_chunks_and_one_chunk_for_all(tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def test_install_finishes_after_a_crash_between_its_steps(tmp_path: Path) -> Non
         progress.target.event_seq,
         {
             P_SMT_ROOT + progress.height.to_bytes(8, "big"): encode_root_ref(progress.root),
-            P_SNAPSHOT: progress.encode(),
+            P_SNAPSHOT: replace(progress, phase="switched").encode(),
         },
     )
     fresh.close()
@@ -248,3 +248,41 @@ def test_install_finishes_after_a_crash_between_its_steps(tmp_path: Path) -> Non
     assert tip is not None and tip.state_root == source.executor.tip.state_root
     assert dict(store.state_items("")) == dict(source.store.state_items(""))
     assert load_progress(store) is None
+
+
+def test_the_old_tip_stays_whole_until_the_switch(tmp_path: Path) -> None:
+    """Chunks stage their keys: a node stopped before installing still opens at its old tip,
+    with its old state and tree, and abandoning leaves nothing of the snapshot behind."""
+    source = _busy_chain(tmp_path / "source", 3)
+    fresh = ContractChain(tmp_path / "fresh")
+    before = dict(fresh.store.state_items(""))
+    builder = _snapshot_into(source, fresh.store, keys=13)
+    assert builder.progress.phase == "rebuilt"
+    fresh.close()
+    store = ChainStore(LevelDBStore(tmp_path / "fresh"))
+    assert resume_install(store) is None  # not switched: nothing to finish at open
+    assert store.check_tree().height == 0
+    assert dict(store.state_items("")) == before
+    abandon(store)
+    assert load_progress(store) is None
+    assert not list(store.kv.iterate(b"v2/snap/"))
+    height = source.executor.tip.height.to_bytes(8, "big")
+    assert not list(store.kv.iterate(P_SMT_NODE + height))
+    assert store.check_tree().height == 0
+
+
+def test_install_resumes_after_the_copy(tmp_path: Path) -> None:
+    source = _busy_chain(tmp_path / "source", 3)
+    fresh = ContractChain(tmp_path / "fresh")
+    progress = _snapshot_into(source, fresh.store, keys=13).progress
+    install(fresh.store, progress)
+    from ledger.snapshot_build import P_SNAPSHOT
+
+    # as if the process died after the copy: the record says so, the staging area is back
+    fresh.kv.write({P_SNAPSHOT: replace(progress, phase="copied").encode(), b"v2/snap/st/x": b"1"})
+    fresh.close()
+    store = ChainStore(LevelDBStore(tmp_path / "fresh"))
+    tip = resume_install(store)
+    assert tip is not None and tip.state_root == source.executor.tip.state_root
+    assert dict(store.state_items("")) == dict(source.store.state_items(""))
+    assert not list(store.kv.iterate(b"v2/snap/"))
