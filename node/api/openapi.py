@@ -71,7 +71,12 @@ def _p(name: str, description: str) -> dict[str, Any]:
 WAIT = [_q("wait", "'commit' waits for receipts", "string"), _q("timeout_ms", "wait at most")]
 
 CORE_PATHS: dict[str, dict[str, Any]] = {
-    "/v1/status": {"get": _op("Chain id, node, height, last hash, view, primary, peers, mempool")},
+    "/v1/status": {
+        "get": _op(
+            "Chain id, node, height, last hash, view, primary, peers, mempool, snapshot "
+            "({height, keys, chunks} while restoring the state by snapshot sync, else null)"
+        )
+    },
     "/v1/txs": {
         "post": _op(
             "Submit signed txs (hex of their canonical encoding); results in order",

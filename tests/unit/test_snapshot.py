@@ -13,11 +13,13 @@ import pytest
 
 from ledger.chain import ChainStore
 from ledger.smt import key_hash
-from ledger.smt_store import P_SMT_NODE, StateTree, encode_writes
-from ledger.snapshot import SnapshotChunk, serve_chunk
+from ledger.smt_store import P_SMT_NODE, P_SMT_ROOT, StateTree, encode_writes
+from ledger.snapshot import SnapshotChunk, encode_root_ref, serve_chunk
 from ledger.snapshot_build import (
+    P_SNAPSHOT,
     BadChunk,
     SnapshotBuilder,
+    SnapshotProgress,
     SnapshotTarget,
     abandon,
     install,
@@ -26,6 +28,7 @@ from ledger.snapshot_build import (
     start_progress,
 )
 from ledger.store import LevelDBStore
+from ledger.types import Block, Certificate
 from tests.support.contract_chain import ContractChain
 
 
@@ -60,8 +63,6 @@ def _target() -> SnapshotTarget:
 
 def _builder(path: Path, tree: StateTree, height: int) -> SnapshotBuilder:
     kv = LevelDBStore(path)
-    from ledger.snapshot_build import SnapshotProgress
-
     progress = SnapshotProgress(height, tree.root(height), _target())
     return SnapshotBuilder(kv, progress)
 
@@ -143,8 +144,6 @@ def test_progress_survives_a_crash_and_resumes(tmp_path: Path) -> None:
     tree, height, state = _served_tree(tmp_path / "server", 6)
     kv = LevelDBStore(tmp_path / "client")
     target = SnapshotTarget(b"block", b"cert", 9)
-    from ledger.snapshot_build import SnapshotProgress
-
     progress = SnapshotProgress(height, tree.root(height), target)
     builder = SnapshotBuilder(kv, progress)
     for _ in range(5):
@@ -228,11 +227,6 @@ def test_install_finishes_after_a_crash_between_its_steps(tmp_path: Path) -> Non
     builder = _snapshot_into(source, fresh.store, keys=13)
     progress = builder.progress
     # the switch alone, as if the process died right after its batch
-    from ledger.smt_store import P_SMT_ROOT
-    from ledger.snapshot import encode_root_ref
-    from ledger.snapshot_build import P_SNAPSHOT
-    from ledger.types import Block, Certificate
-
     fresh.store.adopt_snapshot(
         Block.decode(progress.target.block),
         Certificate.decode(progress.target.certificate),
@@ -276,8 +270,6 @@ def test_install_resumes_after_the_copy(tmp_path: Path) -> None:
     fresh = ContractChain(tmp_path / "fresh")
     progress = _snapshot_into(source, fresh.store, keys=13).progress
     install(fresh.store, progress)
-    from ledger.snapshot_build import P_SNAPSHOT
-
     # as if the process died after the copy: the record says so, the staging area is back
     fresh.kv.write({P_SNAPSHOT: replace(progress, phase="copied").encode(), b"v2/snap/st/x": b"1"})
     fresh.close()

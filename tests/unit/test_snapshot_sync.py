@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +55,11 @@ def _altered_chunk(payload: bytes) -> bytes:
         return payload
     key, value = chunk.leaves[0]
     leaves = ((key, value + b"\x00"), *chunk.leaves[1:])
-    from dataclasses import replace
-
     return encode_chunk(replace(answer, chunk=replace(chunk, leaves=leaves)))
 
 
 def _forged_offer(payload: bytes) -> bytes:
     offer = decode_offer(memoryview(payload)[1:])
-    from dataclasses import replace
-
     assert offer.certificate is not None
     forged = Certificate.decode(offer.certificate)
     forged = Certificate(forged.height, 0, forged.block_hash, b"\x01", bytes(96))
