@@ -10,7 +10,7 @@ leaves at once when the primary proves itself faulty in a way anyone can check (
 proposals for one height, a malformed header, a proposal that does not extend its parent), and
 when f+1 other replicas are in higher views (it joins the lowest of them). It persists the view
 and its VIEW-CHANGE before sending it, and stops voting in the old view. The timeout doubles
-with every failed view.
+with every failed view and halves with every commit that came fast enough (`NormalCase.calm_down`).
 
 Why suspicion first: a VIEW-CHANGE cannot be taken back. The replica promises to vote no more
 in v, and NEW-VIEW(v+1) relies on that promise: it may be built from this VIEW-CHANGE, which

@@ -304,10 +304,24 @@ class NormalCase(ReplicaState):
             self.pending.pop(tx_id, None)
             self.inflight.discard(tx_id)
         self.executed = {h: v for h, v in self.executed.items() if v > height}
+        self.calm_down()
         self.progress_mark = self.now
-        self.failures = 0
         self.progressed()
         self.vote_checkpoint(height, slot.block_hash)
+
+    def calm_down(self) -> None:
+        """On a commit, halve the view timeout if this commit came well within the halved one.
+
+        Resetting it outright on the first commit after a view change made an honestly
+        overloaded network (blocks that take longer than the base timeout to build and check)
+        change view at every height; a timeout that only shrinks while commits come fast stays
+        long while the load lasts, and is back to its base a few commits after it passes.
+        """
+        if self.failures == 0:
+            return
+        waited = self.now - (self.now if self.progress_mark is None else self.progress_mark)
+        if 2 * waited < self.config.view_timeout(self.failures - 1):
+            self.failures -= 1
 
     # -- checkpoints -----------------------------------------------------------------------------
 

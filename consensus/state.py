@@ -44,7 +44,7 @@ class ReplicaState:
         self.suspects: dict[ValidatorIndex, tuple[View, int]] = {}
         # our own suspicion of the current view, and the txs it is about (none: no progress)
         self.suspicion: tuple[View, frozenset[bytes]] | None = None
-        self.failures = 0  # consecutive views without progress: the timeout doubles with it
+        self.failures = 0  # failed views, less one per fast commit: the timeout doubles with it
         self.vc_started = 0
         self.vc_quorum_at: int | None = None  # when 2f+1 replicas were changing to >= our view
         # -- log and chain ----------------------------------------------------------------------

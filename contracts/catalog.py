@@ -6,6 +6,7 @@ from typing import Any
 
 from contracts import (  # noqa: F401  (registration by import)
     cash,
+    devclock,
     fx,
     governance,
     netting,
@@ -18,7 +19,7 @@ from ledger.genesis import Genesis
 
 
 def genesis_state(genesis: Genesis) -> dict[str, Any]:
-    return registry.genesis_state(genesis)
+    return {**registry.genesis_state(genesis), **devclock.genesis_state(genesis)}
 
 
 def methods() -> dict[tuple[str, str], Method]:

@@ -22,21 +22,22 @@ rule came in still counts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from contracts.amounts import add
 from contracts.errors import ensure, fail
-from contracts.registry import get_org
+from contracts.registry import read_org
 from contracts.runtime import Context
 from contracts.wording import money
 
 
 def is_sanctioned(ctx: Context, org_id: str) -> bool:
     """The organization is under sanction at block time (money due to it is held)."""
-    return bool(get_org(ctx, org_id).get("sanctioned", False))
+    return bool(read_org(ctx, org_id).get("sanctioned", False))
 
 
-def kyc_valid(org: dict[str, Any], today: str) -> bool:
+def kyc_valid(org: Mapping[str, Any], today: str) -> bool:
     """KYC on file and not expired: valid through its expiry date, inclusive."""
     expires = str(org.get("kyc_expires") or "")
     return expires != "" and expires >= today
@@ -56,7 +57,7 @@ def require_kyc(ctx: Context, *org_ids: str) -> None:
     """Each organization's KYC is valid on the block date, checked in the order given."""
     today = ctx.today()
     for org_id in dict.fromkeys(org_ids):
-        org = get_org(ctx, org_id)
+        org = read_org(ctx, org_id)
         ensure(
             kyc_valid(org, today),
             "KYC_EXPIRED",
@@ -82,10 +83,10 @@ def require_initiator(ctx: Context) -> None:
     require_movement(ctx, ctx.sender_org, None)
 
 
-def require_compliant(ctx: Context, *org_ids: str) -> list[dict[str, Any]]:
+def require_compliant(ctx: Context, *org_ids: str) -> list[Mapping[str, Any]]:
     """The parties to a payment, FX quote or net settlement: all active, then all
     unsanctioned, then all KYC-valid. Their registry records, in the order given."""
-    orgs = [get_org(ctx, org_id) for org_id in org_ids]
+    orgs = [read_org(ctx, org_id) for org_id in org_ids]
     for org in orgs:
         suspended = bool(org.get("suspended", False))
         ensure(not suspended, "ORG_SUSPENDED", f"organization {org['id']} is suspended")
@@ -107,7 +108,7 @@ def require_within_limit(ctx: Context, org_id: str, currency: str, value: int) -
     """Giving `value` more today keeps the organization within its daily limit in `currency`;
     what it would then have given today. Checks only: `count_outgoing` records it."""
     used = add(used_today(ctx, org_id, currency), value, f"what {org_id} paid in {currency} today")
-    limit = dict(get_org(ctx, org_id).get("daily_limits") or {}).get(currency)
+    limit = dict(read_org(ctx, org_id).get("daily_limits") or {}).get(currency)
     if limit is not None and used > int(limit):
         fail(
             "DAILY_LIMIT_EXCEEDED",

@@ -13,6 +13,7 @@ State:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from contracts import cash, fx
@@ -54,7 +55,7 @@ def _index(ctx: Context, payment_id: str, roles: dict[str, list[str]]) -> None:
 
 def _prepare(
     ctx: Context, to: str, end_to_end_id: str, dealer: str | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     """The e2e id's uniqueness, then compliance of payer, beneficiary (and dealer); each leg's
     `cash.move` then counts it against its payer's daily limit."""
     payer_id = ctx.sender_org

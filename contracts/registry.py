@@ -11,7 +11,8 @@ Changes to KYC, sanctions, limits and membership go through governance (contract
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from contracts.args import bin32, one_of, org_id
 from contracts.errors import ensure
@@ -31,9 +32,15 @@ def currency_key(code: str) -> str:
 
 
 def get_org(ctx: Context, org: str) -> dict[str, Any]:
+    """The organization's record, a copy the caller may change and put back."""
+    return dict(read_org(ctx, org))
+
+
+def read_org(ctx: Context, org: str) -> Mapping[str, Any]:
+    """The organization's record, to read only: compliance asks it several times per call."""
     record = ctx.get(org_key(org))
     ensure(record is not None, "UNKNOWN_ORG", f"no organization {org!r}")
-    return dict(record)
+    return cast(Mapping[str, Any], record)
 
 
 def get_currency(ctx: Context, code: str) -> dict[str, Any]:
@@ -42,8 +49,8 @@ def get_currency(ctx: Context, code: str) -> dict[str, Any]:
     return dict(record)
 
 
-def require_active(ctx: Context, org: str) -> dict[str, Any]:
-    record = get_org(ctx, org)
+def require_active(ctx: Context, org: str) -> Mapping[str, Any]:
+    record = read_org(ctx, org)
     ensure(not record.get("suspended", False), "ORG_SUSPENDED", f"organization {org} is suspended")
     return record
 

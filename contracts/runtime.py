@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from contracts.args import Optional, Validator, validate_args
@@ -72,7 +73,7 @@ class Context:
 
     def today(self) -> str:
         """Block time as an ISO date (UTC): what dates in contracts are compared with."""
-        return datetime.fromtimestamp(self.block.time_ms / 1000, tz=UTC).date().isoformat()
+        return iso_day(self.block.time_ms)
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.state.get(key)
@@ -92,6 +93,12 @@ class Context:
         """A fresh object id: sha256(tx id || counter), the same on every replica."""
         self._counter += 1
         return sha256(self.tx_id + self._counter.to_bytes(4, "big")).hex()
+
+
+@lru_cache(maxsize=64)
+def iso_day(time_ms: int) -> str:
+    """The UTC date of a block time; a block's transactions ask it many times over."""
+    return datetime.fromtimestamp(time_ms / 1000, tz=UTC).date().isoformat()
 
 
 Handler = Callable[..., Any]
@@ -157,7 +164,7 @@ def resolve_caller(read: Reader, key: bytes) -> Caller:
 def apply_tx(block_state: Reader, block: BlockInfo, tx_id: bytes, body: TxBody) -> TxOutcome:
     """Run one transaction's call over the block's state so far; on success its writes are in
     `call_state`, for the caller to merge into the block once it has checked them."""
-    call_state = StateOverlay(block_state)
+    call_state = StateOverlay(block_state, remember_reads=True)
     try:
         spec = METHODS.get((body.contract, body.method))
         if spec is None:

@@ -8,6 +8,7 @@ KYC, daily limits) is not here: it binds every contract, in contracts/compliance
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from contracts.args import plain_text
@@ -63,7 +64,7 @@ def is_purpose_code(value: str) -> bool:
     return bool(_PURPOSE_CODE.match(value))
 
 
-def with_defaults(details: dict[str, str], org: dict[str, Any]) -> dict[str, str]:
+def with_defaults(details: dict[str, str], org: Mapping[str, Any]) -> dict[str, str]:
     """Fill the name and country from the registry when the caller left them out."""
     filled = dict(details)
     filled.setdefault("name", str(org.get("name") or org["id"])[:140])

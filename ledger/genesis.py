@@ -118,6 +118,12 @@ class Genesis:
     def currency(self, code: str) -> CurrencyInfo | None:
         return next((c for c in self.currencies if c.code == code), None)
 
+    @property
+    def development(self) -> bool:
+        """Whether genesis marks a development chain (`"development": true`): only such a
+        chain may move its block clock (`tally localnet time`, contracts/devclock.py)."""
+        return self.raw.get("development") is True
+
 
 def validators_hash(validators: tuple[ValidatorInfo, ...] | list[ValidatorInfo]) -> bytes:
     return sha256(codec.encode([[v.ed25519, v.bls] for v in validators]))
@@ -192,6 +198,7 @@ def genesis_from_value(raw: Any) -> Genesis:
         _need(name in raw, f"genesis is missing {name!r}")
     _need(isinstance(raw["chain"], str) and raw["chain"] != "", "chain must be a non-empty string")
     _need(isinstance(raw["time_ms"], int) and raw["time_ms"] >= 0, "time_ms must be an integer")
+    _need(isinstance(raw.get("development", False), bool), "development must be true or false")
 
     validators = tuple(
         _validator(v, i) for i, v in enumerate(_list(raw["validators"], "validators"))

@@ -15,18 +15,32 @@ Reader = Callable[[str], Any]
 
 
 class StateOverlay:
-    """Writes buffered over `parent`; `None` as a value means the key was deleted."""
+    """Writes buffered over `parent`; `None` as a value means the key was deleted.
 
-    __slots__ = ("_parent", "writes")
+    With `remember_reads`, what the parent answered is kept for the overlay's life: right for
+    one transaction's call, whose parent (the block so far) cannot change under it, and which
+    reads the same few keys (its caller's organization, the block's compliance records) many
+    times over. Not for a block's overlay: a transaction that failed after changing a value it
+    read in place would leave the change behind in what the block remembers.
+    """
 
-    def __init__(self, parent: Reader) -> None:
+    __slots__ = ("_parent", "_reads", "writes")
+
+    def __init__(self, parent: Reader, *, remember_reads: bool = False) -> None:
         self._parent = parent
+        self._reads: dict[str, Any] | None = {} if remember_reads else None
         self.writes: dict[str, Any] = {}
 
     def get(self, key: str) -> Any:
         value = self.writes.get(key, _MISSING)
-        if value is _MISSING:
+        if value is not _MISSING:
+            return value
+        reads = self._reads
+        if reads is None:
             return self._parent(key)
+        value = reads.get(key, _MISSING)
+        if value is _MISSING:
+            value = reads[key] = self._parent(key)
         return value
 
     def put(self, key: str, value: Any) -> None:

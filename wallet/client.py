@@ -102,6 +102,12 @@ class Client:
     def height(self) -> int:
         return int(self.status()["height"])
 
+    def clock_ms(self) -> int:
+        """Now on the chain's block clock: this machine's clock plus the node's clock offset
+        (non-zero only on a development chain that moved its clock, `tally localnet time`),
+        so an expiry computed from it stays ahead of block time."""
+        return int(time.time() * 1000) + int(self.status().get("clock_offset_ms", 0))
+
     def tx(self, tx_id: str) -> dict[str, Any]:
         return self.get_record(routes.tx(tx_id))
 

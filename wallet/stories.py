@@ -129,7 +129,7 @@ def _finance(run: StoryRunner, piece: str) -> tuple[str, int]:
         "bank-a",
         "receivables",
         "offer_financing",
-        {"id": piece, "rate_bps": 600, "expires_ms": int(time.time() * 1000) + 3_600_000},
+        {"id": piece, "rate_bps": 600, "expires_ms": run.client.clock_ms() + 3_600_000},
     )["id"]
     price: int = run.step(
         "Ore Mining sells it to Bank A and is paid at once",
@@ -193,7 +193,7 @@ def _pay_through_quote(run: StoryRunner) -> None:
             "quote": "EUR",
             "rate": RATE_CNY_EUR,
             "max_base": 100_000_000,
-            "expires_ms": int(time.time() * 1000) + 3_600_000,
+            "expires_ms": run.client.clock_ms() + 3_600_000,
         },
     )["id"]
     payment = run.step(
@@ -221,7 +221,7 @@ def _pay_through_quote(run: StoryRunner) -> None:
 
 def _net_the_day(run: StoryRunner) -> dict[str, Any]:
     """Banks A, B and C record what they owe each other in a window, then settle the nets."""
-    close_ms = int(time.time() * 1000) + NETTING_CLOSE_DELAY_MS
+    close_ms = run.client.clock_ms() + NETTING_CLOSE_DELAY_MS
     window = run.step(
         "Banks A, B and C open an EUR netting window for the day",
         "bank-a",
@@ -243,7 +243,7 @@ def _net_the_day(run: StoryRunner) -> dict[str, Any]:
             {"window": window, "to": payee, "amount": amount, "ref": f"{payer}-{payee}"},
         )
     # The close is a point in block time (the proposer's clock): wait until our clock passes it.
-    time.sleep(max(0, close_ms - int(time.time() * 1000)) / 1000 + 0.05)
+    time.sleep(max(0, close_ms - run.client.clock_ms()) / 1000 + 0.05)
     settled: dict[str, Any] = run.step(
         "After the close, the window settles net positions only",
         "bank-c",

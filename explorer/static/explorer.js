@@ -21,9 +21,13 @@
     }
   });
 
+  // How far the chain's clock runs ahead of this browser's (a development chain's moved block
+  // clock, and any skew): the server's now_ms, learnt from each snapshot.
+  var chainAhead = 0;
+
   function ago(ms) {
     if (!ms) return "—";
-    var seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    var seconds = Math.max(0, Math.round((Date.now() + chainAhead - ms) / 1000));
     if (seconds < 60) return seconds + " s ago";
     if (seconds < 3600) return Math.round(seconds / 60) + " min ago";
     return Math.round(seconds / 3600) + " h ago";
@@ -68,6 +72,7 @@
   }
 
   function apply(snap) {
+    if (snap.now_ms) chainAhead = snap.now_ms - Date.now();
     setText("stat-height", snap.height);
     setText("stat-tps", snap.tps);
     setText("stat-view", snap.view);

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from contracts.devclock import clock_offset_ms
 from ledger.chain import ChainStore
 from ledger.merkle import audit_path
 from ledger.types import Receipt, SignedTx
@@ -45,6 +46,9 @@ async def get_status(request: web.Request) -> web.Response:
             "last_hash": tip.block_hash,
             "state_root": tip.state_root,
             "time_ms": tip.time_ms,
+            # What the next block adds to its proposer's clock (tally localnet time); 0 unless
+            # a development chain moved its clock.
+            "clock_offset_ms": clock_offset_ms(handle.driver.store.state_trusted),
             "view": replica.view,
             "primary": validators[replica.primary % len(validators)].name,
             "validators": [

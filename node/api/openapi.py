@@ -73,8 +73,9 @@ WAIT = [_q("wait", "'commit' waits for receipts", "string"), _q("timeout_ms", "w
 CORE_PATHS: dict[str, dict[str, Any]] = {
     "/v1/status": {
         "get": _op(
-            "Chain id, node, height, last hash, view, primary, peers, mempool, snapshot "
-            "({height, keys, chunks} while restoring the state by snapshot sync, else null)"
+            "Chain id, node, height, last hash, block time, clock offset, view, primary, peers, "
+            "mempool, snapshot ({height, keys, chunks} while restoring the state by snapshot "
+            "sync, else null)"
         )
     },
     "/v1/txs": {

@@ -1,4 +1,4 @@
-"""`tally localnet up|down|status|stop|start`: a development consortium on this machine."""
+"""`tally localnet up|down|status|stop|start|time`: a development consortium on this machine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ledger.errors import TallyError
-from node.ops import localnet
+from node.ops import localnet, localnet_time
 
 DIR_OPTION = click.option(
     "--dir", "directory", default="localnet", show_default=True, type=click.Path(file_okay=False)
@@ -104,6 +104,45 @@ def start(directory: str, name: str) -> None:
     """Restart one node on its data; updates its pid in localnet.json."""
     entry = _run(lambda: localnet.start_node(Path(directory), name))
     click.echo(f"{name} up at {entry['api']} (pid {entry['pid']}).")
+
+
+@localnet_group.command("time")
+@DIR_OPTION
+@click.option(
+    "--advance",
+    "days",
+    metavar="DAYS",
+    help="Move every node's block clock this many whole days forward (1 to 3650).",
+)
+@JSON_OPTION
+def clock(directory: str, days: str | None, json_output: bool) -> None:
+    """Show the block clock, or move it forward on every node (development chains only)."""
+    if days is None:
+        shown = _run(lambda: localnet_time.show(Path(directory)), json_output)
+        if json_output:
+            click.echo(json.dumps(shown))
+            return
+        click.echo(
+            f"Block time {shown['time']} at height {shown['height']}; "
+            f"the clock runs {shown['offset_days']} day(s) ahead."
+        )
+        return
+    moved = _run(
+        lambda: localnet_time.advance(Path(directory), localnet_time.parse_days(days)),
+        json_output,
+    )
+    if json_output:
+        click.echo(json.dumps(moved))
+        return
+    click.echo(
+        f"Block clock moved {moved['advanced_days']} day(s) forward from height "
+        f"{moved['from_height']} (now {moved['offset_days']} day(s) ahead)."
+    )
+    click.echo(f"Block {moved['height']} has time {moved['time']}; every running node holds it:")
+    for row in moved["nodes"]:
+        click.echo(f"  {row['name']:<22} {row['hash']}")
+    for name in moved["down"]:
+        click.echo(f"  {name:<22} down (takes the new clock from the chain when it restarts)")
 
 
 COMMANDS = [localnet_group]

@@ -163,5 +163,6 @@ def make_devnet(
             for code, decimals, issuer in CURRENCIES
         ],
         "params": dict(params or {}),
+        "development": True,  # may move its block clock (contracts/devclock.py); never production
     }
     return DevNet(genesis, validators, org_keys)

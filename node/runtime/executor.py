@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.catalog import genesis_state
+from contracts.devclock import clock_offset_ms
 from contracts.runtime import BlockInfo
 from ledger.chain import ChainStore, ChainTip, CommittedBlock
 from ledger.errors import TallyError
@@ -117,6 +118,12 @@ class Executor:
         encoded = encode_writes(writes)
         return encoded, self.store.tree.prepare(height, encoded, ancestors)
 
+    def _block_clock(self, parent_hash: bytes, now_ms: int) -> int:
+        """`now_ms` plus the development clock offset in the parent's state (0 on any chain
+        that never moved it): the time a block on `parent_hash` is given and checked against.
+        Every replica reads the same offset at the same height (contracts/devclock.py)."""
+        return now_ms + clock_offset_ms(self._reader(parent_hash))
+
     def _seen_in_ancestors(
         self, parent_hash: bytes, tx_id: bytes, known_uncommitted: bool = False
     ) -> bool:
@@ -204,7 +211,7 @@ class Executor:
         in_flight = self._ancestor_ids(parent_hash)
         fresh = (tx for tx in candidates if tx.id not in in_flight)
         rejected: list[tuple[SignedTx, ErrorInfo]] = []
-        time_ms = max(now_ms, parent_time)
+        time_ms = max(self._block_clock(parent_hash, now_ms), parent_time)
         info = BlockInfo(self.genesis.chain, height, time_ms)
         batch = self._order(
             parent_hash, info, fresh, lambda tx, why: rejected.append((tx, why)), uncommitted
@@ -238,8 +245,10 @@ class Executor:
             raise InvalidBlock(f"height {header.height} does not follow {parent_height}")
         if header.time_ms < parent_time:
             raise InvalidBlock("block time goes backwards")
-        if max_skew_ms and abs(header.time_ms - now_ms) > max_skew_ms:
-            raise InvalidBlock(f"block time is {header.time_ms - now_ms} ms off our clock")
+        if max_skew_ms:
+            skew_ms = header.time_ms - self._block_clock(header.prev, now_ms)
+            if abs(skew_ms) > max_skew_ms:
+                raise InvalidBlock(f"block time is {skew_ms} ms off our clock")
         if len(block.txs) > self.block_max_txs:
             raise InvalidBlock("too many transactions")
         if sum(len(raw) for raw in block.txs) > self.block_max_bytes:

@@ -103,6 +103,8 @@ class Scenario:
     batch_ms: int = 30
     max_clock_skew_ms: int = 5000
     max_txs_per_block: int = 4
+    # Building or executing a block takes this long on every node (an honestly loaded machine).
+    busy_ms: int = 0
     liveness_ms: int = 90_000
     submit_until_ms: int | None = None
     # `lone_txs` more txs reach only the nodes `lone_nodes` while faults last (nobody else hears
@@ -112,7 +114,7 @@ class Scenario:
 
     def describe(self) -> str:
         parts = [f"n={self.n}"]
-        for name in ("real_crypto", "wire_bytes", "drop", "long_delay", "crashes"):
+        for name in ("real_crypto", "wire_bytes", "drop", "long_delay", "crashes", "busy_ms"):
             parts.append(f"{name}={getattr(self, name)}")
         parts.append(f"partitions={self.partitions} skew={self.clock_skew_ms}")
         if self.byzantine:
@@ -157,7 +159,8 @@ class Simulation:
         self.decided: dict[int, bytes] = {}
         self.signed: dict[tuple[int, str, int, int], bytes] = {}
         self.submitted: dict[bytes, bytes] = {}
-        self.view_changes = 0
+        self.view_changes = 0  # ViewChanged actions, one per node that changed
+        self.views_entered: set[int] = set()
         self.suspicions = 0
         self.lone_ids: list[bytes] = []
         self.unhappy_at: dict[int, int] = {}  # node -> when it first suspected or left a view
@@ -304,6 +307,7 @@ class Simulation:
                 self._fetch_block(node, action)
             elif isinstance(action, ViewChanged):
                 self.view_changes += 1
+                self.views_entered.add(action.view)
                 self.unhappy_at.setdefault(node.index, self.time)
             elif isinstance(action, Suspected):
                 self.suspicions += 1
@@ -357,7 +361,7 @@ class Simulation:
             block = node.behaviour.built(block)
         event = ProposalBuilt(action.view, action.height, block, 0)
         self.at(
-            self.time + 1,
+            self.time + 1 + self.scenario.busy_ms,
             self.deliver,
             node,
             lambda now: ProposalBuilt(event.view, event.height, event.block, now),
@@ -368,7 +372,7 @@ class Simulation:
         valid, reason = node.app.execute(action.block, self.local_now(node), action.check_time)
         block_hash = action.block.header.hash()
         self.at(
-            self.time + 1,
+            self.time + 1 + self.scenario.busy_ms,
             self.deliver,
             node,
             lambda now: BlockExecuted(block_hash, valid, reason, now),

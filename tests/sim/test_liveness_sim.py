@@ -173,3 +173,17 @@ def test_a_restarted_primary_catches_up_on_an_idle_network(seed: int) -> None:
         f"10 s after its restart node 0 is at height {nodes[0].app.height} view "
         f"{nodes[0].replica.view}, the others at {target} view {view}",
     )
+
+
+@pytest.mark.parametrize("seed", _seeds(4, 65_000), ids=lambda s: f"seed={s}")
+def test_an_honestly_overloaded_network_does_not_change_view_at_every_height(seed: int) -> None:
+    """Every node takes longer to build and check a block than the base view timeout (a loaded
+    machine; `tally bench` once went through six views this way). The first timeout may change
+    view; the doubled timeout must then hold while the load lasts, not fall back after one
+    commit and fire again at the next height."""
+    name = "honestly_overloaded"
+    scenario = Scenario(busy_ms=1200, view_timeout_ms=1000, txs=40, fault_ms=20_000)
+    sim = _replayable(seed, name, scenario)
+    views = sorted(sim.views_entered)
+    _check(len(views) <= 2, seed, name, f"went through views {views}")
+    _check(len(sim.decided) >= 5, seed, name, f"only {len(sim.decided)} heights committed")

@@ -41,9 +41,14 @@ def _devnet(seed: bytes) -> DevNet:
 class ContractChain:
     """The dev consortium on a fresh chain; `submit` commits one tx per block."""
 
-    def __init__(self, path: str | Path, *, seed: bytes = b"test") -> None:
+    def __init__(
+        self, path: str | Path, *, seed: bytes = b"test", development: bool = True
+    ) -> None:
         self.devnet = _devnet(seed)
-        self.genesis: Genesis = genesis_from_value(self.devnet.genesis)
+        document = dict(self.devnet.genesis)
+        if not development:  # a chain genesis does not mark as one that may move its clock
+            del document["development"]
+        self.genesis: Genesis = genesis_from_value(document)
         self.kv = LevelDBStore(path)
         self.store = ChainStore(self.kv)
         self.executor = Executor(self.store, self.genesis)

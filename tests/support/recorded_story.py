@@ -21,7 +21,9 @@ class ReplayableChain(ContractChain):
     """A `ContractChain` whose txs carry nonces 1, 2, 3, ... (deterministic ids)."""
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
+        # Recorded before genesis could mark a development chain (whose genesis state holds the
+        # clock offset, contracts/devclock.py): replayed on a chain without the marker.
+        super().__init__(path, development=False)
         self._nonces = count(1)
 
     def tx(

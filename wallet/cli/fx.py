@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -31,7 +30,7 @@ def fx_quote(base: str, quote: str, rate: str, max_base: str, ttl: int, session:
         "quote": quote,
         "rate": parse_rate(rate),
         "max_base": session.parse_amount(max_base, base),
-        "expires_ms": int(time.time() * 1000) + ttl * 1000,
+        "expires_ms": session.client.clock_ms() + ttl * 1000,
     }
     result = call(session, "fx", "quote", args)
     session.output({**result, **args}, f"quote {result['id']}: {base}→{quote} at {rate}")

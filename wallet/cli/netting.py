@@ -5,7 +5,6 @@ Times given in seconds from now become block-time milliseconds.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -28,7 +27,7 @@ def netting_open(currency: str, participants: str, close_in: int, session: Sessi
     args = {
         "currency": currency.upper(),
         "participants": [p.strip() for p in participants.split(",") if p.strip()],
-        "close_ms": int(time.time() * 1000) + close_in * 1000,
+        "close_ms": session.client.clock_ms() + close_in * 1000,
     }
     result = call(session, "netting", "open", args)
     session.output({**result, **args}, f"window {result['id']} open")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 import urllib.parse
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -96,7 +95,10 @@ def issue_command(
     doc_hash: str | None,
 ) -> None:
     """Issue an invoice you are owed as a receivable (you are the creditor)."""
-    issued = issue_date or datetime.now(UTC).date().isoformat()
+    issued = (
+        issue_date
+        or datetime.fromtimestamp(session.client.clock_ms() / 1000, UTC).date().isoformat()
+    )
     if due_date is None:
         if days is None:
             raise TallyError("BAD_ARGUMENT", "give --due-date or --days")
@@ -201,7 +203,7 @@ def offer_command(
 ) -> None:
     """Offer, as a bank, to buy a piece at a discount."""
     piece_id = resolve(session, ref, creditor, debtor)
-    expires_ms = int(time.time() * 1000) + expires_in * 60_000
+    expires_ms = session.client.clock_ms() + expires_in * 60_000
     args = {"id": piece_id, "rate_bps": _rate_bps(rate), "expires_ms": expires_ms}
     answer = _call_quiet(session, "offer_financing", args)
     offer_id = answer["result"]["id"]
