@@ -278,3 +278,26 @@ def test_install_resumes_after_the_copy(tmp_path: Path) -> None:
     assert tip is not None and tip.state_root == source.executor.tip.state_root
     assert dict(store.state_items("")) == dict(source.store.state_items(""))
     assert not list(store.kv.iterate(b"v2/snap/"))
+
+
+def test_install_over_an_older_chain_replaces_its_state_and_tree(tmp_path: Path) -> None:
+    """A node far behind holds state and tree versions of its own: after the install only the
+    snapshot's keys are left in the flat state (a key deleted since is gone) and the tree holds
+    version H alone; its old blocks stay."""
+    source = _busy_chain(tmp_path / "source", 6)
+    behind = _busy_chain(tmp_path / "behind", 2)
+    behind.fund("rhein-parts", "EUR", 5)  # a key the source never wrote
+    assert behind.state("cash/bal/EUR/rhein-parts") == 5
+    old_tip = behind.executor.tip.height
+    builder = _snapshot_into(source, behind.store, keys=11)
+    height = builder.progress.height
+    install(behind.store, builder.progress)
+    assert dict(behind.store.state_items("")) == dict(source.store.state_items(""))
+    assert behind.store.state("cash/bal/EUR/rhein-parts") is None
+    assert behind.store.tree.oldest_version() == behind.store.tree.latest_version() == height
+    versions = {
+        int.from_bytes(key[len(P_SMT_NODE) : len(P_SMT_NODE) + 8], "big")
+        for key, _ in behind.kv.iterate(P_SMT_NODE)
+    }
+    assert versions == {height}
+    assert behind.store.block(old_tip) is not None

@@ -154,3 +154,27 @@ def test_no_snapshot_when_peers_are_close(tmp_path: Path) -> None:
     wire.sync = sync
     assert not asyncio.run(sync.run())
     assert fresh.tip().height == 0
+
+
+def test_a_snapshot_rebuilt_before_a_stop_installs_without_peers(tmp_path: Path) -> None:
+    from ledger.snapshot import serve_chunk
+    from ledger.snapshot_build import SnapshotBuilder, SnapshotTarget, start_progress
+
+    source = CertifiedChain(tmp_path / "source")
+    for round_ in range(8):
+        source.fund("acme-steel", "EUR", 100 + round_)
+    fresh = ChainStore(LevelDBStore(tmp_path / "fresh"))
+    Executor(fresh, source.genesis)
+    height = source.executor.tip.height
+    block, certificate = source.store.block(height), source.store.certificate(height)
+    assert block is not None and certificate is not None
+    target = SnapshotTarget(block.encode(), certificate.encode(), 0)
+    builder = SnapshotBuilder.on(fresh, start_progress(fresh, height, target))
+    while not builder.complete:
+        builder.apply(serve_chunk(source.store.tree, height, builder.progress.after, 1 << 20, 9))
+    wire = Wire(source.store, {})
+    wire.connected = lambda: []  # type: ignore[method-assign]  # every peer is down now
+    sync = SnapshotSync(wire, fresh, source.genesis, Metrics(), behind=5, connect_wait=0.1)  # type: ignore[arg-type]
+    wire.sync = sync
+    assert asyncio.run(sync.run())
+    assert fresh.tip().state_root == source.executor.tip.state_root
