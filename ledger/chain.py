@@ -34,6 +34,7 @@ P_RECEIPT = b"v1/rct/"  # height + index -> encoded receipt
 P_EVENT = b"v1/evt/"  # sequence -> encoded event record
 P_STATE = b"v1/st/"  # state key -> encoded value
 P_META = b"v1/meta/"  # node metadata
+P_TX_SEEN = b"v2/txseen/"  # tx id -> height: committed below a snapshot, for replay protection
 
 
 def _u64(value: int) -> bytes:
@@ -211,6 +212,15 @@ class ChainStore:
             return None
         height, index = codec.decode(raw)
         return int(height), int(index)
+
+    def tx_committed(self, tx_id: bytes) -> bool:
+        """Committed here, or known committed below the snapshot this node was restored from
+        (its receipt is not here: only its id, so it is never committed twice, DESIGN.md §5)."""
+        return self.kv.get(P_TX + tx_id) is not None or self.kv.get(P_TX_SEEN + tx_id) is not None
+
+    def remember_committed(self, height: int, tx_ids: list[bytes]) -> None:
+        """Note the ids of a block below our snapshot (checked by the caller) as committed."""
+        self.kv.write({P_TX_SEEN + tx_id: _u64(height) for tx_id in tx_ids}, sync=True)
 
     def receipt(self, height: int, index: int) -> Receipt | None:
         raw = self.kv.get(P_RECEIPT + _u64(height) + _u32(index))

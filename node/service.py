@@ -56,6 +56,7 @@ from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
 from node.runtime.snapshot import SnapshotSync
 from node.runtime.snapshot_serve import SnapshotServer
+from node.runtime.snapshot_txids import remember_recent_tx_ids
 from node.runtime.statesync import StateSync
 from node.runtime.transport import ConsensusChannel, PeerTransport
 
@@ -243,7 +244,7 @@ class NodeService:
         verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
         mempool = Mempool(
             genesis,
-            is_committed=lambda tx_id: store.tx_location(tx_id) is not None,
+            is_committed=store.tx_committed,
             tip_height=lambda: executor.tip.height,
             verify_pool=verify_pool,
             signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
@@ -301,6 +302,14 @@ class NodeService:
         then rebuild the replica at the new tip (its records of older heights still bind it)."""
         try:
             if peering.snapshot is not None and await peering.snapshot.run():
+                if peering.statesync is not None:
+                    await remember_recent_tx_ids(
+                        peering.statesync,
+                        self.store,
+                        self.genesis.params["max_tx_validity"],
+                        sorted(peering.transport.connected()),
+                        self.metrics,
+                    )
                 executor = self.driver.executor
                 executor.adopt_tip()
                 index = self.genesis.validator_index(self.keys.ed25519.public)

@@ -117,6 +117,31 @@ def test_a_wiped_validator_catches_up_by_snapshot(loaded: Any) -> None:
     assert wiped.verified_piece(story.receivable_piece).present
 
 
+def test_a_tx_committed_below_the_snapshot_is_refused_as_a_replay(loaded: Any) -> None:
+    """The restored node knows the ids of the txs of the heights below its snapshot that may
+    still be valid: one committed there and submitted to it again is a duplicate."""
+    _, _, apis, _, _, _ = loaded
+    restored = Client(apis[3])
+    snapshot_height = next(
+        h for h in range(restored.height(), 0, -1) if _holds_block(restored, h - 1) is False
+    )
+    below = Client(apis[0]).raw_block(snapshot_height - 2)
+    assert below["txs"], "a payment block below the snapshot"
+    with pytest.raises(ApiError) as refused:
+        restored.submit_hex(below["txs"][:1])
+    assert refused.value.code == "DUPLICATE_TX"
+
+
+def _holds_block(client: Client, height: int) -> bool:
+    try:
+        client.block(height)
+    except ApiError as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
 def test_the_restored_validator_commits_what_follows(loaded: Any) -> None:
     _, net, apis, _, _, _ = loaded
     key = operator(net, "bank-a")

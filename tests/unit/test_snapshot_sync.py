@@ -178,3 +178,26 @@ def test_a_snapshot_rebuilt_before_a_stop_installs_without_peers(tmp_path: Path)
     wire.sync = sync
     assert asyncio.run(sync.run())
     assert fresh.tip().state_root == source.executor.tip.state_root
+
+
+def test_blocks_below_a_snapshot_count_only_if_they_link_to_it(tmp_path: Path) -> None:
+    from node.runtime.snapshot_txids import linked_blocks
+
+    chain = CertifiedChain(tmp_path / "chain")
+    for round_ in range(6):
+        chain.fund("acme-steel", "EUR", 100 + round_)
+    store = chain.store
+
+    def raw(height: int) -> tuple[bytes, bytes]:
+        block, certificate = store.block(height), store.certificate(height)
+        assert block is not None and certificate is not None
+        return block.encode(), certificate.encode()
+
+    top = store.header(6)
+    assert top is not None
+    span = [raw(h) for h in (3, 4, 5)]
+    linked = linked_blocks(span, 3, 5, top.prev)
+    assert linked is not None and [b.header.height for b in linked] == [3, 4, 5]
+    assert linked_blocks([raw(2), raw(4), raw(5)], 3, 5, top.prev) is None  # a block swapped
+    assert linked_blocks(span[1:], 3, 5, top.prev) is None  # one missing
+    assert linked_blocks(span, 3, 5, bytes(32)) is None  # not below our certified block
