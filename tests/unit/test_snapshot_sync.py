@@ -201,3 +201,33 @@ def test_blocks_below_a_snapshot_count_only_if_they_link_to_it(tmp_path: Path) -
     assert linked_blocks([raw(2), raw(4), raw(5)], 3, 5, top.prev) is None  # a block swapped
     assert linked_blocks(span[1:], 3, 5, top.prev) is None  # one missing
     assert linked_blocks(span, 3, 5, bytes(32)) is None  # not below our certified block
+
+
+def test_a_snapshot_cut_short_resumes_where_it_stopped(tmp_path: Path) -> None:
+    from ledger.snapshot import serve_chunk
+    from ledger.snapshot_build import SnapshotBuilder, SnapshotTarget, load_progress, start_progress
+
+    source = CertifiedChain(tmp_path / "source")
+    for round_ in range(30):
+        source.fund("acme-steel", "EUR", 100 + round_)
+    fresh = ChainStore(LevelDBStore(tmp_path / "fresh"))
+    Executor(fresh, source.genesis)
+    height = source.executor.tip.height
+    block, certificate = source.store.block(height), source.store.certificate(height)
+    assert block is not None and certificate is not None
+    target = SnapshotTarget(block.encode(), certificate.encode(), 0)
+    builder = SnapshotBuilder.on(fresh, start_progress(fresh, height, target))
+    for _ in range(2):  # two chunks, then the process stopped
+        builder.apply(serve_chunk(source.store.tree, height, builder.progress.after, 1 << 20, 7))
+    source.fund("acme-steel", "EUR", 1)  # the network moved on meanwhile
+    wire = Wire(source.store, {})
+    for server in wire.servers.values():
+        server.chunk_bytes = 400
+    metrics = Metrics()
+    sync = SnapshotSync(wire, fresh, source.genesis, metrics, behind=5, connect_wait=1.0)  # type: ignore[arg-type]
+    wire.sync = sync
+    assert asyncio.run(sync.run())
+    assert fresh.tip().height == height  # the height it had started, not the newer tip
+    assert fresh.tip().state_root == source.store.header(height).state_root  # type: ignore[union-attr]
+    assert sync.stats is not None and sync.stats.keys == len(dict(fresh.state_items("")))
+    assert load_progress(fresh) is None
