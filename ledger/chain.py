@@ -34,6 +34,7 @@ P_RECEIPT = b"v1/rct/"  # height + index -> encoded receipt
 P_EVENT = b"v1/evt/"  # sequence -> encoded event record
 P_STATE = b"v1/st/"  # state key -> encoded value
 P_META = b"v1/meta/"  # node metadata
+P_TX_SEEN = b"v2/txseen/"  # tx id -> height: committed below a snapshot, for replay protection
 
 
 def _u64(value: int) -> bytes:
@@ -212,6 +213,15 @@ class ChainStore:
         height, index = codec.decode(raw)
         return int(height), int(index)
 
+    def tx_committed(self, tx_id: bytes) -> bool:
+        """Committed here, or known committed below the snapshot this node was restored from
+        (its receipt is not here: only its id, so it is never committed twice, DESIGN.md §5)."""
+        return self.kv.get(P_TX + tx_id) is not None or self.kv.get(P_TX_SEEN + tx_id) is not None
+
+    def remember_committed(self, height: int, tx_ids: list[bytes]) -> None:
+        """Note the ids of a block below our snapshot (checked by the caller) as committed."""
+        self.kv.write({P_TX_SEEN + tx_id: _u64(height) for tx_id in tx_ids}, sync=True)
+
     def receipt(self, height: int, index: int) -> Receipt | None:
         raw = self.kv.get(P_RECEIPT + _u64(height) + _u32(index))
         return None if raw is None else Receipt.decode(raw)
@@ -295,6 +305,29 @@ class ChainStore:
         self.kv.write(puts, sync=True)
         self.tree.committed(committed.tree)
         return new_tip
+
+    def adopt_snapshot(
+        self,
+        block: Block,
+        certificate: Certificate,
+        event_seq: int,
+        records: dict[bytes, bytes | None],
+    ) -> ChainTip:
+        """Make `block`, whose state snapshot sync rebuilt (ledger.snapshot_build), the tip:
+        its header, txs and certificate, with the caller's `records` (the tree's root pointer),
+        in one batch. Below it the chain keeps only what it held before (maybe nothing)."""
+        header = block.header
+        block_hash = header.hash()
+        height_key = _u64(header.height)
+        puts = dict(records)
+        puts[P_HEADER + height_key] = header.encode()
+        puts[P_BODY + height_key] = codec.encode(list(block.txs))
+        puts[P_CERT + height_key] = certificate.encode()
+        puts[P_HASH + block_hash] = codec.encode(header.height)
+        tip = ChainTip(header.height, block_hash, header.state_root, header.time_ms, event_seq)
+        puts[P_META + b"tip"] = _encode_tip(tip)
+        self.kv.write(puts, sync=True)
+        return tip
 
     @staticmethod
     def _tree_puts(update: TreeUpdate, header: Header, tip: ChainTip) -> dict[bytes, bytes | None]:

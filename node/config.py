@@ -29,6 +29,8 @@ Every field, with its default; relative paths are relative to the config file's 
 
     [state]
     retain_heights = 1000           # state proofs answer for the last N heights; 0 keeps all
+    snapshot_behind_heights = 512   # at start, restore the state by snapshot from peers when
+                                    # one is more than N heights ahead (or we are empty); 0: never
 
 Why each [api] limit exists, and what a client sees when it hits one: node/api/limits.py.
 """
@@ -45,6 +47,7 @@ from node.api.limits import ApiLimits
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_RETAIN_HEIGHTS = 1000
+DEFAULT_SNAPSHOT_BEHIND = 512
 
 
 class ConfigError(TallyError):
@@ -64,6 +67,7 @@ class NodeConfig:
     api_limits: ApiLimits
     p2p_listen: str
     state_retain_heights: int | None = DEFAULT_RETAIN_HEIGHTS  # None: every height provable
+    snapshot_behind_heights: int = DEFAULT_SNAPSHOT_BEHIND  # 0: never snapshot, replay only
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
@@ -117,6 +121,9 @@ def load_config(path: str | Path) -> NodeConfig:
     retain = _get(state, "retain_heights", int, DEFAULT_RETAIN_HEIGHTS, "state")
     if retain < 0:
         raise ConfigError("state.retain_heights must be 0 (keep all) or a positive number")
+    behind = _get(state, "snapshot_behind_heights", int, DEFAULT_SNAPSHOT_BEHIND, "state")
+    if behind < 0:
+        raise ConfigError("state.snapshot_behind_heights must be 0 (never) or a positive number")
     return NodeConfig(
         name=_get(node, "name", str, None, "node"),
         data_dir=base / _get(node, "data_dir", str, "data", "node"),
@@ -128,6 +135,7 @@ def load_config(path: str | Path) -> NodeConfig:
         api_limits=_api_limits(api),
         p2p_listen=_get(p2p, "listen", str, "127.0.0.1:26600", "p2p"),
         state_retain_heights=retain or None,
+        snapshot_behind_heights=behind,
     )
 
 

@@ -27,8 +27,20 @@ from contracts import queries
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
+from ledger.snapshot_build import resume_install
 from ledger.store import LevelDBStore
-from network.envelope import BLOCK, BLOCKS, CONSENSUS, FETCH, GET_BLOCK, TXS
+from network.envelope import (
+    BLOCK,
+    BLOCKS,
+    CHUNK,
+    CHUNK_ASK,
+    CONSENSUS,
+    FETCH,
+    GET_BLOCK,
+    SNAPSHOT_ASK,
+    SNAPSHOT_OFFER,
+    TXS,
+)
 from node.api.app import make_app
 from node.api.context import NodeHandle
 from node.api.server import ApiServer
@@ -42,6 +54,9 @@ from node.runtime.gossip import TxGossip
 from node.runtime.links import Links
 from node.runtime.mempool import Mempool
 from node.runtime.metrics import Metrics
+from node.runtime.snapshot import SnapshotSync
+from node.runtime.snapshot_serve import SnapshotServer
+from node.runtime.snapshot_txids import remember_recent_tx_ids
 from node.runtime.statesync import StateSync
 from node.runtime.transport import ConsensusChannel, PeerTransport
 
@@ -81,22 +96,38 @@ def default_replica(
 class Peering:
     """Everything a validator among others has: the P2P transport, gossip, state transfer."""
 
-    def __init__(self, genesis: Genesis, keys: ValidatorKeys, index: int, listen: str) -> None:
+    def __init__(
+        self,
+        genesis: Genesis,
+        keys: ValidatorKeys,
+        index: int,
+        listen: str,
+        snapshot_behind: int = 0,
+    ) -> None:
         self.genesis = genesis
         self.transport = PeerTransport(genesis, index, keys.ed25519, listen)
+        self.snapshot_behind = snapshot_behind
         self.statesync: StateSync | None = None
         self.gossip: TxGossip | None = None
         self.blocks: BlockFetcher | None = None
+        self.snapshot: SnapshotSync | None = None
+        self.snapshot_server: SnapshotServer | None = None
+        # Until the start-up snapshot check is over, consensus messages and gossip are dropped:
+        # the replica starts after it, at whatever tip it leaves (peers retransmit).
+        self.holding = True
 
     def connect(self, driver: Driver) -> Links:
         """Build gossip and state transfer around `driver` (called from its constructor) and
         route peers' messages to them; return where the driver's output goes."""
         transport, metrics = self.transport, driver.metrics
         statesync = StateSync(transport, driver, self.genesis, metrics)
-        gossip = TxGossip(transport, driver, metrics, catching_up=lambda: statesync.active)
+        gossip = TxGossip(
+            transport, driver, metrics, catching_up=lambda: statesync.active or self.holding
+        )
         blocks = BlockFetcher(transport, driver)
         self.statesync, self.gossip, self.blocks = statesync, gossip, blocks
-        transport.on(CONSENSUS, lambda peer, body: driver.message_received(peer, bytes(body)))
+        transport.on(CONSENSUS, lambda peer, body: self._consensus(driver, peer, body))
+        self._connect_snapshot(driver)
         transport.on(TXS, gossip.on_txs)
         transport.on(FETCH, statesync.on_fetch)
         transport.on(BLOCKS, statesync.on_blocks)
@@ -110,6 +141,22 @@ class Peering:
         return Links(
             ConsensusChannel(transport, statesync.fetch_blocks, blocks.fetch_block), gossip.forward
         )
+
+    def _consensus(self, driver: Driver, peer: int, body: memoryview) -> None:
+        if not self.holding:
+            driver.message_received(peer, bytes(body))
+
+    def _connect_snapshot(self, driver: Driver) -> None:
+        transport, store, metrics = self.transport, driver.store, driver.metrics
+        snapshot = SnapshotSync(
+            transport, store, self.genesis, metrics, behind=self.snapshot_behind
+        )
+        server = SnapshotServer.for_params(transport, store, metrics, self.genesis.params)
+        self.snapshot, self.snapshot_server = snapshot, server
+        transport.on(SNAPSHOT_ASK, server.on_ask)
+        transport.on(CHUNK_ASK, server.on_chunk_ask)
+        transport.on(SNAPSHOT_OFFER, snapshot.on_offer)
+        transport.on(CHUNK, snapshot.on_chunk)
 
     def _watch(self, metrics: Metrics) -> None:
         network = self.transport.network
@@ -143,6 +190,10 @@ class Peering:
             await self.statesync.close()
         if self.blocks is not None:
             await self.blocks.close()
+        if self.snapshot is not None:
+            self.snapshot.close()
+        if self.snapshot_server is not None:
+            await self.snapshot_server.close()
         await self.transport.close()
 
 
@@ -157,6 +208,7 @@ class NodeService:
         metrics: Metrics,
         verify_pool: ThreadPoolExecutor,
         peering: Peering | None,
+        replica_factory: ReplicaFactory = default_replica,
     ) -> None:
         self.config = config
         self.genesis = genesis
@@ -167,9 +219,9 @@ class NodeService:
         self._verify_pool = verify_pool
         self._api: ApiServer | None = None
         self.peering = peering
-        self.app = make_app(
-            NodeHandle(config.name, genesis, driver, metrics, self.peers), config.api_limits
-        )
+        self.replica_factory = replica_factory
+        handle = NodeHandle(config.name, genesis, driver, metrics, self.peers, self.snapshot)
+        self.app = make_app(handle, config.api_limits)
 
     @staticmethod
     def open(
@@ -187,11 +239,12 @@ class NodeService:
         if genesis.validators[index].bls != keys.bls.public:
             raise TallyError("NOT_A_VALIDATOR", "the BLS key does not match the genesis entry")
         store = ChainStore(LevelDBStore(config.data_dir))
+        resume_install(store)  # a snapshot installed up to its switch: finish it before reads
         executor = Executor(store, genesis, retain_heights=config.state_retain_heights)
         verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
         mempool = Mempool(
             genesis,
-            is_committed=lambda tx_id: store.tx_location(tx_id) is not None,
+            is_committed=store.tx_committed,
             tip_height=lambda: executor.tip.height,
             verify_pool=verify_pool,
             signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
@@ -200,7 +253,9 @@ class NodeService:
         metrics.count_rejections(lambda: mempool.rejections)
         peering = None
         if len(genesis.validators) > 1:
-            peering = Peering(genesis, keys, index, config.p2p_listen)
+            peering = Peering(
+                genesis, keys, index, config.p2p_listen, config.snapshot_behind_heights
+            )
         driver = Driver(
             replica_factory(genesis, keys, index, executor),
             executor,
@@ -212,17 +267,28 @@ class NodeService:
             connect=None if peering is None else peering.connect,
             max_skew_ms=genesis.params["max_clock_skew_ms"],
         )
-        return NodeService(config, genesis, keys, store, driver, metrics, verify_pool, peering)
+        return NodeService(
+            config, genesis, keys, store, driver, metrics, verify_pool, peering, replica_factory
+        )
 
     def peers(self) -> dict[str, bool]:
         """Other validators' names → connected (empty for a single validator)."""
         return {} if self.peering is None else self.peering.transport.peers_by_name()
+
+    def snapshot(self) -> dict[str, int] | None:
+        """The snapshot being fetched or installed (None when none is): API reads wait."""
+        sync = None if self.peering is None else self.peering.snapshot
+        if sync is None or not sync.active or sync.progress is None:
+            return None
+        progress = sync.progress
+        return {"height": progress.height, "keys": progress.keys, "chunks": progress.chunks}
 
     async def start(self) -> None:
         self._api = ApiServer(self.app, self.config.api_limits)
         await self._api.start(self.config.api_host, self.config.api_port)
         if self.peering is not None:
             await self.peering.start()
+            await self._snapshot_if_behind(self.peering)
         self.driver.start()
         log.info(
             "serving http://%s:%d at height %d",
@@ -230,6 +296,28 @@ class NodeService:
             self.config.api_port,
             self.driver.executor.tip.height,
         )
+
+    async def _snapshot_if_behind(self, peering: Peering) -> None:
+        """Before the replica starts: restore the state by snapshot if peers are far ahead,
+        then rebuild the replica at the new tip (its records of older heights still bind it)."""
+        try:
+            if peering.snapshot is not None and await peering.snapshot.run():
+                if peering.statesync is not None:
+                    await remember_recent_tx_ids(
+                        peering.statesync,
+                        self.store,
+                        self.genesis.params["max_tx_validity"],
+                        sorted(peering.transport.connected()),
+                        self.metrics,
+                    )
+                executor = self.driver.executor
+                executor.adopt_tip()
+                index = self.genesis.validator_index(self.keys.ed25519.public)
+                if index is None:
+                    raise TallyError("NOT_A_VALIDATOR", "our key left the validator set")
+                self.driver.replica = self.replica_factory(self.genesis, self.keys, index, executor)
+        finally:
+            peering.holding = False
 
     async def stop(self) -> None:
         self.driver.stop()

@@ -52,6 +52,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _error(500, "INTERNAL", "internal error; the node logged it")
 
 
+# What a node restoring its state by snapshot still answers: it holds no state to read yet.
+OPEN_WHILE_SYNCING = frozenset({"/healthz", "/metrics", "/v1/status"})
+
+
+@web.middleware
+async def syncing_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    snapshot = request.app[NODE].snapshot()
+    if snapshot is not None and request.path not in OPEN_WHILE_SYNCING:
+        message = (
+            f"this node is restoring the state at height {snapshot['height']} by snapshot sync "
+            f"({snapshot['keys']} keys so far); ask another node, or retry later"
+        )
+        raise HttpError(503, "SYNCING", message, {"Retry-After": "5"})
+    return await handler(request)
+
+
 # Every route family, in the order the OpenAPI document lists them: explicit, so the app and
 # its spec name the same modules and neither discovers the other.
 ROUTE_MODULES = (chain, blocks, stream, orgs, raw, receivables, payments, state)
@@ -59,7 +75,8 @@ ROUTE_MODULES = (chain, blocks, stream, orgs, raw, receivables, payments, state)
 
 def make_app(handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
     app = web.Application(
-        middlewares=[track_requests, error_middleware], client_max_size=limits.max_body_bytes
+        middlewares=[track_requests, error_middleware, syncing_gate],
+        client_max_size=limits.max_body_bytes,
     )
     app[NODE] = handle
     app[STORE] = handle.driver.store

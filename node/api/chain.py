@@ -57,6 +57,7 @@ async def get_status(request: web.Request) -> web.Response:
             ],
             "peers": sum(1 for up in peers.values() if up),
             "mempool": len(handle.driver.mempool),
+            "snapshot": handle.snapshot(),
         }
     )
 

@@ -23,6 +23,7 @@ class NodeHandle:
     driver: Driver
     metrics: Metrics
     peers: Callable[[], dict[str, bool]]  # validator name -> connected
+    snapshot: Callable[[], dict[str, int] | None] = lambda: None  # set while restoring state
 
 
 NODE: web.AppKey[NodeHandle] = web.AppKey("node", NodeHandle)

@@ -74,7 +74,8 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
     "/v1/status": {
         "get": _op(
             "Chain id, node, height, last hash, block time, clock offset, view, primary, peers, "
-            "mempool"
+            "mempool, snapshot ({height, keys, chunks} while restoring the state by snapshot "
+            "sync, else null)"
         )
     },
     "/v1/txs": {
@@ -146,7 +147,11 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
 }
 
 
-BUSY = _json("BUSY: a bound of the node is reached; retry after Retry-After seconds", ERROR)
+BUSY = _json(
+    "BUSY: a bound of the node is reached, or SYNCING: the node is restoring its state by "
+    "snapshot sync; retry after Retry-After seconds",
+    ERROR,
+)
 BODY_LIMITS = {
     "408": _json("BODY_TIMEOUT: the body did not arrive in time", ERROR),
     "413": _json("BODY_TOO_LARGE: the body is over the node's limit", ERROR),

@@ -110,6 +110,8 @@ class Driver:
         self.clock = clock
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._events: deque[Event] = deque()
+        self._early: list[Event] = []  # fed before start (txs a client gave us): after Start
+        self._started_once = False
         self._busy = False
         self.outcomes = Outcomes(store)
         self._arrivals: dict[bytes, float] = {}
@@ -129,6 +131,9 @@ class Driver:
         self.metrics.chain_height.set(self.executor.tip.height)
         self.metrics.consensus_view.set(self.replica.view)
         self.handle(Start(self.clock()))
+        early, self._early = self._early, []
+        for event in early:
+            self.handle(event)
 
     def stop(self) -> None:
         """Cancel timers and end every subscriber's stream (each receives None)."""
@@ -169,7 +174,13 @@ class Driver:
         self.handle(BlockFetched(height, block_hash, block, self.clock()))
 
     def handle(self, event: Event) -> None:
-        """Feed `event`; re-entrant calls (from inside an action) queue behind the current one."""
+        """Feed `event`; re-entrant calls (from inside an action) queue behind the current one.
+        Before `start` (the node may be restoring a snapshot meanwhile: the replica could be
+        replaced), events wait for it."""
+        if not self.running and not self._started_once and not isinstance(event, Start):
+            self._early.append(event)
+            return
+        self._started_once = True
         self._events.append(event)
         if self._busy:
             return

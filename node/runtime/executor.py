@@ -132,7 +132,7 @@ class Executor:
             if tx_id in cursor.tx_ids:
                 return True
             cursor = self.pending.get(cursor.parent_hash)
-        return not known_uncommitted and self.store.tx_location(tx_id) is not None
+        return not known_uncommitted and self.store.tx_committed(tx_id)
 
     def _ancestor_ids(self, parent_hash: bytes) -> set[bytes] | frozenset[bytes]:
         """Tx ids of the uncommitted blocks from `parent_hash` down to the committed tip."""
@@ -334,6 +334,11 @@ class Executor:
         if self.pruner is not None:
             self.pruner.committed(height)
         return pending.receipts
+
+    def adopt_tip(self) -> None:
+        """The store's tip changed under us (a snapshot installed): start from it afresh."""
+        self.pending.clear()
+        self.tip = self.store.check_tree()
 
     def forget(self, block_hash: bytes) -> None:
         """Drop one executed block nobody will propose (e.g. an empty batch)."""

@@ -49,6 +49,7 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self._snapshot(r)
         self.gossip_txs = Counter(
             "tally_gossip_txs", "Transactions gossiped, by direction", ["direction"], registry=r
         )
@@ -72,6 +73,35 @@ class Metrics:
             registry=r,
         )
         self.blocks_committed = Counter("tally_blocks_committed", "Blocks committed", registry=r)
+
+    def _snapshot(self, r: CollectorRegistry) -> None:
+        """Snapshot sync's progress and faults (node/runtime/snapshot.py)."""
+        self.snapshot_height = Gauge(
+            "tally_snapshot_height",
+            "Height of the snapshot being fetched or installed (0 when none is)",
+            registry=r,
+        )
+        self.snapshot_keys = Counter(
+            "tally_snapshot_keys", "State keys fetched by snapshot sync and checked", registry=r
+        )
+        self.snapshot_chunks = Counter(
+            "tally_snapshot_chunks", "Snapshot chunks fetched and checked", registry=r
+        )
+        self.snapshot_bytes = Counter(
+            "tally_snapshot_bytes", "Bytes of state keys and values fetched by snapshot", registry=r
+        )
+        self.snapshot_peer_faults = Counter(
+            "tally_snapshot_peer_faults",
+            "Snapshot answers refused (bad chunk, bad offer) or missing (timeout), by why",
+            ["reason"],
+            registry=r,
+        )
+        self.snapshot_installed = Counter(
+            "tally_snapshot_installed", "Snapshots installed (the state replaced)", registry=r
+        )
+        self.snapshot_served = Counter(
+            "tally_snapshot_served_chunks", "Snapshot chunks served to peers", registry=r
+        )
 
     def watch(self, name: str, help_text: str, source: Callable[[], float]) -> None:
         """A gauge read at scrape time (queue sizes, peer faults), costing nothing in between."""

@@ -200,6 +200,28 @@ class StateSync:
             if piece.end:
                 return
 
+    async def fetch_raw(
+        self, peer: int, from_height: int, to_height: int
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The (block, certificate) encodings a peer gives for [from, to], unchecked and not
+        committed (the caller checks them); None if it falls silent. Only while no transfer
+        runs (snapshot sync, before the replica starts)."""
+        request = FetchRequest(next(self._ids), from_height, to_height)
+        queue: asyncio.Queue[BlocksPiece] = asyncio.Queue()
+        self._waiting = (peer, request.request_id, queue)
+        got: list[tuple[bytes, bytes]] = []
+        try:
+            self.peers.send_payload(peer, encode_fetch(request))
+            while True:
+                piece = await asyncio.wait_for(queue.get(), self.piece_timeout)
+                got.extend(piece.blocks)
+                if piece.end or len(got) > to_height - from_height:
+                    return got
+        except TimeoutError:
+            return None
+        finally:
+            self._waiting = None
+
     def _failed(self, reason: str, detail: str) -> None:
         log.warning("state transfer at height %d: %s", self.driver.executor.tip.height, detail)
         self.metrics.statesync_failures.labels(reason).inc()

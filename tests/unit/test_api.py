@@ -28,7 +28,10 @@ from wallet.txbuilder import build_tx
 DEVNET = make_devnet(1, seed=b"api-tests")
 
 
-def _app(limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
+def _app(
+    limits: ApiLimits = DEFAULT_LIMITS,
+    snapshot: Callable[[], dict[str, int] | None] = lambda: None,
+) -> web.Application:
     genesis = genesis_from_value({**DEVNET.genesis, "params": {"batch_ms": 5}})
     store = ChainStore(MemoryStore())
     executor = Executor(store, genesis)
@@ -44,14 +47,17 @@ def _app(limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
         replica, executor, mempool, store,
         proposer=validator.ed25519.public, validator_count=1, metrics=Metrics(),
     )  # fmt: skip
-    return make_app(NodeHandle(validator.name, genesis, driver, driver.metrics, dict), limits)
+    handle = NodeHandle(validator.name, genesis, driver, driver.metrics, dict, snapshot)
+    return make_app(handle, limits)
 
 
 def _run(
-    test: Callable[[TestClient[Any, Any]], Awaitable[None]], limits: ApiLimits = DEFAULT_LIMITS
+    test: Callable[[TestClient[Any, Any]], Awaitable[None]],
+    limits: ApiLimits = DEFAULT_LIMITS,
+    snapshot: Callable[[], dict[str, int] | None] = lambda: None,
 ) -> None:
     async def main() -> None:
-        app = _app(limits)
+        app = _app(limits, snapshot)
         async with TestClient(TestServer(app)) as client:
             app[NODE].driver.start()
             try:
@@ -65,6 +71,25 @@ def _run(
 def _issue(amount: int) -> str:
     args = {"currency": "CNY", "to": "bigauto", "amount": amount}
     return build_tx(DEVNET.key("bank-a"), "tally-dev", "cash", "issue", args, 50).encode().hex()
+
+
+def test_a_node_restoring_a_snapshot_answers_only_status_health_and_metrics() -> None:
+    restoring = {"height": 120, "keys": 40, "chunks": 2}
+
+    async def check(client: TestClient[Any, Any]) -> None:
+        for path in ("/v1/orgs", "/v1/blocks/0", "/v1/state/proof?key=x"):
+            response = await client.get(path)
+            assert response.status == 503, path
+            assert (await response.json())["error"]["code"] == "SYNCING"
+            assert response.headers["Retry-After"] == "5"
+        posted = await client.post("/v1/txs", json={"txs": [_issue(1)]})
+        assert posted.status == 503
+        status = await (await client.get("/v1/status")).json()
+        assert status["snapshot"] == restoring
+        assert (await client.get("/healthz")).status == 200
+        assert (await client.get("/metrics")).status == 200
+
+    _run(check, snapshot=lambda: restoring)
 
 
 def test_submitted_txs_commit_and_answer_with_receipts() -> None:
