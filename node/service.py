@@ -178,6 +178,15 @@ class NodeService:
         replica_factory: ReplicaFactory = default_replica,
     ) -> NodeService:
         genesis = load_genesis(config.genesis)
+        if genesis.membership:
+            # The contracts and the certificate checks follow a changing set, but the replica
+            # and the P2P layer still run the genesis set: a change would leave the chain
+            # certified by a set its headers no longer name. Refused until consensus follows.
+            raise TallyError(
+                "MEMBERSHIP_UNSUPPORTED",
+                "this node cannot yet run a chain whose genesis allows validator changes "
+                '("membership": true): its consensus does not switch validator sets',
+            )
         keys = load_keys(config.key_file)
         index = genesis.validator_index(keys.ed25519.public)
         if index is None or genesis.validators[index].name != config.name:

@@ -42,12 +42,23 @@ class ContractChain:
     """The dev consortium on a fresh chain; `submit` commits one tx per block."""
 
     def __init__(
-        self, path: str | Path, *, seed: bytes = b"test", development: bool = True
+        self,
+        path: str | Path,
+        *,
+        seed: bytes = b"test",
+        development: bool = True,
+        membership: bool = False,
+        validators: int = 1,
+        params: dict[str, int] | None = None,
     ) -> None:
-        self.devnet = _devnet(seed)
+        self.devnet = _devnet(seed) if validators == 1 else make_devnet(validators, seed=seed)
         document = dict(self.devnet.genesis)
         if not development:  # a chain genesis does not mark as one that may move its clock
             del document["development"]
+        if membership:  # governance may change the validator set (contracts/membership.py)
+            document["membership"] = True
+        if params:
+            document["params"] = {**document.get("params", {}), **params}
         self.genesis: Genesis = genesis_from_value(document)
         self.kv = LevelDBStore(path)
         self.store = ChainStore(self.kv)
