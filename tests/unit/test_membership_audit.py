@@ -8,12 +8,15 @@ block, and fails, naming the check, where a certificate is signed by the wrong s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from explorer.audit import check_block
+from explorer.chain import ChainView
+from explorer.validator_sets import SetTracker
 from ledger.crypto import BlsKey, bls
 from ledger.membership import ValidatorHistory
 from ledger.types import Certificate, commit_digest, signer_bitmap
@@ -150,3 +153,48 @@ def test_an_auditor_that_ignores_the_changes_fails_at_the_first_new_set(
     result = check_block(chain.genesis, block | {"receipts": None}, 5, prev.hash())
     assert "validators_hash" in [c.name for c in checks if not c.ok]
     assert "validators_hash" in [c.name for c in result.checks if not c.ok]
+
+
+class _Reader:
+    """Serves the chain's blocks as the node's /v1/raw/blocks does (only what SetTracker asks)."""
+
+    def __init__(self, blocks: dict[int, Any]) -> None:
+        self.blocks = blocks
+        self.asked: list[tuple[int, int]] = []
+
+    async def raw_blocks(self, from_height: int, limit: int = 100) -> list[dict[str, Any]]:
+        self.asked.append((from_height, limit))
+        return [self.blocks[h] for h in range(from_height, from_height + limit) if h in self.blocks]
+
+
+def test_the_explorer_follows_the_sets_and_says_from_which_block(chain: ContractChain) -> None:
+    reader = _Reader({h: _block(chain, h) for h in range(1, 11)})
+    tracker = SetTracker(chain.genesis)
+    asyncio.run(tracker.follow(reader, 10))  # type: ignore[arg-type]
+    assert tracker.stopped is None and tracker.followed == 10
+    assert tracker.history.effective_heights() == [5, 9]
+    assert tracker.in_force(4).line == "genesis set: 4 validators"
+    assert tracker.in_force(6).line == (
+        "5 validators, in force since block 5 (set change approved in block 3)"
+    )
+    assert tracker.in_force(10).since == 9 and tracker.in_force(10).validators == 4
+    header = chain.store.header(6)
+    assert header is not None
+    view = ChainView(reader, chain.genesis, True)  # type: ignore[arg-type]
+    view.sets = tracker
+    verdict, _ = view.certificate_verdict(header, reader.blocks[6]["certificate"])
+    assert verdict is not None and verdict.ok and len(verdict.signer_names) == 5
+
+
+def test_a_block_that_fails_stops_the_walk_at_the_last_proven_set(chain: ContractChain) -> None:
+    """A node that serves a bad certificate before the removal cannot make the explorer adopt
+    anything after it: later blocks are judged against the set proven so far."""
+    genesis_names = [v.name for v in chain.genesis.validators]
+    blocks = {h: _block(chain, h) for h in range(1, 11)}
+    blocks[7] = _block(chain, 7, genesis_names[:3])  # 3 of 5: no quorum
+    tracker = SetTracker(chain.genesis)
+    asyncio.run(tracker.follow(_Reader(blocks), 10))  # type: ignore[arg-type]
+    assert tracker.followed == 6 and tracker.stopped is not None
+    assert "block 7: quorum" in tracker.stopped
+    assert tracker.history.effective_heights() == [5]  # the removal at 9 is not adopted
+    assert "verified only up to block 6" in tracker.in_force(9).line
