@@ -26,9 +26,10 @@ class ReplicaConfig:
     put it in force (ledger.membership). A replica of one set is one PBFT instance: its
     envelopes are signed in its own domain (`domain`), so a message of another set never
     verifies here, and its stable checkpoint starts at the anchor. With `checkpoint_barrier`
-    (a chain whose genesis allows changes) a replica votes on no height above the next
-    checkpoint until it has committed that checkpoint: the set of every height it votes on is
-    then known from committed blocks, and no set's replica ever votes past its last height.
+    (a chain whose genesis allows changes) a replica votes on no height above the checkpoint
+    after its anchor until the driver, having committed a checkpoint and read that the set
+    stays, says `SetContinues` to the next one: the set of every height it votes on is then
+    known from committed blocks, and no set's replica ever votes past its last height.
     """
 
     chain: str
