@@ -179,13 +179,13 @@ class NodeService:
     ) -> NodeService:
         genesis = load_genesis(config.genesis)
         if genesis.membership:
-            # The contracts and the certificate checks follow a changing set, but the replica
-            # and the P2P layer still run the genesis set: a change would leave the chain
-            # certified by a set its headers no longer name. Refused until consensus follows.
+            # The contracts, the certificate checks and the replica follow a changing set, but
+            # the driver does not yet switch replicas and the P2P layer admits only genesis
+            # validators: a passed change would stall or split the chain. Refused until then.
             raise TallyError(
                 "MEMBERSHIP_UNSUPPORTED",
                 "this node cannot yet run a chain whose genesis allows validator changes "
-                '("membership": true): its consensus does not switch validator sets',
+                '("membership": true): its driver and P2P layer do not switch validator sets',
             )
         keys = load_keys(config.key_file)
         index = genesis.validator_index(keys.ed25519.public)
