@@ -181,7 +181,8 @@ class NodeService:
         if genesis.membership:
             # The contracts, the certificate checks and the replica follow a changing set, but
             # the driver does not yet switch replicas and the P2P layer admits only genesis
-            # validators: a passed change would stall or split the chain. Refused until then.
+            # validators: after a change the chain would be certified by a set its headers no
+            # longer name. Refused until then.
             raise TallyError(
                 "MEMBERSHIP_UNSUPPORTED",
                 "this node cannot yet run a chain whose genesis allows validator changes "
