@@ -44,6 +44,8 @@ class CatchUp(ReplicaState):
             self.fetch()
         elif stuck or idle:
             self._fetch_from_peers()
+            self._fetch_to_barrier()
+        self.foreign_messages = 0
         if stuck or idle or self.behind_hint or self.tick % HEARTBEAT_TICKS == 0:
             self.behind_hint = False
             self.broadcast(self.sign(self.status()))
@@ -66,6 +68,15 @@ class CatchUp(ReplicaState):
             for envelope in (slot.my_prepare, slot.my_commit):
                 if envelope is not None:
                     self.broadcast(envelope)
+
+    def _fetch_to_barrier(self) -> None:
+        """Held at the checkpoint barrier while peers speak in another signing domain: they may
+        have committed the checkpoint and moved on to the next validator set, whose messages
+        this replica cannot read. Fetch up to the barrier (blocks are checked by certificate,
+        so a false hint costs one fetch per tick, never a wrong block)."""
+        through = self.set_runs_through
+        if through is not None and self.foreign_messages and self.committed_height < through:
+            self.fetch(Height(through))
 
     def _fetch_from_peers(self) -> None:
         """Stuck while f+1 peers say they committed more: fetch what at least one honest has."""

@@ -105,8 +105,20 @@ class BlockFetched:
     now_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class SetContinues:
+    """The driver read the committed chain: this replica's validator set is still the set in
+    force up to `through_height` (the next checkpoint). With the checkpoint barrier on, a
+    replica votes on no height above what it was told so: whether the set changes after a
+    checkpoint is known only once the checkpoint is committed (consensus/config.py)."""
+
+    through_height: Height
+    now_ms: int
+
+
 Event = (
     Start
+    | SetContinues
     | TxsArrived
     | MessageReceived
     | TimerFired

@@ -80,6 +80,8 @@ class NormalCase(ReplicaState):
             return
         if height > self.checkpoints.height + self.config.log_span:
             return
+        if self.set_runs_through is not None and height > self.set_runs_through:
+            return  # the checkpoint barrier: the set of that height is not known yet
         parent = self.hash_at(height - 1)
         if parent is None:
             return

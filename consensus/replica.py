@@ -25,6 +25,7 @@ from consensus.interface import (
     Event,
     MessageReceived,
     ProposalBuilt,
+    SetContinues,
     SetTimer,
     Start,
     TimerFired,
@@ -113,6 +114,8 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp, Restoring):
             self.on_block_fetched(event)
         elif isinstance(event, Start):
             self._on_start()
+        elif isinstance(event, SetContinues):
+            self._on_set_continues(event)
         self.advance()
         self.maybe_propose()
         self.arm_view_timer()
@@ -131,6 +134,13 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp, Restoring):
             self.broadcast(self.vc_sent)
         self.fetch()
 
+    def _on_set_continues(self, event: SetContinues) -> None:
+        """Lift the checkpoint barrier to the checkpoint the driver vouches for. The driver
+        reads it from its committed chain (which may be ahead of ours while state transfer
+        reports back), so it is never about a height whose set is still undecided."""
+        if self.set_runs_through is not None and event.through_height > self.set_runs_through:
+            self.set_runs_through = event.through_height
+
     def _on_timer(self, event: TimerFired) -> None:
         if event.timer == VIEW_TIMER:
             self.on_view_timer(event)
@@ -148,6 +158,9 @@ class PbftReplica(NormalCase, ViewChanges, CatchUp, Restoring):
             log.debug("replica %d: undecodable message from %d: %s", self.me, event.sender, error)
             return
         if not self.verifier.envelope(envelope):
+            # Also what a replica of the next validator set sends (another signing domain):
+            # counted, so a replica held at the checkpoint barrier knows to fetch (catchup.py).
+            self.foreign_messages += 1
             log.debug("replica %d: bad signature on a message from %d", self.me, event.sender)
             return
         message = envelope.message

@@ -50,11 +50,15 @@ class ReplicaState:
         # -- log and chain ----------------------------------------------------------------------
         self.log = MessageLog()
         self.checkpoints = CheckpointTracker(
-            config, CheckpointProof(Height(0), config.genesis_hash, ())
+            config, CheckpointProof(Height(config.anchor_height), config.anchor, ())
         )
         self.committed_height = tip_height
         self.committed_hash = tip_hash
-        self.chain_hashes: dict[int, bytes] = {tip_height: tip_hash, 0: config.genesis_hash}
+        self.chain_hashes: dict[int, bytes] = {
+            tip_height: tip_hash,
+            0: config.genesis_hash,
+            config.anchor_height: config.anchor,
+        }
         self.persisted: set[int] = set()  # heights with vote/prepared records on disk
         self.executed: dict[bytes, int] = {}  # block hash -> height, executed in this process
         self.executing: set[bytes] = set()
@@ -81,6 +85,10 @@ class ReplicaState:
         self.reported: dict[ValidatorIndex, Height] = {}  # the height of each peer's last STATUS
         self.my_checkpoints: dict[int, SignedMessage] = {}  # our votes above the stable one
         self.fetch_target: tuple[Height, tuple[ValidatorIndex, ...]] | None = None
+        self.foreign_messages = 0  # envelopes that did not verify since the last tick
+        # with the checkpoint barrier: the highest height this set is known to run (its first
+        # span, then what the driver says in SetContinues)
+        self.set_runs_through = config.barrier(config.anchor_height)
         self._out: list[Action] = []
 
     # -- reading ---------------------------------------------------------------------------------
@@ -112,7 +120,10 @@ class ReplicaState:
         stable = self.checkpoints.height
         low = max(stable, self.committed_height - self.config.log_span)
         high = max(stable + self.config.log_span, self.committed_height + self.config.window)
-        return low, min(high, stable + self.config.proof_reach)
+        high = min(high, stable + self.config.proof_reach)
+        if self.set_runs_through is not None:
+            high = min(high, self.set_runs_through)
+        return low, high
 
     def in_window(self, height: int) -> bool:
         low, high = self.window()
@@ -165,7 +176,7 @@ class ReplicaState:
         self._out.append(action)
 
     def sign(self, message: Message) -> SignedMessage:
-        return SignedMessage.create(self.config.chain, self.me, message, self.crypto.sign_message)
+        return SignedMessage.create(self.config.domain, self.me, message, self.crypto.sign_message)
 
     def broadcast(self, envelope: SignedMessage) -> None:
         if self.config.n > 1:

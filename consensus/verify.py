@@ -25,7 +25,7 @@ class Verifier:
         """True when the envelope is signed by the validator it names."""
         if not 0 <= envelope.sender < self._config.n:
             return False
-        digest = envelope.digest(self._config.chain)
+        digest = envelope.digest(self._config.domain)
         key = digest + envelope.sig
         known = self._cache.get(key)
         if known is not None:
@@ -47,12 +47,15 @@ class Verifier:
         return len(senders) >= self._config.quorum
 
     def checkpoint_proof(self, proof: CheckpointProof) -> bool:
-        """Exactly 2f+1 distinct validators signed Checkpoint(height, hash); height 0 is genesis.
+        """Exactly a quorum of distinct validators signed Checkpoint(height, hash); the set's
+        anchor (genesis at height 0) needs no votes: it was committed before this set began.
 
         Exactly: a proof never needs more, and the bound on the messages that carry proofs
         (ledger.message_bounds) counts 2f+1 votes."""
-        if proof.height == 0:
-            return proof.block_hash == self._config.genesis_hash and not proof.votes
+        if proof.height == self._config.anchor_height:
+            return proof.block_hash == self._config.anchor and not proof.votes
+        if proof.height < self._config.anchor_height:
+            return False
         if proof.height % self._config.checkpoint_interval != 0:
             return False
         if len(proof.votes) > self._config.quorum:

@@ -9,6 +9,7 @@ from contracts import (  # noqa: F401  (registration by import)
     devclock,
     fx,
     governance,
+    membership,
     netting,
     payments,
     receivables,
@@ -21,7 +22,11 @@ from ledger.genesis import Genesis
 
 
 def genesis_state(genesis: Genesis) -> dict[str, Any]:
-    return {**registry.genesis_state(genesis), **devclock.genesis_state(genesis)}
+    return {
+        **registry.genesis_state(genesis),
+        **devclock.genesis_state(genesis),
+        **membership.genesis_state(genesis),
+    }
 
 
 def methods() -> dict[tuple[str, str], Method]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts import holds, netting
+from contracts import holds, membership, netting
 from contracts.amounts import add
 from contracts.args import (
     any_map,
@@ -34,7 +34,15 @@ from contracts.runtime import Context, method
 from contracts.wording import moment
 from ledger.genesis import KEY_ROLES, ORG_KINDS
 
-ACTIONS = ("set_kyc", "set_sanctioned", "set_limit", "add_org", "suspend_org", "cancel_netting")
+ACTIONS = (
+    "set_kyc",
+    "set_sanctioned",
+    "set_limit",
+    "add_org",
+    "suspend_org",
+    "cancel_netting",
+    *membership.ACTIONS,
+)
 DAY_MS = 86_400_000
 DEFAULT_TTL_MS = 7 * DAY_MS
 
@@ -93,6 +101,7 @@ _SCHEMAS: dict[str, dict[str, tuple[Any, bool, Any]]] = {
         "daily_limits": (any_map, False, {}),
     },
     "cancel_netting": {"window": (hex_id, True, None)},
+    **membership.SCHEMAS,
 }
 
 
@@ -118,6 +127,7 @@ def check_params(action: str, params: dict[str, Any]) -> dict[str, Any]:
             "BAD_ARGUMENT",
             "a new organization needs an admin key",
         )
+    membership.check_params(action, clean)
     return clean
 
 
@@ -128,6 +138,9 @@ def _apply(ctx: Context, action: str, params: dict[str, Any]) -> None:
         return
     if action == "add_org":
         _add_org(ctx, params)
+        return
+    if action in membership.ACTIONS:
+        membership.apply_change(ctx, action, params)
         return
     record = get_org(ctx, params["org"])
     if action == "set_kyc":
@@ -209,6 +222,8 @@ def _decide(ctx: Context, proposal: dict[str, Any]) -> bool:
 def propose(ctx: Context, action: str, params: dict[str, Any], ttl_ms: int) -> dict[str, Any]:
     """A bank proposes a registry change; its proposal counts as its own approval."""
     clean = check_params(action, params)
+    if action in membership.ACTIONS:
+        membership.check_allowed(ctx, action, clean)
     proposal_id = ctx.new_id()
     proposal = {
         "id": proposal_id,

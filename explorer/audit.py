@@ -2,8 +2,16 @@
 
 Synchronous on purpose (a command-line walk, one page of blocks at a time through the wallet's
 SDK client). Each block is checked for: the header decodes, its height follows, `prev` links to
-the block before (block 1 to the genesis hash), chain id and validators_hash match genesis,
-the commit certificate verifies, and txs_root/receipts_root recompute from the encodings.
+the block before (block 1 to the genesis hash), chain id matches genesis, validators_hash names
+the set in force at that height and the commit certificate verifies against that set, and
+txs_root/receipts_root recompute from the encodings.
+
+The set in force is derived as the walk goes (ledger.membership): genesis's, then, on a chain
+whose genesis allows changes, after each block whose receipts check against its certified
+receipts_root, every `validator_set_changed` event in them. So a chain whose banks added or
+removed validators verifies from genesis with nothing but the chain; a walk without the
+encodings cannot follow changes, and a block signed by a later set then fails its
+validators_hash check rather than pass unchecked.
 """
 
 from __future__ import annotations
@@ -19,7 +27,10 @@ from explorer.verify import (
     verify_certificate,
     verify_contents,
 )
+from ledger.errors import TallyError
 from ledger.genesis import Genesis
+from ledger.membership import ValidatorHistory
+from ledger.types import Receipt
 from wallet.client import ApiError, Client
 from wallet.forms import parse_certificate
 from wallet.proofs import Check
@@ -45,6 +56,7 @@ class ChainAudit:
     passed: Counter[str] = field(default_factory=Counter)
     failures: list[BlockFailure] = field(default_factory=list)
     roots_checked: bool = True
+    history: ValidatorHistory | None = None  # the validator sets the walk followed
 
     @property
     def ok(self) -> bool:
@@ -59,6 +71,14 @@ class ChainAudit:
             "checks_passed": dict(sorted(self.passed.items())),
             "failures": [
                 {"height": f.height, "check": f.check, "detail": f.detail} for f in self.failures
+            ],
+            "validator_changes": [
+                {
+                    "height": change.height,
+                    "effective_height": change.effective_height,
+                    "validators": [v.name for v in change.validators],
+                }
+                for change in (self.history.changes if self.history is not None else ())
             ],
         }
 
@@ -85,14 +105,28 @@ def _pages(client: Client, tip: int, audit: ChainAudit) -> Iterator[dict[str, An
         start = int(blocks[-1]["height"]) + 1
 
 
+@dataclass(frozen=True, slots=True)
+class BlockCheck:
+    """One block's checks, its hash (for the next prev link) and the set history after it."""
+
+    checks: list[Check]
+    block_hash: bytes | None
+    history: ValidatorHistory
+
+
 def check_block(
-    genesis: Genesis, block: dict[str, Any], expected_height: int, prev_hash: bytes | None
-) -> tuple[list[Check], bytes | None]:
-    """Every check of one block answer; and its hash, for the next block's prev link."""
+    genesis: Genesis,
+    block: dict[str, Any],
+    expected_height: int,
+    prev_hash: bytes | None,
+    history: ValidatorHistory | None = None,
+) -> BlockCheck:
+    """Every check of one block answer against the set in force at its height."""
+    history = history if history is not None else ValidatorHistory.of_genesis(genesis)
     try:
         header = decode_header(block.get("header"))
     except ValueError as error:
-        return [Check("header", False, str(error))], None
+        return BlockCheck([Check("header", False, str(error))], None, history)
     checks = [
         Check(
             "height",
@@ -102,7 +136,7 @@ def check_block(
     ]
     try:
         certificate = parse_certificate(block.get("certificate"))
-        checks.extend(verify_certificate(genesis, header, certificate).verdict.checks)
+        checks.extend(verify_certificate(genesis, header, certificate, history).verdict.checks)
     except ValueError as error:
         checks.append(Check("certificate", False, f"does not decode: {error}"))
     txs = receipts = None
@@ -113,7 +147,23 @@ def check_block(
         except (ValueError, TypeError):
             checks.append(Check("encodings", False, "txs or receipts are not hex"))
     checks.extend(verify_contents(header, txs, receipts, prev_hash).checks)
-    return checks, header.hash()
+    if genesis.membership and receipts is not None and all(check.ok for check in checks):
+        followed = _follow(history, header.height, receipts)
+        if isinstance(followed, Check):
+            checks.append(followed)
+        else:
+            history = followed
+    return BlockCheck(checks, header.hash(), history)
+
+
+def _follow(
+    history: ValidatorHistory, height: int, encoded: list[bytes]
+) -> ValidatorHistory | Check:
+    """The history after a fully checked block, or the check that says why it cannot be."""
+    try:
+        return history.follow(height, [Receipt.decode(raw) for raw in encoded])
+    except (TallyError, ValueError) as error:
+        return Check("validator set change", False, f"does not read: {error}")
 
 
 def verify_chain(
@@ -123,9 +173,11 @@ def verify_chain(
     tip = int(client.status()["height"])
     audit = ChainAudit(tip=tip)
     prev_hash: bytes | None = genesis.hash()
+    history = ValidatorHistory.of_genesis(genesis)
     expected = 1
     for block in _pages(client, tip, audit):
-        checks, block_hash = check_block(genesis, block, expected, prev_hash)
+        result = check_block(genesis, block, expected, prev_hash, history)
+        checks, block_hash, history = result.checks, result.block_hash, result.history
         for check in checks:
             if check.ok:
                 audit.passed[check.name] += 1
@@ -136,6 +188,7 @@ def verify_chain(
         if on_block is not None:
             on_block(expected, tip)
         expected += 1
+    audit.history = history
     return audit
 
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from explorer.reader import NodeError, NodeReader, RouteMissing
 from explorer.state_view import StateProver
+from explorer.validator_sets import SetInForce, SetTracker
 from explorer.verify import (
     CertificateReport,
     Verdict,
@@ -77,6 +78,7 @@ class BlockView:
     txs: tuple[TxRow, ...]
     tx_ids: tuple[str, ...]
     raw_served: bool
+    validator_set: SetInForce | None = None  # on a chain whose set may change
 
     @property
     def ok(self) -> bool:
@@ -112,7 +114,8 @@ class ChainView:
         self.reader = reader
         self.genesis = genesis
         self.genesis_verified = genesis_verified
-        self.cert_cache: Lru[tuple[bytes, bytes], CertificateReport] = Lru(4096)
+        self.cert_cache: Lru[tuple[bytes, bytes, int], CertificateReport] = Lru(4096)
+        self.sets = SetTracker(genesis)  # followed only on a chain whose set may change
         self.tx_cache: Lru[str, dict[str, Any]] = Lru(4096)
         self.prover = StateProver(reader, genesis)
         self._key_orgs: dict[str, str] = {}
@@ -133,10 +136,12 @@ class ChainView:
             certificate = parse_certificate(certificate_json)
         except ValueError as error:
             return None, f"certificate does not decode: {error}"
-        key = (sha256(header.encode()), certificate.encode())
+        # the number of set changes known is in the key: a verdict made before the walk reached
+        # a change is made again after it
+        key = (sha256(header.encode()), certificate.encode(), len(self.sets.history.changes))
         verdict = self.cert_cache.get(key)
         if verdict is None:
-            verdict = verify_certificate(self.genesis, header, certificate)
+            verdict = verify_certificate(self.genesis, header, certificate, self.sets.history)
             self.cert_cache.put(key, verdict)
         return verdict, ""
 
@@ -172,6 +177,7 @@ class ChainView:
         start = max(1, before - limit)
         if before <= 1:
             return []
+        await self.sets.follow(self.reader, before - 1)
         blocks = await self.reader.blocks(start, before - start)
         rows = [self.row(b) for b in blocks if isinstance(b, dict)]
         rows.sort(key=lambda r: r.height, reverse=True)
@@ -181,6 +187,7 @@ class ChainView:
 
     async def block(self, height: int) -> BlockView:
         """Block `height` with every check the node lets us make: certificate, roots, prev link."""
+        await self.sets.follow(self.reader, height - 1)
         raw_task = asyncio.create_task(self._raw_or_plain(height))
         prev_task = asyncio.create_task(self._prev_hash(height))
         (raw, raw_served), prev_hash = await asyncio.gather(raw_task, prev_task)
@@ -214,6 +221,7 @@ class ChainView:
             rows,
             tx_ids,
             raw_served,
+            self.sets.in_force(height) if self.genesis.membership else None,
         )
 
     async def _raw_or_plain(self, height: int) -> tuple[dict[str, Any], bool]:

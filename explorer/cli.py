@@ -116,6 +116,12 @@ def verify_chain_command(node: str, genesis_path: str, as_json: bool) -> None:
             click.echo(
                 "  note  txs_root/receipts_root not recomputed: node serves no /v1/raw/blocks"
             )
+        for change in audit.history.changes if audit.history is not None else ():
+            names = ", ".join(v.name for v in change.validators)
+            click.echo(
+                f"  set   from block {change.effective_height} (approved in block "
+                f"{change.height}): {len(change.validators)} validators: {names}"
+            )
         for failure in audit.failures[:50]:
             click.echo(f"  FAIL  block {failure.height}: {failure.check}: {failure.detail}")
         if len(audit.failures) > 50:

@@ -14,7 +14,8 @@ from typing import Any
 
 from ledger.certificates import CertificateVerdict, check_certificate
 from ledger.errors import TallyError
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, ValidatorInfo, validators_hash
+from ledger.membership import ValidatorHistory
 from ledger.merkle import merkle_root
 from ledger.types import Certificate, Header
 from wallet.forms import hex_bytes
@@ -65,16 +66,20 @@ def decode_header(header_hex: Any) -> Header:
         raise ValueError(f"header does not decode: {error.message}") from None
 
 
-def validator_label(genesis: Genesis, index: int) -> str:
-    """'Bank A' for the validator run by bank-a: what an auditor recognises."""
-    validator = genesis.validators[index]
+def validator_label(genesis: Genesis, index: int, validators: Sequence[ValidatorInfo] = ()) -> str:
+    """'Bank A' for the validator run by bank-a: what an auditor recognises. `validators`
+    is the set in force (default: the genesis set)."""
+    validator = (validators or genesis.validators)[index]
     org = next((o for o in genesis.orgs if o.id == validator.org), None)
     return org.name if org is not None else validator.name
 
 
-def _header_checks(genesis: Genesis, header: Header) -> list[Check]:
-    """The header names this chain and the genesis validator set."""
-    same_validators = header.validators_hash == genesis.validators_hash()
+def _header_checks(
+    genesis: Genesis, header: Header, validators: Sequence[ValidatorInfo]
+) -> list[Check]:
+    """The header names this chain and the validator set in force at its height."""
+    same_validators = header.validators_hash == validators_hash(list(validators))
+    which = "genesis" if tuple(validators) == genesis.validators else "in-force"
     return [
         Check(
             "chain",
@@ -84,9 +89,9 @@ def _header_checks(genesis: Genesis, header: Header) -> list[Check]:
         Check(
             "validators_hash",
             same_validators,
-            "matches the genesis validator set"
+            f"matches the {which} validator set"
             if same_validators
-            else "differs from the genesis validator set",
+            else f"differs from the {which} validator set",
         ),
     ]
 
@@ -132,20 +137,25 @@ def _worded(
 
 
 def verify_certificate(
-    genesis: Genesis, header: Header, certificate: Certificate
+    genesis: Genesis,
+    header: Header,
+    certificate: Certificate,
+    history: ValidatorHistory | None = None,
 ) -> CertificateReport:
-    """Does `certificate` commit `header` on this chain with a quorum of genesis validators?
+    """Does `certificate` commit `header` on this chain with a quorum of the validators in
+    force at its height (`history`, derived from the chain; default: the genesis set)?
 
     ledger.certificates decides; this words each part of its verdict and names the signers.
     """
+    validators = genesis.validators if history is None else history.at(header.height)
     verdict = check_certificate(
-        genesis.validators, genesis.chain, header.hash(), certificate, height=header.height
+        validators, genesis.chain, header.hash(), certificate, height=header.height
     )
     binding, signatures = _worded(verdict, header, certificate)
-    checks = binding + _header_checks(genesis, header) + signatures
+    checks = binding + _header_checks(genesis, header, validators) + signatures
     return CertificateReport(
         Verdict(tuple(checks)),
-        tuple(validator_label(genesis, i) for i in verdict.signers),
+        tuple(validator_label(genesis, i, validators) for i in verdict.signers),
         verdict.signers,
         verdict.validators,
         verdict.quorum,
@@ -203,9 +213,10 @@ def verify_block(
     txs: Sequence[bytes] | None,
     receipts: Sequence[bytes] | None,
     prev_hash: bytes | None,
+    history: ValidatorHistory | None = None,
 ) -> Verdict:
     """Everything checkable about one block: its certificate, then its contents and link."""
-    report = verify_certificate(genesis, header, certificate)
+    report = verify_certificate(genesis, header, certificate, history)
     contents = verify_contents(header, txs, receipts, prev_hash)
     return Verdict(report.verdict.checks + contents.checks)
 
@@ -217,10 +228,12 @@ def expected_prev(genesis: Genesis, height: int, previous_header: Header | None)
     return None if previous_header is None else previous_header.hash()
 
 
-def check_proof(genesis: Genesis, proof: Any, tx_id: str | None = None) -> Verdict:
+def check_proof(
+    genesis: Genesis, proof: Any, tx_id: str | None = None, history: ValidatorHistory | None = None
+) -> Verdict:
     """An inclusion proof (GET /v1/txs/{id}/proof) checked step by step, offline.
 
     The wallet's verifier is the one implementation of the proof rules; the explorer shows its
     checks in its own terms.
     """
-    return Verdict(wallet_verify_proof(proof, genesis, tx_id).checks)
+    return Verdict(wallet_verify_proof(proof, genesis, tx_id, history).checks)

@@ -1,7 +1,8 @@
-"""Checking a block's commit certificate (DESIGN.md §6) with nothing but the genesis validators.
+"""Checking a block's commit certificate (DESIGN.md §6) against the validator set in force.
 
-A certificate is valid for a block when at least 2f+1 distinct validators of the n in genesis are
-named in its signer bitmap and the BLS aggregate of their commit signatures verifies against
+A certificate is valid for a block when at least n − f distinct validators of the n in force at
+its height (the genesis set, or the set governance installed: ledger.membership) are named in
+its signer bitmap and the BLS aggregate of their commit signatures verifies against
 `commit_digest(chain, height, block_hash)`. Node state transfer, `tally audit`, the explorer and
 the wallet's proof checks all use this one rule; consensus builds certificates that pass it.
 
@@ -16,14 +17,16 @@ from dataclasses import dataclass
 
 from ledger.crypto import bls
 from ledger.genesis import ValidatorInfo
+from ledger.membership import quorum_of
 from ledger.types import Certificate, bitmap_indexes, commit_digest
 
 AggregateVerify = Callable[[Sequence[bytes], bytes, bytes], bool]
 
 
 def quorum_size(n: int) -> int:
-    """2f+1 for n = 3f+1 validators (1 for n = 1)."""
-    return 2 * ((n - 1) // 3) + 1
+    """n − f with f = ⌊(n−1)/3⌋: 2f+1 for n = 3f+1, and for any other n (a set governance
+    grew or shrank) still enough that two quorums share an honest validator."""
+    return quorum_of(n)
 
 
 def certificate_signers(certificate: Certificate, n: int) -> list[int] | None:
@@ -94,12 +97,13 @@ def check_certificate(
     height: int | None = None,
     aggregate_verify: AggregateVerify | None = None,
 ) -> CertificateVerdict:
-    """Judge whether `certificate` proves 2f+1 of `validators` committed `block_hash`.
+    """Judge whether `certificate` proves a quorum of `validators` committed `block_hash`.
 
-    `validators` are the genesis validators in order (or their BLS public keys). `height`, when
-    given, must equal the certificate's height (pass the header's height). `aggregate_verify`
-    replaces the BLS check (publics, message, signature) -> bool, for tests that simulate
-    signatures; by default it is `ledger.crypto.bls.fast_aggregate_verify`.
+    `validators` are the set in force at the certificate's height, in order (or their BLS
+    public keys): `ValidatorHistory.at(height)`, the genesis set on a chain that never
+    changed. `height`, when given, must equal the certificate's height (pass the header's
+    height). `aggregate_verify` replaces the BLS check (publics, message, signature) -> bool,
+    for tests that simulate signatures; by default it is `ledger.crypto.bls.fast_aggregate_verify`.
     """
     n = len(validators)
     signers = bitmap_indexes(certificate.signers, n)

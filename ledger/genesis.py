@@ -127,6 +127,12 @@ class Genesis:
         chain may move its block clock (`tally localnet time`, contracts/devclock.py)."""
         return self.raw.get("development") is True
 
+    @property
+    def membership(self) -> bool:
+        """Whether governance may change the validator set (`"membership": true`,
+        contracts/membership.py); without it the genesis set is the set forever."""
+        return self.raw.get("membership") is True
+
 
 def validators_hash(validators: tuple[ValidatorInfo, ...] | list[ValidatorInfo]) -> bytes:
     return sha256(codec.encode([[v.ed25519, v.bls] for v in validators]))
@@ -202,6 +208,7 @@ def genesis_from_value(raw: Any) -> Genesis:
     _need(isinstance(raw["chain"], str) and raw["chain"] != "", "chain must be a non-empty string")
     _need(isinstance(raw["time_ms"], int) and raw["time_ms"] >= 0, "time_ms must be an integer")
     _need(isinstance(raw.get("development", False), bool), "development must be true or false")
+    _need(isinstance(raw.get("membership", False), bool), "membership must be true or false")
 
     validators = tuple(
         _validator(v, i) for i, v in enumerate(_list(raw["validators"], "validators"))

@@ -168,8 +168,9 @@ def _view_change(quorum: int, reach: int) -> tuple[int, int]:
 
 
 def message_bounds(params: Mapping[str, int], validators: int, chain: str) -> MessageBounds:
-    """Bounds for `validators` = n validators (quorum 2f+1) on chain `chain` under `params`."""
-    quorum = 2 * ((validators - 1) // 3) + 1
+    """Bounds for `validators` = n validators (quorum n − f, 2f+1 when n = 3f+1) on chain
+    `chain` under `params`."""
+    quorum = validators - (validators - 1) // 3
     view_change, checkpoint_proof = _view_change(quorum, proof_reach(params))
     new_view = record(
         {

@@ -2,9 +2,10 @@
 
 Nothing here trusts the node that served the proof: with only the genesis file, a verifier
 re-derives the tx id, checks both RFC 6962 audit paths against the header's roots, ties the
-header to the genesis chain and validator set, and checks that 2f+1 genesis validators
-BLS-signed the header's hash. Every check is recorded, so an auditor sees what was verified and
-which step failed.
+header to the genesis chain and the validator set in force at its height (the genesis set, or
+the one governance installed: pass the `ValidatorHistory` derived from the chain), and checks
+that a quorum of that set BLS-signed the header's hash. Every check is recorded, so an auditor
+sees what was verified and which step failed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any, TypeVar
 
 from ledger import certificates, merkle
 from ledger.errors import DecodeError
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, ValidatorInfo, validators_hash
 from ledger.hashing import sha256
+from ledger.membership import ValidatorHistory
 from ledger.types import Certificate, Header, Receipt, SignedTx
 from wallet.forms import FormError, field, hex_bytes, natural, parse_certificate
 
@@ -109,17 +111,27 @@ def _parse(proof: Any) -> _Proof:
     )
 
 
+def validators_in_force(
+    genesis: Genesis, history: ValidatorHistory | None, height: int
+) -> tuple[ValidatorInfo, ...]:
+    """The set that signs at `height`: from `history` when given, else the genesis set."""
+    return genesis.validators if history is None else history.at(height)
+
+
 def verify_certificate(
-    genesis: Genesis, certificate: Certificate, header_hash: bytes
+    genesis: Genesis,
+    certificate: Certificate,
+    header_hash: bytes,
+    history: ValidatorHistory | None = None,
 ) -> str | None:
     """Why `certificate` does not commit the block with `header_hash`, or None when it does.
 
     The verdict is ledger.certificates.check_certificate, the one rule the node, the explorer
-    and the wallet share; this only words its first failure for a person.
+    and the wallet share, against the set in force at the certificate's height; this only
+    words its first failure for a person.
     """
-    verdict = certificates.check_certificate(
-        genesis.validators, genesis.chain, header_hash, certificate
-    )
+    validators = validators_in_force(genesis, history, certificate.height)
+    verdict = certificates.check_certificate(validators, genesis.chain, header_hash, certificate)
     n = verdict.validators
     reasons = {
         "block_hash": "certificate block_hash is not the header's hash",
@@ -183,14 +195,21 @@ def _inclusion_checks(proof: _Proof) -> list[Check]:
 
 
 def header_checks(
-    header: Header, header_bytes: bytes, certificate: Certificate, genesis: Genesis
+    header: Header,
+    header_bytes: bytes,
+    certificate: Certificate,
+    genesis: Genesis,
+    history: ValidatorHistory | None = None,
 ) -> list[Check]:
-    """The header belongs to the genesis chain and its validator set, and is certified (the
-    part every offline proof shares: of a transaction here, of a state key in state_proofs)."""
-    same_validators = header.validators_hash == genesis.validators_hash()
+    """The header belongs to the genesis chain and the validator set in force at its height,
+    and is certified (the part every offline proof shares: of a transaction here, of a state
+    key in state_proofs)."""
+    validators = validators_in_force(genesis, history, header.height)
+    same_validators = header.validators_hash == validators_hash(validators)
     header_hash = sha256(header_bytes)
-    reason = verify_certificate(genesis, certificate, header_hash)
-    quorum = f"a quorum of {genesis.quorum} of {len(genesis.validators)} validators signed"
+    reason = verify_certificate(genesis, certificate, header_hash, history)
+    needed = certificates.quorum_size(len(validators))
+    quorum = f"a quorum of {needed} of {len(validators)} validators signed"
     return [
         Check(
             "chain",
@@ -200,7 +219,7 @@ def header_checks(
         Check(
             "validators_hash",
             same_validators,
-            "header commits to the genesis validator set"
+            f"header commits to the validator set in force at height {header.height}"
             if same_validators
             else "header names a different validator set",
         ),
@@ -219,7 +238,10 @@ def header_checks(
 
 
 def verify_proof(
-    proof_json: Any, genesis: Genesis, expected_tx_id: str | None = None
+    proof_json: Any,
+    genesis: Genesis,
+    expected_tx_id: str | None = None,
+    history: ValidatorHistory | None = None,
 ) -> ProofCheck:
     """Check an inclusion proof offline against `genesis`; never raises on bad input.
 
@@ -235,6 +257,6 @@ def verify_proof(
         Check("decode", True, "tx, receipt and header are canonical encodings"),
         *_tx_checks(proof, tx_id, expected_tx_id),
         *_inclusion_checks(proof),
-        *header_checks(proof.header, proof.header_bytes, proof.certificate, genesis),
+        *header_checks(proof.header, proof.header_bytes, proof.certificate, genesis, history),
     ]
     return ProofCheck(tuple(checks), tx_id.hex(), proof.header.height)

@@ -15,6 +15,7 @@ from typing import Any
 from ledger import codec
 from ledger.errors import DecodeError
 from ledger.genesis import Genesis
+from ledger.membership import ValidatorHistory
 from ledger.smt import PATH_BITS, OtherLeaf, StateKeyError, StateProof, StateProofError, utf8_key
 from ledger.types import Certificate, Header
 from wallet.forms import FormError, field, hex_bytes, natural, parse_certificate
@@ -159,11 +160,13 @@ def verify_state_proof(
     genesis: Genesis,
     expected_key: str | None = None,
     expected_height: int | None = None,
+    history: ValidatorHistory | None = None,
 ) -> StateProofCheck:
     """Check a §6 state proof offline against `genesis`; never raises on bad input.
 
     With `expected_key` (and `expected_height`), also check that the proof answers that
     question: a node could otherwise answer with a valid proof about some other key or block.
+    `history` names the validator set in force at each height (default: the genesis set).
     """
     try:
         parsed = _parse(proof_json)
@@ -174,7 +177,7 @@ def verify_state_proof(
     checks = [
         Check("decode", True, "value, siblings and header are canonical"),
         *_state_checks(parsed, expected_key, expected_height),
-        *header_checks(parsed.header, parsed.header_bytes, parsed.certificate, genesis),
+        *header_checks(parsed.header, parsed.header_bytes, parsed.certificate, genesis, history),
     ]
     present = parsed.proof.value is not None
     return StateProofCheck(tuple(checks), parsed.proof.key, parsed.height, present, parsed.value)

@@ -21,10 +21,12 @@ from typing import Any
 
 from contracts.catalog import genesis_state
 from contracts.devclock import clock_offset_ms
+from contracts.membership import set_in_force
 from contracts.runtime import BlockInfo
 from ledger.chain import ChainStore, ChainTip, CommittedBlock
 from ledger.errors import TallyError
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, ValidatorInfo, validators_hash
+from ledger.membership import validator_from_record
 from ledger.merkle import merkle_root
 from ledger.smt_store import TreeUpdate, encode_writes
 from ledger.state import Reader, StateOverlay
@@ -123,6 +125,22 @@ class Executor:
         that never moved it): the time a block on `parent_hash` is given and checked against.
         Every replica reads the same offset at the same height (contracts/devclock.py)."""
         return now_ms + clock_offset_ms(self._reader(parent_hash))
+
+    def validators_at(self, height: int) -> tuple[ValidatorInfo, ...]:
+        """The set that certifies the block at `height` = tip + 1 (or below, while the set of
+        the tip's state still holds there): what state transfer checks certificates against."""
+        records = set_in_force(self.store.state_trusted, height)
+        if records is None:
+            return self.genesis.validators
+        return tuple(validator_from_record(r) for r in records)
+
+    def validators_hash_at(self, parent_hash: bytes, height: int) -> bytes:
+        """The `validators_hash` of a block at `height` on `parent_hash`: the set in force
+        there, read from the parent's state (contracts/membership.py), else genesis's."""
+        records = set_in_force(self._reader(parent_hash), height)
+        if records is None:
+            return self.validators_hash
+        return validators_hash([validator_from_record(r) for r in records])
 
     def _seen_in_ancestors(
         self, parent_hash: bytes, tx_id: bytes, known_uncommitted: bool = False
@@ -227,7 +245,7 @@ class Executor:
             txs_root=merkle_root(batch.encoded_txs),
             receipts_root=merkle_root(batch.encoded_receipts),
             state_root=tree.root,
-            validators_hash=self.validators_hash,
+            validators_hash=self.validators_hash_at(parent_hash, height),
         )
         block = Block(header, tuple(batch.encoded_txs))
         self._keep(block, batch, tree, encoded_writes)
@@ -238,9 +256,9 @@ class Executor:
         header = block.header
         if header.chain != self.genesis.chain:
             raise InvalidBlock("wrong chain")
-        if header.validators_hash != self.validators_hash:
-            raise InvalidBlock("validators_hash does not match the validator set")
         parent_height, parent_time = self._parent(header.prev)
+        if header.validators_hash != self.validators_hash_at(header.prev, header.height):
+            raise InvalidBlock("validators_hash does not match the validator set")
         if header.height != parent_height + 1:
             raise InvalidBlock(f"height {header.height} does not follow {parent_height}")
         if header.time_ms < parent_time:

@@ -2,12 +2,13 @@
 
 The replica asks (`FetchBlocks(from, to, peers)`) when it is behind; this module asks those
 peers in turn for the blocks, in pieces of a bounded size, and trusts none of them: each block
-must carry a certificate of 2f+1 genesis validators (`ledger.certificates`) and extend our tip,
-and re-executing it must give the roots in its header. Transaction signatures are not checked
-again: the certificate proves 2f+1 validators (so at least f+1 honest ones) checked them before
-voting, and the re-execution still proves the state. A peer that times out or sends a block
-that fails any check is left for the next one. Whatever is reached, the replica is told
-`CaughtUp` (even if nothing changed), then `TxsRemoved` for the transactions those blocks held.
+must carry a certificate of a quorum of the validators in force at its height
+(`ledger.certificates`) and extend our tip, and re-executing it must give the roots in its
+header. Transaction signatures are not checked again: the certificate proves a quorum (so at
+least f+1 honest validators) checked them before voting, and the re-execution still proves the
+state. A peer that times out or sends a block that fails any check is left for the next one.
+Whatever is reached, the replica is told `CaughtUp` (even if nothing changed), then
+`TxsRemoved` for the transactions those blocks held.
 
 Serving is the other half: a FETCH is answered from the store, at most `MAX_SERVE_BLOCKS`
 blocks, in pieces of at most `max_piece_bytes` and never more than a frame holds (one block
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 
 from ledger.certificates import verify_certificate
 from ledger.errors import TallyError
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, ValidatorInfo
 from ledger.message_bounds import frame_budget
 from ledger.types import Block, Certificate, SignedTx
 from network.envelope import (
@@ -62,9 +63,15 @@ class SyncStats:
 
 
 def check_certified(
-    genesis: Genesis, tip_height: int, tip_hash: bytes, raw_block: bytes, raw_cert: bytes
+    genesis: Genesis,
+    tip_height: int,
+    tip_hash: bytes,
+    raw_block: bytes,
+    raw_cert: bytes,
+    validators: Sequence[ValidatorInfo] | None = None,
 ) -> tuple[Block, Certificate]:
-    """Decode a fetched (block, certificate) and check it extends our tip and is certified."""
+    """Decode a fetched (block, certificate) and check it extends our tip and is certified by
+    `validators`, the set in force at its height (default: the genesis set)."""
     try:
         block = Block.decode(raw_block)
         certificate = Certificate.decode(raw_cert)
@@ -75,8 +82,9 @@ def check_certified(
         raise BadBlock(f"height {header.height} does not follow our tip {tip_height}")
     if header.prev != tip_hash:
         raise BadBlock(f"block {header.height} does not link to our tip")
+    signers = genesis.validators if validators is None else validators
     if not verify_certificate(
-        genesis.validators, genesis.chain, header.hash(), certificate, height=header.height
+        signers, genesis.chain, header.hash(), certificate, height=header.height
     ):
         raise BadBlock(f"block {header.height} has no valid certificate")
     return block, certificate
@@ -182,7 +190,12 @@ class StateSync:
                     return
                 try:
                     block, certificate = check_certified(
-                        self.genesis, tip.height, tip.block_hash, raw_block, raw_cert
+                        self.genesis,
+                        tip.height,
+                        tip.block_hash,
+                        raw_block,
+                        raw_cert,
+                        self.driver.executor.validators_at(tip.height + 1),
                     )
                     ids = self.driver.commit_certified(block, certificate, _certified)
                 except BadBlock as error:

@@ -355,7 +355,7 @@ class Simulation:
             action.height,
             action.parent_hash,
             self.local_now(node),
-            node.config.validators[node.index],
+            node.config.validators[node.config.index],
         )
         if node.behaviour is not None:
             block = node.behaviour.built(block)

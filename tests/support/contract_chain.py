@@ -47,12 +47,21 @@ class ContractChain:
         *,
         seed: bytes = b"test",
         development: bool = True,
+        membership: bool = False,
+        validators: int = 1,
         params: dict[str, int] | None = None,
     ) -> None:
-        self.devnet = _devnet(seed, tuple(sorted((params or {}).items())))
+        if validators == 1:
+            self.devnet = _devnet(seed, tuple(sorted((params or {}).items())))
+        else:
+            self.devnet = make_devnet(validators, seed=seed, params=params or None)
         document = dict(self.devnet.genesis)
         if not development:  # a chain genesis does not mark as one that may move its clock
             del document["development"]
+        if membership:  # governance may change the validator set (contracts/membership.py)
+            document["membership"] = True
+        if params:
+            document["params"] = {**document.get("params", {}), **params}
         self.genesis: Genesis = genesis_from_value(document)
         self.kv = LevelDBStore(path)
         self.store = ChainStore(self.kv)

@@ -36,7 +36,16 @@ def _as_admin(session: Session) -> Session:
 @click.argument(
     "action",
     type=click.Choice(
-        ["set_kyc", "set_sanctioned", "set_limit", "add_org", "suspend_org", "cancel_netting"]
+        [
+            "set_kyc",
+            "set_sanctioned",
+            "set_limit",
+            "add_org",
+            "suspend_org",
+            "cancel_netting",
+            "add_validator",
+            "remove_validator",
+        ]
     ),
 )
 @click.option("--param", "params", multiple=True, help="name=value (repeat).")
@@ -54,9 +63,20 @@ def governance_propose(
         values[name] = parse_value(value)
     for key in values.get("keys") or []:
         key["public"] = bytes.fromhex(key["public"])
+    if action == "add_validator":  # keys as the node's key file and genesis write them: hex
+        for name in ("ed25519", "bls", "bls_pop"):
+            if isinstance(values.get(name), str):
+                values[name] = _hex_param(name, values[name])
     result = call(_as_admin(session), "registry", "propose", {"action": action, "params": values})
     state = "passed" if result.get("passed") else "open, awaiting approvals"
     session.output(result, f"proposal {result['id']}: {state}")
+
+
+def _hex_param(name: str, text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise TallyError("BAD_PARAM", f"--param {name} must be hex") from None
 
 
 @governance_group.command("approve")
