@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from explorer.graph import layout, timeline
+from explorer import receivable_view
+from explorer.graph import layout
 from explorer.reader import NodeError, RouteMissing
 from explorer.web import PageError, render, view
 
@@ -74,6 +75,17 @@ async def org(request: web.Request) -> web.Response:
     )
 
 
+async def _block_times(reader: Any, heights: list[int]) -> dict[int, int]:
+    """The block time of each height the page dates (a block the node cannot serve is left
+    out, and the page says "block N" alone)."""
+    answers = await asyncio.gather(*(_optional(reader.block(h)) for h in heights))
+    return {
+        h: int(block["time_ms"])
+        for h, (block, _) in zip(heights, answers, strict=True)
+        if isinstance(block, dict) and "time_ms" in block
+    }
+
+
 async def receivable(request: web.Request) -> web.Response:
     piece_id = _id(request, "receivable")
     reader = view(request).reader
@@ -81,13 +93,19 @@ async def receivable(request: web.Request) -> web.Response:
         reader.receivable(piece_id), reader.receivable_trace(piece_id)
     )
     await view(request).currency_decimals()
+    times = await _block_times(reader, receivable_view.heights_to_date(trace))
     return render(
         request,
         "receivable.html",
         r=record,
         trace=trace,
         graph=layout(trace),
-        steps=timeline(trace),
+        steps=receivable_view.steps_with_balances(trace),
+        owed=receivable_view.owed_rows(trace),
+        terms=receivable_view.terms(trace),
+        recourses=receivable_view.recourses(trace),
+        dispute=receivable_view.dispute(trace),
+        block_times=times,
         page="receivable",
     )
 

@@ -147,11 +147,8 @@ def _repay_part_and_default(run: StoryRunner, root: str) -> None:
     )
     _record(run, repaid, f"BigAuto repays {REPAY_PERCENT} % ({eur(amount)}), shared pro rata")
     paid, left = repaid["result"]["paid"], repaid["result"]["outstanding"]
-    run.say(
-        "    "
-        + ", ".join(f"{PEOPLE.get(org, org)} gets {eur(share)}" for org, share in sorted(paid.items()))
-        + f"; BigAuto still owes {eur(left)}"
-    )
+    shares = (f"{PEOPLE.get(org, org)} gets {eur(share)}" for org, share in sorted(paid.items()))
+    run.say("    " + ", ".join(shares) + f"; BigAuto still owes {eur(left)}")
     run.step(
         f"Bank B declares {RECOURSE_INVOICE_NO} in default after the grace days: "
         f"BigAuto still owes {eur(left)}",
@@ -167,8 +164,7 @@ def _record(run: StoryRunner, receipt: dict[str, Any], words: str) -> None:
     run.done += 1
     run.result.tx_ids.append(receipt["tx"])
     run.say(
-        f"  [{run.done}/{run.total}] {words}  "
-        f"(block {receipt['height']}, tx {receipt['tx'][:12]})"
+        f"  [{run.done}/{run.total}] {words}  (block {receipt['height']}, tx {receipt['tx'][:12]})"
     )
 
 
@@ -183,8 +179,7 @@ def _recourse_and_seller_repays(run: StoryRunner, root: str) -> int:
         f"it {eur(owed)}, due at once",
     )
     run.step(
-        f"Rhein Parts repays Bank B {eur(SELLER_FIRST_PART)}: {eur(owed - SELLER_FIRST_PART)} "
-        "left",
+        f"Rhein Parts repays Bank B {eur(SELLER_FIRST_PART)}: {eur(owed - SELLER_FIRST_PART)} left",
         "rhein-parts",
         "receivables",
         "repay",
