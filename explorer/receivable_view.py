@@ -34,6 +34,7 @@ class OwedRow:
     outstanding: int
     bought_by: str | None
     with_recourse: bool
+    blocked: int = 0  # repaid into a hold for its sanctioned holder, not yet released
 
 
 def owed_rows(trace: Any) -> list[OwedRow]:
@@ -41,6 +42,7 @@ def owed_rows(trace: Any) -> list[OwedRow]:
     rows = []
     for p in trace_pieces(trace):
         financing = p.get("financing") or {}
+        hold = p.get("hold") or {}
         rows.append(
             OwedRow(
                 piece=str(p["id"]),
@@ -54,6 +56,7 @@ def owed_rows(trace: Any) -> list[OwedRow]:
                 outstanding=int(p.get("outstanding", 0) or 0),
                 bought_by=financing.get("bank"),
                 with_recourse=bool(financing.get("with_recourse")),
+                blocked=int(hold.get("amount", 0) or 0) if hold.get("status") == "held" else 0,
             )
         )
     return rows
@@ -81,7 +84,8 @@ def steps_with_balances(trace: Any) -> list[dict[str, Any]]:
             steps.append(
                 {"piece": str(p["id"]), **entry, "owed_after": max(owed, 0), "debtor_after": debtor}
             )
-    steps.sort(key=lambda s: (int(s.get("height", 0) or 0), str(s.get("piece"))))
+    # stable: within a block, pieces in family order (a parent's split before its child's)
+    steps.sort(key=lambda s: int(s.get("height", 0) or 0))
     return steps
 
 

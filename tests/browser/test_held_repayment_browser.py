@@ -79,6 +79,7 @@ def test_a_blocked_repayment_is_shown_with_its_reason_and_its_release(
         graph = page.get_by_test_id("receivable-graph")
         expect(graph).to_contain_text("hold for fuel-co")
         expect(graph).to_contain_text("blocked: SANCTIONED")
+        expect(page.get_by_test_id("owed-table")).to_contain_text("75,000.00 CNY blocked")
         expect(page.locator("body")).to_contain_text("repay_held")
         screenshot(page, "receivable-held")
     finally:
