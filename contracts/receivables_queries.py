@@ -158,6 +158,15 @@ def _steps(pieces: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return steps
 
 
+def invoice_terms(root: dict[str, Any]) -> tuple[str, str]:
+    """The invoice's own debtor and due date, also once its first piece was turned on its
+    seller by recourse (which made the seller that piece's debtor, due that day)."""
+    if not root.get("recourse_from"):
+        return str(root["debtor"]), str(root["due_date"])
+    turned: dict[str, Any] = next((e for e in root["history"] if e["action"] == "recourse"), {})
+    return str(root["recourse_from"]), str(turned.get("was_due", root["due_date"]))
+
+
 def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
     """The invoice family of `piece_id` and every tx that shaped it (`.../{id}/trace`)."""
     start = piece(state, piece_id)
@@ -171,17 +180,18 @@ def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
     settled = sum(p["amount"] for p in pieces if p["status"] == "settled")
     held = sum(p["hold"]["amount"] for p in pieces if p["hold"] and p["hold"]["status"] == HELD)
     grace = grace_days(state, root)
-    last_day = date.fromisoformat(root["due_date"]) + timedelta(days=grace)
+    debtor, due_date = invoice_terms(root)
+    last_day = date.fromisoformat(due_date) + timedelta(days=grace)
     dispute = dispute_of(state, root["id"])
     return {
         "root": root["id"],
         "invoice_no": root["invoice_no"],
         "creditor": root["creditor"],
-        "debtor": root["debtor"],
+        "debtor": debtor,  # the invoice's, not a seller's a piece was turned on
         "currency": root["currency"],
         "face": root["face"],
         "issue_date": root["issue_date"],
-        "due_date": root["due_date"],
+        "due_date": due_date,
         "doc_hash": root["doc_hash"],
         "status": root["status"],
         "grace_days": grace,

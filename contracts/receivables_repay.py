@@ -209,6 +209,7 @@ def recourse(ctx: Context, id: str) -> dict[str, Any]:
     )
     ctx.put(index_prefix("debtor", seller) + id, 1)
     details = {"seller": seller, "from": piece.debtor, "amount": owed}
-    save_piece(ctx, turned, step(ctx, "recourse", bank, **details))
+    # `was_due` keeps the invoice's due date, which the turned piece no longer carries.
+    save_piece(ctx, turned, step(ctx, "recourse", bank, was_due=piece.due_date, **details))
     ctx.emit("receivable_recourse", id=id, bank=bank, due_date=ctx.today(), **details)
     return {"debtor": seller, "amount": owed}

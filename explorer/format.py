@@ -64,6 +64,7 @@ def status_badge(status: Any) -> Markup:
         "failed": "bad",
         "rejected": "bad",
         "overdue": "warn",
+        "defaulted": "bad",
         "pending": "warn",
         "issued": "neutral",
     }.get(text.lower(), "neutral")

@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from explorer.graph import layout, timeline
+from explorer import receivable_view
+from explorer.graph import layout
 from explorer.reader import NodeError, RouteMissing
 from explorer.state_view import summary
 from explorer.web import PageError, render, view
@@ -88,6 +89,17 @@ async def org(request: web.Request) -> web.Response:
     )
 
 
+async def _block_times(reader: Any, heights: list[int]) -> dict[int, int]:
+    """The block time of each height the page dates (a block the node cannot serve is left
+    out, and the page says "block N" alone)."""
+    answers = await asyncio.gather(*(_optional(reader.block(h)) for h in heights))
+    return {
+        h: int(block["time_ms"])
+        for h, (block, _) in zip(heights, answers, strict=True)
+        if isinstance(block, dict) and "time_ms" in block
+    }
+
+
 async def receivable(request: web.Request) -> web.Response:
     piece_id = _id(request, "receivable")
     chain_view = view(request)
@@ -97,6 +109,7 @@ async def receivable(request: web.Request) -> web.Response:
         chain_view.prover.piece(piece_id),
         chain_view.currency_decimals(),
     )
+    times = await _block_times(chain_view.reader, receivable_view.heights_to_date(trace))
     return render(
         request,
         "receivable.html",
@@ -105,7 +118,12 @@ async def receivable(request: web.Request) -> web.Response:
         state=proof,
         trace=trace,
         graph=layout(trace),
-        steps=timeline(trace),
+        steps=receivable_view.steps_with_balances(trace),
+        owed=receivable_view.owed_rows(trace),
+        terms=receivable_view.terms(trace),
+        recourses=receivable_view.recourses(trace),
+        dispute=receivable_view.dispute(trace),
+        block_times=times,
         page="receivable",
     )
 

@@ -1,8 +1,9 @@
-"""`tally demo`: a 4-bank consortium on this machine, both stories loaded, the explorer serving.
+"""`tally demo`: a 4-bank consortium on this machine, three stories loaded, the explorer serving.
 
 It recreates ./demo-data on every run (saying so), starts the validators and the explorer,
-runs the supply-chain finance and cross-border stories as real transactions, prints where to
-look, and waits. Ctrl-C (or SIGTERM) stops every process it started.
+runs the supply-chain finance, cross-border and recourse stories as real transactions (the
+last moves the block clock 100 days on, as `tally localnet time` does), prints where to look,
+and waits. Ctrl-C (or SIGTERM) stops every process it started.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 import click
 
 from ledger.errors import TallyError
-from node.ops import localnet
+from node.ops import localnet, localnet_time
 from wallet.client import Client
 from wallet.localnet_keys import localnet_keys
+from wallet.recourse_story import RECOURSE_INVOICE_NO, recourse_story
 from wallet.stories import (
     INVOICE_NO,
     cross_border_story,
@@ -116,7 +118,7 @@ def _stop(process: subprocess.Popen[bytes] | None, path: Path) -> None:
 @click.option("--explorer-port", default=8080, show_default=True, type=int)
 @click.option("--no-wait", is_flag=True, help="Stop everything once the stories are loaded.")
 def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
-    """Start a consortium, run both stories, serve the explorer; Ctrl-C stops it all."""
+    """Start a consortium, run the three stories, serve the explorer; Ctrl-C stops it all."""
     # Ctrl-C and SIGTERM both stop everything started, whenever they come; SIGINT is set
     # explicitly because a shell starts background jobs with it ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -138,7 +140,14 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
         chain_story = supply_chain_story(client, keys, click.echo)
         click.echo("\nCross-border: a CNY→EUR payment, settled PvP, then end-of-day netting")
         border_story = cross_border_story(client, keys, click.echo)
-        _print_ready(info, nodes, port, path, chain_story.ids, border_story.ids)
+        click.echo(
+            "\nWhen things go wrong: a buyer pays 40 % and defaults; the bank that bought a piece"
+            " with recourse turns it on the supplier"
+        )
+        troubles = recourse_story(
+            client, keys, click.echo, lambda days: localnet_time.advance(path, days)
+        )
+        _print_ready(info, nodes, port, path, {**chain_story.ids, **troubles.ids}, border_story.ids)
         status = 0
         while not no_wait:
             signal.pause()  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
@@ -170,10 +179,11 @@ def _print_ready(
     payment = border_ids["payment"]
     click.echo(
         f"""
-ready: {nodes} validator(s), both stories loaded.
+ready: {nodes} validator(s), three stories loaded.
 
   Explorer   {explorer_url}/
              {explorer_url}/receivable/{chain_ids["receivable"]}
+             {explorer_url}/receivable/{chain_ids["recourse_receivable"]}
              {explorer_url}/payment/{payment}
   Node API   {api}   (OpenAPI {api}/openapi.json, metrics {api}/metrics)
   Data, logs {path}
@@ -181,6 +191,8 @@ ready: {nodes} validator(s), both stories loaded.
 Try (tally is {Path(sys.executable).parent / "tally"}; `source .venv/bin/activate` puts it on PATH):
   tally localnet status --dir {path}
   tally receivable trace {INVOICE_NO} --localnet {path}
+  tally receivable trace {RECOURSE_INVOICE_NO} --localnet {path}
+  tally localnet time --dir {path}
   tally wallet balance rhein-parts --localnet {path}
   tally payment export {payment} --localnet {path}
   tally audit verify-chain --node {api} --genesis {info["genesis"]}

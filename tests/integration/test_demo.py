@@ -67,9 +67,13 @@ def test_demo_reaches_ready_serves_the_explorer_and_ctrl_c_leaves_no_process(
         try:
             lines = _read_until_ready(process)
             text = "".join(lines)
-            assert "\nready: 4 validator(s), both stories loaded." in text
+            assert "\nready: 4 validator(s), three stories loaded." in text
             assert "[9/9] BigAuto repays INV-1001" in text
             assert "[11/11] After the close, the window settles" in text
+            assert "[8/14] The block clock moves 100 days on" in text
+            assert "Bank B gets 140,000.00 EUR, Fuel Co gets 60,000.00 EUR" in text
+            assert "Rhein Parts now owes it 210,000.00 EUR, due at once" in text
+            assert "[14/14] Rhein Parts repays Bank B the remaining 110,000.00 EUR" in text
             if run == 2:
                 assert "Recreating" in text
             info = json.loads((data / "localnet.json").read_text())
@@ -81,10 +85,15 @@ def test_demo_reaches_ready_serves_the_explorer_and_ctrl_c_leaves_no_process(
             with urllib.request.urlopen(explorer, timeout=10) as page:
                 assert page.status == 200
                 assert b"Tallychain" in page.read()
-            receivable = next(line.split()[-1] for line in lines if "/receivable/" in line)
-            with urllib.request.urlopen(receivable, timeout=10) as page:
+            first, third = [line.split()[-1] for line in lines if "/receivable/" in line]
+            with urllib.request.urlopen(first, timeout=10) as page:
                 body = page.read().decode()
             assert "INV-1001" in body and "settled" in body
+            if run == 1:  # the third story's invoice: defaulted, its first piece turned
+                with urllib.request.urlopen(third, timeout=10) as page:
+                    body = page.read().decode()
+                assert "INV-1002" in body and 'data-testid="recourse-verdict"' in body
+                assert "210,000.00 EUR" in body and "edge recourse" in body
         finally:
             process.send_signal(signal.SIGINT)
             remaining, _ = process.communicate(timeout=60)

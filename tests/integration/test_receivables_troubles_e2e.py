@@ -156,17 +156,35 @@ def test_partial_repayment_and_dispute_on_four_validators(localnet: Any) -> None
     assert "default (by rhein-parts)" in human and "still owed" in human
 
 
+EUR_ORGS = ("bigauto", "rhein-parts", "fuel-co", "bank-b")
+
+
+class EurBooks:
+    """Every party's EUR balance, checked to the minor unit after each step: `step(**moves)`
+    says which balances the step changed and by how much; every other balance must not move."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.expected = self.read()
+
+    def read(self) -> dict[str, int]:
+        return {o: int(self.client.org(o)["balances"].get("EUR", 0)) for o in EUR_ORGS}
+
+    def step(self, **moves: int) -> None:
+        for org, delta in moves.items():
+            self.expected[org.replace("_", "-")] += delta
+        assert self.read() == self.expected
+
+
 @pytest.mark.slow
 def test_recourse_story_with_the_block_clock_moved_on_four_validators(localnet: Any) -> None:
-    """INV-1002 of rhein-parts to bigauto, split, the rest sold to bank-b with recourse; the
-    clock moves 100 days; bigauto repays 40 % shared pro rata; the invoice defaults; bank-b turns
-    its piece on rhein-parts, which repays it in two parts. Balances to the minor unit."""
+    """The demo's third story (wallet/recourse_story.py) through the CLI: INV-1002 of
+    rhein-parts to bigauto, split, the rest sold to bank-b with recourse; the clock moves 100
+    days; bigauto repays 40 % shared pro rata; the invoice defaults; bank-b turns its piece on
+    rhein-parts, which repays it in two parts. Every balance to the minor unit after each step."""
     net = localnet(nodes=4)
     client = Client(net["nodes"][1]["api"])
-
-    def eur(org: str) -> int:
-        return int(client.org(org)["balances"].get("EUR", 0))
-
+    books = EurBooks(client)
     for org, amount in (
         ("bigauto", 200_000_00),
         ("bank-b", 500_000_00),
@@ -175,49 +193,67 @@ def test_recourse_story_with_the_block_clock_moved_on_four_validators(localnet: 
         client.call(
             _key(net, "bank-b"), "cash", "issue", {"currency": "EUR", "to": org, "amount": amount}
         )
+    books.step(bigauto=200_000_00, bank_b=500_000_00, rhein_parts=100_000_00)
     root = _tally(
         net, "issue", "--invoice", "INV-1002", "--debtor", "bigauto", "--amount", "500,000.00",
         "--currency", "EUR", "--days", "90", "--grace-days", "5", as_org="rhein-parts",
     )["id"]  # fmt: skip
+    books.step()
     _tally(net, "accept", "INV-1002", as_org="bigauto")
+    books.step()
     fuel = _tally(
         net, "transfer", root, "--to", "fuel-co", "--amount", "150,000.00", as_org="rhein-parts"
     )["id"]
+    books.step()  # a piece given in payment moves no cash
     offer = _tally(net, "offer", root, "--rate", "6%", "--with-recourse", as_org="bank-b")["id"]
+    books.step()
     price = _tally(net, "finance", offer, as_org="rhein-parts")["result"]["price"]
-    assert eur("rhein-parts") == 100_000_00 + price
-    assert eur("bank-b") == 500_000_00 - price  # minting to others takes nothing from it
+    # 350,000.00 at 6 % for 90 days: discount floor(35,000,000 × 600 × 90 / 3,600,000)
+    assert price == 35_000_000 - 525_000
+    books.step(rhein_parts=price, bank_b=-price)
 
     moved = subprocess.run(
         [TALLY, "localnet", "time", "--dir", _dir(net), "--advance", "100", "--json"],
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert moved.returncode == 0, moved.stdout + moved.stderr
+    books.step()
     _tally(net, "overdue", "INV-1002", as_org="fuel-co")
-    bank_before, fuel_before = eur("bank-b"), eur("fuel-co")
+    books.step()
     paid = _tally(net, "repay", "INV-1002", "--amount", "200,000.00", as_org="bigauto")["result"]
     assert paid == {"paid": {"bank-b": 140_000_00, "fuel-co": 60_000_00}, "outstanding": 300_000_00}
-    assert eur("bank-b") == bank_before + 140_000_00 and eur("fuel-co") == fuel_before + 60_000_00
-    assert eur("bigauto") == 0
+    books.step(bigauto=-200_000_00, bank_b=140_000_00, fuel_co=60_000_00)
+    assert books.expected["bigauto"] == 0
 
     _tally(net, "default", "INV-1002", as_org="bank-b")
+    books.step()
     assert {p["status"] for p in _tally(net, "trace", "INV-1002")["pieces"]} == {"defaulted"}
     turned = _tally(net, "recourse", root, as_org="bank-b")["result"]
     assert turned == {"debtor": "rhein-parts", "amount": 210_000_00}
+    books.step()  # recourse changes who owes, not who holds cash
     shown = _tally(net, "show", root)
     assert shown["debtor"] == "rhein-parts" and shown["recourse_from"] == "bigauto"
     assert shown["status"] == "accepted" and shown["outstanding"] == 210_000_00
     human = _run(net, ("trace", "INV-1002"), None).stdout
     assert "RECOURSE: owed by rhein-parts (was bigauto)" in human
 
-    rhein_before, bank_before = eur("rhein-parts"), eur("bank-b")
     part = _tally(net, "repay", root, "--amount", "100,000.00", as_org="rhein-parts")["result"]
     assert part == {"paid": {"bank-b": 100_000_00}, "outstanding": 110_000_00}
+    books.step(rhein_parts=-100_000_00, bank_b=100_000_00)
     rest = _tally(net, "repay", root, as_org="rhein-parts")["result"]
     assert rest == {"paid": {"bank-b": 110_000_00}, "outstanding": 0}
-    assert eur("rhein-parts") == rhein_before - 210_000_00
-    assert eur("bank-b") == bank_before + 210_000_00
+    books.step(rhein_parts=-110_000_00, bank_b=110_000_00)
+    # bank-b paid 344,750.00 and got 140,000.00 + 210,000.00 back; rhein-parts kept
+    # 344,750.00 − 210,000.00 for its 350,000.00; fuel-co got 60,000.00 of its 150,000.00.
+    assert books.expected == {
+        "bigauto": 0,
+        "rhein-parts": 100_000_00 + price - 210_000_00,
+        "fuel-co": 60_000_00,
+        "bank-b": 500_000_00 - price + 350_000_00,
+    }
     trace = _tally(net, "trace", "INV-1002")
     assert [p["id"] for p in trace["pieces"]] == [root, fuel]
     assert [p["status"] for p in trace["pieces"]] == ["settled", "defaulted"]
     assert trace["pieces"][1]["outstanding"] == 90_000_00  # fuel-co's piece: still bigauto's debt
+    # the invoice's own debtor and due date, though its first piece is now rhein-parts' debt
+    assert trace["debtor"] == "bigauto" and trace["due_date"] == trace["pieces"][1]["due_date"]

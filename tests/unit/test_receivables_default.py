@@ -4,10 +4,12 @@ with its code and no state change."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from contracts import receivables_queries
 from contracts.catalog import genesis_state
 from ledger.errors import GenesisError
 from ledger.genesis import genesis_from_value
@@ -257,3 +259,25 @@ def test_the_recourse_repayment_to_a_sanctioned_bank_is_held(chain: ContractChai
     assert chain.state("cash/held/CNY/bank-a") == 5
     sanction(chain, "ore-mining")
     expect_failure(chain, "SANCTIONED", "ore-mining", "repay", {"id": ore, "amount": 5})
+
+
+def test_the_trace_keeps_the_invoices_debtor_and_due_date_once_its_root_is_turned(
+    chain: ContractChain,
+) -> None:
+    """Recourse makes the seller the turned piece's debtor, due that day; when the turned piece
+    is the invoice's first one, the trace must still name the invoice's own debtor and due date
+    (and count the grace days from it), which the recourse step keeps as `was_due`."""
+    root = issue_accepted(chain)
+    args = {"id": root, "rate_bps": 600, "expires_ms": chain.now_ms + DAY_MS}
+    offer = chain.call("bank-a", "receivables", "offer_financing", {**args, "with_recourse": True})
+    chain.call("acme-steel", "receivables", "accept_financing", {"offer": offer["id"]})
+    due = piece(chain, root)["due_date"]
+    on_day(chain, DUE_DAY + GRACE + 1)
+    chain.call("bank-a", "receivables", "declare_default", {"id": root})
+    chain.call("bank-a", "receivables", "recourse", {"id": root})
+    assert piece(chain, root)["history"][-1]["was_due"] == due
+    trace = receivables_queries.trace(chain.store, root)
+    assert trace is not None
+    assert trace["debtor"] == "bigauto" and trace["due_date"] == due
+    assert trace["pieces"][0]["debtor"] == "acme-steel"
+    assert trace["last_grace_day"] == (date.fromisoformat(due) + timedelta(days=GRACE)).isoformat()
