@@ -98,17 +98,25 @@ class ReceivablesMachine(RuleBasedStateMachine):
 
     def debt(self, record: dict[str, Any]) -> dict[str, Any]:
         """The model of contracts/receivables_debts.py: the debt a piece belongs to."""
-        if record.get("recourse_from"):
-            pieces, debtor, due = [record], record["debtor"], record["due_date"]
-        else:
-            root = self.piece(record["root"])
-            pieces = [p for p in self.family(root["id"]) if not p.get("recourse_from")]
-            debtor = root.get("recourse_from") or root["debtor"]
-            due = pieces[0]["due_date"] if pieces else root["due_date"]
+        if not record.get("recourse_from"):
+            return self.invoice_debt(self.piece(record["root"]))
+        return self._debt(record, record["id"], [record], record["debtor"], record["due_date"])
+
+    def invoice_debt(self, root: dict[str, Any]) -> dict[str, Any]:
+        """What the invoice's debtor owes (every piece not turned back), even when the root
+        piece itself was turned back on its seller."""
+        pieces = [p for p in self.family(root["id"]) if not p.get("recourse_from")]
+        debtor = root.get("recourse_from") or root["debtor"]
+        due = pieces[0]["due_date"] if pieces else root["due_date"]
+        return self._debt(root, root["id"], pieces, debtor, due)
+
+    def _debt(
+        self, record: dict[str, Any], key: str, pieces: list[Any], debtor: str, due: str
+    ) -> dict[str, Any]:
         unsettled = [p for p in pieces if p["status"] != "settled"]
         grace = record.get("grace_days", CHAIN_GRACE)
         return {
-            "key": record["id"] if record.get("recourse_from") else record["root"],
+            "key": key,
             "debtor": debtor,
             "pieces": pieces,
             "unsettled": unsettled,
@@ -418,7 +426,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
     @rule(piece=pieces, actor=actors)
     def dispute(self, piece: str, actor: str | None) -> None:
         record = self.piece(piece)
-        debt = self.debt(self.piece(record["root"]))
+        debt = self.invoice_debt(self.piece(record["root"]))
         org = actor or debt["debtor"]
         expected = (
             "NOT_AUTHORIZED" if KIND.get(org) != "enterprise"
@@ -441,7 +449,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
     ) -> None:
         record = self.piece(piece)
         root = self.piece(record["root"])
-        debt = self.debt(root)
+        debt = self.invoice_debt(root)
         org = actor or (root["creditor"] if creditor_side else debt["debtor"])
         dispute = self.chain.state(f"rcv/dispute/{root['id']}")
         expected = (
