@@ -167,6 +167,16 @@ def invoice_terms(root: dict[str, Any]) -> tuple[str, str]:
     return str(root["recourse_from"]), str(turned.get("was_due", root["due_date"]))
 
 
+def invoice_status(root: dict[str, Any], pieces: list[dict[str, Any]]) -> str:
+    """The invoice's own status: that of what its debtor still owes (the unsettled pieces never
+    turned back share one), not the root piece's, which recourse may have settled apart."""
+    owed_by_debtor = [p for p in pieces if not p.get("recourse_from")]
+    unsettled = [p for p in owed_by_debtor if p["status"] != "settled"]
+    if unsettled:
+        return str(unsettled[0]["status"])
+    return "settled" if owed_by_debtor else str(root["status"])
+
+
 def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
     """The invoice family of `piece_id` and every tx that shaped it (`.../{id}/trace`)."""
     start = piece(state, piece_id)
@@ -193,7 +203,7 @@ def trace(state: StateReader, piece_id: str) -> dict[str, Any] | None:
         "issue_date": root["issue_date"],
         "due_date": due_date,
         "doc_hash": root["doc_hash"],
-        "status": root["status"],
+        "status": invoice_status(root, pieces),
         "grace_days": grace,
         "last_grace_day": last_day.isoformat(),  # default may be declared the day after
         "dispute": dispute,

@@ -281,3 +281,29 @@ def test_the_trace_keeps_the_invoices_debtor_and_due_date_once_its_root_is_turne
     assert trace["debtor"] == "bigauto" and trace["due_date"] == due
     assert trace["pieces"][0]["debtor"] == "acme-steel"
     assert trace["last_grace_day"] == (date.fromisoformat(due) + timedelta(days=GRACE)).isoformat()
+
+
+def test_the_trace_says_the_invoice_is_in_default_after_its_root_was_turned_and_repaid(
+    chain: ContractChain,
+) -> None:
+    """The root piece, sold with recourse, turned on its seller and repaid by it, is settled;
+    the rest of the invoice is still owed by its debtor, in default: the trace's status is the
+    invoice's, not the root piece's (`tally receivable trace` printed "settled")."""
+    root = issue_accepted(chain)
+    face = piece(chain, root)["amount"]
+    part = {"id": root, "to": "ore-mining", "amount": face // 4}
+    chain.call("acme-steel", "receivables", "transfer", part)
+    args = {"id": root, "rate_bps": 600, "expires_ms": chain.now_ms + DAY_MS}
+    offer = chain.call("bank-a", "receivables", "offer_financing", {**args, "with_recourse": True})
+    chain.call("acme-steel", "receivables", "accept_financing", {"offer": offer["id"]})
+    on_day(chain, DUE_DAY + GRACE + 1)
+    chain.call("bank-a", "receivables", "declare_default", {"id": root})
+    chain.call("bank-a", "receivables", "recourse", {"id": root})
+    cash = {"currency": "CNY", "to": "acme-steel", "amount": face}
+    chain.call("bank-a", "cash", "issue", cash)
+    chain.call("acme-steel", "receivables", "repay", {"id": root})
+    assert piece(chain, root)["status"] == "settled"
+    trace = receivables_queries.trace(chain.store, root)
+    assert trace is not None
+    assert trace["status"] == "defaulted"
+    assert {p["status"] for p in trace["pieces"] if p["id"] != root} == {"defaulted"}
