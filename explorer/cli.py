@@ -147,7 +147,7 @@ def verify_tx_command(tx_id: str, node: str, genesis_path: str, as_json: bool) -
         return
     verdict = check_proof(genesis, proof, tx_id)
     if as_json:
-        checks = [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in verdict.checks]
+        checks = [check.to_json() for check in verdict.checks]
         click.echo(json.dumps({"tx": tx_id, "ok": verdict.ok, "checks": checks}, indent=2))
     else:
         for check in verdict.checks:

@@ -19,7 +19,7 @@ from ledger.membership import ValidatorHistory
 from ledger.merkle import merkle_root
 from ledger.types import Certificate, Header
 from wallet.forms import hex_bytes
-from wallet.proofs import Check
+from wallet.proofs import Check, all_held, failed
 from wallet.proofs import verify_proof as wallet_verify_proof
 
 
@@ -31,11 +31,11 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(check.ok for check in self.checks)
+        return all_held(self.checks)
 
     @property
     def failures(self) -> tuple[Check, ...]:
-        return tuple(check for check in self.checks if not check.ok)
+        return failed(self.checks)
 
     @property
     def reason(self) -> str:

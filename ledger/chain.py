@@ -87,6 +87,9 @@ class ChainStore:
             raise StoreError(f"database schema {codec.decode(version)} is not {SCHEMA_VERSION}")
         # Pruning is the node's to schedule (off the hot path), so the tree itself keeps all.
         self.tree = StateTree(kv)
+        # Only a node restored from a snapshot holds ids committed below it: every other node
+        # skips that second read on each tx's duplicate check.
+        self._restored_ids = next(iter(kv.iterate(P_TX_SEEN)), None) is not None
 
     # -- genesis -------------------------------------------------------------------------------
 
@@ -216,11 +219,14 @@ class ChainStore:
     def tx_committed(self, tx_id: bytes) -> bool:
         """Committed here, or known committed below the snapshot this node was restored from
         (its receipt is not here: only its id, so it is never committed twice, DESIGN.md §5)."""
-        return self.kv.get(P_TX + tx_id) is not None or self.kv.get(P_TX_SEEN + tx_id) is not None
+        if self.kv.get(P_TX + tx_id) is not None:
+            return True
+        return self._restored_ids and self.kv.get(P_TX_SEEN + tx_id) is not None
 
     def remember_committed(self, height: int, tx_ids: list[bytes]) -> None:
         """Note the ids of a block below our snapshot (checked by the caller) as committed."""
         self.kv.write({P_TX_SEEN + tx_id: _u64(height) for tx_id in tx_ids}, sync=True)
+        self._restored_ids = self._restored_ids or bool(tx_ids)
 
     def receipt(self, height: int, index: int) -> Receipt | None:
         raw = self.kv.get(P_RECEIPT + _u64(height) + _u32(index))

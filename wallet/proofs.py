@@ -33,6 +33,18 @@ class Check:
     ok: bool
     detail: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def all_held(checks: tuple[Check, ...]) -> bool:
+    """A verdict over `checks`: at least one was made and every one held."""
+    return bool(checks) and all(check.ok for check in checks)
+
+
+def failed(checks: tuple[Check, ...]) -> tuple[Check, ...]:
+    return tuple(check for check in checks if not check.ok)
+
 
 @dataclass(frozen=True, slots=True)
 class ProofCheck:
@@ -44,21 +56,18 @@ class ProofCheck:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(check.ok for check in self.checks)
+        return all_held(self.checks)
 
     @property
     def failures(self) -> tuple[Check, ...]:
-        return tuple(check for check in self.checks if not check.ok)
+        return failed(self.checks)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "tx_id": self.tx_id,
             "height": self.height,
-            "checks": [
-                {"name": check.name, "ok": check.ok, "detail": check.detail}
-                for check in self.checks
-            ],
+            "checks": [check.to_json() for check in self.checks],
         }
 
 

@@ -19,7 +19,7 @@ from ledger.membership import ValidatorHistory
 from ledger.smt import PATH_BITS, OtherLeaf, StateKeyError, StateProof, StateProofError, utf8_key
 from ledger.types import Certificate, Header
 from wallet.forms import FormError, field, hex_bytes, natural, parse_certificate
-from wallet.proofs import Check, header_checks
+from wallet.proofs import Check, all_held, failed, header_checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +34,11 @@ class StateProofCheck:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(check.ok for check in self.checks)
+        return all_held(self.checks)
 
     @property
     def failures(self) -> tuple[Check, ...]:
-        return tuple(check for check in self.checks if not check.ok)
+        return failed(self.checks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,10 +46,7 @@ class StateProofCheck:
             "key": self.key,
             "height": self.height,
             "present": self.present,
-            "checks": [
-                {"name": check.name, "ok": check.ok, "detail": check.detail}
-                for check in self.checks
-            ],
+            "checks": [check.to_json() for check in self.checks],
         }
 
 

@@ -61,7 +61,7 @@ class VerifiedState:
             "signers": list(self.signers),
             "quorum": self.quorum,
             "validators": self.validators,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "checks": [check.to_json() for check in self.checks],
         }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import operator, wait_until
+from tests.support.localnet_tools import SENDERS, height, operator, status, wait_until
 from wallet.client import ApiError, Client
 from wallet.txbuilder import build_tx
 
@@ -25,19 +25,6 @@ TALLY = str(Path(sys.executable).with_name("tally"))
 # Short timeouts and checkpoints so the scenario runs in seconds: a view change after ~1 s
 # without progress, and a stable checkpoint every 8 heights (state transfer in 8-block pieces).
 PARAMS = {"view_timeout_ms": 1000, "checkpoint_interval": 8, "batch_ms": 20}
-SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
-
-
-def status(api: str) -> dict[str, Any] | None:
-    try:
-        return Client(api, timeout=5).status()
-    except ApiError:
-        return None
-
-
-def height(api: str) -> int:
-    answer = status(api)
-    return -1 if answer is None else int(answer["height"])
 
 
 class Load:

@@ -24,14 +24,13 @@ from network import Network, NetworkConfig, PeerAddress, validators_from_genesis
 from network.config import split_address
 from node.keys import load_keys
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import operator, wait_until
+from tests.support.localnet_tools import SENDERS, fund_senders, operator, wait_until
 from wallet.client import Client
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
 
 TALLY = str(Path(sys.executable).with_name("tally"))
-SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
 PARAMS = {"view_timeout_ms": 1000, "checkpoint_interval": 8, "batch_ms": 20}
 # Under this load on a shared 2-core machine (CI runs two test workers beside four nodes), a
 # block of a thousand transactions can honestly take over a second to check everywhere; a
@@ -68,23 +67,6 @@ def transfers(net: dict[str, Any], count: int) -> list[Any]:
     ]
 
 
-def fund(net: dict[str, Any], api: str) -> None:
-    bank = operator(net, "bank-a")
-    issue = [
-        build_tx(
-            bank,
-            net["chain"],
-            "cash",
-            "issue",
-            {"currency": "CNY", "to": org, "amount": 10**12},
-            900,
-        )
-        for org in SENDERS
-    ]
-    results = Client(api).submit(issue, wait=True)
-    assert all(r["receipt"]["status"] == "ok" for r in results)
-
-
 def verify_chain(api: str, genesis: str) -> None:
     done = subprocess.run(
         [TALLY, "audit", "verify-chain", "--node", api, "--genesis", genesis, "--json"],
@@ -99,7 +81,7 @@ def verify_chain(api: str, genesis: str) -> None:
 def test_load_through_every_node_commits_the_same_blocks_everywhere(localnet: Any) -> None:
     net = localnet(nodes=4, params=LOAD_PARAMS)
     apis = [entry["api"] for entry in net["nodes"]]
-    fund(net, apis[1])
+    fund_senders(net, apis[1])
     txs = transfers(net, 3000)
     batches = [txs[i : i + 250] for i in range(0, len(txs), 250)]
 
@@ -198,7 +180,7 @@ def test_strangers_garbage_and_oversized_frames_do_not_stop_the_nodes(localnet: 
     names = [entry["name"] for entry in net["nodes"]]
     genesis = load_genesis(net["genesis"])
     addresses = validators_from_genesis(genesis)
-    fund(net, apis[0])
+    fund_senders(net, apis[0])
 
     connected, failures = asyncio.run(_stranger_is_refused(addresses[0]))
     assert connected == 0 and failures >= 2

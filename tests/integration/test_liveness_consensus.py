@@ -21,13 +21,12 @@ import pytest
 
 from node.ops import layout
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import operator, wait_until
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import SENDERS, fund_senders, height, operator, status, wait_until
+from wallet.client import Client
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
 
-SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
 FAST = {"view_timeout_ms": 1000, "batch_ms": 20}
 # Blocks of 256 KiB in 1 MiB frames: genesis validation accepts these (every message of the
 # new release fits), and the previous release's VIEW-CHANGE outgrew the frame past 4 blocks.
@@ -35,34 +34,6 @@ SMALL_FRAMES = {**FAST, "max_frame_bytes": 1024 * 1024, "block_max_bytes": 256 *
 MEMO = "settlement of invoice 2024-0815, goods received in full and checked against the " + (
     "delivery note; thank you for your business."
 )
-
-
-def status(api: str) -> dict[str, Any] | None:
-    try:
-        return Client(api, timeout=5).status()
-    except ApiError:
-        return None
-
-
-def height(api: str) -> int:
-    answer = status(api)
-    return -1 if answer is None else int(answer["height"])
-
-
-def _fund(net: dict[str, Any], api: str) -> None:
-    bank = operator(net, "bank-a")
-    issue = [
-        build_tx(
-            bank,
-            net["chain"],
-            "cash",
-            "issue",
-            {"currency": "CNY", "to": org, "amount": 10**12},
-            900,
-        )
-        for org in SENDERS
-    ]
-    Client(api, timeout=60).submit(issue, wait=True)
 
 
 def _transfers(net: dict[str, Any], count: int) -> list[Any]:
@@ -102,7 +73,7 @@ def test_a_view_change_under_load_fits_in_a_frame_and_survives_a_full_restart(
     names = list(apis)
     primary = names[0]
     assert (status(apis[primary]) or {}).get("primary") == primary
-    _fund(net, apis[primary])
+    fund_senders(net, apis[primary])
     load = _transfers(net, 3000)
     for start in range(0, len(load), 250):
         results = Client(apis[primary], timeout=60).submit(load[start : start + 250])
@@ -138,7 +109,7 @@ def test_a_restarted_primary_catches_up_on_an_idle_network(localnet: Any) -> Non
     apis = {entry["name"]: entry["api"] for entry in net["nodes"]}
     names = list(apis)
     primary = names[0]
-    _fund(net, apis[primary])
+    fund_senders(net, apis[primary])
     localnet_module.stop_node(directory, primary)
     receipt = _one_commits(net, apis[names[1]], timeout=60)  # a view change, then a commit
     others = [apis[name] for name in names[1:]]

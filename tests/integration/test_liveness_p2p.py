@@ -24,14 +24,13 @@ from network import validators_from_genesis
 from network.config import split_address
 from node.ops import layout
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import operator, wait_until
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import SENDERS, fund_senders, height, operator, status, wait_until
+from wallet.client import Client
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
 
 PARAMS = {"view_timeout_ms": 1000, "checkpoint_interval": 8, "batch_ms": 20}
-SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
 # Per port: 16 sockets from one source, 2 from each of 64 more: 144, over the node's cap.
 FLOOD_SOURCES = ["127.0.0.2"] * 16 + [f"127.0.0.{n}" for n in range(3, 67) for _ in range(2)]
 # A socket that held a slot (until the node's deadline, say) is reopened at once, to take the
@@ -142,34 +141,6 @@ def submit(net: dict[str, Any], api: str, count: int, turn: int) -> None:
     assert all(r["receipt"]["status"] == "ok" for r in results), results[:2]
 
 
-def fund(net: dict[str, Any], api: str) -> None:
-    bank = operator(net, "bank-a")
-    issue = [
-        build_tx(
-            bank,
-            net["chain"],
-            "cash",
-            "issue",
-            {"currency": "CNY", "to": org, "amount": 10**9},
-            900,
-        )
-        for org in SENDERS
-    ]
-    assert all(r["receipt"]["status"] == "ok" for r in Client(api).submit(issue, wait=True))
-
-
-def status(api: str) -> dict[str, Any] | None:
-    try:
-        return Client(api, timeout=5).status()
-    except ApiError:
-        return None
-
-
-def height(api: str) -> int:
-    answer = status(api)
-    return -1 if answer is None else int(answer["height"])
-
-
 def peers(api: str) -> int:
     answer = status(api)
     return -1 if answer is None else int(answer["peers"])
@@ -190,7 +161,7 @@ def test_restarting_validator_gets_its_peers_back_through_a_silent_socket_flood(
     ports = [
         split_address(v.address)[1] for v in validators_from_genesis(load_genesis(net["genesis"]))
     ]
-    fund(net, apis[0])
+    fund_senders(net, apis[0], 10**9)
 
     # Validator 3 stops; the others commit past a checkpoint without it.
     localnet_module.stop_node(directory, names[3])

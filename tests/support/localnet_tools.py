@@ -7,8 +7,35 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wallet.client import Client
-from wallet.localnet_keys import localnet_key as operator  # noqa: F401  (re-exported)
+from wallet.client import ApiError, Client
+from wallet.localnet_keys import localnet_key as operator
+from wallet.txbuilder import build_tx
+
+# The development consortium's enterprises: the senders of the load tests' transfers.
+SENDERS = ["acme-steel", "bigauto", "ore-mining", "fuel-co", "rhein-parts"]
+
+
+def status(api: str) -> dict[str, Any] | None:
+    """The node's /v1/status, or None while it is down or not answering."""
+    try:
+        return Client(api, timeout=5).status()
+    except ApiError:
+        return None
+
+
+def height(api: str) -> int:
+    """The node's height, -1 while it does not answer."""
+    answer = status(api)
+    return -1 if answer is None else int(answer["height"])
+
+
+def fund_senders(net: dict[str, Any], api: str, amount: int = 10**12) -> None:
+    """Bank A issues `amount` CNY to each of SENDERS, committed before it returns."""
+    bank = operator(net, "bank-a")
+    args = [{"currency": "CNY", "to": org, "amount": amount} for org in SENDERS]
+    issue = [build_tx(bank, net["chain"], "cash", "issue", a, 900) for a in args]
+    results = Client(api, timeout=60).submit(issue, wait=True)
+    assert all(r["receipt"]["status"] == "ok" for r in results), results[:2]
 
 
 def wait_until(condition: Callable[[], Any], seconds: float = 60.0, what: str = "") -> Any:
