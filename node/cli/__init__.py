@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "wallet.cli.cash",  # tally cash issue|redeem
     "wallet.cli.governance",  # tally governance propose|approve|list
     "explorer.cli",  # tally explorer, tally audit
+    "explorer.index.cli",  # tally index, tally index export|status|statement
 )
 
 
