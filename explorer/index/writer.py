@@ -42,6 +42,7 @@ class Batch:
     movement_rows: list[tuple[Any, ...]] = field(default_factory=list)
     places: list[tuple[records.Place, dict[str, Any]]] = field(default_factory=list)
     balances: dict[Pair, int] = field(default_factory=dict)  # touched pairs: balance after
+    moved_at: dict[Pair, int] = field(default_factory=dict)  # touched pairs: last height moved
     set_changes: list[tuple[int, str]] = field(default_factory=list)
 
     @property
@@ -202,6 +203,7 @@ class IndexWriter:
                 pair = (move.org, move.currency)
                 balance = self._balance(pair) + move.amount
                 self._balances[pair] = batch.balances[pair] = balance
+                batch.moved_at[pair] = block.height
                 batch.movement_rows.append(
                     (
                         block.height,
@@ -272,7 +274,7 @@ class IndexWriter:
                 "INSERT INTO balances (org, currency, balance, height) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (org, currency) DO UPDATE SET balance = excluded.balance, "
                 "height = excluded.height",
-                [(o, c, v, batch.last.height) for (o, c), v in sorted(batch.balances.items())],
+                [(o, c, v, batch.moved_at[(o, c)]) for (o, c), v in sorted(batch.balances.items())],
             )
             db.executemany("INSERT INTO validator_changes VALUES (?, ?)", batch.set_changes)
             db.executemany(
