@@ -18,9 +18,10 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from explorer import pages_business, pages_chain, pages_dashboard
+from explorer import pages_business, pages_chain, pages_dashboard, pages_index
 from explorer.chain import ChainView
 from explorer.format import FILTERS
+from explorer.index.service import IndexService
 from explorer.live import ChainFollower
 from explorer.reader import NodeError, NodeReader
 from explorer.web import FOLLOWER, SETTINGS, TEMPLATES, VIEW, PageError, render
@@ -29,7 +30,7 @@ from ledger.genesis import Genesis
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-PAGE_MODULES = (pages_dashboard, pages_chain, pages_business)
+PAGE_MODULES = (pages_dashboard, pages_chain, pages_business, pages_index)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -90,6 +91,7 @@ def make_app(
     genesis_verified: bool,
     genesis_source: str = "",
     follow: bool = True,
+    index_db: str = "",
 ) -> web.Application:
     """The explorer for `node_url`, verifying against `genesis`.
 
@@ -103,6 +105,7 @@ def make_app(
     app[FOLLOWER] = ChainFollower(chain_view)
     app[TEMPLATES] = _templates()
     app[SETTINGS] = {"genesis_source": genesis_source}
+    app[pages_index.INDEX] = IndexService(node_url, genesis, index_db)
     for module in PAGE_MODULES:
         app.add_routes(module.ROUTES)
     app.add_routes([web.static("/static", str(HERE / "static"))])
@@ -110,8 +113,10 @@ def make_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if follow:
             app[FOLLOWER].start()
+        app[pages_index.INDEX].start(follow)
         yield
         await app[FOLLOWER].stop()
+        await app[pages_index.INDEX].stop()
         with contextlib.suppress(Exception):
             await reader.close()
 

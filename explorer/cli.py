@@ -40,7 +40,16 @@ def _fail(error: TallyError, as_json: bool) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def explorer_command(node: str, genesis_path: str | None, host: str, port: int) -> None:
+@click.option(
+    "--db",
+    "index_db",
+    default="",
+    help="An index kept by `tally index` (sqlite:///... or postgresql://...); without it the "
+    "explorer keeps its own in a temporary SQLite file.",
+)
+def explorer_command(
+    node: str, genesis_path: str | None, host: str, port: int, index_db: str
+) -> None:
     """Serve the block explorer for NODE, verifying what it shows against GENESIS."""
     from aiohttp import web
 
@@ -52,7 +61,9 @@ def explorer_command(node: str, genesis_path: str | None, host: str, port: int) 
         _fail(error, False)
         return
     source = str(Path(genesis_path).resolve()) if genesis_path else ""
-    app = make_app(node, genesis, genesis_verified=verified, genesis_source=source)
+    app = make_app(
+        node, genesis, genesis_verified=verified, genesis_source=source, index_db=index_db
+    )
     if not verified:
         click.echo(
             "warning: no --genesis given; verifying against the node's own genesis", err=True

@@ -32,6 +32,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.writing = False
 
     def _sql(self, sql: str) -> str:
         return sql
@@ -75,11 +76,14 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """Everything written inside commits together, or not at all."""
+        self.writing = True
         try:
             yield self
         except BaseException:
             self._rollback()
             raise
+        finally:
+            self.writing = False
         self._commit()
 
 
@@ -133,13 +137,27 @@ class PostgresDatabase(Database):
     def _cursor(self) -> Any:
         return self.connection.cursor()
 
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        rows = super().all(sql, params)
+        self._end_read()
+        return rows
+
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
         self._streams += 1
-        with self.connection.cursor(name=f"index_stream_{self._streams}") as cursor:
-            cursor.itersize = STREAM_ROWS
-            cursor.execute(self._sql(sql), tuple(params))
-            for row in cursor:
-                yield tuple(row)
+        try:
+            with self.connection.cursor(name=f"index_stream_{self._streams}") as cursor:
+                cursor.itersize = STREAM_ROWS
+                cursor.execute(self._sql(sql), tuple(params))
+                for row in cursor:
+                    yield tuple(row)
+        finally:
+            self._end_read()
+
+    def _end_read(self) -> None:
+        """A read outside a write ends its implicit transaction: a long-lived reader must not
+        sit idle in a transaction (holding back vacuum, seeing one snapshot)."""
+        if not self.writing:
+            self.connection.commit()
 
     def _commit(self) -> None:
         self.connection.commit()

@@ -81,6 +81,7 @@ class IndexWriter:
         self.genesis = genesis
         self._key_orgs: dict[str, str] = {}
         self._piece_currency: dict[str, str] = {}
+        self._window_currency: dict[str, str] = {}
         self._balances: dict[Pair, int] = {}
 
     # -- opening ---------------------------------------------------------------------------------
@@ -161,16 +162,28 @@ class IndexWriter:
             self._piece_currency[str(event["id"])] = str(event["currency"])
         elif kind == "receivable_split":
             self._piece_currency[str(event["child"])] = self._currency_of(str(event["id"]))
+        elif kind == "window_opened":
+            self._window_currency[str(event["id"])] = str(event["currency"])
         elif kind == "key_added":
             self._key_orgs[str(event["public"])] = str(event["org"])
 
     def _tx_currency(self, item: TxRecord) -> str:
         args = item.tx.body.args
         currency = args.get("currency", args.get("base", ""))
-        if not currency and item.tx.body.contract == "receivables":
+        contract = item.tx.body.contract
+        if not currency and contract == "receivables":
             piece = args.get("id")
             currency = self._currency_of(piece) if isinstance(piece, str) else ""
+        if not currency and contract == "netting" and isinstance(args.get("window"), str):
+            currency = self._currency_of_window(args["window"])
         return str(currency)
+
+    def _currency_of_window(self, window: str) -> str:
+        known = self._window_currency.get(window)
+        if known is None:
+            row = self.db.one("SELECT currency FROM netting_windows WHERE id = ?", (window,))
+            known = self._window_currency[window] = str(row[0]) if row else ""
+        return known
 
     def _events(self, batch: Batch, block: BlockRecord, item: TxRecord) -> None:
         receipt, time_ms = item.receipt, block.header.time_ms
@@ -256,6 +269,7 @@ class IndexWriter:
         """Drop what `prepare` cached: after a batch that was not committed."""
         self._balances.clear()
         self._piece_currency.clear()
+        self._window_currency.clear()
         self._key_orgs = dict(self.db.all("SELECT public_key, org FROM org_keys"))
 
     # -- committing ------------------------------------------------------------------------------
