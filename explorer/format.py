@@ -71,7 +71,25 @@ def status_badge(status: Any) -> Markup:
     return Markup(f'<span class="badge {tone}">{escape(text)}</span>')
 
 
+def fx_rate(rate: Any) -> str:
+    """A rate × 10^8 as the decimal it stands for: 12820513 is 0.12820513."""
+    if not isinstance(rate, int):
+        return "—"
+    whole, fraction = divmod(rate, 10**8)
+    return f"{whole}.{fraction:08d}"
+
+
+def from_json(text: Any) -> Any:
+    """A JSON column of the index, decoded for a template."""
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return None
+
+
 FILTERS = {
+    "rate": fx_rate,
+    "fromjson": from_json,
     "short": short,
     "hash": hash_html,
     "utc": utc_time,

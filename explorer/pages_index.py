@@ -156,7 +156,37 @@ async def statement_export(request: web.Request) -> web.StreamResponse:
     return await _download(request, f"statement-{wanted.org}-{wanted.currency}", lines)
 
 
+async def fx_page(request: web.Request) -> web.Response:
+    service, db = _reader(request)
+    return render(request, "fx.html", page="fx", quotes=queries.quotes(db),
+                  index=service.state())  # fmt: skip
+
+
+async def netting_page(request: web.Request) -> web.Response:
+    service, db = _reader(request)
+    return render(request, "netting.html", page="netting", windows=queries.windows(db),
+                  index=service.state())  # fmt: skip
+
+
+async def proposals_page(request: web.Request) -> web.Response:
+    service, db = _reader(request)
+    return render(request, "proposals.html", page="proposals",
+                  proposals=queries.proposals(db), index=service.state())  # fmt: skip
+
+
+async def currencies_page(request: web.Request) -> web.Response:
+    service, db = _reader(request)
+    issuers = {c.code: list(c.issuers) for c in service.genesis.currencies}
+    return render(request, "currencies.html", page="currencies",
+                  currencies=queries.currencies(db), issuers=issuers,
+                  index=service.state())  # fmt: skip
+
+
 ROUTES: list[web.RouteDef] = [
+    web.get("/fx", fx_page),
+    web.get("/netting", netting_page),
+    web.get("/proposals", proposals_page),
+    web.get("/currencies", currencies_page),
     web.get("/txs", txs_page),
     web.get(r"/txs.{fmt:(csv|jsonl)}", txs_export),
     web.get("/statement", statement_page),

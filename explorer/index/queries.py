@@ -198,3 +198,65 @@ def status(db: Database) -> dict[str, Any]:
         for table in ("blocks", "txs", "events", "movements", "pieces", "payments")
     }
     return {"chain": meta.get("chain"), "height": int(meta.get("height", 0)), **counts}
+
+
+def quotes(db: Database, limit: int = MAX_PAGE) -> list[Row]:
+    """FX quotes, newest first: id, height, tx, dealer, base, quote, rate, max, used, expiry,
+    status."""
+    return db.all(
+        "SELECT id, height, tx, dealer, base, quote, rate, max_base, used, expires_ms, status "
+        f"FROM fx_quotes ORDER BY height DESC, id LIMIT {int(limit)}"
+    )
+
+
+def windows(db: Database, limit: int = MAX_PAGE) -> list[tuple[Row, list[Row]]]:
+    """Netting windows, newest first, each with its obligations (payer, payee, amount, ref, tx)."""
+    found = db.all(
+        "SELECT id, height, tx, currency, participants, status, gross, net, positions, "
+        f"settled_height FROM netting_windows ORDER BY height DESC, id LIMIT {int(limit)}"
+    )
+    return [
+        (window, db.all(
+            "SELECT payer, payee, amount, ref, tx, height FROM netting_obligations "
+            "WHERE window_id = ? ORDER BY height, idx, pos", (window[0],)))
+        for window in found
+    ]  # fmt: skip
+
+
+def proposals(db: Database, limit: int = MAX_PAGE) -> list[tuple[Row, list[Row]]]:
+    """Governance proposals, newest first, each with its approvals (org, height, tx)."""
+    found = db.all(
+        "SELECT id, height, tx, action, params, proposer, status, decided_height FROM proposals "
+        f"ORDER BY height DESC, id LIMIT {int(limit)}"
+    )
+    return [
+        (proposal, db.all(
+            "SELECT org, height, tx FROM proposal_approvals WHERE proposal = ? "
+            "ORDER BY height, org", (proposal[0],)))
+        for proposal in found
+    ]  # fmt: skip
+
+
+def currencies(db: Database) -> list[dict[str, Any]]:
+    """Per currency: what each issuer minted and what was burnt (from the movements), the
+    supply outstanding, and how many organizations hold some."""
+    minted = db.all(
+        "SELECT m.currency, t.sender, SUM(m.amount) FROM movements m JOIN txs t ON t.id = m.tx "
+        "WHERE m.counterparty = 'mint' GROUP BY m.currency, t.sender"
+    )
+    burnt: dict[Any, Any] = dict(db.all(
+        "SELECT currency, SUM(amount) FROM movements WHERE counterparty = 'burn' GROUP BY currency"
+    ))  # fmt: skip
+    holders: dict[Any, Any] = dict(db.all(
+        "SELECT currency, COUNT(*) FROM balances WHERE balance > 0 GROUP BY currency"
+    ))  # fmt: skip
+    table: dict[str, dict[str, Any]] = {}
+    for code in decimals(db):
+        table[code] = {"code": code, "issued": {}, "burnt": -int(burnt.get(code, 0) or 0),
+                       "holders": int(holders.get(code, 0) or 0)}  # fmt: skip
+    for code, issuer, amount in minted:
+        entry = table.setdefault(code, {"code": code, "issued": {}, "burnt": 0, "holders": 0})
+        entry["issued"][str(issuer)] = int(amount)
+    for entry in table.values():
+        entry["supply"] = sum(entry["issued"].values()) - entry["burnt"]
+    return list(table.values())

@@ -96,3 +96,28 @@ def test_the_transactions_list_fits_a_phone(browser: Any, explorer: str, story: 
         assert overflow <= 1, f"the page is {overflow}px wider than the phone: {wide}"
     finally:
         context.close()
+
+
+def test_quotes_and_currencies_from_the_index(
+    page: Any, explorer: str, node_url: str, story: Story
+) -> None:
+    client = Client(node_url)
+    _caught_up(page, f"{explorer}/fx", client.height())
+    if story.fx_payment_id:
+        quote = page.locator('[data-testid="fx-table"] tbody tr').first
+        expect(quote).to_contain_text("bank-b")
+        expect(quote).to_contain_text("CNY→EUR")
+        expect(quote).to_contain_text("0.12800000")  # the rate × 10^8 shown as a rate
+        expect(quote).to_contain_text("78,000.00 CNY")  # used by the PvP payment
+        screenshot(page, "index-fx")
+    page.goto(f"{explorer}/currencies")
+    cny = sum(org["balances"].get("CNY", 0) for org in client.orgs())
+    supply = page.locator('[data-testid="currencies-table"] tr[data-currency="CNY"]')
+    expect(supply.get_by_test_id("supply")).to_have_text(format_amount(cny, 2, "CNY"))
+    expect(supply).to_contain_text("bank-a")
+    screenshot(page, "index-currencies")
+    for path in ("netting", "proposals"):
+        page.goto(f"{explorer}/{path}")
+        expect(page.locator("h1")).to_contain_text(
+            "Netting windows" if path == "netting" else "Governance proposals"
+        )
