@@ -182,7 +182,17 @@ async def currencies_page(request: web.Request) -> web.Response:
                   index=service.state())  # fmt: skip
 
 
+async def validators_page(request: web.Request) -> web.Response:
+    service, db = _reader(request)
+    window = _height(str(request.query.get("window", "")), "window") or 1000
+    validators = service.genesis.validators
+    history = queries.signer_history(db, len(validators), min(window, 100_000))
+    return render(request, "validators_index.html", page="validators", index=service.state(),
+                  rows=list(zip(validators, history, strict=True)), window=window)  # fmt: skip
+
+
 ROUTES: list[web.RouteDef] = [
+    web.get("/validators", validators_page),
     web.get("/fx", fx_page),
     web.get("/netting", netting_page),
     web.get("/proposals", proposals_page),

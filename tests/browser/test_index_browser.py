@@ -121,3 +121,17 @@ def test_quotes_and_currencies_from_the_index(
         expect(page.locator("h1")).to_contain_text(
             "Netting windows" if path == "netting" else "Governance proposals"
         )
+
+
+def test_validators_signed_and_missed_over_a_window(
+    page: Any, explorer: str, node_url: str, story: Story
+) -> None:
+    _caught_up(page, f"{explorer}/validators?window=1000", Client(node_url).height())
+    blocks = int(page.get_by_test_id("index-height").first.inner_text())
+    rows = page.locator('[data-testid="validators-table"] tbody tr')
+    expect(rows).to_have_count(4)
+    signed = [int(rows.nth(i).get_by_test_id("signed").inner_text()) for i in range(4)]
+    missed = [int(rows.nth(i).get_by_test_id("missed").inner_text()) for i in range(4)]
+    assert all(s + m == min(blocks, 1000) for s, m in zip(signed, missed, strict=True))
+    assert sum(signed) >= 3 * min(blocks, 1000)  # every certificate holds a quorum of 3 of 4
+    screenshot(page, "index-validators")
