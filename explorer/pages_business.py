@@ -119,6 +119,7 @@ async def receivable(request: web.Request) -> web.Response:
         trace=trace,
         graph=layout(trace),
         steps=receivable_view.steps_with_balances(trace),
+        step_details=receivable_view.step_details,
         owed=receivable_view.owed_rows(trace),
         terms=receivable_view.terms(trace),
         recourses=receivable_view.recourses(trace),
