@@ -50,6 +50,7 @@ from contracts.escrow_records import CANCELLED, OPEN, RELEASED, Escrow
 from contracts.runtime import Context, method
 from contracts.wording import moment
 from ledger.hashing import sha256
+from ledger.state_keys import escrow_key
 
 # The last millisecond of year 9999: every time an escrow keeps can be written as a date.
 MAX_TIME_MS = 253_402_300_799_999
@@ -58,7 +59,7 @@ block_time = integer(0, MAX_TIME_MS)
 
 
 def record_key(escrow_id: str) -> str:
-    return "esc/rec/" + escrow_id
+    return escrow_key(escrow_id)
 
 
 def index_prefix(org: str) -> str:
