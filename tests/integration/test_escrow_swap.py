@@ -12,7 +12,8 @@ folder, ports and chain id). Alice (acme-steel) swaps CNY for Bob's (rhein-parts
 
 Both legs settle. In the second test Alice never reveals s: once each chain's clock is moved past
 its leg's cancel time (`tally localnet time --advance`), each payer takes its money back and the
-late release is refused; nothing moved. Every step is a real `tally` command.
+late release is refused; nothing moved. Every step of the swap is a real `tally` command; the
+test's own extra checks (refusals, balances, funding) use the SDK.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from wallet.client import Client
+from wallet.client import Client, TxFailed
+from wallet.escrow import EscrowCalls, condition_of, new_secret
+from wallet.localnet_keys import localnet_key
 
 pytestmark = pytest.mark.slow
 
@@ -45,27 +48,28 @@ def tally_json(*args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def refused_code(*args: str) -> str:
-    """A `tally ... --json` command that must fail; the contract's error code."""
-    done = tally(*args, "--json")
-    assert done.returncode == 1, done.stdout + done.stderr
-    code: str = json.loads(done.stdout)["error"]["code"]
-    return code
+def refusal(call: Callable[[], Any]) -> str:
+    """An SDK call that must fail on the chain; the contract's error code."""
+    with pytest.raises(TxFailed) as failed:
+        call()
+    return failed.value.code
 
 
 class Chain:
     """One localnet, and `tally` commands against it signed as an organization."""
 
     def __init__(self, net: dict[str, Any], currency: str) -> None:
+        self.net = net
         self.dir = net["dir"]
         self.currency = currency
         self.client = Client(net["nodes"][0]["api"], timeout=30)
 
+    def sdk(self, signer: str) -> EscrowCalls:
+        """The SDK's calls, for the test's own extra checks (cheaper than a process each)."""
+        return EscrowCalls(self.client, localnet_key(self.net, signer))
+
     def run(self, signer: str, *args: str) -> Any:
         return tally_json(*args, "--as", signer, "--localnet", self.dir)
-
-    def refuse(self, signer: str, *args: str) -> str:
-        return refused_code(*args, "--as", signer, "--localnet", self.dir)
 
     def show(self, escrow_id: str) -> Any:
         return tally_json("escrow", "show", escrow_id, "--localnet", self.dir)
@@ -86,8 +90,10 @@ def chains(module_localnet: Any) -> Iterator[tuple[Chain, Chain]]:
     cny = Chain(module_localnet(nodes=1, chain="tally-cny"), "CNY")
     eur = Chain(module_localnet(nodes=1, chain="tally-eur"), "EUR")
     assert cny.client.chain() != eur.client.chain()
-    cny.run("bank-a", "cash", "issue", "CNY", ALICE, "100,000.00")
-    eur.run("bank-b", "cash", "issue", "EUR", BOB, "20,000.00")
+    funds = ((cny, "bank-a", ALICE, 10_000_000), (eur, "bank-b", BOB, 2_000_000))
+    for chain, bank, org, amount in funds:
+        issue = {"currency": chain.currency, "to": org, "amount": amount}
+        chain.client.call(localnet_key(chain.net, bank), "cash", "issue", issue)
     yield cny, eur
 
 
@@ -126,9 +132,6 @@ def test_both_legs_settle_with_one_secret(chains: tuple[Chain, Chain]) -> None:
     after = (cny.balance(ALICE), cny.balance(BOB), eur.balance(ALICE), eur.balance(BOB))
     assert after == (before[0] - 7_000_000, before[1] + 7_000_000,
                      before[2] + 900_000, before[3] - 900_000)  # fmt: skip
-    assert cny.refuse(BOB, "escrow", "release", alice_leg, "--preimage", revealed) == (
-        "ALREADY_RELEASED"
-    )
     listed = tally_json("escrow", "list", "--org", BOB, "--localnet", cny.dir)
     assert [(e["id"], e["roles"]) for e in listed][:1] == [(alice_leg, ["payee"])]
 
@@ -138,23 +141,20 @@ def test_when_the_secret_is_never_revealed_both_payers_refund_after_their_cancel
 ) -> None:
     cny, eur = chains
     before = (cny.balance(ALICE), cny.balance(BOB), eur.balance(ALICE), eur.balance(BOB))
-    secret = tally_json("escrow", "secret")
-    alice_leg = lock(cny, ALICE, BOB, "20,000.00", secret["condition"], days=2)
-    bob_leg = lock(eur, BOB, ALICE, "2,500.00", secret["condition"], days=1)
+    secret = new_secret()
+    lock_hex = condition_of(secret).hex()
+    alice_leg = lock(cny, ALICE, BOB, "20,000.00", lock_hex, days=2)
+    bob_leg = lock(eur, BOB, ALICE, "2,500.00", lock_hex, days=1)
     assert cny.balance(ALICE) == before[0] - 2_000_000 and eur.balance(BOB) == before[3] - 250_000
-    assert eur.refuse(BOB, "escrow", "cancel", bob_leg) == "CANCEL_TOO_EARLY"
+    assert refusal(lambda: eur.sdk(BOB).cancel(bob_leg)) == "CANCEL_TOO_EARLY"
 
     eur.advance(1)  # Bob's leg times out first; Alice can no longer take it
-    assert eur.refuse(ALICE, "escrow", "release", bob_leg, "--preimage", secret["preimage"]) == (
-        "ESCROW_EXPIRED"
-    )
+    assert refusal(lambda: eur.sdk(ALICE).release(bob_leg, secret)) == "ESCROW_EXPIRED"
     eur.run(BOB, "escrow", "cancel", bob_leg)
-    assert cny.refuse(ALICE, "escrow", "cancel", alice_leg) == "CANCEL_TOO_EARLY"
+    assert refusal(lambda: cny.sdk(ALICE).cancel(alice_leg)) == "CANCEL_TOO_EARLY"
 
     cny.advance(2)
-    assert cny.refuse(BOB, "escrow", "release", alice_leg, "--preimage", secret["preimage"]) == (
-        "ESCROW_EXPIRED"
-    )
+    assert refusal(lambda: cny.sdk(BOB).release(alice_leg, secret)) == "ESCROW_EXPIRED"
     cny.run(ALICE, "escrow", "cancel", alice_leg)
 
     shown = tally("escrow", "show", alice_leg, "--localnet", cny.dir)  # for people
