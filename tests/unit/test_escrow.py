@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from contracts.runtime import iso_day
+from contracts.wording import moment
 from tests.support.compliance_flow import events_of, expire_kyc, refused, sanction, set_limit
 from tests.support.contract_chain import DAY_MS, ContractChain
 
@@ -96,8 +98,6 @@ def test_create_takes_the_funds_out_of_the_payers_balance_into_the_lock(
 
 
 def _today(chain: ContractChain) -> str:
-    from contracts.runtime import iso_day
-
     return iso_day(chain.now_ms)
 
 
@@ -309,3 +309,13 @@ def test_kyc_binds_whoever_closes_the_escrow(fresh: ContractChain) -> None:
     fresh.advance_time(ms=HOUR_MS)
     assert refused(fresh, "ore-mining", "escrow", "cancel", {"id": from_ore}) == "KYC_EXPIRED"
     assert fresh.call(PAYER, "escrow", "cancel", {"id": to_ore})["to"] == PAYER
+
+
+def test_time_refusals_word_times_in_utc_and_carry_the_raw_values(chain: ContractChain) -> None:
+    cancel_ms = chain.now_ms + HOUR_MS
+    escrow_id = create(chain, cancel_ms=cancel_ms)
+    receipt = chain.submit(PAYER, "escrow", "cancel", {"id": escrow_id})
+    assert receipt.error is not None and receipt.error.code == "CANCEL_TOO_EARLY"
+    message = receipt.error.message
+    assert moment(cancel_ms) in message and str(cancel_ms) not in message
+    assert receipt.error.details == {"cancel_ms": cancel_ms, "block_time_ms": chain.now_ms}
