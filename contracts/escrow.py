@@ -113,8 +113,8 @@ def _require_releasable(ctx: Context, record: Escrow, preimage: bytes | None) ->
     ensure(
         ctx.time_ms < record.cancel_ms,
         "ESCROW_EXPIRED",
-        f"escrow {record.id} could be released until {moment(record.cancel_ms)}, block time "
-        f"{moment(ctx.time_ms)}; its payer may cancel it now",
+        f"escrow {record.id} could be released only before {moment(record.cancel_ms)}, block "
+        f"time {moment(ctx.time_ms)}; its payer may cancel it now",
         {"cancel_ms": record.cancel_ms, "block_time_ms": ctx.time_ms},
     )
     if record.release_ms is not None:
