@@ -23,7 +23,7 @@ MAX_QUERY = 140
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    kind: str  # block | tx | receivable | payment | org | invoice
+    kind: str  # block | tx | receivable | payment | escrow | org | invoice
     key: str
     label: str
 
@@ -40,7 +40,7 @@ def candidates(query: str) -> list[str]:
     if HEIGHT.match(text):
         return ["height"]
     if HEX64.match(text):
-        return ["tx", "block", "receivable", "payment"]
+        return ["tx", "block", "receivable", "payment", "escrow"]
     kinds = []
     if ORG_ID.match(text):
         kinds.append("org")
@@ -91,6 +91,7 @@ async def resolve(reader: NodeReader, query: str) -> list[Target]:
         "block": lambda: height_of_hash(reader, lowered),
         "receivable": lambda: reader.receivable(lowered),
         "payment": lambda: reader.payment(lowered),
+        "escrow": lambda: reader.escrow(lowered),
         "org": lambda: reader.org(text),
         "invoice": lambda: _invoice_targets(reader, text),
     }

@@ -216,6 +216,12 @@ class AsyncClient:
     async def payment_iso20022(self, payment_id: str) -> bytes:
         return await self.get_bytes(routes.payment_iso20022(payment_id))
 
+    async def escrow(self, escrow_id: str) -> dict[str, Any]:
+        return await self.get_record(routes.escrow(escrow_id))
+
+    async def escrows(self, org_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        return await self.get_list(routes.escrows(org_id, status), "escrows")
+
     # -- verified state (DESIGN.md §6) ----------------------------------------------------------
 
     async def get_state_proof(self, key: str, height: int | None = None) -> dict[str, Any]:

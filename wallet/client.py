@@ -161,6 +161,14 @@ class Client:
     def payment_iso20022(self, payment_id: str) -> bytes:
         return self.get_bytes(routes.payment_iso20022(payment_id))
 
+    def escrow(self, escrow_id: str) -> dict[str, Any]:
+        """An escrow as the node shows it (bytes as hex), with can_release/can_cancel."""
+        return self.get_record(routes.escrow(escrow_id))
+
+    def escrows(self, org_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The first page of an organization's escrows, newest first."""
+        return self.get_list(routes.escrows(org_id, status), "escrows")
+
     # -- verified state (DESIGN.md §6) ----------------------------------------------------------
 
     def get_state_proof(self, key: str, height: int | None = None) -> dict[str, Any]:

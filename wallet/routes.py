@@ -81,6 +81,15 @@ def payment_iso20022(payment_id: str) -> str:
     return f"/v1/payments/{segment(payment_id)}/iso20022"
 
 
+def escrow(escrow_id: str) -> str:
+    return f"/v1/escrows/{segment(escrow_id)}"
+
+
+def escrows(org_id: str, status: str | None = None) -> str:
+    path = f"/v1/escrows?org={segment(org_id)}"
+    return path if status is None else f"{path}&status={segment(status)}"
+
+
 def state_proof(key: str, height: int | None = None) -> str:
     """The proof of one state key (DESIGN.md §6), at `height` or the tip."""
     path = f"/v1/state/proof?key={quote(key, safe='/')}"

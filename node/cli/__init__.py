@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "wallet.cli.payment",  # tally payment show|list|export
     "wallet.cli.fx",  # tally fx quote|withdraw|list
     "wallet.cli.netting",  # tally netting open|submit|settle|show|export
+    "wallet.cli.escrow",  # tally escrow create|release|cancel|show|list|secret
     "wallet.cli.cash",  # tally cash issue|redeem
     "wallet.cli.governance",  # tally governance propose|approve|list
     "explorer.cli",  # tally explorer, tally audit

@@ -12,6 +12,7 @@ from explorer.search import candidates, resolve
 TX = "aa" * 32
 BLOCK = "bb" * 32
 PIECE = "cc" * 32
+ESCROW = "ee" * 32
 
 
 class FakeReader(NodeReader):
@@ -33,6 +34,7 @@ NODE = FakeReader(
         f"/v1/txs/{TX}": {"id": TX, "status": "committed"},
         f"/v1/blocks/{BLOCK}": {"height": 7},
         f"/v1/receivables/{PIECE}": {"id": PIECE},
+        f"/v1/escrows/{ESCROW}": {"id": ESCROW},
         "/v1/orgs/acme-steel": {"id": "acme-steel"},
         "/v1/receivables?invoice=INV-1001": {
             "items": [{"id": PIECE, "creditor": "acme-steel", "debtor": "bigauto"}]
@@ -48,7 +50,7 @@ def _urls(query: str) -> list[str]:
 
 def test_candidates_follow_the_shape_of_the_query() -> None:
     assert candidates("42") == ["height"]
-    assert candidates(TX.upper()) == ["tx", "block", "receivable", "payment"]
+    assert candidates(TX.upper()) == ["tx", "block", "receivable", "payment", "escrow"]
     assert candidates("acme-steel") == ["org", "invoice"]
     assert candidates("INV-1001") == ["invoice"]
     assert candidates("") == [] and candidates("two words") == [] and candidates("x" * 500) == []
@@ -58,6 +60,7 @@ def test_each_kind_of_identifier_resolves_to_its_page() -> None:
     assert _urls("42") == ["/block/42"]
     assert _urls(TX) == [f"/tx/{TX}"]
     assert _urls(BLOCK.upper()) == ["/block/7"]
+    assert _urls(ESCROW) == [f"/escrow/{ESCROW}"]
     assert _urls(PIECE) == [f"/receivable/{PIECE}"]
     assert _urls("acme-steel") == ["/org/acme-steel"]
     assert _urls("INV-1001") == [f"/receivable/{PIECE}"]
