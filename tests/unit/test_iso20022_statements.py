@@ -8,11 +8,15 @@ the state tree's versions), as the API does.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from lxml import etree
 
 from contracts import queries, statement_movements, statements
@@ -20,6 +24,12 @@ from contracts.exports.camt import CAMT053_NS, CAMT054_NS, NoMovements, camt053,
 from contracts.exports.iso20022 import PACS008_NS, PACS009_NS, pacs008, pacs009_netting, uetr
 from contracts.exports.pacs009 import NoCover, pacs009_cover
 from contracts.runtime import iso_day
+from node.api import payments as payment_routes
+from node.api import statements as statement_routes
+from node.api.app import error_middleware
+from node.api.context import STORE
+from node.api.limits import DEFAULT_LIMITS
+from node.api.reads import READS, ReadPool
 from tests.support.contract_chain import DAY_MS, ContractChain
 from tests.support.xborder_chain import HOUR_MS, fx_args, pay_args
 from tests.unit.test_iso20022 import assert_valid
@@ -241,3 +251,76 @@ def test_a_day_before_any_block_is_all_genesis(chain: ContractChain) -> None:
     earlier = iso_day(chain.now_ms - DAY_MS)
     statement = statements.statement(chain.store, "bank-a", "CNY", earlier)
     assert statement.opening_height == statement.closing_height == 0
+
+
+# -- the HTTP routes ------------------------------------------------------------------------------
+
+
+def _get_all(chain: ContractChain, paths: list[str]) -> list[tuple[int, bytes, dict[str, str]]]:
+    async def fetch() -> list[tuple[int, bytes, dict[str, str]]]:
+        app = web.Application(middlewares=[error_middleware])
+        app[STORE] = chain.store
+        app[READS] = ReadPool(DEFAULT_LIMITS)
+        app.add_routes(payment_routes.ROUTES + statement_routes.ROUTES)
+        answers = []
+        async with TestClient(TestServer(app)) as client:
+            for path in paths:
+                response = await client.get(path)
+                answers.append((response.status, await response.read(), dict(response.headers)))
+        app[READS].close()
+        return answers
+
+    return asyncio.run(fetch())
+
+
+def test_the_api_shows_one_uetr_in_the_record_its_lookup_and_every_export(
+    chain: ContractChain,
+) -> None:
+    record = _fx_payment(chain, "CNY", "EUR", 12_820_513, 39_000_000, "bank-c")
+    payment_id = str(record["id"])
+    expected = uetr(payment_id)
+    day = iso_day(chain.now_ms)
+    base = "/v1/banks/bank-b/statements/EUR/" + day
+    answers = _get_all(chain, [
+        f"/v1/payments/{payment_id}",
+        f"/v1/payments?uetr={expected.upper()}",
+        f"/v1/payments?uetr={uetr('nothing')}",
+        f"/v1/payments/{payment_id}/pacs009",
+        base, base + "/notifications", base + "?format=json",
+    ])  # fmt: skip
+    assert all(status == 200 for status, _, _ in answers), [a[:2] for a in answers]
+    shown = json.loads(answers[0][1])
+    assert shown["uetr"] == expected and shown["pacs009"].endswith("/pacs009")
+    assert [p["id"] for p in json.loads(answers[1][1])["payments"]] == [payment_id]
+    assert json.loads(answers[2][1])["payments"] == []
+    cover = assert_valid(answers[3][1], "pacs.009.001.09")
+    assert _texts(cover, ".//p:PmtId/p:UETR", {"p": PACS009_NS}) == [expected]
+    statement_doc = assert_valid(answers[4][1], "camt.053.001.08")
+    assert expected in _texts(statement_doc, ".//c:Refs/c:UETR", C53)
+    notes = assert_valid(answers[5][1], "camt.054.001.08")
+    assert expected in _texts(notes, ".//c:Refs/c:UETR", C54)
+    entries = [e for a in json.loads(answers[6][1])["accounts"] for e in a["entries"]]
+    assert expected in [e["uetr"] for e in entries]
+
+
+def test_the_api_refuses_bad_statement_requests_with_codes(chain: ContractChain) -> None:
+    chain.fund("acme-steel", "EUR", 1_000)
+    paid = chain.call("acme-steel", "payments", "send", pay_args())
+    day = iso_day(chain.now_ms)
+    cases = {
+        f"/v1/banks/bank-b/statements/EUR/{day[:4]}-02-30": (400, "BAD_DATE"),
+        "/v1/banks/bank-b/statements/EUR/2026-1-1": (400, "BAD_DATE"),
+        "/v1/banks/bank-b/statements/EUR/2999-01-01": (400, "BAD_DATE"),
+        f"/v1/banks/acme-steel/statements/EUR/{day}": (404, "NOT_FOUND"),
+        f"/v1/banks/bank-b/statements/XXX/{day}": (404, "NOT_FOUND"),
+        f"/v1/banks/bank-b/statements/eur/{day}": (400, "BAD_QUERY"),
+        f"/v1/banks/bank-b/statements/EUR/{day}?after=x": (400, "BAD_CURSOR"),
+        f"/v1/banks/bank-b/statements/EUR/{day}?after=999": (400, "BAD_CURSOR"),
+        f"/v1/banks/bank-b/statements/EUR/{day}?format=pdf": (400, "BAD_QUERY"),
+        f"/v1/banks/bank-d/statements/KWD/{day}/notifications": (409, "NOTHING_TO_EXPORT"),
+        f"/v1/payments/{paid['id']}/pacs009": (409, "NOTHING_TO_EXPORT"),
+        "/v1/payments?uetr=not-a-uuid": (400, "BAD_QUERY"),
+    }
+    answers = _get_all(chain, list(cases))
+    for (path, (status, code)), (got, body, _) in zip(cases.items(), answers, strict=True):
+        assert (got, json.loads(body)["error"]["code"]) == (status, code), path
