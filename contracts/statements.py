@@ -144,6 +144,19 @@ def serviced_accounts(found: Directory, bank: str, code: str) -> list[str]:
     return [bank, *customers]
 
 
+def statement_banks(found: Directory, payment: dict[str, Any]) -> list[tuple[str, str]]:
+    """(bank, currency) of every statement a payment's legs appear on: the agent of each
+    leg's payer and payee in the leg's currency, in the order met."""
+    banks: list[tuple[str, str]] = []
+    for leg in payment.get("legs") or []:
+        code = str(leg["currency"])
+        for org_id in (leg["from"], leg["to"]):
+            entry = (found.agent_of(str(org_id), code), code)
+            if entry not in banks:
+                banks.append(entry)
+    return banks
+
+
 def _balance(chain: HistoryReader, code: str, org: str, height: int) -> int:
     try:
         return int(chain.state_at(balance_key(code, org), height) or 0)

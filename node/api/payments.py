@@ -18,6 +18,7 @@ from contracts import queries
 from contracts.exports.iso20022 import pacs008, pacs009_netting, uetr
 from contracts.exports.pacs009 import NoCover, pacs009_cover
 from contracts.payment_index import UetrIndex
+from contracts.statements import statement_banks
 from ledger.chain import ChainStore
 from node.api.context import store
 from node.api.params import hex_id, query_int
@@ -111,9 +112,27 @@ async def list_payments(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+def _payment_answer(chain: ChainStore, payment_id: str) -> dict[str, Any]:
+    """A payment with the statements (camt.053) of the banks whose accounts its legs moved."""
+    record = _found(queries.payment(chain, payment_id), "payment")
+    banks = statement_banks(queries.directory(chain), record)
+    date = record["date"]
+    return {
+        **payment_view(record),
+        "statements": [
+            {"bank": bank, "currency": code, "camt053": statement_path(bank, code, date)}
+            for bank, code in banks
+        ],
+    }
+
+
 async def get_payment(request: web.Request) -> web.Response:
-    record = queries.payment(store(request), _id(request, "payment"))
-    return json_response(payment_view(_found(record, "payment")))
+    payment_id = _id(request, "payment")
+    return json_response(await offload(request, _payment_answer, store(request), payment_id))
+
+
+def statement_path(bank: str, code: str, date: str) -> str:
+    return f"/v1/banks/{bank}/statements/{code}/{date}"
 
 
 def _pacs008(chain: ChainStore, payment_id: str) -> bytes:
@@ -251,7 +270,8 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/v1/payments/{id}": {
         "get": {
-            "summary": "A payment: parties, legs, rate and quote, ISO fields, UETR, tx and height",
+            "summary": "A payment: parties, legs, rate and quote, ISO fields, UETR, tx and "
+            "height, and the camt.053 statements its legs appear on",
             "parameters": [_ID],
             "responses": {"200": {"description": "the payment record"}, **_ERR},
         }
