@@ -23,6 +23,7 @@ from tests.browser.story import Story
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
+UETR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 @lru_cache(maxsize=4)
@@ -56,7 +57,7 @@ def test_a_pvp_payment_page_downloads_pacs008_pacs009_cov_and_camt053_with_one_u
         pytest.skip("the payments contract is not on this chain")
     page.goto(f"{explorer}/payment/{story.fx_payment_id}")
     uetr = page.get_by_test_id("uetr").inner_text().strip()
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", uetr)
+    assert UETR.fullmatch(uetr), uetr
     screenshot(page, "payment-downloads")
     assert _uetrs(_download(page, "pacs008", "pacs.008.001.09")) == {uetr}
     cover = _download(page, "pacs009", "pacs.009.001.09")

@@ -65,8 +65,8 @@ def run(module_localnet: Callable[..., dict[str, Any]]) -> tuple[dict[str, Any],
 
 def _days(client: Client) -> list[str]:
     """Every UTC day from block 1's to the tip's."""
-    first = datetime.fromtimestamp(client.block(1)["header"]["time_ms"] / 1000, tz=UTC).date()
-    last = datetime.fromtimestamp(client.block(client.height())["header"]["time_ms"] / 1000, tz=UTC)
+    first = datetime.fromtimestamp(client.block(1)["time_ms"] / 1000, tz=UTC).date()
+    last = datetime.fromtimestamp(client.block(client.height())["time_ms"] / 1000, tz=UTC)
     days = []
     while first <= last.date():
         days.append(first.isoformat())
@@ -146,7 +146,5 @@ def test_one_uetr_across_the_api_pacs008_pacs009_and_the_banks_camt(
     assert page["bank"] == "bank-c" and page["accounts"][0]["owner"] == "bank-c"
     assert uetr in uetrs(valid(out.read_bytes(), "camt.053.001.08"))
     assert uetr in uetrs(valid(notes_out.read_bytes(), "camt.054.001.08"))
-    found = CliRunner().invoke(
-        tally, ["payment", "find", uetr, "--localnet", net["dir"], "--json"]
-    )
+    found = CliRunner().invoke(tally, ["payment", "find", uetr, "--localnet", net["dir"], "--json"])
     assert found.exit_code == 0 and json.loads(found.stdout)["id"] == payment["id"]

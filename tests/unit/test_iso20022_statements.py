@@ -23,6 +23,7 @@ from contracts import queries, statement_movements, statements
 from contracts.exports.camt import CAMT053_NS, CAMT054_NS, NoMovements, camt053, camt054
 from contracts.exports.iso20022 import PACS008_NS, PACS009_NS, pacs008, pacs009_netting, uetr
 from contracts.exports.pacs009 import NoCover, pacs009_cover
+from contracts.payment_index import UetrIndex
 from contracts.runtime import iso_day
 from node.api import payments as payment_routes
 from node.api import statements as statement_routes
@@ -324,3 +325,15 @@ def test_the_api_refuses_bad_statement_requests_with_codes(chain: ContractChain)
     answers = _get_all(chain, list(cases))
     for (path, (status, code)), (got, body, _) in zip(cases.items(), answers, strict=True):
         assert (got, json.loads(body)["error"]["code"]) == (status, code), path
+
+
+def test_the_uetr_index_finds_payments_from_its_first_walk_and_from_later_events(
+    chain: ContractChain,
+) -> None:
+    chain.fund("acme-steel", "EUR", 1_000)
+    first = chain.call("acme-steel", "payments", "send", pay_args(amount=1))["id"]
+    index = UetrIndex()
+    assert index.find(chain.store, uetr(first).upper()) == first  # from the records
+    later = _fx_payment(chain, "CNY", "EUR", 12_820_513, 1_000, "bank-c")["id"]
+    assert index.find(chain.store, uetr(str(later))) == later  # from the events since
+    assert index.find(chain.store, uetr("no such payment")) is None
