@@ -151,6 +151,22 @@ def _released(event: dict[str, Any], state: StateReader) -> list[Leg]:
     ]
 
 
+def _escrow_locked(event: dict[str, Any], state: StateReader) -> list[Leg]:
+    """An escrow takes the payer's money into a lock that no account holds (contracts/escrow.py,
+    `cash.lock`); a release pays it to the payee, a cancel back to the payer (`cash.unlock`)."""
+    return [Leg(event["currency"], event["payer"], None, event["amount"], "escrow", event["id"])]
+
+
+def _escrow_released(event: dict[str, Any], state: StateReader) -> list[Leg]:
+    return [Leg(event["currency"], None, event["payee"], event["amount"], "escrow_release",
+                event["id"])]  # fmt: skip
+
+
+def _escrow_cancelled(event: dict[str, Any], state: StateReader) -> list[Leg]:
+    return [Leg(event["currency"], None, event["payer"], event["amount"], "escrow_refund",
+                event["id"])]  # fmt: skip
+
+
 DECODERS: dict[str, Decoder] = {
     "issued": _issued,
     "transferred": _transferred,
@@ -162,6 +178,9 @@ DECODERS: dict[str, Decoder] = {
     "receivable_repaid": _repaid,
     "repayment_held": _held,
     "repayment_released": _released,
+    "escrow_created": _escrow_locked,
+    "escrow_released": _escrow_released,
+    "escrow_cancelled": _escrow_cancelled,
 }
 
 

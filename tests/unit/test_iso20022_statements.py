@@ -337,3 +337,23 @@ def test_the_uetr_index_finds_payments_from_its_first_walk_and_from_later_events
     later = _fx_payment(chain, "CNY", "EUR", 12_820_513, 1_000, "bank-c")["id"]
     assert index.find(chain.store, uetr(str(later))) == later  # from the events since
     assert index.find(chain.store, uetr("no such payment")) is None
+
+
+def test_escrow_locks_releases_and_refunds_are_booked_so_statements_add_up(
+    chain: ContractChain,
+) -> None:
+    """Runs once the escrow contract (issue 18's other half) is on the branch."""
+    pytest.importorskip("contracts.escrow", reason="the escrow contract is not merged yet")
+    chain.fund("acme-steel", "EUR", 1_000)
+    lock = {"currency": "EUR", "to": "rhein-parts", "amount": 300, "condition": None,
+            "release_ms": chain.now_ms, "cancel_ms": chain.now_ms + HOUR_MS}  # fmt: skip
+    released = chain.call("acme-steel", "escrow", "create", lock)["id"]
+    chain.call("rhein-parts", "escrow", "release", {"id": released})
+    refunded = chain.call("acme-steel", "escrow", "create", {**lock, "amount": 200})["id"]
+    chain.advance_time(ms=HOUR_MS)
+    chain.call("acme-steel", "escrow", "cancel", {"id": refunded})
+    statement = _statement(chain, "bank-b", "EUR")
+    _check_adds_up(statement)
+    kinds = [m.kind for a in statement.accounts for m in a.movements]
+    assert {"escrow", "escrow_release", "escrow_refund"} <= set(kinds)
+    assert_valid(camt053(statement, queries.directory(chain.store)), "camt.053.001.08")
