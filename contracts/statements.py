@@ -123,14 +123,21 @@ def _time_of(chain: HistoryReader, height: int) -> int:
 
 def last_height_before(chain: HistoryReader, time_ms: int, tip: int) -> int:
     """The highest block whose time is before `time_ms` (0, the genesis, if none): block
-    times never decrease, so a binary search reads O(log tip) headers."""
+    times never decrease, so a binary search reads O(log tip) headers.
+
+    A node restored from a snapshot holds no header below it; such a block counts as before
+    (its time is at most the snapshot block's), and if the answer is one of them the day
+    begins in history this node does not hold: HISTORY_ABSENT."""
     low, high = 0, tip  # invariant: block `low` is before time_ms (0 always counts)
     while low < high:
         middle = (low + high + 1) // 2
-        if _time_of(chain, middle) < time_ms:
+        header = chain.header(middle)
+        if header is None or header.time_ms < time_ms:
             low = middle
         else:
             high = middle - 1
+    if low > 0:
+        _time_of(chain, low)  # HISTORY_ABSENT unless this node holds it
     return low
 
 
@@ -163,6 +170,8 @@ def _balance(chain: HistoryReader, code: str, org: str, height: int) -> int:
     except TallyError as error:
         if error.code == "STATE_HEIGHT_PRUNED":
             raise StatementError("STATE_PRUNED", error.message) from None
+        if error.code == "STATE_HEIGHT_UNKNOWN":  # below the snapshot this node started from
+            raise StatementError("HISTORY_ABSENT", error.message) from None
         raise
 
 

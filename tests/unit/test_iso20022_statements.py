@@ -25,6 +25,7 @@ from contracts.exports.iso20022 import PACS008_NS, PACS009_NS, pacs008, pacs009_
 from contracts.exports.pacs009 import NoCover, pacs009_cover
 from contracts.payment_index import UetrIndex
 from contracts.runtime import iso_day
+from ledger.chain import P_HEADER
 from node.api import payments as payment_routes
 from node.api import statements as statement_routes
 from node.api.app import error_middleware
@@ -357,3 +358,26 @@ def test_escrow_locks_releases_and_refunds_are_booked_so_statements_add_up(
     kinds = [m.kind for a in statement.accounts for m in a.movements]
     assert {"escrow", "escrow_release", "escrow_refund"} <= set(kinds)
     assert_valid(camt053(statement, queries.directory(chain.store)), "camt.053.001.08")
+
+
+def test_a_day_below_pruned_state_or_a_snapshot_is_refused_and_a_later_day_still_served(
+    chain: ContractChain,
+) -> None:
+    chain.fund("acme-steel", "CNY", 5)  # height 1, day 1
+    day = iso_day(chain.now_ms)
+    chain.advance_time(days=1)
+    for _ in range(3):  # heights 2-4, day 2
+        chain.fund("acme-steel", "CNY", 1)
+    chain.advance_time(days=1)
+    for _ in range(2):  # heights 5-6, day 3
+        chain.fund("acme-steel", "CNY", 10)
+    # As a node restored from a snapshot at height 4: no headers and no state below it.
+    chain.store.tree.prune(4)
+    chain.kv.write({P_HEADER + height.to_bytes(8, "big"): None for height in (1, 2, 3)})
+    for earlier in (day, iso_day(chain.now_ms - DAY_MS)):
+        with pytest.raises(statements.StatementError) as refused:
+            statements.statement(chain.store, "bank-a", "CNY", earlier)
+        assert refused.value.code in ("HISTORY_ABSENT", "STATE_PRUNED")
+    latest = statements.statement(chain.store, "bank-a", "CNY", iso_day(chain.now_ms))
+    acme = next(a for a in latest.accounts if a.owner == "acme-steel")
+    assert (latest.opening_height, acme.opening, acme.closing) == (4, 8, 28)
