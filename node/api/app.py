@@ -23,6 +23,7 @@ from node.api import (
     raw,
     receivables,
     state,
+    statements,
     stream,
 )
 from node.api.context import NODE, SPEC, STORE, NodeHandle
@@ -81,7 +82,18 @@ async def syncing_gate(request: web.Request, handler: Handler) -> web.StreamResp
 
 # Every route family, in the order the OpenAPI document lists them: explicit, so the app and
 # its spec name the same modules and neither discovers the other.
-ROUTE_MODULES = (chain, blocks, stream, orgs, raw, receivables, payments, escrows, state)
+ROUTE_MODULES = (
+    chain,
+    blocks,
+    stream,
+    orgs,
+    raw,
+    receivables,
+    payments,
+    statements,
+    escrows,
+    state,
+)
 
 
 def make_app(handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:

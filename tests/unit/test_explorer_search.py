@@ -13,6 +13,8 @@ TX = "aa" * 32
 BLOCK = "bb" * 32
 PIECE = "cc" * 32
 ESCROW = "ee" * 32
+PAYMENT = "dd" * 32
+UETR = "0f4e8c1a-3b2d-4c5e-9a6b-7c8d9e0f1a2b"
 
 
 class FakeReader(NodeReader):
@@ -40,6 +42,7 @@ NODE = FakeReader(
             "items": [{"id": PIECE, "creditor": "acme-steel", "debtor": "bigauto"}]
         },
         "/v1/receivables?invoice=acme-steel": {"items": []},
+        f"/v1/payments?uetr={UETR}": {"uetr": UETR, "payments": [{"id": PAYMENT}], "next": None},
     }
 )
 
@@ -89,3 +92,10 @@ def _run_isolated(coroutine: Any) -> Any:
     """asyncio.run in a thread of its own: safe even when this thread already runs a loop."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_a_uetr_leads_to_its_payment_in_any_case() -> None:
+    assert candidates(UETR.upper()) == ["uetr"]
+    assert candidates(UETR.replace("-4c5e-", "-3c5e-")) == ["org", "invoice"]  # not version 4
+    assert _urls(UETR.upper()) == [f"/payment/{PAYMENT}"]
+    assert _urls("0f4e8c1a-3b2d-4c5e-9a6b-000000000000") == []  # no payment has it
