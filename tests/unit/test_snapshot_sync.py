@@ -79,6 +79,12 @@ class Wire:
         }
         self.asks: dict[int, int] = {}
 
+    def name(self, peer: int) -> str:
+        return self.names[peer]
+
+    def peer_count(self) -> int:
+        return len(self.names) - 1
+
     def connected(self) -> list[int]:
         return [1, 2, 3]
 
