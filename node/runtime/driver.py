@@ -218,19 +218,16 @@ class Driver:
         return self.replace_replica(step)
 
     def replace_replica(self, switch: Switch) -> list[Event]:
-        """Run `switch.replica` from now on; the events that start it (fed by the caller)."""
+        """Run `switch.replica` from now on; the events that start it (fed by the caller).
+        What the old replica left queued or in flight above the tip was for it: dropped."""
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        self._events.clear()
+        self.executor.discard_above(self.executor.tip.height)
         self.replica = switch.replica
         self.validator_count = len(switch.validator_set.validators)
         self.metrics.consensus_view.set(0)
-        log.warning(
-            "validator set after height %d: %d validators, this node %s",
-            switch.validator_set.anchor,
-            self.validator_count,
-            "votes" if switch.member else "does not vote",
-        )
         for listener in self.on_switch:
             listener(switch)
         now = self.clock()

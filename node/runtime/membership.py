@@ -18,6 +18,7 @@ all committed, and whose signing domain differs anyway).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ from ledger.types import Block, Height, ValidatorIndex, View
 from network import PeerAddress
 from node.keys import ValidatorKeys
 from node.runtime.roster import Roster, ValidatorSet
+
+log = logging.getLogger(__name__)
 
 RECORDS_PREFIX = "pbft/"
 SET_MARKER = "set/anchor"  # the anchor of the set the `pbft/` records were written in
@@ -168,7 +171,14 @@ class SetTracker:
             self._peers_changed(height)
         if changed:
             self.current, self.told = wanted, 0
-            return Switch(replica_for(self.genesis, self.keys, self.store, wanted), wanted)
+            switch = Switch(replica_for(self.genesis, self.keys, self.store, wanted), wanted)
+            log.warning(
+                "validator set after height %d: %d validators, this node %s",
+                wanted.anchor,
+                len(wanted.validators),
+                "votes" if switch.member else "does not vote",
+            )
+            return switch
         through = (height // self.interval + 1) * self.interval
         if through <= self.told:
             return None

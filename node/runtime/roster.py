@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.membership import set_history
+from contracts.membership import HEIGHTS_KEY, set_history
 from ledger.genesis import Genesis, ValidatorInfo
 from ledger.membership import validator_from_record
 from ledger.state import Reader
@@ -51,10 +51,12 @@ class Roster:
         self._sets: list[tuple[int, tuple[ValidatorInfo, ...]]] = [(1, genesis.validators)]
 
     def learn(self, read: Reader) -> bool:
-        """Read the set history from the state; True when it holds a set not seen before."""
-        history = set_history(read)
-        if len(history) <= len(self._sets):
+        """Read the set history from the state; True when it holds a set not seen before.
+        Called after every commit: one read unless a change was committed."""
+        heights = read(HEIGHTS_KEY)
+        if heights is None or len(heights) <= len(self._sets):
             return False
+        history = set_history(read)
         self._sets = [(since, tuple(map(validator_from_record, rs))) for since, rs in history]
         for _, validators in self._sets:
             for validator in validators:
