@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from ledger.errors import TallyError
 from node.runtime.driver import Driver
 from node.runtime.membership import Bystander
 from node.runtime.statesync import MAX_SERVE_BLOCKS, StateSync
@@ -66,13 +67,13 @@ class Follower:
             if peers and not self.statesync.active:
                 if not self.snapshot_tried:
                     self.snapshot_tried = True
-                    await self.snapshot(self.driver)
+                    try:
+                        await self.snapshot(self.driver)
+                    except TallyError as error:  # e.g. ANCHOR_UNKNOWN: replay blocks instead
+                        log.error("snapshot sync while following: %s", error.message)
                     continue
                 tip = self.driver.executor.tip.height
                 await self.statesync.follow(tip + MAX_SERVE_BLOCKS, peers)
             await asyncio.sleep(FOLLOW_INTERVAL_S)
         if self.driver.running:
-            log.info(
-                "in the validator set in force from height %d: voting",
-                self.driver.executor.tip.height + 1,
-            )
+            log.info("in the validator set in force: no longer following, voting")
