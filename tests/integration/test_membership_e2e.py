@@ -7,8 +7,9 @@ of the four banks approve `add_validator`; the others admit it as soon as that i
 restores the state by snapshot (not replaying), and from the first height after the next
 checkpoint it votes: a committed block's certificate names it in its signer bitmap. Then a
 genesis validator is removed the same way; from its effective height certificates are made by
-the remaining four (quorum 3) and the chain goes on. `tally audit verify-chain` from genesis,
-run through the real entry point, passes across both changes and prints them.
+the remaining four (quorum 3) and the chain goes on; one of them, restarted, restores the new
+set's replica and signs again. `tally audit verify-chain` from genesis, run through the real
+entry point, passes across both changes and prints them.
 """
 
 from __future__ import annotations
@@ -75,6 +76,26 @@ def _push(client: Client, net: dict[str, Any], blocks: int) -> None:
         )
 
 
+def _signed_by(client: Client, info: dict[str, Any], index: int, n: int, who: str) -> int:
+    """Commit blocks until one's certificate (as some genesis node stored it: each aggregates
+    its own) names validator `index` of a set of `n`; that height."""
+
+    def signed() -> int | None:
+        _push(client, info, 1)
+        height = client.height()
+        for node in info["nodes"][:3]:
+            try:
+                certificate = _certificate(node["api"], height)
+            except ApiError:  # that node has not committed it yet
+                continue
+            if index in bitmap_indexes(certificate.signers, n):
+                return height
+        return None
+
+    found: int = wait_until(signed, 120, f"a certificate signed by {who}")
+    return found
+
+
 def _certificate(api: str, height: int) -> Certificate:
     """The certificate node `api` stored for `height` (each node aggregates its own)."""
     raw = Client(api).get(f"/v1/raw/blocks/{height}")["certificate"]
@@ -121,19 +142,7 @@ def test_a_bank_joins_by_snapshot_votes_and_a_validator_leaves(net: Any) -> None
     five = tuple(validator_from_record(v) for v in event["validators"])
     wait_until(lambda: (status(joiner_api) or {}).get("voting"), 120, "the joiner voting")
 
-    def joiner_signed() -> int | None:
-        _push(client, info, 1)
-        height = client.height()
-        for node in info["nodes"][:4]:
-            try:
-                certificate = _certificate(node["api"], height)
-            except ApiError:  # that node has not committed it yet
-                continue
-            if 4 in bitmap_indexes(certificate.signers, len(five)):
-                return height
-        return None
-
-    signed_at = wait_until(joiner_signed, 120, "a certificate signed by the joiner")
+    signed_at = _signed_by(client, info, 4, len(five), "the joiner")
     header_hash = bytes.fromhex(client.block(signed_at)["hash"])
     assert verify_certificate(
         five, genesis.chain, header_hash, _certificate(api, signed_at), height=signed_at
@@ -154,6 +163,18 @@ def test_a_bank_joins_by_snapshot_votes_and_a_validator_leaves(net: Any) -> None
         assert verify_certificate(four, genesis.chain, block_hash, certificate, height=height)
     removed_api = info["nodes"][3]["api"]
     wait_until(lambda: (status(removed_api) or {}).get("voting") is False, 60, "removed")
+
+    # A validator restarted in the third set restores that set's replica (anchored at the
+    # block before `left`, its own records) and commits on with the others.
+    localnet_module.stop_node(directory, "validator-bank-b")
+    _push(client, info, 2)  # the other three (quorum 3 of 4) go on without it
+    localnet_module.start_node(directory, "validator-bank-b")
+    restarted = info["nodes"][1]["api"]
+    _push(client, info, 2)
+    tip = client.height()
+    wait_until(lambda: (status(restarted) or {}).get("height", 0) >= tip, 60, "restarted")
+    assert status(restarted)["voting"] is True
+    _signed_by(client, info, 1, len(four), "the restarted validator")
 
     tally = Path(sys.executable).parent / "tally"
     audit = subprocess.run(
