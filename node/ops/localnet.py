@@ -115,9 +115,7 @@ def _start_all(directory: Path, info: dict[str, Any], say: Say) -> None:
             processes.wait_ready(directory, entry, deadline)
             say(f"  {entry['name']} up at {entry['api']} (pid {entry['pid']}).")
         if len(info["nodes"]) > 1:
-            # nodes added later (add-node) may not be in the set: they connect once they are
-            genesis_nodes = [e for e in info["nodes"] if not e.get("added")]
-            processes.wait_connected({**info, "nodes": genesis_nodes}, deadline)
+            processes.wait_connected(info, deadline)
             say("  validators connected to each other.")
     except LocalnetError:
         down(directory)
