@@ -161,6 +161,10 @@ def test_a_bank_joins_by_snapshot_votes_and_a_validator_leaves(net: Any) -> None
         assert len(signers) >= quorum_of(4)
         block_hash = bytes.fromhex(client.block(height)["hash"])
         assert verify_certificate(four, genesis.chain, block_hash, certificate, height=height)
+    shown = Client(api).get("/v1/validators")
+    assert [v["name"] for v in shown["validators"]] == [v.name for v in four]
+    assert shown["quorum"] == 3
+    assert [v["name"] for v in status(api)["validators"]] == [v.name for v in four]
     removed_api = info["nodes"][3]["api"]
     wait_until(lambda: (status(removed_api) or {}).get("voting") is False, 60, "removed")
 
