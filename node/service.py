@@ -1,10 +1,12 @@
 """The composition root: config → genesis, keys, store, executor, mempool, replica, driver, API,
-and with more than one validator the peer transport, tx gossip and state transfer.
+and with more than one validator (or a validator set governance may change) the peer transport,
+tx gossip, state transfer and snapshot sync (node/runtime/peering.py).
 
 `NodeService.open(config)` builds the parts (synchronously: it opens LevelDB); `start()` binds
 the API and the P2P port and starts the replica; `stop()` undoes all of it. The driver gets
 every hook when it is built: with peers, `Peering.connect` builds gossip and state transfer
-around it and returns where its messages go.
+around it and returns where its messages go; with membership, a `SetTracker` that says after
+each commit whether its replica is replaced.
 `run_node(config)` is what `tally node start` runs: it logs with node/height/view context and
 stops cleanly on SIGTERM or SIGINT.
 
