@@ -229,8 +229,7 @@ def bench_command(
             info = _own_localnet(own_dir / "net", nodes, orgs, console, json_output)
         report = _measure(info, nodes, options, console, quiet=json_output)
     except TallyError as error:
-        report_error(error, json_output)
-        sys.exit(1)
+        sys.exit(report_error(error, json_output))
     except KeyboardInterrupt:
         click.echo("interrupted; cleaning up", err=True)
         sys.exit(130)
