@@ -163,13 +163,18 @@ class Session:
             return localnet_key(net, self.as_org, self.role)
         raise UsageProblem("NO_SIGNER", "say who signs: --as ORG or --keystore FILE")
 
-    def decimals(self, code: str) -> int:
+    def currency_decimals(self) -> dict[str, int]:
+        """Every currency of the chain with its decimals (asked of the node once)."""
         if self._currencies is None:
             listing = self.client.get("/v1/currencies")
             self._currencies = {c["code"]: int(c["decimals"]) for c in listing["currencies"]}
-        if code not in self._currencies:
-            raise TallyError("UNKNOWN_CURRENCY", f"currency {code} is not on this chain")
-        return self._currencies[code]
+        return self._currencies
+
+    def decimals(self, code: str) -> int:
+        currencies = self.currency_decimals()
+        if code not in currencies:
+            raise UsageProblem("UNKNOWN_CURRENCY", f"currency {code} is not on this chain")
+        return currencies[code]
 
     def parse_amount(self, text: str, code: str) -> int:
         try:
@@ -210,9 +215,9 @@ def _keystore_key(path: str) -> Ed25519Key:
     return decrypt_key(document, passphrase)
 
 
-def client_options(signing: bool = True) -> Callable[[F], F]:
-    """Add --node/--localnet/--json (and --as/--role/--keystore when signing) to a command;
-    the command receives a `session: Session` keyword argument."""
+def client_options(signing: bool = True, role: str = "operator") -> Callable[[F], F]:
+    """Add --node/--localnet/--json (and --as/--role/--keystore when signing, --role defaulting
+    to `role`) to a command; the command receives a `session: Session` keyword argument."""
 
     def decorate(command: F) -> F:
         @functools.wraps(command)
@@ -223,7 +228,7 @@ def client_options(signing: bool = True) -> Callable[[F], F]:
                 kwargs.pop("node"),
                 kwargs.pop("localnet"),
                 kwargs.pop("as_org", None) if signing else None,
-                kwargs.pop("role", "operator") if signing else "operator",
+                kwargs.pop("role", role) if signing else role,
                 kwargs.pop("keystore", None) if signing else None,
             )
             with exits(json_output):
@@ -246,8 +251,9 @@ def client_options(signing: bool = True) -> Callable[[F], F]:
                 click.option("--as", "as_org", help="Sign as this localnet organization."),
                 click.option(
                     "--role",
-                    default="operator",
+                    default=role,
                     show_default=True,
+                    help="Which of the organization's --as keys signs.",
                     type=click.Choice(["admin", "operator", "viewer"]),
                 ),
                 click.option(
