@@ -19,7 +19,7 @@ COMMAND_MODULES = (
     "node.cli.bench",  # tally bench
     "node.cli.demo",  # tally demo
     "wallet.cli.wallet",  # tally wallet new|import|export|list|balance
-    "wallet.cli.tx",  # tally tx show|proof
+    "wallet.cli.tx",  # tally tx show|proof, tally proof verify
     "wallet.cli.receivable",  # tally receivable ...
     "wallet.cli.receivable_repay",  # tally receivable repay|default|recourse|dispute|settle
     "wallet.cli.pay",  # tally pay

@@ -134,6 +134,8 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
         if port != explorer_port:
             click.echo(f"Port {explorer_port} is taken; the explorer uses {port}.")
         explorer = _start_explorer(path, info, port)
+        with localnet.updating_info(path) as written:  # tally's writes link to its tx pages
+            written["explorer"] = f"http://127.0.0.1:{port}"
         client = Client(info["nodes"][0]["api"])
         keys = localnet_keys(info)
         click.echo("\nSupply-chain finance: an invoice becomes cash for three tiers of suppliers")

@@ -38,6 +38,7 @@ __all__ = [
     "status",
     "stop_node",
     "up",
+    "updating_info",
     "write_info",
 ]
 

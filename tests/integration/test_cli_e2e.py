@@ -17,7 +17,6 @@ import pytest
 
 from tests.support.localnet_tools import wait_until
 from wallet.client import ApiError, Client
-from wallet.failover import FailoverClient
 from wallet.localnet_keys import localnet_key
 from wallet.txbuilder import build_tx
 
@@ -148,6 +147,8 @@ def _height(api: str) -> int:
 def test_resending_a_committed_tx_to_the_next_node_is_success(net: dict[str, Any]) -> None:
     """A write whose first node went down after taking it is sent again, byte for byte, to the
     next: that node answers DUPLICATE_TX, and the client waits for the receipt."""
+    from wallet.failover import FailoverClient  # new in issue 17
+
     second = Client(net["nodes"][1]["api"])
     key = localnet_key(net, "bank-a")
     args = {"currency": "CNY", "to": "bigauto", "amount": 500}
@@ -252,7 +253,11 @@ def test_proof_save_payment_list_and_refusal_statuses(net: dict[str, Any], tmp_p
     proof = tally("tx", "proof", paid["tx"], "--save", str(saved), *local)
     assert proof.returncode == 0, proof.stderr
     assert f"wrote the proof of tx {paid['tx']} to {saved}" in proof.stderr
-    assert json.loads(saved.read_text())["certificate"]
+    offline = tally("proof", "verify", str(saved), "--genesis", net["genesis"])
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert f"VERIFIED: tx {paid['tx']} at height {paid['height']}" in offline.stdout
+    other = tally("proof", "verify", str(saved), "--genesis", net["genesis"], "--tx", "00" * 32)
+    assert other.returncode == 1 and "NOT VERIFIED" in other.stdout
     listed = tally("payment", "list", "acme-steel", *local)
     assert listed.returncode == 0, listed.stderr
     assert "acme-steel -> rhein-parts  7.00 CNY" in listed.stdout

@@ -39,6 +39,7 @@ USAGE_CODES = frozenset(
         "BAD_AMOUNT",
         "BAD_ARGUMENT",
         "BAD_FILE",
+        "BAD_GENESIS",
         "BAD_KEYSTORE",
         "BAD_LOCALNET",
         "BAD_ORG",

@@ -1,4 +1,5 @@
-"""`tally tx show|proof`: a transaction and its receipt, and its inclusion proof checked here.
+"""`tally tx show|proof` and `tally proof verify`: a transaction and its receipt, its inclusion
+proof checked here, and a saved proof checked with no node at all.
 
 `proof` trusts only the genesis file (given, or the localnet's); output is for people unless
 `--json`, and an unverified proof exits with status 1.
@@ -15,10 +16,10 @@ import click
 
 from ledger.genesis import load_genesis
 from wallet.amounts import format_amount
-from wallet.cli.common import Session, client_options
+from wallet.cli.common import Session, client_options, json_option, local_errors
 from wallet.cli.nodes import UsageProblem
-from wallet.cli.output import utc_time
-from wallet.proofs import verify_proof
+from wallet.cli.output import EXIT_REFUSED, utc_time
+from wallet.proofs import ProofCheck, verify_proof
 
 
 @click.group("tx")
@@ -110,16 +111,55 @@ def proof(tx_id: str, genesis_path: str | None, save: str | None, session: Sessi
         Path(save).write_text(json.dumps(proof_json, indent=2) + "\n")
         click.echo(f"wrote the proof of tx {tx_id} to {Path(save).resolve()}", err=True)
     result = verify_proof(proof_json, genesis, expected_tx_id=tx_id)
-    if session.json:
-        session.output(result.to_json())
+    _print_verdict(result, genesis_path, session.json)
+
+
+def _print_verdict(result: ProofCheck, genesis_path: str, json_output: bool) -> None:
+    """Each check and the verdict (or the JSON of both); exit status 1 when it fails."""
+    if json_output:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
         for check in result.checks:
             mark = "ok  " if check.ok else "FAIL"
             click.echo(f"  {mark} {check.name:<24} {check.detail}")
         verdict = "VERIFIED" if result.ok else "NOT VERIFIED"
-        click.echo(f"{verdict}: tx {tx_id} at height {result.height} (genesis {genesis_path})")
+        click.echo(
+            f"{verdict}: tx {result.tx_id} at height {result.height} (genesis {genesis_path})"
+        )
     if not result.ok:
-        sys.exit(1)
+        sys.exit(EXIT_REFUSED)
 
 
-COMMANDS = [tx_group]
+@click.group("proof")
+def proof_group() -> None:
+    """Check saved proofs offline, with nothing but the genesis file."""
+
+
+@proof_group.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--genesis",
+    "genesis_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The consortium's genesis.json: the only thing trusted.",
+)
+@click.option("--tx", "expected_tx_id", help="The tx id the proof must be about.")
+@json_option
+@local_errors
+def proof_verify(
+    file: str, genesis_path: str, expected_tx_id: str | None, json_output: bool
+) -> None:
+    """Verify FILE, an inclusion proof saved by `tally tx proof --save`, with no node at all."""
+    genesis = load_genesis(genesis_path)
+    try:
+        document = json.loads(Path(file).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageProblem("BAD_FILE", f"cannot read {file}: {error.strerror}") from None
+    except ValueError:
+        raise UsageProblem("BAD_FILE", f"{file} is not JSON") from None
+    result = verify_proof(document, genesis, expected_tx_id=expected_tx_id)
+    _print_verdict(result, genesis_path, json_output)
+
+
+COMMANDS = [tx_group, proof_group]
