@@ -22,6 +22,7 @@ import click
 
 from ledger.errors import TallyError
 from node.ops import localnet, localnet_time
+from wallet.cli.output import exit_status
 from wallet.client import Client
 from wallet.localnet_keys import localnet_keys
 from wallet.recourse_story import RECOURSE_INVOICE_NO, recourse_story
@@ -155,7 +156,7 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
             signal.pause()  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
     except TallyError as error:
         click.echo(f"error: {error.code}: {error.message}", err=True)
-        status = 1
+        status = exit_status(error)
     except KeyboardInterrupt:
         pass
     finally:

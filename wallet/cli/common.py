@@ -133,9 +133,11 @@ class Session:
 
     @property
     def localnet(self) -> dict[str, Any] | None:
-        if not self._localnet_loaded:
+        if not self._localnet_loaded:  # only with --node: the keys' localnet is looked up
             self._localnet = find_localnet(self.localnet_dir)
             self._localnet_loaded = True
+            if self._localnet is not None:
+                say(f"using the keys of localnet {self._localnet['_dir']} (say --localnet)")
         return self._localnet
 
     def _explorer(self) -> str | None:
