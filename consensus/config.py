@@ -75,7 +75,33 @@ class ReplicaConfig:
             index=index,
             validators=tuple(v.ed25519 for v in genesis.validators),
             genesis_hash=genesis.hash(),
+            checkpoint_barrier=genesis.membership,
             **values,
+        )
+
+    @staticmethod
+    def for_set(
+        genesis: Genesis,
+        index: int,
+        validators: tuple[bytes, ...],
+        anchor_height: int,
+        anchor_hash: bytes,
+    ) -> ReplicaConfig:
+        """The config of position `index` in the set that governance put in force after the
+        checkpoint `anchor_height` (0: the genesis set), with the genesis params."""
+        base = ReplicaConfig.from_genesis(genesis, 0)
+        return ReplicaConfig(
+            chain=base.chain,
+            index=index,
+            validators=validators,
+            genesis_hash=base.genesis_hash,
+            window=base.window,
+            checkpoint_interval=base.checkpoint_interval,
+            view_timeout_ms=base.view_timeout_ms,
+            batch_ms=base.batch_ms,
+            anchor_height=anchor_height,
+            anchor_hash=anchor_hash if anchor_height else b"",
+            checkpoint_barrier=base.checkpoint_barrier,
         )
 
     @property

@@ -113,6 +113,27 @@ def bin32(name: str, value: Any) -> bytes:
     return bytes(value)
 
 
+def binary(max_length: int, min_length: int = 1) -> Validator:
+    """Bytes of `min_length` to `max_length` (a hash lock's preimage, say)."""
+
+    def check(name: str, value: Any) -> bytes:
+        if not isinstance(value, bytes) or not min_length <= len(value) <= max_length:
+            _bad(name, f"must be {min_length} to {max_length} bytes")
+        return bytes(value)
+
+    return check
+
+
+def nullable(validator: Validator) -> Validator:
+    """`validator`'s value, or None where the method's table says `or null` (an explicit nil
+    means the same as leaving the argument out)."""
+
+    def check(name: str, value: Any) -> Any:
+        return None if value is None else validator(name, value)
+
+    return check
+
+
 def hex_id(name: str, value: Any) -> str:
     """An object id: 64 lowercase hex characters."""
     if not isinstance(value, str) or not _HEX32.fullmatch(value):

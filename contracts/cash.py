@@ -1,13 +1,16 @@
 """Deposit tokens: a bank's money on chain, one balance per (currency, organization).
 
-State: cash/bal/<currency>/<org> -> int, cash/supply/<currency> -> int, and
+State: cash/bal/<currency>/<org> -> int, cash/supply/<currency> -> int,
 cash/held/<currency>/<org> -> int: money owed to a sanctioned organization, taken from its
-payer but held, blocked, until the sanction is lifted (contracts/holds.py). The supply is every
-balance plus everything held. Only a currency's issuing banks issue (against an off-chain
-deposit); `redeem` burns the caller's tokens for off-chain payout. `move` is the one place
-balances change hands, and `hold`/`release` the one place money enters and leaves a hold;
-other contracts call them, and each applies compliance (contracts/compliance.py) before a
-balance changes. Supply and every balance stay within MAX_AMOUNT (contracts/amounts.py).
+payer but held, blocked, until the sanction is lifted (contracts/holds.py), and
+cash/locked/<currency> -> int: everything locked in open escrows (contracts/escrow.py). The
+supply is every balance plus everything held plus everything locked. Only a currency's
+issuing banks issue (against an off-chain deposit); `redeem` burns the caller's tokens for
+off-chain payout. `move` is the one place balances change hands, `hold`/`release` the one
+place money enters and leaves a hold, and `lock`/`unlock` the one place it enters and leaves
+an escrow; other contracts call them, and each applies compliance (contracts/compliance.py)
+before a balance changes. Supply and every balance stay within MAX_AMOUNT
+(contracts/amounts.py).
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ def held_key(code: str, org: str) -> str:
     return f"cash/held/{code}/{org}"
 
 
+def locked_key(code: str) -> str:
+    return f"cash/locked/{code}"
+
+
 def balance(ctx: Context, code: str, org: str) -> int:
     return int(ctx.get(balance_key(code, org), 0))
 
@@ -43,6 +50,11 @@ def supply(ctx: Context, code: str) -> int:
 def held_for(ctx: Context, code: str, org: str) -> int:
     """What is held, blocked, for `org` in `code`: paid by its debtors, not yet received."""
     return int(ctx.get(held_key(code, org), 0))
+
+
+def locked(ctx: Context, code: str) -> int:
+    """What is locked in open escrows in `code`, all payers together."""
+    return int(ctx.get(locked_key(code), 0))
 
 
 def _credit(ctx: Context, code: str, org: str, value: int) -> None:
@@ -115,6 +127,36 @@ def release(ctx: Context, code: str, beneficiary: str, value: int) -> None:
     else:
         ctx.put(held_key(code, beneficiary), blocked - value)
     _credit(ctx, code, beneficiary, value)
+
+
+def lock(ctx: Context, code: str, payer: str, payee: str, value: int) -> None:
+    """Take `value` of `code` from `payer` into an escrow for `payee`, once compliance allows
+    the movement. For the payer it is paid now (balance and daily count); nobody holds it
+    until `unlock` pays it to the payee or back to the payer."""
+    ensure(value > 0, "BAD_ARGUMENT", "amount must be positive")
+    get_currency(ctx, code)
+    require_active(ctx, payee)
+    compliance.require_outgoing(ctx, code, payer, payee, value)
+    _debit(ctx, code, payer, value)
+    ctx.put(locked_key(code), add(locked(ctx, code), value, f"the {code} locked in escrow"))
+
+
+def unlock(ctx: Context, code: str, receiver: str, value: int) -> None:
+    """Pay `value` of `code` out of escrow to `receiver`: the payee on a release, the payer on
+    a cancel. Which end's compliance applies is the escrow's rule (contracts/escrow.py)."""
+    total = locked(ctx, code)
+    if not 0 < value <= total:
+        fail(
+            "BAD_RECORD",
+            f"{money(ctx, code, total)} is locked in escrow, an unlock of "
+            f"{money(ctx, code, value)} was asked",
+            {"currency": code, "locked": total, "asked": value},
+        )
+    if total == value:
+        ctx.delete(locked_key(code))
+    else:
+        ctx.put(locked_key(code), total - value)
+    _credit(ctx, code, receiver, value)
 
 
 @method("cash", "issue", {"currency": currency, "to": org_id, "amount": amount}, kinds=("bank",))

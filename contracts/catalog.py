@@ -7,6 +7,7 @@ from typing import Any
 from contracts import (  # noqa: F401  (registration by import)
     cash,
     devclock,
+    escrow,
     fx,
     governance,
     membership,

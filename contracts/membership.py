@@ -234,3 +234,12 @@ def set_in_force(read: Reader, height: int) -> list[dict[str, Any]] | None:
     since = max(h for h in heights if h <= height)
     records = read(set_key(since))
     return None if records is None else [dict(r) for r in records]
+
+
+def set_history(read: Reader) -> list[tuple[int, list[dict[str, Any]]]]:
+    """Every set of the chain with the height it is in force from, ascending (genesis's from
+    1), as the state `read` knows them; empty on a chain without membership changes."""
+    heights = read(HEIGHTS_KEY)
+    if heights is None:
+        return []
+    return [(since, [dict(r) for r in read(set_key(since)) or []]) for since in heights]

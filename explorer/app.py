@@ -1,10 +1,10 @@
 """The explorer's aiohttp application: setup, templates, the pages' routes and the error pages.
 
 Handlers live in `pages_dashboard` (the dashboard and its live updates), `pages_chain` (blocks,
-txs, search) and `pages_business` (organizations, receivables, payments); what they share is in
-`explorer.web`. Whatever goes wrong reaches the browser as a short HTML page with the right
-status — 400 for a malformed id, 404 for an unknown one, 502 when the node cannot be reached or
-answers nonsense — never as a stack trace.
+txs, search), `pages_business` (organizations, receivables, payments) and `pages_escrow`
+(escrows); what they share is in `explorer.web`. Whatever goes wrong reaches the browser as a
+short HTML page with the right status — 400 for a malformed id, 404 for an unknown one, 502 when
+the node cannot be reached or answers nonsense — never as a stack trace.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from explorer import pages_business, pages_chain, pages_dashboard
+from explorer import pages_business, pages_chain, pages_dashboard, pages_escrow
 from explorer.chain import ChainView
 from explorer.format import FILTERS
 from explorer.live import ChainFollower
@@ -29,7 +29,7 @@ from ledger.genesis import Genesis
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-PAGE_MODULES = (pages_dashboard, pages_chain, pages_business)
+PAGE_MODULES = (pages_dashboard, pages_chain, pages_business, pages_escrow)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

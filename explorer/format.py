@@ -61,6 +61,8 @@ def status_badge(status: Any) -> Markup:
         "accepted": "ok",
         "settled": "ok",
         "paid": "ok",
+        "released": "ok",
+        "cancelled": "warn",
         "failed": "bad",
         "rejected": "bad",
         "overdue": "warn",

@@ -119,6 +119,7 @@ async def receivable(request: web.Request) -> web.Response:
         trace=trace,
         graph=layout(trace),
         steps=receivable_view.steps_with_balances(trace),
+        step_details=receivable_view.step_details,
         owed=receivable_view.owed_rows(trace),
         terms=receivable_view.terms(trace),
         recourses=receivable_view.recourses(trace),
@@ -139,14 +140,42 @@ async def payment(request: web.Request) -> web.Response:
     return render(request, "payment.html", p=record, parties=compliance, page="payment")
 
 
-async def payment_xml(request: web.Request) -> web.Response:
-    payment_id = _id(request, "payment")
-    body = await view(request).reader.payment_iso20022(payment_id)
+def _download(body: bytes, filename: str) -> web.Response:
     return web.Response(
         body=body,
         content_type="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="pacs008-{payment_id[:12]}.xml"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+async def payment_xml(request: web.Request) -> web.Response:
+    payment_id = _id(request, "payment")
+    body = await view(request).reader.payment_iso20022(payment_id)
+    return _download(body, f"pacs008-{payment_id[:12]}.xml")
+
+
+async def payment_cover_xml(request: web.Request) -> web.Response:
+    payment_id = _id(request, "payment")
+    body = await view(request).reader.payment_pacs009(payment_id)
+    return _download(body, f"pacs009-cov-{payment_id[:12]}.xml")
+
+
+_STATEMENT_PARTS = {
+    "org": ORG_ID,
+    "currency": re.compile(r"^[A-Z]{3}$"),
+    "date": re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+}
+
+
+async def statement_xml(request: web.Request) -> web.Response:
+    """A bank's camt.053 for a currency and day, as the node gives it."""
+    parts = {name: request.match_info[name] for name in _STATEMENT_PARTS}
+    for name, pattern in _STATEMENT_PARTS.items():
+        if not pattern.match(parts[name]):
+            raise PageError(400, "Malformed statement request", f"The {name} is malformed.")
+    org, code, day = parts["org"], parts["currency"], parts["date"]
+    body = await view(request).reader.statement_xml(org, code, day)
+    return _download(body, f"camt053-{org}-{code}-{day}.xml")
 
 
 ROUTES: list[web.RouteDef] = [
@@ -155,4 +184,6 @@ ROUTES: list[web.RouteDef] = [
     web.get("/receivable/{id}", receivable),
     web.get("/payment/{id}", payment),
     web.get("/payment/{id}/pacs008.xml", payment_xml),
+    web.get("/payment/{id}/pacs009.xml", payment_cover_xml),
+    web.get("/bank/{org}/statement/{currency}/{date}.xml", statement_xml),
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from explorer.format import money, short
 from explorer.graph import trace_pieces
 
 AMOUNT_STEPS = {"repay": "paid", "repay_held": "held", "dispute_settled": "reduction"}
@@ -87,6 +88,35 @@ def steps_with_balances(trace: Any) -> list[dict[str, Any]]:
     # stable: within a block, pieces in family order (a parent's split before its child's)
     steps.sort(key=lambda s: int(s.get("height", 0) or 0))
     return steps
+
+
+# The history's own columns; the rest of a step is its details.
+STEP_COLUMNS = frozenset(
+    {"action", "holder", "tx", "height", "piece", "amount", "owed_after", "debtor_after"}
+)
+MONEY_DETAILS = frozenset({"price", "paid", "held", "reduction"})
+
+
+def step_details(step: dict[str, Any], currency: str, decimals: dict[str, int]) -> list[str]:
+    """A step's details as a reader says them: money with its currency's decimals, a flag as
+    words ("with recourse", not `with_recourse True`), ids shortened, a reason in full."""
+    said = []
+    for key, value in sorted(step.items()):
+        if key in STEP_COLUMNS:
+            continue
+        label = key.replace("_", " ")
+        if isinstance(value, bool):
+            negated = "without " + label[5:] if label.startswith("with ") else f"not {label}"
+            said.append(label if value else negated)
+        elif key in MONEY_DETAILS and isinstance(value, int):
+            said.append(f"{label} {money(value, currency, decimals)}")
+        elif key == "days" and isinstance(value, int):
+            said.append(f"{value} day{'s' if value != 1 else ''}")
+        elif isinstance(value, str) and key != "reason":
+            said.append(f"{label} {short(value)}")
+        else:
+            said.append(f"{label} {value}")
+    return said
 
 
 def _first_step(trace: Any, action: str) -> dict[str, Any] | None:

@@ -16,6 +16,9 @@ from typing import Any
 from explorer.reader import NodeError, NodeReader
 
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+UETR = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+)
 ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HEIGHT = re.compile(r"^\d{1,19}$")
 MAX_QUERY = 140
@@ -23,7 +26,7 @@ MAX_QUERY = 140
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    kind: str  # block | tx | receivable | payment | org | invoice
+    kind: str  # block | tx | receivable | payment | escrow | org | invoice (a UETR: a payment)
     key: str
     label: str
 
@@ -40,7 +43,9 @@ def candidates(query: str) -> list[str]:
     if HEIGHT.match(text):
         return ["height"]
     if HEX64.match(text):
-        return ["tx", "block", "receivable", "payment"]
+        return ["tx", "block", "receivable", "payment", "escrow"]
+    if UETR.match(text):  # a payment's UETR, as its ISO 20022 messages carry it
+        return ["uetr"]
     kinds = []
     if ORG_ID.match(text):
         kinds.append("org")
@@ -91,6 +96,8 @@ async def resolve(reader: NodeReader, query: str) -> list[Target]:
         "block": lambda: height_of_hash(reader, lowered),
         "receivable": lambda: reader.receivable(lowered),
         "payment": lambda: reader.payment(lowered),
+        "escrow": lambda: reader.escrow(lowered),
+        "uetr": lambda: reader.payment_by_uetr(lowered),
         "org": lambda: reader.org(text),
         "invoice": lambda: _invoice_targets(reader, text),
     }
@@ -105,6 +112,8 @@ async def resolve(reader: NodeReader, query: str) -> list[Target]:
             targets.append(Target("block", str(answer), f"block {answer}"))
         elif kind == "invoice":
             targets.extend(answer)
+        elif kind == "uetr":
+            targets.append(Target("payment", str(answer["id"]), f"payment with UETR {lowered}"))
         else:
             targets.append(Target(kind, lowered if kind != "org" else text, f"{kind} {text}"))
     return targets

@@ -21,7 +21,7 @@ from explorer.reader import NodeError, NodeReader, RouteMissing
 from explorer.verify import validator_label
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
-from ledger.state_keys import balance_key, piece_key
+from ledger.state_keys import balance_key, escrow_key, piece_key
 from wallet.proofs import Check
 from wallet.state_proofs import StateProofCheck
 from wallet.verified_state import (
@@ -29,6 +29,7 @@ from wallet.verified_state import (
     VerifiedState,
     verify_balance_answer,
     verify_piece_answer,
+    verify_state_answer,
 )
 
 PROOF_CONCURRENCY = 8
@@ -197,6 +198,13 @@ class StateProver:
             piece_key(piece_id),
             height,
             lambda answer: verify_piece_answer(answer, self.genesis, piece_id, height),
+        )
+
+    async def escrow(self, escrow_id: str, height: int | None = None) -> StateBadge:
+        """The escrow `escrow_id` as stored (status, amount, preimage once released), proved."""
+        key = escrow_key(escrow_id)
+        return await self.prove(
+            key, height, lambda answer: verify_state_answer(answer, self.genesis, key, height)
         )
 
     async def tip(self) -> int | None:

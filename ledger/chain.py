@@ -178,6 +178,12 @@ class ChainStore:
             if limit is not None and count >= limit:
                 return
 
+    def state_at(self, key: str, height: int) -> Any:
+        """What `key` held after block `height` (0: genesis), read from the state tree's
+        version of that height; StateTreeError (STATE_HEIGHT_PRUNED) once it is pruned."""
+        raw = self.tree.prove(key, height).value
+        return None if raw is None else codec.decode(raw)
+
     def state_trusted(self, key: str) -> Any:
         """A state value decoded without the canonical round-trip check, for the executor.
 

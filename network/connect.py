@@ -74,8 +74,10 @@ class Connector:
     async def dial_loop(self, peer: PeerState) -> None:
         """Keep one connection to `peer` dialed by us, redialing whenever it is down."""
         attempt = 0
-        while not self._table.closing:
+        while not self._table.closing and not peer.removed:
             await peer.down.wait()
+            if peer.removed:
+                return
             served = False
             try:
                 async with asyncio.timeout(self.config.connect_timeout):
@@ -157,6 +159,8 @@ class Connector:
     ) -> bool:
         """Carry an authenticated connection until it ends; True if it served (see `_serve`)."""
         peer = self._table.of_key(established.peer_public)
+        if peer is None or peer.removed or (dialed is not None and dialed is not peer):
+            return False  # taken out of the set while its handshake ran
         dialer = self.index if dialed else peer.index
         link = Link(peer, connection, reader, writer, dialer, established.session_id)
         adopted = self._table.adopt(link)

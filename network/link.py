@@ -35,6 +35,7 @@ class PeerState:
         self.bytes_in = self.bytes_out = self.messages_in = self.messages_out = 0
         self.faults = self.handshake_failures = self.connects = self.disconnects = 0
         self.last_fault: str | None = None
+        self.removed = False  # governance took it out of the set: no more dialing
 
 
 class Link:

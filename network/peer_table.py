@@ -65,15 +65,33 @@ class PeerTable:
     def close(self) -> None:
         self._faults_log.close()
 
+    def replace(self, validators: Sequence[PeerAddress]) -> tuple[list[PeerState], list[PeerState]]:
+        """Make `validators` (ours left out) the peers from now on, as governance changed the
+        set (DESIGN.md §7): (the peers added, the peers removed). A kept peer keeps its state,
+        queue and link; a removed one is marked so its dial loop ends, its queue is dropped."""
+        wanted = {v.index: v for v in validators if v.index != self.index}
+        removed = [peer for index, peer in self.peers.items() if index not in wanted]
+        for peer in removed:
+            peer.removed = True
+            peer.queue.clear()
+            del self.peers[peer.index]
+        added = [PeerState(v, self.config) for i, v in wanted.items() if i not in self.peers]
+        for peer in added:
+            self.peers[peer.index] = peer
+        self._index_of = {peer.public: peer.index for peer in self.peers.values()}
+        self._notify()
+        return added, removed
+
     # ---- looking up ----------------------------------------------------------------------
 
     def is_allowed(self, public: bytes) -> bool:
         """Whether `public` is another validator's key (the handshake refuses anyone else)."""
         return public in self._index_of
 
-    def of_key(self, public: bytes) -> PeerState:
-        """The peer an authenticated connection proved to be."""
-        return self.peers[self._index_of[public]]
+    def of_key(self, public: bytes) -> PeerState | None:
+        """The peer an authenticated connection proved to be (None: removed meanwhile)."""
+        index = self._index_of.get(public)
+        return None if index is None else self.peers[index]
 
     def connected(self) -> list[int]:
         return sorted(index for index, peer in self.peers.items() if peer.link is not None)

@@ -72,9 +72,15 @@ class Network:
         if len({v.ed25519 for v in validators}) != len(validators):
             raise ValueError("validator keys must be unique")
         me = by_index.get(index)
-        if me is None or me.ed25519 != key.public:
+        if me is not None and me.ed25519 != key.public:
             raise ValueError(f"our key is not validator {index}'s key")
-        self._listen = split_address(self.config.listen or me.address)
+        if me is None and not self.config.listen:
+            # a node governance has not added yet (a follower) listens where it is told
+            raise ValueError(f"validator {index} is not in the set: give the address to listen on")
+        self._listen = split_address(self.config.listen or (me.address if me else ""))
+        # Not (yet) a validator: only accept the validators' dials, so every connection's
+        # dialer has an index both ends agree on (ours is not known to us until we are added).
+        self.follower = me is None
         self._table = PeerTable(
             index,
             validators,
@@ -126,6 +132,8 @@ class Network:
         self.listening = f"{host}:{self.port}"
         self._listening_addresses = {listening_address(s) for s in self._server.sockets}
         log.info("validator %d: listening on %s", self.index, self.listening)
+        if self.follower:
+            return
         for peer in self._table.peers.values():
             self._spawn(self._connector.dial_loop(peer), f"dial-{self.index}-{peer.index}")
 
@@ -183,6 +191,32 @@ class Network:
                 task.get_name(),
                 exc_info=task.exception(),
             )
+
+    def update_peers(self, validators: Sequence[PeerAddress], index: int | None = None) -> None:
+        """From now on admit and dial exactly `validators` (governance changed the set): new
+        ones are dialed, removed ones disconnected at once and never redialed; a peer in both
+        keeps its connection and queue. The node passes the set in; indices never change
+        meaning (a removed validator's index is not reused). `index`: ours, once a follower
+        learns it was added (it then dials every peer, as validators do)."""
+        if self._table.closing:
+            return
+        promoted = self.follower and index is not None
+        if promoted and index is not None:
+            self.index = self._table.index = self._connector.index = index
+            self.follower = False
+        added, removed = self._table.replace(validators)
+        for peer in removed:
+            log.info(
+                "validator %d: %d left the validator set, disconnecting", self.index, peer.index
+            )
+            peer.down.set()  # its dial loop wakes and ends
+            if peer.link is not None:
+                peer.link.writer.transport.abort()
+        if self._server is None or self.follower:
+            return  # start() dials whoever is in the table then; a follower never dials
+        for peer in self._table.peers.values() if promoted else added:
+            log.info("validator %d: %d joined the validator set, dialing", self.index, peer.index)
+            self._spawn(self._connector.dial_loop(peer), f"dial-{self.index}-{peer.index}")
 
     # ---- sending -------------------------------------------------------------------------
 

@@ -52,3 +52,8 @@ class SendQueue:
         payload = self._items.popleft()
         self.bytes -= len(payload)
         return payload
+
+    def clear(self) -> None:
+        """Forget everything queued (the peer left the validator set)."""
+        self._items.clear()
+        self.bytes = 0

@@ -216,6 +216,28 @@ class AsyncClient:
     async def payment_iso20022(self, payment_id: str) -> bytes:
         return await self.get_bytes(routes.payment_iso20022(payment_id))
 
+    async def escrow(self, escrow_id: str) -> dict[str, Any]:
+        return await self.get_record(routes.escrow(escrow_id))
+
+    async def escrows(self, org_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        return await self.get_list(routes.escrows(org_id, status), "escrows")
+
+    async def payment_pacs009(self, payment_id: str) -> bytes:
+        return await self.get_bytes(routes.payment_pacs009(payment_id))
+
+    async def payment_by_uetr(self, uetr: str) -> dict[str, Any] | None:
+        """The payment with this UETR, or None."""
+        found = await self.get_list(routes.payment_by_uetr(uetr), "payments")
+        return found[0] if found else None
+
+    async def statement_xml(
+        self, bank: str, code: str, day: str, after: int | None = None, *, notes: bool = False
+    ) -> bytes:
+        """A bank's camt.053 page for a currency and UTC day (`notes`: camt.054)."""
+        return await self.get_bytes(
+            routes.statement(bank, code, day, after=after, notifications=notes)
+        )
+
     # -- verified state (DESIGN.md §6) ----------------------------------------------------------
 
     async def get_state_proof(self, key: str, height: int | None = None) -> dict[str, Any]:

@@ -163,6 +163,32 @@ class Client:
     def payment_iso20022(self, payment_id: str) -> bytes:
         return self.get_bytes(routes.payment_iso20022(payment_id))
 
+    def escrow(self, escrow_id: str) -> dict[str, Any]:
+        """An escrow as the node shows it (bytes as hex), with can_release/can_cancel."""
+        return self.get_record(routes.escrow(escrow_id))
+
+    def escrows(self, org_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The first page of an organization's escrows, newest first."""
+        return self.get_list(routes.escrows(org_id, status), "escrows")
+
+    def payment_pacs009(self, payment_id: str) -> bytes:
+        return self.get_bytes(routes.payment_pacs009(payment_id))
+
+    def payment_by_uetr(self, uetr: str) -> dict[str, Any] | None:
+        """The payment with this UETR, or None."""
+        found = self.get_list(routes.payment_by_uetr(uetr), "payments")
+        return found[0] if found else None
+
+    def statement(self, bank: str, code: str, day: str, after: int | None = None) -> dict[str, Any]:
+        """A statement page as JSON: accounts, balances, entries, and `next` (or None)."""
+        return self.get_record(routes.statement(bank, code, day, after=after, form="json"))
+
+    def statement_xml(
+        self, bank: str, code: str, day: str, after: int | None = None, *, notes: bool = False
+    ) -> bytes:
+        """The same page as camt.053 XML (`notes`: camt.054)."""
+        return self.get_bytes(routes.statement(bank, code, day, after=after, notifications=notes))
+
     # -- verified state (DESIGN.md §6) ----------------------------------------------------------
 
     def get_state_proof(self, key: str, height: int | None = None) -> dict[str, Any]:

@@ -81,6 +81,35 @@ def payment_iso20022(payment_id: str) -> str:
     return f"/v1/payments/{segment(payment_id)}/iso20022"
 
 
+def escrow(escrow_id: str) -> str:
+    return f"/v1/escrows/{segment(escrow_id)}"
+
+
+def escrows(org_id: str, status: str | None = None) -> str:
+    path = f"/v1/escrows?org={segment(org_id)}"
+    return path if status is None else f"{path}&status={segment(status)}"
+
+
+def payment_pacs009(payment_id: str) -> str:
+    """The pacs.009 COV of a PvP payment's cover leg."""
+    return f"/v1/payments/{segment(payment_id)}/pacs009"
+
+
+def payment_by_uetr(uetr: str) -> str:
+    return f"/v1/payments?uetr={segment(uetr)}"
+
+
+def statement(
+    bank: str, code: str, day: str, *, after: int | None = None, form: str = "xml",
+    notifications: bool = False,
+) -> str:  # fmt: skip
+    """A bank's camt.053 (or, `notifications`, camt.054) page for a currency and UTC day."""
+    path = f"/v1/banks/{segment(bank)}/statements/{segment(code)}/{segment(day)}"
+    path += "/notifications" if notifications else ""
+    query = [f"format={form}"] + ([] if after is None else [f"after={after}"])
+    return path + "?" + "&".join(query)
+
+
 def state_proof(key: str, height: int | None = None) -> str:
     """The proof of one state key (DESIGN.md §6), at `height` or the tip."""
     path = f"/v1/state/proof?key={quote(key, safe='/')}"

@@ -254,8 +254,31 @@ def _net_the_day(run: StoryRunner) -> dict[str, Any]:
     return settled
 
 
+def _reconcile(run: StoryRunner) -> None:
+    """What the banks' back offices get: the cover leg as pacs.009 COV, and Bank C's EUR
+    statement (camt.053) for the day, each carrying the payment's UETR."""
+    client = run.client
+    payment = client.payment(run.result.ids["payment"])
+    cover = client.payment_pacs009(payment["id"])
+    day = str(payment["date"])
+    page = client.statement("bank-c", "EUR", day)
+    statement = client.statement_xml("bank-c", "EUR", day)
+    own = page["accounts"][0]
+    run.result.ids.update(uetr=payment["uetr"], statement_date=day)
+    run.say(
+        f"    UETR {payment['uetr']}: pacs.008 to Bank B, pacs.009 COV from Bank C "
+        f"({len(cover)} bytes)"
+    )
+    run.say(
+        f"    Bank C's camt.053 for {day}: EUR {own['opening'] / 100:,.2f} opening, "
+        f"{len(own['entries'])} entries, {own['closing'] / 100:,.2f} closing "
+        f"({len(statement)} bytes)"
+    )
+
+
 def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) -> StoryResult:
-    """Acme Steel pays Rhein Parts 50,000.00 EUR against Bank C's CNY→EUR quote; banks net."""
+    """Acme Steel pays Rhein Parts 50,000.00 EUR against Bank C's CNY→EUR quote; banks net;
+    the cover leg's pacs.009 COV and Bank C's camt.053 for the day close it."""
     run = StoryRunner(client, keys, say, total=11)
     _fund_banks(run)
     _pay_through_quote(run)
@@ -265,4 +288,5 @@ def cross_border_story(client: Client, keys: dict[str, Ed25519Key], say: Say) ->
         " EUR: "
         + ", ".join(f"{o} {v / 100:+,.2f}" for o, v in sorted(settled["positions"].items()))
     )
+    _reconcile(run)
     return run.result

@@ -129,7 +129,7 @@ def iso_datetime(time_ms: int) -> str:
 # -- building blocks -------------------------------------------------------------------------
 
 
-class _Builder:
+class Builder:
     def __init__(self, namespace: str) -> None:
         self.ns = namespace
 
@@ -143,7 +143,7 @@ class _Builder:
         self.el(parent, tag, format_amount(minor, d.decimals(code)), Ccy=code)
 
     def address(self, parent: etree._Element, details: dict[str, str]) -> None:
-        fields = [(tag, _party_field(details, field)) for field, tag in _ADDRESS_FIELDS]
+        fields = [(tag, party_field(details, field)) for field, tag in _ADDRESS_FIELDS]
         present = [(tag, text) for tag, text in fields if text]
         if not present:
             return
@@ -168,13 +168,13 @@ class _Builder:
     ) -> None:
         org = d.org(org_id)
         node = self.el(parent, tag)
-        name = _party_field(details, "name") or xml_text(org.get("name") or org_id, 140)
+        name = party_field(details, "name") or xml_text(org.get("name") or org_id, 140)
         self.el(node, "Nm", name)
         self.address(node, details)
         org_ident = self.el(self.el(node, "Id"), "OrgId")
         if org.get("kind") == "bank":
             self.el(org_ident, "AnyBIC", pseudo_bic(org))
-        lei = _party_field(details, "lei")
+        lei = party_field(details, "lei")
         if lei:
             self.el(org_ident, "LEI", lei)
         other = self.el(org_ident, "Othr")
@@ -185,7 +185,7 @@ class _Builder:
         self, parent: etree._Element, tag: str, org_id: str, details: dict[str, str]
     ) -> None:
         ident = self.el(self.el(parent, tag), "Id")
-        account = _party_field(details, "account")
+        account = party_field(details, "account")
         if account and _IBAN.match(account):
             self.el(ident, "IBAN", account)
             return
@@ -200,7 +200,7 @@ class _Builder:
         self.el(self.el(info, "ClrSys"), "Prtry", CLEARING_SYSTEM)
 
 
-def _party_field(details: dict[str, Any], field: str) -> str:
+def party_field(details: dict[str, Any], field: str) -> str:
     """A party field fit for its element: cut to its length, "" when absent or when a field
     with a fixed form (country, LEI) does not have it."""
     text = xml_text(details.get(field) or "", PARTY_FIELDS[field]).strip()
@@ -211,7 +211,7 @@ def _party_field(details: dict[str, Any], field: str) -> str:
     return text
 
 
-def _serialize(root: etree._Element) -> bytes:
+def serialize(root: etree._Element) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
@@ -220,7 +220,7 @@ def _serialize(root: etree._Element) -> bytes:
 
 def pacs008(payment: dict[str, Any], directory: Directory) -> bytes:
     """A settled payment as an FI-to-FI customer credit transfer (pacs.008.001.09)."""
-    b = _Builder(PACS008_NS)
+    b = Builder(PACS008_NS)
     root = etree.Element(f"{{{PACS008_NS}}}Document", nsmap={None: PACS008_NS})
     transfer = b.el(root, "FIToFICstmrCdtTrf")
     payer, payee = str(payment["payer"]), str(payment["payee"])
@@ -264,7 +264,7 @@ def pacs008(payment: dict[str, Any], directory: Directory) -> bytes:
     remittance = xml_text(payment.get("remittance") or "", 140)
     if remittance:
         b.el(b.el(tx, "RmtInf"), "Ustrd", remittance)
-    return _serialize(root)
+    return serialize(root)
 
 
 def pacs009_netting(window: dict[str, Any], directory: Directory) -> bytes:
@@ -276,7 +276,7 @@ def pacs009_netting(window: dict[str, Any], directory: Directory) -> bytes:
     if window.get("status") != "settled" or not transfers:
         raise ValueError("the window has no settlement transfers to export")
     code = str(window["currency"])
-    b = _Builder(PACS009_NS)
+    b = Builder(PACS009_NS)
     root = etree.Element(f"{{{PACS009_NS}}}Document", nsmap={None: PACS009_NS})
     message = b.el(root, "FICdtTrf")
     header = b.el(message, "GrpHdr")
@@ -303,4 +303,4 @@ def pacs009_netting(window: dict[str, Any], directory: Directory) -> bytes:
             "Ustrd",
             f"Multilateral net settlement, window {window['id']}"[:140],
         )
-    return _serialize(root)
+    return serialize(root)

@@ -13,7 +13,19 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ledger.errors import TallyError
-from node.api import blocks, chain, openapi, orgs, payments, raw, receivables, state, stream
+from node.api import (
+    blocks,
+    chain,
+    escrows,
+    openapi,
+    orgs,
+    payments,
+    raw,
+    receivables,
+    state,
+    statements,
+    stream,
+)
 from node.api.context import NODE, SPEC, STORE, NodeHandle
 from node.api.limits import DEFAULT_LIMITS, ApiLimits
 from node.api.reads import LIMITS, READS, ReadPool
@@ -70,7 +82,18 @@ async def syncing_gate(request: web.Request, handler: Handler) -> web.StreamResp
 
 # Every route family, in the order the OpenAPI document lists them: explicit, so the app and
 # its spec name the same modules and neither discovers the other.
-ROUTE_MODULES = (chain, blocks, stream, orgs, raw, receivables, payments, state)
+ROUTE_MODULES = (
+    chain,
+    blocks,
+    stream,
+    orgs,
+    raw,
+    receivables,
+    payments,
+    statements,
+    escrows,
+    state,
+)
 
 
 def make_app(handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:

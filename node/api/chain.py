@@ -36,7 +36,7 @@ async def get_status(request: web.Request) -> web.Response:
     handle = node(request)
     tip = handle.driver.executor.tip
     replica = handle.driver.replica
-    validators = handle.genesis.validators
+    validators = handle.driver.executor.validators_at(tip.height + 1)  # the set in force
     peers = handle.peers()
     return json_response(
         {
@@ -55,6 +55,9 @@ async def get_status(request: web.Request) -> web.Response:
                 {"name": v.name, "org": v.org, "live": v.name == handle.name or peers.get(v.name)}
                 for v in validators
             ],
+            # Whether this node votes: false for a validator governance has not added yet (or
+            # whose addition is not in force yet) and for one it removed (node/runtime/follower.py)
+            "voting": any(v.name == handle.name for v in validators),
             "peers": sum(1 for up in peers.values() if up),
             "mempool": len(handle.driver.mempool),
             "snapshot": handle.snapshot(),

@@ -73,9 +73,10 @@ WAIT = [_q("wait", "'commit' waits for receipts", "string"), _q("timeout_ms", "w
 CORE_PATHS: dict[str, dict[str, Any]] = {
     "/v1/status": {
         "get": _op(
-            "Chain id, node, height, last hash, block time, clock offset, view, primary, peers, "
-            "mempool, snapshot ({height, keys, chunks} while restoring the state by snapshot "
-            "sync, else null)"
+            "Chain id, node, height, last hash, block time, clock offset, view, primary, the "
+            "validator set in force with liveness, voting (false while this node is in no set "
+            "in force), peers, mempool, snapshot ({height, keys, chunks} while restoring the "
+            "state by snapshot sync, else null)"
         )
     },
     "/v1/txs": {
@@ -134,7 +135,9 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
             ok=_text("an endless event stream", "text/event-stream"),
         )
     },
-    "/v1/validators": {"get": _op("Validator set with Ed25519 and BLS keys")},
+    "/v1/validators": {
+        "get": _op("The validator set in force at the next height, with Ed25519 and BLS keys")
+    },
     "/v1/currencies": {"get": _op("Currencies: code, decimals, issuers")},
     "/healthz": {"get": _op("Liveness")},
     "/metrics": {

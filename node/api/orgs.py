@@ -8,6 +8,7 @@ from aiohttp import web
 
 from contracts import queries
 from ledger.chain import ChainStore
+from ledger.membership import quorum_of
 from node.api.context import node, store
 from node.api.params import query_int
 from node.api.reads import offload
@@ -46,7 +47,8 @@ async def get_org(request: web.Request) -> web.Response:
 
 
 async def get_validators(request: web.Request) -> web.Response:
-    validators = node(request).genesis.validators
+    executor = node(request).driver.executor
+    validators = executor.validators_at(executor.tip.height + 1)  # the set in force next
     return json_response(
         {
             "validators": [
@@ -61,7 +63,7 @@ async def get_validators(request: web.Request) -> web.Response:
                 }
                 for index, v in enumerate(validators)
             ],
-            "quorum": node(request).genesis.quorum,
+            "quorum": quorum_of(len(validators)),
         }
     )
 

@@ -9,12 +9,16 @@ Answers that read more than one record are built on a read thread (node/api/read
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 from aiohttp import web
 
 from contracts import queries
-from contracts.exports.iso20022 import pacs008, pacs009_netting
+from contracts.exports.iso20022 import pacs008, pacs009_netting, uetr
+from contracts.exports.pacs009 import NoCover, pacs009_cover
+from contracts.payment_index import UetrIndex
+from contracts.statements import statement_banks
 from ledger.chain import ChainStore
 from node.api.context import store
 from node.api.params import hex_id, query_int
@@ -25,6 +29,9 @@ MAX_LIMIT = 200
 _ORG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _CURSOR = re.compile(r"^[0-9]{16}/[0-9a-f]{64}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_UETR = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+)
 ROLES = ("sent", "received", "dealer")
 
 
@@ -48,7 +55,13 @@ def _found(record: dict[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 def payment_view(record: dict[str, Any]) -> dict[str, Any]:
-    return {**record, "iso20022": f"/v1/payments/{record['id']}/iso20022"}
+    """A payment as stored, with its UETR (derived from its id, never stored) and its exports:
+    pacs.008, and for a PvP payment the pacs.009 COV of its cover leg."""
+    payment_id = record["id"]
+    view = {**record, "uetr": uetr(payment_id), "iso20022": f"/v1/payments/{payment_id}/iso20022"}
+    if record.get("kind") == "fx":
+        view["pacs009"] = f"/v1/payments/{payment_id}/pacs009"
+    return view
 
 
 def xml_response(body: bytes, filename: str) -> web.Response:
@@ -71,10 +84,25 @@ def _payments_answer(
     return {"org": org, "payments": rows, "next": page.next}
 
 
+_INDEXES: weakref.WeakKeyDictionary[ChainStore, UetrIndex] = weakref.WeakKeyDictionary()
+
+
+def _by_uetr(chain: ChainStore, value: str) -> dict[str, Any]:
+    """`?uetr=`: the one payment with that UETR, as a list of it (or none)."""
+    index = _INDEXES.setdefault(chain, UetrIndex())
+    payment_id = index.find(chain, value)
+    record = None if payment_id is None else queries.payment(chain, payment_id)
+    rows = [] if record is None else [payment_view(record)]
+    return {"uetr": value.lower(), "payments": rows, "next": None}
+
+
 async def list_payments(request: web.Request) -> web.Response:
+    found = _query(request, "uetr", _UETR)
+    if found is not None:
+        return json_response(await offload(request, _by_uetr, store(request), found))
     org = _query(request, "org", _ORG)
     if org is None:
-        raise bad_request("BAD_QUERY", "say whose payments: ?org=ORG")
+        raise bad_request("BAD_QUERY", "say whose payments: ?org=ORG, or which: ?uetr=UETR")
     role = request.query.get("role")
     if role is not None and role not in ROLES:
         raise bad_request("BAD_QUERY", f"role must be one of {', '.join(ROLES)}")
@@ -84,9 +112,27 @@ async def list_payments(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+def _payment_answer(chain: ChainStore, payment_id: str) -> dict[str, Any]:
+    """A payment with the statements (camt.053) of the banks whose accounts its legs moved."""
+    record = _found(queries.payment(chain, payment_id), "payment")
+    banks = statement_banks(queries.directory(chain), record)
+    date = record["date"]
+    return {
+        **payment_view(record),
+        "statements": [
+            {"bank": bank, "currency": code, "camt053": statement_path(bank, code, date)}
+            for bank, code in banks
+        ],
+    }
+
+
 async def get_payment(request: web.Request) -> web.Response:
-    record = queries.payment(store(request), _id(request, "payment"))
-    return json_response(payment_view(_found(record, "payment")))
+    payment_id = _id(request, "payment")
+    return json_response(await offload(request, _payment_answer, store(request), payment_id))
+
+
+def statement_path(bank: str, code: str, date: str) -> str:
+    return f"/v1/banks/{bank}/statements/{code}/{date}"
 
 
 def _pacs008(chain: ChainStore, payment_id: str) -> bytes:
@@ -98,6 +144,20 @@ async def get_payment_iso(request: web.Request) -> web.Response:
     payment_id = _id(request, "payment")
     body = await offload(request, _pacs008, store(request), payment_id)
     return xml_response(body, f"pacs008-{payment_id[:16]}.xml")
+
+
+def _cover(chain: ChainStore, payment_id: str) -> bytes:
+    record = _found(queries.payment(chain, payment_id), "payment")
+    try:
+        return pacs009_cover(record, queries.directory(chain))
+    except NoCover as error:
+        raise HttpError(409, "NOTHING_TO_EXPORT", str(error)) from None
+
+
+async def get_payment_cover(request: web.Request) -> web.Response:
+    payment_id = _id(request, "payment")
+    body = await offload(request, _cover, store(request), payment_id)
+    return xml_response(body, f"pacs009-cov-{payment_id[:16]}.xml")
 
 
 # -- FX quotes -------------------------------------------------------------------------------
@@ -165,6 +225,7 @@ ROUTES: list[web.RouteDef] = [
     web.get("/v1/payments", list_payments),
     web.get("/v1/payments/{id}", get_payment),
     web.get("/v1/payments/{id}/iso20022", get_payment_iso),
+    web.get("/v1/payments/{id}/pacs009", get_payment_cover),
     web.get("/v1/fx/quotes", list_quotes),
     web.get("/v1/fx/quotes/{id}", get_quote),
     web.get("/v1/netting/{id}", get_window),
@@ -192,19 +253,25 @@ _ERR = {"400": {"description": "malformed id or query"}, "404": {"description": 
 OPENAPI_PATHS: dict[str, Any] = {
     "/v1/payments": {
         "get": {
-            "summary": "An organization's payments, newest first, paged by cursor",
+            "summary": "An organization's payments, newest first, paged by cursor; or the one "
+            "payment with a UETR",
             "parameters": [
-                _p("org", "query", "organization id", required=True),
+                _p("org", "query", "organization id (required unless uetr is given)"),
+                _p("uetr", "query", "a UETR (UUID v4): answers that payment alone, or none"),
                 _p("role", "query", "sent, received or dealer"),
                 _p("cursor", "query", "`next` of the previous page"),
                 _p("limit", "query", f"page size, at most {MAX_LIMIT}"),
             ],
-            "responses": {"200": {"description": "{org, payments, next}"}, **_ERR},
+            "responses": {
+                "200": {"description": "{org, payments, next} or {uetr, payments}"},
+                **_ERR,
+            },
         }
     },
     "/v1/payments/{id}": {
         "get": {
-            "summary": "A payment: parties, legs, rate and quote, ISO fields, tx and height",
+            "summary": "A payment: parties, legs, rate and quote, ISO fields, UETR, tx and "
+            "height, and the camt.053 statements its legs appear on",
             "parameters": [_ID],
             "responses": {"200": {"description": "the payment record"}, **_ERR},
         }
@@ -214,6 +281,17 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "The payment as ISO 20022 pacs.008.001.09 XML",
             "parameters": [_ID],
             "responses": {"200": {"description": "pacs.008 document", "content": _XML}, **_ERR},
+        }
+    },
+    "/v1/payments/{id}/pacs009": {
+        "get": {
+            "summary": "A PvP payment's cover leg as ISO 20022 pacs.009.001.09 COV XML",
+            "parameters": [_ID],
+            "responses": {
+                "200": {"description": "pacs.009 COV document", "content": _XML},
+                "409": {"description": "a same-currency payment: no cover leg"},
+                **_ERR,
+            },
         }
     },
     "/v1/fx/quotes": {

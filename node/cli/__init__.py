@@ -23,9 +23,11 @@ COMMAND_MODULES = (
     "wallet.cli.receivable",  # tally receivable ...
     "wallet.cli.receivable_repay",  # tally receivable repay|default|recourse|dispute|settle
     "wallet.cli.pay",  # tally pay
-    "wallet.cli.payment",  # tally payment show|list|export
+    "wallet.cli.payment",  # tally payment show|list|find|export
+    "wallet.cli.statement",  # tally statement (camt.053, camt.054)
     "wallet.cli.fx",  # tally fx quote|withdraw|list
     "wallet.cli.netting",  # tally netting open|submit|settle|show|export
+    "wallet.cli.escrow",  # tally escrow create|release|cancel|show|list|secret
     "wallet.cli.cash",  # tally cash issue|redeem
     "wallet.cli.governance",  # tally governance propose|approve|list
     "explorer.cli",  # tally explorer, tally audit

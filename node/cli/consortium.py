@@ -181,6 +181,7 @@ def _read_list(paths: tuple[str, ...], what: str) -> list[dict[str, Any]]:
 @click.option("--time", "time_text", help="Genesis time, e.g. 2026-03-01T00:00:00Z [now].")
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 @click.option("--force", is_flag=True, help="Replace an existing OUT.")
+@click.option("--membership", is_flag=True, help="Let governance add and remove validators later.")
 @json_option
 @local_errors
 def genesis(
@@ -192,6 +193,7 @@ def genesis(
     time_text: str | None,
     out: str,
     force: bool,
+    membership: bool,
     json_output: bool,
 ) -> None:
     """Assemble genesis.json from the banks' public files, validate it as a node would, and
@@ -207,6 +209,7 @@ def genesis(
         orgs=_read_list(orgs, "organization"),
         currencies=_read_list((currencies,), "currency"),
         params=given_params,
+        membership=membership,
     )
     _write_public(Path(out), document, force=force)
     fingerprint = consortium.genesis_fingerprint(parsed)

@@ -198,6 +198,8 @@ Try (tally is {Path(sys.executable).parent / "tally"}; `source .venv/bin/activat
   tally localnet time --dir {path}
   tally wallet balance rhein-parts --localnet {path}
   tally payment export {payment} --localnet {path}
+  tally payment export {payment} --cover --localnet {path}
+  tally statement bank-c EUR {border_ids["statement_date"]} --localnet {path}
   tally audit verify-chain --node {api} --genesis {info["genesis"]}
 
 Press Ctrl-C to stop every process the demo started."""

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ledger.errors import TallyError
-from node.ops import localnet, localnet_time
+from node.ops import localnet, localnet_members, localnet_time
 from wallet.cli.common import report_error
 
 DIR_OPTION = click.option(
@@ -37,15 +37,30 @@ def localnet_group() -> None:
 @click.option("--chain", default="tally-dev", show_default=True)
 @click.option("--base-port", type=click.IntRange(1024, 65000), help="API ports from here.")
 @click.option("--fresh", is_flag=True, help="Replace whatever the folder holds.")
+@click.option(
+    "--membership", is_flag=True, help="A genesis whose validator set governance may change."
+)
 @JSON_OPTION
 def up(
-    nodes: int, directory: str, chain: str, base_port: int | None, fresh: bool, json_output: bool
+    nodes: int,
+    directory: str,
+    chain: str,
+    base_port: int | None,
+    fresh: bool,
+    membership: bool,
+    json_output: bool,
 ) -> None:
     """Start N validators; returns once each answers /v1/status."""
     say = (lambda _: None) if json_output else click.echo
     info = _run(
         lambda: localnet.up(
-            Path(directory), nodes, chain=chain, base_port=base_port, fresh=fresh, say=say
+            Path(directory),
+            nodes,
+            chain=chain,
+            base_port=base_port,
+            fresh=fresh,
+            membership=membership,
+            say=say,
         ),
         json_output,
     )
@@ -101,6 +116,27 @@ def start(directory: str, name: str) -> None:
     """Restart one node on its data; updates its pid in localnet.json."""
     entry = _run(lambda: localnet.start_node(Path(directory), name))
     click.echo(f"{name} up at {entry['api']} (pid {entry['pid']}).")
+
+
+@localnet_group.command("add-node")
+@DIR_OPTION
+@click.option("--org", default="bank-a", show_default=True, help="The bank that runs it.")
+@click.option("--name", help="Its validator name (default: validator-<n>).")
+@JSON_OPTION
+def add_node(directory: str, org: str, name: str | None, json_output: bool) -> None:
+    """Lay out one more node (keys, config; not started) and print its add_validator params."""
+    added = _run(
+        lambda: localnet_members.add_node(Path(directory), org=org, name=name), json_output
+    )
+    if json_output:
+        click.echo(json.dumps(added))
+        return
+    node_name = added["node"]["name"]
+    params = json.dumps(added["add_validator"])
+    click.echo(f"Added {node_name} (API {added['node']['api']}), not started.")
+    click.echo(f"  start it:   tally localnet start --dir {directory} {node_name}")
+    click.echo(f"  propose it: tally governance propose add_validator --params-json '{params}'")
+    click.echo("  then approve with banks until ⌈2b/3⌉ have (tally governance approve ID).")
 
 
 @localnet_group.command("time")

@@ -191,8 +191,10 @@ def assemble_genesis(
     orgs: Sequence[dict[str, Any]],
     currencies: Sequence[dict[str, Any]],
     params: dict[str, Any] | None = None,
+    membership: bool = False,
 ) -> tuple[dict[str, Any], Genesis]:
     """The genesis document and its parsed form, validated as every node will validate it.
+    `membership`: governance may add and remove validators later (DESIGN.md §7).
 
     Validator order is kept as given: it fixes each view's primary. Every validator must be
     run by a bank (the consortium's members), beyond what `genesis_from_value` checks
@@ -211,6 +213,8 @@ def assemble_genesis(
         "currencies": list(currencies),
         "params": dict(params or {}),
     }
+    if membership:
+        document["membership"] = True
     genesis = genesis_from_value(document)
     addresses = [validator.p2p for validator in genesis.validators]
     for address in addresses:
@@ -283,6 +287,11 @@ def check_node_files(
 ) -> list[str]:
     """Problems a node would meet at start, found now; warnings (not errors) are returned."""
     entry = next((v for v in genesis.validators if v.name == name), None)
+    if entry is None and genesis.membership:
+        return [
+            f"{name} is not in the genesis set: the node follows the chain without voting "
+            "until governance adds it (add_validator) and the change is in force"
+        ]
     if entry is None:
         names = ", ".join(v.name for v in genesis.validators)
         raise ConsortiumError(

@@ -143,10 +143,12 @@ def make_devnet(
     p2p_ports: list[int] | None = None,
     host: str = "127.0.0.1",
     params: dict[str, int] | None = None,
+    membership: bool = False,
 ) -> DevNet:
     """The cast with `nodes` validators run by the first banks (bank-a, bank-b, ...).
 
-    With `seed`, every key is derived from it, so tests get the same chain each run.
+    With `seed`, every key is derived from it, so tests get the same chain each run. With
+    `membership`, governance may add and remove validators (DESIGN.md §7).
     """
     if nodes < 1:
         raise ValueError("a network needs at least one validator")
@@ -167,4 +169,6 @@ def make_devnet(
         "params": {"receivable_grace_days": DEV_GRACE_DAYS, **(params or {})},
         "development": True,  # may move its block clock (contracts/devclock.py); never production
     }
+    if membership:
+        genesis["membership"] = True
     return DevNet(genesis, validators, org_keys)

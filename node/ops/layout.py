@@ -56,7 +56,7 @@ def _ports(nodes: int, base_port: int | None) -> tuple[list[int], list[int]]:
     return [base_port + i for i in range(nodes)], [base_port + 100 + i for i in range(nodes)]
 
 
-def _write_node(directory: Path, validator: ValidatorSecrets, api_port: int) -> dict[str, Any]:
+def write_node(directory: Path, validator: ValidatorSecrets, api_port: int) -> dict[str, Any]:
     """One validator's folder (keys and config); its localnet.json entry, not started."""
     node_dir = directory / validator.name
     node_dir.mkdir(parents=True, exist_ok=True)
@@ -97,15 +97,18 @@ def init_network(
     chain: str = "tally-dev",
     base_port: int | None = None,
     params: dict[str, int] | None = None,
+    membership: bool = False,
 ) -> dict[str, Any]:
     """Write genesis, per-node config and key files; return localnet.json's content (pid 0)."""
     api_ports, p2p_ports = _ports(nodes, base_port)
-    devnet = make_devnet(nodes, chain=chain, p2p_ports=p2p_ports, params=params)
+    devnet = make_devnet(
+        nodes, chain=chain, p2p_ports=p2p_ports, params=params, membership=membership
+    )
     directory.mkdir(parents=True, exist_ok=True)
     genesis_path = directory / GENESIS_FILE
     genesis_path.write_text(json.dumps(devnet.genesis, indent=2) + "\n")
     entries = [
-        _write_node(directory, validator, api_port)
+        write_node(directory, validator, api_port)
         for validator, api_port in zip(devnet.validators, api_ports, strict=True)
     ]
     info = {

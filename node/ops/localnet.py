@@ -76,7 +76,8 @@ def _set_pid(directory: Path, name: str, pid: int) -> None:
 def _reuse(directory: Path, nodes: int, chain: str, say: Say) -> dict[str, Any]:
     """The localnet.json of a folder whose chain and node count match what was asked for."""
     info = read_info(directory)
-    if info.get("chain") != chain or len(info.get("nodes", [])) != nodes:
+    genesis_nodes = [e for e in info.get("nodes", []) if not e.get("added")]
+    if info.get("chain") != chain or len(genesis_nodes) != nodes:
         raise LocalnetError(
             "LOCALNET_MISMATCH",
             f"{directory} holds chain {info.get('chain')!r} with "
@@ -133,15 +134,19 @@ def up(
     base_port: int | None = None,
     fresh: bool = False,
     params: dict[str, int] | None = None,
+    membership: bool = False,
     say: Say = _quiet,
 ) -> dict[str, Any]:
-    """Start (or reuse) a localnet in `directory`; return once every node answers."""
+    """Start (or reuse) a localnet in `directory`; return once every node answers.
+    `membership`: a genesis whose validator set governance may change."""
     directory = directory.resolve()
     if (directory / LOCALNET_FILE).exists() and not fresh:
         info = _reuse(directory, nodes, chain, say)
     else:
         _clear(directory, fresh, say)
-        info = init_network(directory, nodes, chain=chain, base_port=base_port, params=params)
+        info = init_network(
+            directory, nodes, chain=chain, base_port=base_port, params=params, membership=membership
+        )
         say(f"Created a {nodes}-validator localnet in {directory}.")
     _start_all(directory, info, say)
     return info

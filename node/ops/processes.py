@@ -96,12 +96,15 @@ def wait_ready(directory: Path, entry: dict[str, Any], deadline: float) -> None:
 
 
 def wait_connected(info: dict[str, Any], deadline: float) -> None:
-    """Every validator reports all the others connected (a fresh network can commit)."""
-    others = len(info["nodes"]) - 1
+    """Every validator reports the others of the set in force connected (a fresh network can
+    commit). A node in no set (added but not yet in force, or removed) waits for nobody."""
     waiting = list(info["nodes"])
     while waiting:
         entry = waiting[0]
         answer = fetch_status(entry["api"], timeout=1.0)
+        others = 0
+        if answer is not None and answer.get("voting", True):
+            others = len(answer.get("validators", info["nodes"])) - 1
         if answer is not None and answer.get("peers", 0) >= others:
             waiting.pop(0)
             continue

@@ -36,6 +36,7 @@ from consensus.interface import (
     ProposalBuilt,
     Replica,
     Send,
+    SetContinues,
     SetTimer,
     Start,
     Suspected,
@@ -59,8 +60,9 @@ from ledger.types import (
 )
 from node.runtime.executor import Executor
 from node.runtime.links import Links, Transport
+from node.runtime.membership import SetTracker, Switch
 from node.runtime.mempool import Mempool
-from node.runtime.metrics import Metrics
+from node.runtime.metrics import Metrics, note_view_action
 from node.runtime.outcomes import CommittedNotice, Outcomes
 
 log = logging.getLogger(__name__)
@@ -71,14 +73,6 @@ EXPIRY_SWEEP_BLOCKS = 64
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def reason_label(reason: str) -> str:
-    """A bounded label for a view change's reason: the free text after a colon (an executor's
-    message) would make a new time series per block."""
-    if reason.startswith("invalid proposal"):
-        return "invalid proposal"
-    return reason[:60]
 
 
 class Driver:
@@ -95,10 +89,12 @@ class Driver:
         connect: Callable[[Driver], Links] | None = None,
         max_skew_ms: int = 0,
         clock: Callable[[], int] = now_ms,
+        sets: SetTracker | None = None,
     ) -> None:
         """`connect(driver)`, called once at the end, builds the parts that feed this driver
         (gossip, state transfer: they need it) and returns where its output goes; without it
-        the driver is a single validator's, talking to nobody."""
+        the driver is a single validator's, talking to nobody. `sets`: on a chain with
+        membership changes, what says after each commit whether the replica is replaced."""
         self.replica = replica
         self.executor = executor
         self.mempool = mempool
@@ -119,6 +115,9 @@ class Driver:
         self._persists: dict[str, bytes | None] = {}
         self.last_commit_ms = 0
         self.running = False
+        self.sets = sets
+        self._set_due = sets is not None  # a commit (or the start) to look at the set after
+        self.on_switch: list[Callable[[Switch], None]] = []  # told when the replica changes
         links = Links() if connect is None else connect(self)
         self.transport: Transport = links.transport
         # Called with txs a client gave us (not gossiped ones): the gossip forwards them.
@@ -133,6 +132,9 @@ class Driver:
         self.handle(Start(self.clock()))
         early, self._early = self._early, []
         for event in early:
+            self.handle(event)
+        self._set_due = self.sets is not None
+        for event in self._follow_set():
             self.handle(event)
 
     def stop(self) -> None:
@@ -199,8 +201,38 @@ class Driver:
                     self._perform(action)
                 if self._persists:
                     self._flush_persists()
+                self._events.extend(self._follow_set())
         finally:
             self._busy = False
+
+    def _follow_set(self) -> list[Event]:
+        """After a commit on a chain with membership changes (node/runtime/membership.py): tell
+        the replica its set goes on, or replace it by the next set's. Only between two action
+        lists, so an old replica's last actions (its records among them) are all performed."""
+        if self.sets is None or not self._set_due or not self.running:
+            return []
+        self._set_due = False
+        step = self.sets.after_commit(self.executor.tip.height, self.clock())
+        if step is None or isinstance(step, SetContinues):
+            return [] if step is None else [step]
+        return self.replace_replica(step)
+
+    def replace_replica(self, switch: Switch) -> list[Event]:
+        """Run `switch.replica` from now on; the events that start it (fed by the caller).
+        What the old replica left queued or in flight above the tip was for it: dropped."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._events.clear()
+        self.executor.discard_above(self.executor.tip.height)
+        self.replica = switch.replica
+        self.validator_count = len(switch.validator_set.validators)
+        self.metrics.consensus_view.set(0)
+        for listener in self.on_switch:
+            listener(switch)
+        now = self.clock()
+        held = tuple(tx.id for tx in self.mempool.candidates())
+        return [Start(now), TxsArrived(held, now)] if held else [Start(now)]
 
     def _flush_persists(self) -> None:
         records, self._persists = self._persists, {}
@@ -234,23 +266,8 @@ class Driver:
                 self._events.append(
                     BlockFetched(action.height, action.block_hash, None, self.clock())
                 )
-        elif isinstance(action, Suspected):
-            log.warning(
-                "suspecting the primary of view %d at height %d (leaving it once f+1 do): %s",
-                action.view,
-                self.executor.tip.height,
-                action.reason,
-            )
-        elif isinstance(action, ViewChanged):
-            log.warning(
-                "view change at height %d: view %d, primary %d, because %s",
-                self.executor.tip.height,
-                action.view,
-                action.primary,
-                action.reason,
-            )
-            self.metrics.view_changes.labels(reason_label(action.reason)).inc()
-            self.metrics.consensus_view.set(action.view)
+        elif isinstance(action, Suspected | ViewChanged):
+            note_view_action(action, self.executor.tip.height, self.metrics)
 
     def _set_timer(self, name: str, delay_ms: int) -> None:
         old = self._timers.pop(name, None)
@@ -342,6 +359,7 @@ class Driver:
         self.outcomes.committed(
             CommittedNotice(block, block.hash, certificate, receipts, first_event_seq)
         )
+        self._set_due = self.sets is not None
         if height % EXPIRY_SWEEP_BLOCKS == 0:
             expired = self.mempool.drop_expired(height + 1)
             ran_out = ErrorInfo("EXPIRED", "validity ran out before ordering")
@@ -351,6 +369,9 @@ class Driver:
             if expired:
                 self._events.append(TxsRemoved(tuple(expired), self.clock()))
         log.debug("committed height %d with %d txs", height, len(receipts))
+        if not self._busy:  # state transfer: not inside a replica's action list
+            for event in self._follow_set():
+                self.handle(event)
         return ids
 
     def _observe(

@@ -180,7 +180,7 @@ class TxGossip:
             self.peers.send_payload(peer, encode_txs(chunk), connected_only=True)
         if raws:
             self.metrics.gossip_txs.labels("reannounced").inc(len(raws))
-            log.info("re-announced %d pending txs to %s", len(raws), self.peers.names[peer])
+            log.info("re-announced %d pending txs to %s", len(raws), self.peers.name(peer))
 
     # -- in ----------------------------------------------------------------------------------
 

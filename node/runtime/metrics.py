@@ -5,12 +5,17 @@ A registry per node (not the process-global one) lets tests run several nodes in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+
+from consensus.interface import Suspected, ViewChanged
+
+log = logging.getLogger("node.runtime.driver")
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -127,3 +132,32 @@ class _RejectionCollector(Collector):
         for code, count in sorted(self._source().items()):
             family.add_metric([code], count)
         yield family
+
+
+def reason_label(reason: str) -> str:
+    """A bounded label for a view change's reason: the free text after a colon (an executor's
+    message) would make a new time series per block."""
+    if reason.startswith("invalid proposal"):
+        return "invalid proposal"
+    return reason[:60]
+
+
+def note_view_action(action: Suspected | ViewChanged, height: int, metrics: Metrics) -> None:
+    """Log a suspicion or a view change the replica reports; count view changes."""
+    if isinstance(action, Suspected):
+        log.warning(
+            "suspecting the primary of view %d at height %d (leaving it once f+1 do): %s",
+            action.view,
+            height,
+            action.reason,
+        )
+        return
+    log.warning(
+        "view change at height %d: view %d, primary %d, because %s",
+        height,
+        action.view,
+        action.primary,
+        action.reason,
+    )
+    metrics.view_changes.labels(reason_label(action.reason)).inc()
+    metrics.consensus_view.set(action.view)

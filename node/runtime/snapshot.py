@@ -2,8 +2,8 @@
 certified height from its peers, then replays only the blocks after it.
 
 It runs once at start, before the replica: the node asks every connected peer for an offer (its
-tip: block and certificate), keeps those whose certificate holds 2f+1 genesis validators' BLS
-signatures and whose block hashes to the certified name, and if the highest is more than
+tip: block and certificate), keeps those whose certificate holds a quorum of BLS signatures of
+the set in force there and whose block hashes to the certified name, and if the highest is more than
 `behind` heights above our tip, fetches that height's state in chunks, from the peers that
 offered it or more, in turn: none is trusted. Each chunk is checked before it is written
 (ledger.snapshot_build); a chunk that fails costs its peer (log, `tally_snapshot_peer_faults`,
@@ -12,8 +12,9 @@ times out twice, or no longer holds the height, is left out too. When the last c
 the certified root, the state is installed and becomes the tip; the replica then starts there
 and state transfer replays the rest. Until then nothing is voted or answered (`active`).
 
-A joining validator (issue 13's membership, later) takes this same path: the certificate check
-is the one place that names the validator set (today genesis's).
+A joining validator takes this same path (node/runtime/follower.py): the certificate check is
+the one place that names the validator set, the set in force at the offered height as the
+node's own state knows it (genesis's for an empty node).
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ import hashlib
 import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consensus.blocks import matches
 from ledger.certificates import verify_certificate
 from ledger.chain import ChainStore
 from ledger.errors import TallyError
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, ValidatorInfo
 from ledger.snapshot import SnapshotChunk
 from ledger.snapshot_build import (
     REBUILT,
@@ -102,8 +103,12 @@ class SnapshotSync:
         behind: int,
         answer_timeout: float = ANSWER_TIMEOUT_S,
         connect_wait: float = CONNECT_WAIT_S,
+        validators_at: Callable[[int], Sequence[ValidatorInfo]] | None = None,
     ) -> None:
-        """`behind`: how far a peer's tip must be above ours for a snapshot (0: never)."""
+        """`behind`: how far a peer's tip must be above ours for a snapshot (0: never).
+        `validators_at(height)`: the set an offer's certificate is checked against, as our
+        own state knows it (default: genesis's). An offer above a change we have not seen is
+        refused, and the node replays blocks instead: it never trusts a set it cannot derive."""
         self.peers = peers
         self.store = store
         self.genesis = genesis
@@ -111,6 +116,7 @@ class SnapshotSync:
         self.behind = behind
         self.answer_timeout = answer_timeout
         self.connect_wait = connect_wait
+        self.validators_at = validators_at or (lambda height: genesis.validators)
         self.active = False  # fetching or installing: the node answers no reads, votes nothing
         self.progress: SnapshotProgress | None = None
         self.stats: SnapshotStats | None = None
@@ -184,7 +190,7 @@ class SnapshotSync:
         while not self.peers.connected() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         settled = time.monotonic() + SETTLE_S
-        others = len(self.peers.names) - 1
+        others = self.peers.peer_count()
         while 0 < len(self.peers.connected()) < others and time.monotonic() < settled:
             await asyncio.sleep(0.05)
         return sorted(self.peers.connected())
@@ -215,9 +221,9 @@ class SnapshotSync:
         block_hash = block.header.hash()
         if not matches(block, offer.height, block_hash):
             raise BadOffer(f"the block offered is not the one of height {offer.height}")
-        genesis = self.genesis
+        validators = self.validators_at(offer.height)
         if not verify_certificate(
-            genesis.validators, genesis.chain, block_hash, certificate, height=offer.height
+            validators, self.genesis.chain, block_hash, certificate, height=offer.height
         ):
             raise BadOffer(f"no valid certificate for height {offer.height}")
         if offer.event_seq >= 2**62:
@@ -367,7 +373,7 @@ class SnapshotSync:
         self.metrics.snapshot_peer_faults.labels(reason).inc()
 
     def _name(self, peer: int) -> str:
-        return self.peers.names[peer]
+        return self.peers.name(peer)
 
     def close(self) -> None:
         for future in self._waiting.values():

@@ -138,6 +138,11 @@ class StateSync:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def follow(self, to_height: int, peers: Sequence[int]) -> None:
+        """Fetch certified blocks up to `to_height` from `peers` in turn, now (a follower,
+        node/runtime/follower.py: no replica asks on its behalf)."""
+        await self._fetch(to_height, peers)
+
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -173,7 +178,7 @@ class StateSync:
 
     async def _fetch_from(self, peer: int, to_height: int, removed: list[bytes]) -> None:
         """Take blocks from one peer until `to_height`, its end, a timeout or a bad block."""
-        name = self.peers.names[peer]
+        name = self.peers.name(peer)
         request = FetchRequest(next(self._ids), self.driver.executor.tip.height + 1, to_height)
         queue: asyncio.Queue[BlocksPiece] = asyncio.Queue()
         self._waiting = (peer, request.request_id, queue)

@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from consensus.messages import Commit, Prepare, PrePrepare, SignedMessage, Status, Suspect
 from ledger.crypto import Ed25519Key
 from ledger.errors import DecodeError
 from ledger.genesis import Genesis
 from ledger.types import Height, ValidatorIndex
-from network import Network, NetworkConfig, validators_from_genesis
+from network import Network, NetworkConfig, PeerAddress, validators_from_genesis
 from network.envelope import KINDS, encode_consensus
 
 log = logging.getLogger(__name__)
@@ -41,14 +41,25 @@ class PeerTransport:
     exception is a bug of ours: logged, counted, and the worker goes on.
     """
 
-    def __init__(self, genesis: Genesis, index: int, key: Ed25519Key, listen: str) -> None:
+    def __init__(
+        self,
+        genesis: Genesis,
+        index: int,
+        key: Ed25519Key,
+        listen: str,
+        peers: Sequence[PeerAddress] | None = None,
+        name_of: Callable[[int], str] | None = None,
+    ) -> None:
+        """`peers`: the validators admitted (default: genesis's); `name_of(index)` their names
+        (a roster that grows with governance, node/runtime/roster.py)."""
         self.index = index
-        self.names = [v.name for v in genesis.validators]
+        names = [v.name for v in genesis.validators]
+        self._name_of = name_of or (lambda i: names[i] if 0 <= i < len(names) else str(i))
         self.network = Network(
             chain=genesis.chain,
             index=index,
             key=key,
-            validators=validators_from_genesis(genesis),
+            validators=validators_from_genesis(genesis) if peers is None else peers,
             on_message=self._on_message,
             config=NetworkConfig.from_genesis(genesis, listen=listen),
             on_peer_connected=self._on_connected,
@@ -114,9 +125,24 @@ class PeerTransport:
     def inbox_size(self) -> int:
         return len(self._inbox)
 
+    def name(self, peer: int) -> str:
+        return self._name_of(peer)
+
+    def peer_count(self) -> int:
+        """How many validators this node admits besides itself."""
+        return len(self.network.stats().peers)
+
+    def update_peers(self, peers: Sequence[PeerAddress], index: int | None = None) -> None:
+        """Admit these validators from now on (governance changed the set); `index`: ours,
+        once a follower is in the roster."""
+        if index is not None and self.network.follower:
+            self.index = index
+        self.network.update_peers(peers, index)
+        self._up = tuple(p for p in self._up if p in self.network.stats().peers)
+
     def peers_by_name(self) -> dict[str, bool]:
-        up = set(self.network.connected_peers())
-        return {name: i in up for i, name in enumerate(self.names) if i != self.index}
+        stats = self.network.stats().peers
+        return {self.name(i): peer.connected for i, peer in stats.items()}
 
     def _on_connected(self, peer: int) -> None:
         self._up = tuple(sorted({*self._up, peer}))
@@ -139,7 +165,7 @@ class PeerTransport:
         self.faults[peer] = count
         if count & (count - 1) == 0:  # 1, 2, 4, 8, ...: a flood does not flood the log
             log.warning(
-                "dropped a bad payload from %s (%d so far): %s", self.names[peer], count, reason
+                "dropped a bad payload from %s (%d so far): %s", self.name(peer), count, reason
             )
 
     async def _drain(self) -> None:
@@ -170,12 +196,17 @@ class PeerTransport:
             self.fault(peer, f"{KINDS[kind]}: {error.message}")
         except Exception:
             self.handler_errors += 1
-            log.exception("handling a %s message from %s failed", KINDS[kind], self.names[peer])
+            log.exception("handling a %s message from %s failed", KINDS[kind], self.name(peer))
 
 
 class ConsensusChannel:
     """The driver's `Transport`: consensus envelopes out through the peers, fetches of blocks
-    by height handed to state transfer and of blocks by hash to the block fetcher."""
+    by height handed to state transfer and of blocks by hash to the block fetcher.
+
+    The replica numbers validators by their position in its set; the peers are numbered by
+    roster id (node/runtime/roster.py). `members` maps one to the other (set position →
+    roster id; None: the same, a chain whose set never changes); `position` the other way,
+    for what comes in (None: the sender is not in our set, its message is dropped)."""
 
     def __init__(
         self,
@@ -186,22 +217,39 @@ class ConsensusChannel:
         self.peers = peers
         self._fetch = fetch
         self._fetch_block = fetch_block
+        self.members: tuple[int, ...] | None = None
+        self._positions: dict[int, int] = {}
+
+    def use_set(self, members: tuple[int, ...]) -> None:
+        self.members = members
+        self._positions = {peer: position for position, peer in enumerate(members)}
+
+    def position(self, peer: int) -> int | None:
+        return peer if self.members is None else self._positions.get(peer)
+
+    def _peer(self, position: int) -> int:
+        return position if self.members is None else self.members[position]
 
     def send(self, to: int, message: SignedMessage) -> None:
         payload = encode_consensus(message.encode())
-        self.peers.send_payload(to, payload, connected_only=_stale_soon(message))
+        self.peers.send_payload(self._peer(to), payload, connected_only=_stale_soon(message))
 
     def broadcast(self, message: SignedMessage) -> None:
         payload = encode_consensus(message.encode())
-        self.peers.broadcast_payload(payload, connected_only=_stale_soon(message))
+        if self.members is None:
+            self.peers.broadcast_payload(payload, connected_only=_stale_soon(message))
+            return
+        for peer in self.members:  # our set only: a follower admitted early gets none
+            if peer != self.peers.index:
+                self.peers.send_payload(peer, payload, connected_only=_stale_soon(message))
 
     def fetch_blocks(self, from_height: int, to_height: int, peers: tuple[int, ...]) -> None:
-        self._fetch(from_height, to_height, peers)
+        self._fetch(from_height, to_height, tuple(self._peer(p) for p in peers))
 
     def fetch_block(
         self, height: Height, block_hash: bytes, peers: tuple[ValidatorIndex, ...]
     ) -> bool:
-        self._fetch_block(height, block_hash, peers)
+        self._fetch_block(height, block_hash, tuple(ValidatorIndex(self._peer(p)) for p in peers))
         return True
 
 

@@ -706,3 +706,43 @@ def test_close_is_idempotent_and_leaves_nothing_running() -> None:
             node.network.send(1, b"ignored after close")  # must not raise or spawn anything
 
     run(scenario())
+
+
+def test_a_validator_added_by_governance_is_admitted_and_a_removed_one_dropped() -> None:
+    """The node passes the set in (network/ never reads the chain): a key the others do not
+    list cannot connect; once they admit it, it is connected; once it learns its index it
+    dials like the others, still one connection per pair; a removed validator is
+    disconnected at once and refused from then on."""
+
+    async def scenario() -> None:
+        everyone = addresses(3)
+        first_set = everyone[:2]
+        a, b = Node(0, first_set), Node(1, first_set)
+        joiner = Node(2, first_set, dataclasses.replace(FAST, listen=everyone[2].address))
+        nodes = [a, b, joiner]
+        try:
+            for node in nodes:
+                await node.network.start()
+            await connected([a, b])
+            assert joiner.network.follower and joiner.network.connected_peers() == []
+            for node in (a, b):
+                node.network.update_peers(everyone)
+            await connected(nodes)
+            joiner.network.update_peers(everyone, index=2)
+            assert not joiner.network.follower
+            await settled(nodes)
+            kept = [everyone[0], everyone[2]]
+            for node in (a, joiner):
+                node.network.update_peers(kept)
+            await until(b.network, lambda stats: not stats.connected)
+            await until(b.network, lambda stats: stats.peers[0].handshake_failures >= 2)
+            assert 1 not in a.network.stats().peers and b.network.connected_peers() == []
+            with pytest.raises(ValueError):
+                a.network.send(1, b"to a removed validator")
+            a.network.send(2, b"to the one added")
+            assert await joiner.receive(1) == [(0, b"to the one added")]
+        finally:
+            for node in nodes:
+                await node.network.close()
+
+    run(scenario())

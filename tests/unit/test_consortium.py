@@ -310,3 +310,19 @@ def test_greedy_list_options_keep_file_order(
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["validators"] == ["v3", "v2", "v1", "v0"]
+
+
+def test_a_joining_validators_config_is_written_on_a_membership_genesis_only() -> None:
+    """`tally node config` for a validator governance will add: a warning that it follows until
+    then (it was refused as NOT_A_VALIDATOR, so the operator steps could not be followed)."""
+    validators = _validators(4)
+    common = {"chain": "c", "time_ms": 0, "validators": validators, "orgs": _orgs(4)}
+    _, fixed = consortium.assemble_genesis(**common, currencies=[])  # type: ignore[arg-type]
+    _, changing = consortium.assemble_genesis(**common, currencies=[], membership=True)  # type: ignore[arg-type]
+    listen = consortium.parse_host_port("0.0.0.0:26600", "--p2p")
+    assert changing.membership and not fixed.membership
+    (warning,) = consortium.check_node_files(changing, "validator-bank-e", None, listen)
+    assert "follows the chain without voting until governance adds it" in warning
+    with pytest.raises(ConsortiumError) as refused:
+        consortium.check_node_files(fixed, "validator-bank-e", None, listen)
+    assert refused.value.code == "NOT_A_VALIDATOR"

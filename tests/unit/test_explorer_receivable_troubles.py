@@ -140,3 +140,24 @@ def test_a_settled_dispute_shows_each_pieces_reduction() -> None:
                if s["action"] == "dispute_settled"]  # fmt: skip
     assert step["owed_after"] == 320
     assert layout(trace).nodes[0].reduced == 80
+
+
+def test_a_steps_details_read_as_words_and_money_not_raw_fields() -> None:
+    """The history's details column said `with_recourse True` and `price 344`."""
+    steps = receivable_view.steps_with_balances(TRACE)
+    finance = next(s for s in steps if s["action"] == "finance")
+    said = receivable_view.step_details(finance, "EUR", {"EUR": 2})
+    assert said == ["price 3.44 EUR", "seller rhein-parts", "with recourse"]
+    recourse = next(s for s in steps if s["action"] == "recourse")
+    assert receivable_view.step_details(recourse, "EUR", {"EUR": 2}) == [
+        "from bigauto",
+        "seller rhein-parts",
+        "was due 2027-03-02",
+    ]
+    bought_plain = {**finance, "with_recourse": False, "days": 1}
+    assert receivable_view.step_details(bought_plain, "EUR", {}) == [
+        "1 day",
+        "price 344 EUR",
+        "seller rhein-parts",
+        "without recourse",
+    ]

@@ -33,6 +33,12 @@ class Peers:
         self.sent: list[tuple[int, bytes]] = []
         self.faults: list[tuple[int, str]] = []
 
+    def name(self, peer: int) -> str:
+        return self.names[peer]
+
+    def peer_count(self) -> int:
+        return len(self.names) - 1
+
     def send_payload(self, to: int, payload: bytes, *, connected_only: bool = False) -> None:
         if to in self.up or not connected_only:
             self.sent.append((to, payload))

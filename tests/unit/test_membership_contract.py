@@ -8,20 +8,14 @@ headers the executor built at every height.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ledger.errors import TallyError
 from ledger.genesis import validators_hash
 from ledger.membership import ValidatorHistory
-from node.api.limits import ApiLimits
-from node.config import NodeConfig
-from node.ops.devnet import make_devnet
-from node.service import NodeService
 from tests.support.contract_chain import ContractChain
 from tests.support.membership import new_validator
 
@@ -243,26 +237,3 @@ def test_a_chain_without_membership_refuses_both_actions(tmp_path: Path) -> None
         assert chain.state_items("val/") == {}
     finally:
         chain.close()
-
-
-def test_a_node_refuses_a_membership_genesis_until_its_consensus_follows(tmp_path: Path) -> None:
-    """The replica and P2P layer run the genesis set: a passed change would leave the chain
-    certified by a set its headers no longer name, so such a chain is not started at all."""
-    devnet = make_devnet(1, seed=b"guard")
-    genesis_file = tmp_path / "genesis.json"
-    genesis_file.write_text(json.dumps({**devnet.genesis, "membership": True}))
-    config = NodeConfig(
-        name=devnet.genesis["validators"][0]["name"],
-        data_dir=tmp_path / "data",
-        genesis=genesis_file,
-        key_file=tmp_path / "missing-key.json",
-        log_level="info",
-        api_host="127.0.0.1",
-        api_port=0,
-        api_limits=ApiLimits(),
-        p2p_listen="127.0.0.1:0",
-    )
-    with pytest.raises(TallyError) as refused:
-        NodeService.open(config)
-    assert refused.value.code == "MEMBERSHIP_UNSUPPORTED"
-    assert not (tmp_path / "data").exists()  # refused before opening any store

@@ -20,7 +20,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from contracts import queries
 from contracts import receivables_queries as rq
-from contracts.exports.iso20022 import pacs008, pacs009_netting
+from contracts.exports.iso20022 import pacs008, pacs009_netting, uetr
+from contracts.statements import statement_banks
 from node.api import orgs, payments, receivables
 from node.api.context import NODE, STORE, NodeHandle
 from tests.support.recorded_story import ReplayableChain, run_story
@@ -143,7 +144,21 @@ def as_served(value: Any) -> bytes:
 
 
 def payment_json(record: dict[str, Any]) -> dict[str, Any]:
-    return {**record, "iso20022": f"/v1/payments/{record['id']}/iso20022"}
+    links = {"iso20022": f"/v1/payments/{record['id']}/iso20022"}
+    if record["kind"] == "fx":
+        links["pacs009"] = f"/v1/payments/{record['id']}/pacs009"
+    return {**record, "uetr": uetr(record["id"]), **links}
+
+
+def one_payment_json(state: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """A payment as `GET /v1/payments/{id}` shows it: with the statements its legs are on."""
+    banks = statement_banks(queries.directory(state), record)
+    shown = [
+        {"bank": bank, "currency": code,
+         "camt053": f"/v1/banks/{bank}/statements/{code}/{record['date']}"}
+        for bank, code in banks
+    ]  # fmt: skip
+    return {**payment_json(record), "statements": shown}
 
 
 def expected(served: Served, path: str) -> bytes:
@@ -172,7 +187,7 @@ def expected(served: Served, path: str) -> bytes:
             assert record is not None
             return pacs008(record, queries.directory(state))
         if len(parts) == 2:
-            return as_served(payment_json(queries.payment(state, parts[1]) or {}))
+            return as_served(one_payment_json(state, queries.payment(state, parts[1]) or {}))
         org_id = query["org"]
         page = queries.payments_of(
             state, org_id, query.get("role"), query.get("cursor"), limit or 50

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.chain import ChainStore
+from ledger.genesis import genesis_from_value
 from ledger.store import LevelDBStore
 from ledger.types import Certificate, commit_digest
 from network.envelope import CHUNK, CHUNK_ASK, SNAPSHOT_ASK, SNAPSHOT_OFFER
@@ -22,6 +23,7 @@ from network.snapshot_wire import (
     encode_chunk,
     encode_offer,
 )
+from node.ops.devnet import make_devnet
 from node.runtime.executor import Executor
 from node.runtime.metrics import Metrics
 from node.runtime.snapshot import SnapshotSync
@@ -78,6 +80,12 @@ class Wire:
             peer: SnapshotServer(_Back(self, peer), store, Metrics(), 1 << 20) for peer in (1, 2, 3)
         }
         self.asks: dict[int, int] = {}
+
+    def name(self, peer: int) -> str:
+        return self.names[peer]
+
+    def peer_count(self) -> int:
+        return len(self.names) - 1
 
     def connected(self) -> list[int]:
         return [1, 2, 3]
@@ -231,3 +239,36 @@ def test_a_snapshot_cut_short_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert fresh.tip().state_root == source.store.header(height).state_root  # type: ignore[union-attr]
     assert sync.stats is not None and sync.stats.keys == len(dict(fresh.state_items("")))
     assert load_progress(fresh) is None
+
+
+def test_an_offer_is_checked_against_the_set_our_state_says_is_in_force(tmp_path: Path) -> None:
+    """After governance changed the set, a genesis check would refuse every honest offer (or
+    accept one certified by removed validators): the set comes from `validators_at`."""
+    source = CertifiedChain(tmp_path / "source")
+    for round_ in range(8):
+        source.fund("acme-steel", "EUR", 100 + round_)
+    other = make_devnet(1, seed=b"another set").genesis["validators"]
+    elsewhere = genesis_from_value({**source.genesis.raw, "validators": other}).validators
+    for name, validators, restored in (("stranger", elsewhere, False), ("ours", None, True)):
+        fresh = ChainStore(LevelDBStore(tmp_path / name))
+        Executor(fresh, source.genesis)
+        wire = Wire(source.store, {})
+        asked: list[int] = []
+
+        def validators_at(height: int, chosen: Any = validators, seen: Any = asked) -> Any:
+            seen.append(height)
+            return source.genesis.validators if chosen is None else chosen
+
+        sync = SnapshotSync(
+            wire,  # type: ignore[arg-type]
+            fresh,
+            source.genesis,
+            Metrics(),
+            behind=5,
+            connect_wait=1.0,
+            validators_at=validators_at,
+        )
+        wire.sync = sync
+        assert asyncio.run(sync.run()) is restored
+        assert asked and set(asked) == {source.executor.tip.height}
+        assert fresh.tip().height == (source.executor.tip.height if restored else 0)

@@ -1,4 +1,5 @@
-"""`tally payment show|list|export`: payments as recorded, and their ISO 20022 pacs.008."""
+"""`tally payment show|list|find|export`: payments as recorded, found by UETR, and their ISO
+20022 pacs.008 (and pacs.009 COV for the cover leg of a PvP payment)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 import click
 
+from ledger.errors import TallyError
 from wallet.cli.common import Session, client_options, write_out
 from wallet.cli.nodes import UsageProblem
 from wallet.cli.rates import format_rate
@@ -25,6 +27,7 @@ def payment_show(payment_id: str, session: Session) -> None:
 
     def human(p: dict[str, Any]) -> str:
         lines = [f"payment {p['id']} ({p['kind']}) at height {p['height']}, tx {p['tx']}"]
+        lines.append(f"  UETR {p['uetr']}")
         for leg in p["legs"]:
             shown = session.format_amount(leg["amount"], leg["currency"])
             lines.append(f"  {leg['from']} -> {leg['to']}: {shown}")
@@ -77,13 +80,27 @@ def payment_list(
     session.output(page, human)
 
 
+@payment_group.command("find")
+@click.argument("uetr")
+@client_options(signing=False)
+def payment_find(uetr: str, session: Session) -> None:
+    """The payment whose UETR is UETR (as its pacs.008, pacs.009 or camt entries carry it)."""
+    found = session.client.payment_by_uetr(uetr)
+    if found is None:
+        raise TallyError("NOT_FOUND", f"no payment has UETR {uetr}")
+    session.output(found, lambda p: f"payment {p['id']} ({p['kind']}), UETR {p['uetr']}")
+
+
 @payment_group.command("export")
 @click.argument("payment_id")
 @click.option("-o", "--out", help="Write the XML here (default: stdout).")
+@click.option("--cover", is_flag=True, help="The pacs.009 COV of a PvP payment's cover leg.")
 @client_options(signing=False)
-def payment_export(payment_id: str, out: str | None, session: Session) -> None:
-    """The payment as pacs.008.001.09 XML."""
-    write_out(session.client.get_bytes(f"/v1/payments/{payment_id}/iso20022"), out)
+def payment_export(payment_id: str, out: str | None, cover: bool, session: Session) -> None:
+    """The payment as pacs.008.001.09 XML (--cover: its cover leg as pacs.009.001.09 COV)."""
+    client = session.client
+    data = client.payment_pacs009(payment_id) if cover else client.payment_iso20022(payment_id)
+    write_out(data, out)
 
 
 COMMANDS = [payment_group]
