@@ -26,7 +26,7 @@ from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from wallet.amounts import format_amount, parse_amount
-from wallet.cli.nodes import DEFAULT_NODE, UsageProblem, choose_nodes, find_localnet
+from wallet.cli.nodes import DEFAULT_NODE, NodeChoice, UsageProblem, choose_nodes, find_localnet
 from wallet.cli.output import (
     EXIT_INTERRUPTED,
     Committed,
@@ -79,10 +79,16 @@ def node_client(
     """A client of the nodes that --node/--localnet (or the lookup order) name, failing over
     among them, saying on stderr what was picked and each failover: for commands, such as
     `tally audit`, that need no signer."""
+    choice = _chosen(nodes, localnet_dir)
+    return FailoverClient(choice.urls, genesis=genesis, on_switch=say)
+
+
+def _chosen(nodes: tuple[str, ...], localnet_dir: str | None) -> NodeChoice:
+    """wallet/cli/nodes.py's choice, said on stderr when the user named no node."""
     choice = choose_nodes(nodes, localnet_dir)
     if choice.picked:
         say(f"using {choice.picked} (say --node or --localnet to choose)")
-    return FailoverClient(choice.urls, genesis=genesis, on_switch=say)
+    return choice
 
 
 def node_options(command: F) -> F:
@@ -113,9 +119,7 @@ class Session:
         self.json = json_output
         if as_org and keystore:
             raise UsageProblem("SIGNER_CONFLICT", "say who signs once: --as ORG or --keystore FILE")
-        choice = choose_nodes(nodes, localnet)
-        if choice.picked:
-            say(f"using {choice.picked} (say --node or --localnet to choose)")
+        choice = _chosen(nodes, localnet)
         self.localnet_dir = localnet
         self._localnet = choice.localnet
         self._localnet_loaded = choice.localnet is not None
