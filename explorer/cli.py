@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from explorer import state_audit
+from explorer.audit_text import org_text, trace_text
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
-from wallet.cli.common import report_error
-from wallet.client import ApiError, Client
+from wallet.cli.common import node_client, node_options, report_error
+from wallet.client import Client
 
 
 def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
@@ -26,8 +26,7 @@ def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
 
 
 def _fail(error: TallyError, as_json: bool) -> None:
-    report_error(error, as_json)
-    sys.exit(1)
+    sys.exit(report_error(error, as_json))
 
 
 @click.command("explorer")
@@ -80,15 +79,19 @@ def audit_group() -> None:
     """Verify a node's chain and proofs yourself, against the genesis file."""
 
 
-def _client_and_genesis(node: str, genesis_path: str) -> tuple[Client, Genesis]:
-    return Client(node), load_genesis(genesis_path)
+def _client_and_genesis(
+    nodes: tuple[str, ...], localnet_dir: str | None, genesis_path: str
+) -> tuple[Client, Genesis]:
+    return node_client(nodes, localnet_dir), load_genesis(genesis_path)
 
 
 @audit_group.command("verify-chain")
-@click.option("--node", required=True, help="Node API URL.")
+@node_options
 @click.option("--genesis", "genesis_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def verify_chain_command(node: str, genesis_path: str, as_json: bool) -> None:
+def verify_chain_command(
+    nodes: tuple[str, ...], localnet_dir: str | None, genesis_path: str, as_json: bool
+) -> None:
     """Walk the chain from genesis: links, roots, chain id, validator set, certificates."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -96,7 +99,7 @@ def verify_chain_command(node: str, genesis_path: str, as_json: bool) -> None:
     from explorer.audit import verify_chain
 
     try:
-        client, genesis = _client_and_genesis(node, genesis_path)
+        client, genesis = _client_and_genesis(nodes, localnet_dir, genesis_path)
         console = Console(stderr=True)
         show = not as_json and console.is_terminal
         with Progress(
@@ -143,15 +146,17 @@ def verify_chain_command(node: str, genesis_path: str, as_json: bool) -> None:
 
 @audit_group.command("verify-tx")
 @click.argument("tx_id")
-@click.option("--node", required=True, help="Node API URL.")
+@node_options
 @click.option("--genesis", "genesis_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def verify_tx_command(tx_id: str, node: str, genesis_path: str, as_json: bool) -> None:
+def verify_tx_command(
+    tx_id: str, nodes: tuple[str, ...], localnet_dir: str | None, genesis_path: str, as_json: bool
+) -> None:
     """Fetch TX_ID's inclusion proof and check every step of it against the genesis."""
     from explorer.verify import check_proof
 
     try:
-        client, genesis = _client_and_genesis(node, genesis_path)
+        client, genesis = _client_and_genesis(nodes, localnet_dir, genesis_path)
         proof = client.get_proof(tx_id)
     except TallyError as error:
         _fail(error, as_json)
@@ -167,55 +172,32 @@ def verify_tx_command(tx_id: str, node: str, genesis_path: str, as_json: bool) -
     sys.exit(0 if verdict.ok else 1)
 
 
-def _print_trace(trace: dict[str, Any]) -> None:
-    click.echo(
-        f"invoice {trace.get('invoice_no')}: {trace.get('creditor')} → {trace.get('debtor')}, "
-        f"face {trace.get('face')} {trace.get('currency')} (minor units), {trace.get('status')}"
-    )
-    for piece in trace.get("pieces", []):
-        indent = "  " * (int(piece.get("depth", 0)) + 1)
-        click.echo(
-            f"{indent}piece {str(piece.get('id'))[:12]} held by {piece.get('holder')}: "
-            f"{piece.get('amount')} [{piece.get('status')}]"
-        )
-        for step in piece.get("history", []):
-            click.echo(
-                f"{indent}  block {step.get('height'):>6}  {step.get('action'):<11} "
-                f"→ {step.get('holder'):<12} tx {str(step.get('tx'))[:16]}"
-            )
-
-
 @audit_group.command("trace")
 @click.argument("subject")
-@click.option("--node", required=True, help="Node API URL.")
+@node_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def trace_command(subject: str, node: str, as_json: bool) -> None:
-    """History of an invoice number (INV-1001), a receivable id, or an organization."""
+def trace_command(
+    subject: str, nodes: tuple[str, ...], localnet_dir: str | None, as_json: bool
+) -> None:
+    """History of an invoice number (INV-1001), a receivable id, or an organization; amounts in
+    the currency's units (minor units with --json)."""
     from explorer.audit import trace_targets
 
     try:
-        result = trace_targets(Client(node), subject)
-    except (TallyError, ApiError) as error:
+        client = node_client(nodes, localnet_dir)
+        result = trace_targets(client, subject)
+        decimals = {} if as_json else {c["code"]: int(c["decimals"]) for c in client.currencies()}
+    except TallyError as error:
         _fail(error, as_json)
         return
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
         return
     if result["kind"] == "org":
-        org = result["org"]
-        click.echo(f"{org.get('id')} ({org.get('name')}, {org.get('kind')})")
-        click.echo(f"  balances: {org.get('balances')}")
-        for name in ("held", "owed", "payments"):
-            items = result.get(name)
-            click.echo(f"  {name}:")
-            if isinstance(items, dict):
-                click.echo(f"    ({items.get('error')})")
-                continue
-            for item in items or []:
-                click.echo(f"    {json.dumps(item, sort_keys=True)[:160]}")
-        return
-    for trace in result["traces"]:
-        _print_trace(trace)
+        lines = org_text(result, decimals)
+    else:
+        lines = [line for trace in result["traces"] for line in trace_text(trace, decimals)]
+    click.echo("\n".join(lines))
 
 
 for _command in state_audit.COMMANDS:

@@ -19,7 +19,8 @@ import click
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, load_genesis
 from wallet.amounts import format_amount
-from wallet.client import Client
+from wallet.cli.common import node_client, node_options
+from wallet.cli.output import exit_status
 from wallet.proofs import Check
 from wallet.verified_state import StateNotVerified, VerifiedState
 
@@ -33,7 +34,7 @@ def _fail(error: TallyError, as_json: bool) -> NoReturn:
         click.echo(json.dumps({"ok": False, "error": _error_json(error)}))
     else:
         click.echo(f"error: {error.code}: {error.message}", err=True)
-    sys.exit(1)
+    sys.exit(exit_status(error))
 
 
 def _not_verified(error: StateNotVerified, as_json: bool) -> NoReturn:
@@ -87,7 +88,6 @@ def _vouched(state: VerifiedState) -> None:
     click.echo("verified")
 
 
-NODE = click.option("--node", required=True, help="Node API URL.")
 GENESIS = click.option(
     "--genesis", "genesis_path", required=True, type=click.Path(dir_okay=False),
     help="The consortium's genesis.json: the only thing trusted.",
@@ -100,19 +100,24 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable ou
 
 @click.command("verify-state")
 @click.argument("key")
-@NODE
+@node_options
 @GENESIS
 @HEIGHT
 @JSON
 def verify_state_command(
-    key: str, node: str, genesis_path: str, height: int | None, as_json: bool
+    key: str,
+    nodes: tuple[str, ...],
+    localnet_dir: str | None,
+    genesis_path: str,
+    height: int | None,
+    as_json: bool,
 ) -> None:
     """Prove what state KEY holds (e.g. rcv/piece/ID), checking the proof against GENESIS."""
     try:
         genesis = load_genesis(genesis_path)
+        client = node_client(nodes, localnet_dir, genesis)
     except TallyError as error:
         _fail(error, as_json)
-    client = Client(node, genesis=genesis)
     state = _verified(lambda: client.verified_state(key, height), as_json)
     if as_json:
         click.echo(json.dumps({**state.to_json(), "value": _plain(state.value)}, indent=2))
@@ -139,12 +144,18 @@ def _piece_summary(value: Any, genesis: Genesis) -> str:
 @click.command("balance")
 @click.argument("org")
 @click.argument("currency")
-@NODE
+@node_options
 @GENESIS
 @HEIGHT
 @JSON
 def balance_command(
-    org: str, currency: str, node: str, genesis_path: str, height: int | None, as_json: bool
+    org: str,
+    currency: str,
+    nodes: tuple[str, ...],
+    localnet_dir: str | None,
+    genesis_path: str,
+    height: int | None,
+    as_json: bool,
 ) -> None:
     """Prove ORG's balance in CURRENCY, checking the proof against GENESIS."""
     try:
@@ -152,9 +163,9 @@ def balance_command(
         info = genesis.currency(currency)
         if info is None:
             raise TallyError("UNKNOWN_CURRENCY", f"{currency} is not a currency of this chain")
+        client = node_client(nodes, localnet_dir, genesis)
     except TallyError as error:
         _fail(error, as_json)
-    client = Client(node, genesis=genesis)
     state = _verified(lambda: client.verified_balance(org, currency, height), as_json)
     shown = format_amount(int(state.value), info.decimals, currency)
     if as_json:

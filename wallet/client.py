@@ -31,6 +31,8 @@ from wallet.verified_state import (
 
 __all__ = ["ApiError", "Client", "Submitted", "TxFailed"]
 
+DUPLICATE_TX = "DUPLICATE_TX"  # the node holds this very tx already, pending or committed
+
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
@@ -265,11 +267,25 @@ class Client:
     ) -> dict[str, Any]:
         """Build, sign, submit and wait; return the receipt or raise TxFailed / ApiError."""
         tx = build_tx(key, self.chain(), contract, method, args, self.height() + validity)
-        (result,) = self.submit([tx], wait=True)
-        if not result["accepted"]:
-            error = result.get("error") or {}
+        return self.commit(tx)
+
+    def commit(self, tx: SignedTx) -> dict[str, Any]:
+        """Submit one signed tx and wait for its receipt (TxFailed if its call failed).
+
+        A node that already holds this very tx (DUPLICATE_TX: the same signed bytes were sent
+        before, e.g. to a node that then went down) is not a refusal: the receipt is awaited.
+        """
+        tx_id = tx.id.hex()
+        try:
+            (result,) = self.submit([tx], wait=True)
+        except ApiError as refusal:  # a node answers 400 when it accepted none of the txs
+            if refusal.code != DUPLICATE_TX:
+                raise
+            result = {"id": tx_id, "accepted": False, "error": {"code": DUPLICATE_TX}}
+        error = result.get("error") or {}
+        if not result["accepted"] and error.get("code") != DUPLICATE_TX:
             raise ApiError(error.get("code", "REJECTED"), error.get("message", "rejected"), 400)
-        receipt: dict[str, Any] = result.get("receipt") or self.wait_for_receipt(result["id"])
+        receipt: dict[str, Any] = result.get("receipt") or self.wait_for_receipt(tx_id)
         if receipt["status"] != "ok":
-            raise TxFailed(result["id"], receipt)
+            raise TxFailed(tx_id, receipt)
         return receipt

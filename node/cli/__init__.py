@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
+from typing import Any
 
 import click
+
+from wallet.cli.output import EXIT_INTERRUPTED
 
 # Modules that expose `COMMANDS: list[click.Command]`; each package owns its own.
 COMMAND_MODULES = (
@@ -15,7 +19,7 @@ COMMAND_MODULES = (
     "node.cli.bench",  # tally bench
     "node.cli.demo",  # tally demo
     "wallet.cli.wallet",  # tally wallet new|import|export|list|balance
-    "wallet.cli.tx",  # tally tx show|proof
+    "wallet.cli.tx",  # tally tx show|proof, tally proof verify
     "wallet.cli.receivable",  # tally receivable ...
     "wallet.cli.receivable_repay",  # tally receivable repay|default|recourse|dispute|settle
     "wallet.cli.pay",  # tally pay
@@ -31,10 +35,28 @@ COMMAND_MODULES = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TallyGroup(click.Group):
+    """The `tally` group: Ctrl-C anywhere ends a command with status 130 (wallet/cli/output.py),
+    where click would say "Aborted!" and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=TallyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tallychain")
 def tally() -> None:
-    """Tallychain: a permissioned settlement network for supply-chain finance and payments."""
+    """Tallychain: a permissioned settlement network for supply-chain finance and payments.
+
+    \b
+    Which node: --node URL (repeat for failover) or --localnet DIR; else $TALLY_NODE,
+    $TALLY_LOCALNET, ./localnet, ./demo-data, http://127.0.0.1:8700 (said on stderr).
+    Exit status: 0 ok, 1 refused by the ledger, 2 usage, 3 no node answers, 130 interrupted.
+    """
 
 
 def _mount() -> None:

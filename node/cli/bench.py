@@ -26,6 +26,7 @@ from node.ops import bench, bench_net, bench_workload
 from node.ops.bench_report import BenchReport
 from node.ops.layout import read_info
 from wallet.cli.common import report_error
+from wallet.cli.output import EXIT_INTERRUPTED
 from wallet.client import Client
 
 
@@ -218,6 +219,10 @@ def bench_command(
     """Committed tx/s, latency, CPU and memory of a localnet, against this machine's ceiling."""
     console = Console(stderr=True)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C is set explicitly: a shell starts a background job (`make test &`) with SIGINT
+    # ignored, and the bench then ran to its end and exited 0 when interrupted. The default
+    # handler lets asyncio.run cancel the load and raise KeyboardInterrupt.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     options = LoadOptions(txs=txs, batch=batch, connections=connections, rate=rate, timeout=timeout)
     own_dir: Path | None = None
     try:
@@ -229,11 +234,10 @@ def bench_command(
             info = _own_localnet(own_dir / "net", nodes, orgs, console, json_output)
         report = _measure(info, nodes, options, console, quiet=json_output)
     except TallyError as error:
-        report_error(error, json_output)
-        sys.exit(1)
+        sys.exit(report_error(error, json_output))
     except KeyboardInterrupt:
         click.echo("interrupted; cleaning up", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if own_dir is not None:
             if keep:
@@ -242,6 +246,7 @@ def bench_command(
                 bench_net.stop(own_dir / "net")
                 shutil.rmtree(own_dir, ignore_errors=True)
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     if json_output:
         click.echo(report.encode())
     else:

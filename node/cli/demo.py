@@ -22,6 +22,7 @@ import click
 
 from ledger.errors import TallyError
 from node.ops import localnet, localnet_time
+from wallet.cli.output import exit_status
 from wallet.client import Client
 from wallet.localnet_keys import localnet_keys
 from wallet.recourse_story import RECOURSE_INVOICE_NO, recourse_story
@@ -134,6 +135,8 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
         if port != explorer_port:
             click.echo(f"Port {explorer_port} is taken; the explorer uses {port}.")
         explorer = _start_explorer(path, info, port)
+        with localnet.updating_info(path) as written:  # tally's writes link to its tx pages
+            written["explorer"] = f"http://127.0.0.1:{port}"
         client = Client(info["nodes"][0]["api"])
         keys = localnet_keys(info)
         click.echo("\nSupply-chain finance: an invoice becomes cash for three tiers of suppliers")
@@ -153,7 +156,7 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
             signal.pause()  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
     except TallyError as error:
         click.echo(f"error: {error.code}: {error.message}", err=True)
-        status = 1
+        status = exit_status(error)
     except KeyboardInterrupt:
         pass
     finally:

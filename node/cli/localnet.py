@@ -23,8 +23,7 @@ def _run(action: Any, json_output: bool = False) -> Any:
     try:
         return action()
     except TallyError as error:
-        report_error(error, json_output)
-        sys.exit(1)
+        sys.exit(report_error(error, json_output))
 
 
 @click.group("localnet")

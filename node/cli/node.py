@@ -11,6 +11,7 @@ import click
 from ledger.errors import TallyError
 from node.config import load_config
 from node.ops.layout import init_network
+from wallet.cli.output import exit_status
 
 
 @click.group("node")
@@ -53,7 +54,7 @@ def start(config_path: str) -> None:
 
 def _fail(code: str, message: str) -> None:
     click.echo(f"error: {code}: {message}", err=True)
-    sys.exit(1)
+    sys.exit(exit_status(TallyError(code, message)))
 
 
 COMMANDS = [node_group]

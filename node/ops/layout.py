@@ -7,8 +7,13 @@ nodes with API URL and pid, organizations with their seeds). Writing it starts n
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ LOCALNET_FILE = "localnet.json"
 GENESIS_FILE = "genesis.json"
 CONFIG_FILE = "node.toml"
 LOG_FILE = "node.log"
+LOCK_FILE = ".localnet.lock"  # held while localnet.json is read, changed and written
 
 
 class LocalnetError(TallyError):
@@ -127,11 +133,27 @@ def read_info(directory: Path) -> dict[str, Any]:
 
 
 def write_info(directory: Path, info: dict[str, Any]) -> None:
-    """Replace localnet.json atomically, so a reader never sees half of it."""
+    """Replace localnet.json atomically, so a reader never sees half of it (the temporary file
+    is this process's and thread's own, so two writers never share one)."""
     path = directory / LOCALNET_FILE
-    temporary = path.with_suffix(".json.tmp")
+    temporary = path.with_name(f".{LOCALNET_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps(info, indent=2) + "\n")
     temporary.replace(path)
+
+
+@contextlib.contextmanager
+def updating_info(directory: Path) -> Iterator[dict[str, Any]]:
+    """localnet.json to change in place, read and written back under an exclusive lock
+    (fcntl) on the folder's lock file: two `tally localnet start` at once each keep the
+    other's pid, where a bare read-modify-write would lose one."""
+    with (directory / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            info = read_info(directory)
+            yield info
+            write_info(directory, info)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def node_config_path(directory: Path, name: str) -> Path:

@@ -21,6 +21,7 @@ from node.ops.layout import (
     free_ports,
     init_network,
     read_info,
+    updating_info,
     write_info,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "status",
     "stop_node",
     "up",
+    "updating_info",
     "write_info",
 ]
 
@@ -65,11 +67,10 @@ def _running(directory: Path, entry: dict[str, Any]) -> bool:
 
 
 def _set_pid(directory: Path, name: str, pid: int) -> None:
-    info = read_info(directory)
-    for entry in info["nodes"]:
-        if entry["name"] == name:
-            entry["pid"] = pid
-    write_info(directory, info)
+    with updating_info(directory) as info:
+        for entry in info["nodes"]:
+            if entry["name"] == name:
+                entry["pid"] = pid
 
 
 def _reuse(directory: Path, nodes: int, chain: str, say: Say) -> dict[str, Any]:
@@ -109,7 +110,10 @@ def _start_all(directory: Path, info: dict[str, Any], say: Say) -> None:
             continue
         entry["pid"] = processes.spawn(directory, entry["name"])
         started.append(entry)
-    write_info(directory, info)
+    pids = {entry["name"]: entry["pid"] for entry in started}
+    with updating_info(directory) as current:  # a concurrent `start` keeps its pid
+        for entry in current["nodes"]:
+            entry["pid"] = pids.get(entry["name"], entry["pid"])
     try:
         for entry in started:
             processes.wait_ready(directory, entry, deadline)
@@ -158,8 +162,11 @@ def down(directory: Path, grace: float = STOP_GRACE_S, say: Say = _quiet) -> lis
             processes.stop_pid(int(entry["pid"]), grace)
             stopped.append(entry["name"])
             say(f"  stopped {entry['name']} (pid {entry['pid']}).")
-        entry["pid"] = 0
-    write_info(directory, info)
+    seen = {entry["name"]: entry["pid"] for entry in info["nodes"]}
+    with updating_info(directory) as current:  # a pid a concurrent `start` wrote stays
+        for entry in current["nodes"]:
+            if entry["pid"] == seen.get(entry["name"]):
+                entry["pid"] = 0
     return stopped
 
 
@@ -209,10 +216,13 @@ def kill_node(directory: Path, name: str) -> None:
 def start_node(directory: Path, name: str) -> dict[str, Any]:
     """(Re)start one node on its existing data; update its pid in localnet.json."""
     directory = directory.resolve()
-    entry = _entry(read_info(directory), name)
-    if _running(directory, entry):
-        return entry
-    entry["pid"] = processes.spawn(directory, name)
-    _set_pid(directory, name, entry["pid"])
+    with updating_info(directory) as info:  # one starter at a time decides and records a pid
+        entry = _entry(info, name)
+        if _running(directory, entry):
+            return entry
+        entry["pid"] = processes.spawn(directory, name)
+        for listed in info["nodes"]:
+            if listed["name"] == name:
+                listed["pid"] = entry["pid"]
     processes.wait_ready(directory, entry, time.monotonic() + READY_TIMEOUT_S)
     return entry

@@ -34,7 +34,18 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """The process has exited and waits for its parent to reap it (a zombie): the node was
+    started by another process (`tally demo`, a test), so only that one can reap it, and
+    `tally localnet stop` must not wait for that."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def is_our_node(pid: int, config: Path) -> bool:

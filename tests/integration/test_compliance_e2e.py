@@ -84,7 +84,7 @@ def test_the_finding_is_refused_on_a_real_chain_and_a_held_repayment_is_released
 
     governance(net, "set_sanctioned", org="rhein-parts", sanctioned="true")
     governance(net, "set_kyc", org="ore-mining", kyc_expires="2025-12-31")
-    governance(net, "set_limit", org="acme-steel", currency="CNY", amount="10000")
+    governance(net, "set_limit", org="acme-steel", currency="CNY", amount="100.00")
     before, mark = snapshot(client, piece_id), client.height()
 
     pay = ["pay", "--plain"]

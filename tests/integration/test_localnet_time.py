@@ -146,7 +146,7 @@ def test_bad_advance_values_get_a_clear_error_and_sign_nothing(localnet: Any) ->
     height = client.height()
     for days in ("0", "-3", "1.5", "soon", "3651"):
         answer = _advance(net["dir"], days)
-        assert answer.returncode == 1, days
+        assert answer.returncode == 2, days  # usage: refused before anything is signed
         assert json.loads(answer.stdout)["error"]["code"] == "BAD_ADVANCE"
         assert "Traceback" not in answer.stderr
     assert client.height() == height

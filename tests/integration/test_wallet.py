@@ -198,7 +198,7 @@ def test_cli_wrong_passphrase_is_a_coded_error(tmp_path: Path) -> None:
     wrong = tally(
         "wallet", "export", str(out), "--reveal-seed", "--yes", env={"TALLY_PASSPHRASE": "nope"}
     )
-    assert wrong.returncode == 1
+    assert wrong.returncode == 2  # usage: the passphrase given is not this file's
     assert "error: WRONG_PASSPHRASE" in wrong.stderr
     assert "Traceback" not in wrong.stderr
 
@@ -207,7 +207,7 @@ def test_cli_corrupt_keystore_is_a_coded_error(tmp_path: Path) -> None:
     out = tmp_path / "k.json"
     out.write_text('{"version": 4}')
     broken = tally("wallet", "export", str(out))
-    assert broken.returncode == 1
+    assert broken.returncode == 2
     assert "error: BAD_KEYSTORE" in broken.stderr
     assert "Traceback" not in broken.stderr
 
@@ -218,7 +218,7 @@ def test_cli_new_refuses_to_overwrite(tmp_path: Path) -> None:
         tally("wallet", "new", "--out", str(out), "--kdf", "interactive", env=PASS).returncode == 0
     )
     again = tally("wallet", "new", "--out", str(out), "--kdf", "interactive", env=PASS)
-    assert again.returncode == 1
+    assert again.returncode == 2
     assert "KEYSTORE_EXISTS" in again.stderr
 
 
@@ -278,7 +278,7 @@ def test_cli_import_seed_and_from_localnet(localnet, tmp_path: Path) -> None:
     bad = tally(
         "wallet", "import", "--seed-hex", "abc", "--out", str(tmp_path / "c.json"), env=PASS
     )
-    assert bad.returncode == 1 and "BAD_SEED" in bad.stderr
+    assert bad.returncode == 2 and "BAD_SEED" in bad.stderr
 
 
 def test_a_keystore_key_signs_for_its_org(localnet, client, tmp_path: Path) -> None:

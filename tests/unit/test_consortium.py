@@ -234,9 +234,9 @@ def test_cli_never_overwrites_keys_and_reports_codes(
     args = ["node", "keygen", "--name", "v", "--org", "bank-a", "--p2p", "h:1", "--out", "k"]
     assert runner.invoke(tally, args).exit_code == 0
     again = runner.invoke(tally, args)
-    assert again.exit_code == 1 and "FILE_EXISTS" in again.output
+    assert again.exit_code == 2 and "FILE_EXISTS" in again.output
     bad = runner.invoke(tally, [*args[:7], "nohost", "--out", "k2"])
-    assert bad.exit_code == 1 and "BAD_ADDRESS" in bad.output
+    assert bad.exit_code == 2 and "BAD_ADDRESS" in bad.output
     leaked = runner.invoke(
         tally,
         [
@@ -254,7 +254,7 @@ def test_cli_never_overwrites_keys_and_reports_codes(
             "g.json",
         ],
     )
-    assert leaked.exit_code == 1 and "SECRET_IN_PUBLIC_FILE" in leaked.output
+    assert leaked.exit_code == 2 and "SECRET_IN_PUBLIC_FILE" in leaked.output
     assert not (tmp_path / "g.json").exists()
 
 

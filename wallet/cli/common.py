@@ -1,19 +1,22 @@
-"""What every `tally` client command shares: which node, which key, output, and errors.
+"""What every `tally` client command shares: which nodes, which key, output, and errors.
 
-A signer is `--as ORG` (a key from a development network's localnet.json) or `--keystore FILE`
-(an encrypted key; passphrase from TALLY_PASSPHRASE or a prompt). Output is for people unless
-`--json`. Any TallyError becomes `error: CODE: message` and exit status 1, never a traceback;
-with `--json`, `{"error": {code, message}}`, plus a failed receipt's `details` (the raw values the
-message words for people) and its `tx` id (`report_error`, shared by every `tally` group).
+Nodes: `--node URL` (repeatable) or `--localnet DIR`, else the lookup order of
+wallet/cli/nodes.py, said on stderr; a node that gives no answer hands over to the next one
+(wallet/failover.py), also said on stderr. A signer is `--as ORG` (a key from a development
+network's localnet.json) or `--keystore FILE` (an encrypted key; passphrase from
+TALLY_PASSPHRASE or a prompt), never both. Output and exit statuses are wallet/cli/output.py's:
+`session.output(record, text)` prints a record for people or, with `--json`, for scripts, and
+after a write adds the tx it committed and where to see it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,55 +24,84 @@ import click
 
 from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
+from ledger.genesis import Genesis
 from wallet.amounts import format_amount, parse_amount
-from wallet.client import Client
-from wallet.errors import TxFailed
+from wallet.cli.nodes import DEFAULT_NODE, NodeChoice, UsageProblem, choose_nodes, find_localnet
+from wallet.cli.output import (
+    EXIT_INTERRUPTED,
+    Committed,
+    error_answer,
+    report_error,
+    say,
+    with_commits,
+)
+from wallet.failover import FailoverClient
 from wallet.localnet_keys import localnet_key
+
+__all__ = [
+    "DEFAULT_NODE",
+    "CommittingClient",
+    "Session",
+    "call",
+    "client_options",
+    "error_answer",
+    "exits",
+    "find_localnet",
+    "json_option",
+    "local_errors",
+    "node_client",
+    "node_options",
+    "report_error",
+    "write_out",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_NODE = "http://127.0.0.1:8700"
-LOCALNET_CANDIDATES = ("localnet", "demo-data")
+
+class CommittingClient(FailoverClient):
+    """The client of one command: remembers the receipt of every call it committed, so the
+    command's output can say what it wrote and where to see it."""
+
+    def __init__(self, urls: tuple[str, ...], explorer: str | None) -> None:
+        super().__init__(urls, on_switch=say)
+        self.explorer = explorer
+        self.commits: list[Committed] = []
+
+    def commit(self, tx: Any) -> dict[str, Any]:
+        receipt = super().commit(tx)
+        self.commits.append(Committed.of_receipt(receipt, self.explorer))
+        return receipt
 
 
-def find_localnet(directory: str | None = None) -> dict[str, Any] | None:
-    """localnet.json from --localnet, $TALLY_LOCALNET, ./localnet or ./demo-data."""
-    candidates = [directory] if directory else []
-    if os.environ.get("TALLY_LOCALNET"):
-        candidates.append(os.environ["TALLY_LOCALNET"])
-    candidates.extend(LOCALNET_CANDIDATES)
-    for candidate in candidates:
-        path = Path(candidate) / "localnet.json"
-        if path.is_file():
-            try:
-                data: dict[str, Any] = json.loads(path.read_text())
-            except (OSError, ValueError):
-                raise TallyError("BAD_LOCALNET", f"{path} is not valid JSON") from None
-            data["_dir"] = str(path.parent)
-            return data
-    return None
+def node_client(
+    nodes: tuple[str, ...], localnet_dir: str | None, genesis: Genesis | None = None
+) -> FailoverClient:
+    """A client of the nodes that --node/--localnet (or the lookup order) name, failing over
+    among them, saying on stderr what was picked and each failover: for commands, such as
+    `tally audit`, that need no signer."""
+    choice = _chosen(nodes, localnet_dir)
+    return FailoverClient(choice.urls, genesis=genesis, on_switch=say)
 
 
-def error_answer(error: TallyError) -> dict[str, Any]:
-    """The `--json` form of an error. For a call that was committed and failed, also the tx id
-    and the receipt's `details`: raw minor units and block-time ms, for scripts, where the
-    message shows amounts and times in people's units (contracts/wording.py)."""
-    answer: dict[str, Any] = {"code": error.code, "message": error.message}
-    if isinstance(error, TxFailed):
-        answer["tx"] = error.tx_id
-        details = (error.receipt.get("error") or {}).get("details")
-        if details:
-            answer["details"] = details
-    return {"error": answer}
+def _chosen(nodes: tuple[str, ...], localnet_dir: str | None) -> NodeChoice:
+    """wallet/cli/nodes.py's choice, said on stderr when the user named no node."""
+    choice = choose_nodes(nodes, localnet_dir)
+    if choice.picked:
+        say(f"using {choice.picked} (say --node or --localnet to choose)")
+    return choice
 
 
-def report_error(error: TallyError, json_output: bool) -> None:
-    """Print `error` as `error_answer` JSON on stdout with --json, else `error: CODE: message`
-    on stderr; the caller exits with status 1."""
-    if json_output:
-        click.echo(json.dumps(error_answer(error), sort_keys=True))
-    else:
-        click.echo(f"error: {error.code}: {error.message}", err=True)
+def node_options(command: F) -> F:
+    """--node (repeatable) and --localnet, as `node_client` takes them (`nodes`, `localnet_dir`)."""
+    command = click.option(
+        "--localnet", "localnet_dir", help="A localnet's folder: talk to its nodes."
+    )(command)
+    return click.option(
+        "--node",
+        "nodes",
+        multiple=True,
+        help="Node API URL; repeat it (or separate by commas) to fail over in order.",
+    )(command)
 
 
 class Session:
@@ -77,59 +109,78 @@ class Session:
 
     def __init__(
         self,
-        node: str | None,
+        nodes: tuple[str, ...],
         localnet: str | None,
         as_org: str | None,
         role: str,
         keystore: str | None,
         json_output: bool,
     ) -> None:
+        self.json = json_output
+        if as_org and keystore:
+            raise UsageProblem("SIGNER_CONFLICT", "say who signs once: --as ORG or --keystore FILE")
+        choice = _chosen(nodes, localnet)
         self.localnet_dir = localnet
-        self._localnet: dict[str, Any] | None = None
-        self._localnet_loaded = False
-        self.node_url = node or os.environ.get("TALLY_NODE") or self._default_node()
-        self.client = Client(self.node_url)
+        self._localnet = choice.localnet
+        self._localnet_loaded = choice.localnet is not None
+        self.node_urls = choice.urls
+        self.client = CommittingClient(choice.urls, self._explorer())
         self.as_org = as_org
         self.role = role
         self.keystore = keystore
-        self.json = json_output
         self._currencies: dict[str, int] | None = None
 
     @property
+    def node_url(self) -> str:
+        """The node in use (the first of the list until it gives no answer)."""
+        return self.client.url
+
+    @property
     def localnet(self) -> dict[str, Any] | None:
-        if not self._localnet_loaded:
+        if not self._localnet_loaded:  # only with --node: the keys' localnet is looked up
             self._localnet = find_localnet(self.localnet_dir)
             self._localnet_loaded = True
+            if self._localnet is not None:
+                say(f"using the keys of localnet {self._localnet['_dir']} (say --localnet)")
         return self._localnet
 
-    def _default_node(self) -> str:
-        net = self.localnet
-        if net and net.get("nodes"):
-            return str(net["nodes"][0]["api"])
-        return DEFAULT_NODE
+    def _explorer(self) -> str | None:
+        """The explorer to point at: $TALLY_EXPLORER, else the one `tally demo` serves."""
+        named = os.environ.get("TALLY_EXPLORER")
+        if named:
+            return named
+        explorer = (self._localnet or {}).get("explorer")
+        return str(explorer) if explorer else None
+
+    def show_command(self, tx_id: str) -> str:
+        """The tally command that shows tx `tx_id` of this session's chain."""
+        where = (
+            f"--localnet {self.localnet_dir}" if self.localnet_dir else f"--node {self.node_url}"
+        )
+        return f"tally tx show {tx_id} {where}"
 
     def signer(self) -> Ed25519Key:
         if self.keystore:
-            from wallet.keystore import load_keystore  # the keystore module owns passphrases
-
-            passphrase = os.environ.get("TALLY_PASSPHRASE")
-            if passphrase is None:
-                passphrase = click.prompt("Passphrase", hide_input=True)
-            return load_keystore(self.keystore, passphrase)
+            return _keystore_key(self.keystore)
         if self.as_org:
             net = self.localnet
             if net is None:
-                raise TallyError("NO_LOCALNET", "--as needs a localnet.json (see --localnet)")
+                raise UsageProblem("NO_LOCALNET", "--as needs a localnet.json (see --localnet)")
             return localnet_key(net, self.as_org, self.role)
-        raise TallyError("NO_SIGNER", "say who signs: --as ORG or --keystore FILE")
+        raise UsageProblem("NO_SIGNER", "say who signs: --as ORG or --keystore FILE")
 
-    def decimals(self, code: str) -> int:
+    def currency_decimals(self) -> dict[str, int]:
+        """Every currency of the chain with its decimals (asked of the node once)."""
         if self._currencies is None:
             listing = self.client.get("/v1/currencies")
             self._currencies = {c["code"]: int(c["decimals"]) for c in listing["currencies"]}
-        if code not in self._currencies:
-            raise TallyError("UNKNOWN_CURRENCY", f"currency {code} is not on this chain")
-        return self._currencies[code]
+        return self._currencies
+
+    def decimals(self, code: str) -> int:
+        currencies = self.currency_decimals()
+        if code not in currencies:
+            raise UsageProblem("UNKNOWN_CURRENCY", f"currency {code} is not on this chain")
+        return currencies[code]
 
     def parse_amount(self, text: str, code: str) -> int:
         try:
@@ -141,38 +192,64 @@ class Session:
         return format_amount(minor, self.decimals(code), code)
 
     def output(self, value: Any, human: Callable[[Any], str] | str | None = None) -> None:
-        """Print `value` as JSON with --json, else the human rendering."""
+        """Print `value` as JSON with --json, else the human rendering; after a write, with
+        the tx it committed (wallet/cli/output.py)."""
+        commits = self.client.commits
         if self.json or human is None:
-            click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
-        else:
-            click.echo(human if isinstance(human, str) else human(value))
+            click.echo(
+                json.dumps(with_commits(value, commits), indent=2, sort_keys=True, default=str)
+            )
+            return
+        click.echo(human if isinstance(human, str) else human(value))
+        for commit in commits:
+            click.echo(commit.text(self.show_command(commit.tx)))
 
 
-def client_options(signing: bool = True) -> Callable[[F], F]:
-    """Add --node/--localnet/--json (and --as/--role/--keystore when signing) to a command;
-    the command receives a `session: Session` keyword argument."""
+def _keystore_key(path: str) -> Ed25519Key:
+    """The key of keystore `path`: the file is read before any passphrase is asked for, and
+    with no terminal to ask at, TALLY_PASSPHRASE must say it."""
+    from wallet.keystore import decrypt_key, read_keystore  # the keystore module owns the KDF
+
+    document = read_keystore(path)
+    passphrase = os.environ.get("TALLY_PASSPHRASE")
+    if passphrase is None:
+        if not sys.stdin.isatty():
+            raise UsageProblem(
+                "NO_PASSPHRASE", f"{path} needs its passphrase: set TALLY_PASSPHRASE"
+            )
+        passphrase = click.prompt("Passphrase", hide_input=True)
+    return decrypt_key(document, passphrase)
+
+
+def client_options(signing: bool = True, role: str = "operator") -> Callable[[F], F]:
+    """Add --node/--localnet/--json (and --as/--role/--keystore when signing, --role defaulting
+    to `role`) to a command; the command receives a `session: Session` keyword argument."""
 
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            json_output = kwargs.pop("json_output")
             # Only a signing command owns --as/--role/--keystore; others may use those names.
-            session = Session(
+            chosen = (
                 kwargs.pop("node"),
                 kwargs.pop("localnet"),
                 kwargs.pop("as_org", None) if signing else None,
-                kwargs.pop("role", "operator") if signing else "operator",
+                kwargs.pop("role", role) if signing else role,
                 kwargs.pop("keystore", None) if signing else None,
-                kwargs.pop("json_output"),
             )
-            try:
+            with exits(json_output):
+                session = Session(*chosen, json_output)
                 return command(*args, session=session, **kwargs)
-            except TallyError as error:
-                report_error(error, session.json)
-                sys.exit(1)
 
         options = [
-            click.option("--node", help="Node API URL (default: $TALLY_NODE or the localnet's)."),
-            click.option("--localnet", help="Directory holding localnet.json."),
+            click.option(
+                "--node",
+                multiple=True,
+                help="Node API URL; repeat it (or separate by commas) to fail over in order.",
+            ),
+            click.option(
+                "--localnet", help="A localnet's folder (its localnet.json): its nodes and keys."
+            ),
             click.option("--json", "json_output", is_flag=True, help="Machine-readable output."),
         ]
         if signing:
@@ -180,8 +257,9 @@ def client_options(signing: bool = True) -> Callable[[F], F]:
                 click.option("--as", "as_org", help="Sign as this localnet organization."),
                 click.option(
                     "--role",
-                    default="operator",
+                    default=role,
                     show_default=True,
+                    help="Which of the organization's --as keys signs.",
                     type=click.Choice(["admin", "operator", "viewer"]),
                 ),
                 click.option(
@@ -197,17 +275,26 @@ def client_options(signing: bool = True) -> Callable[[F], F]:
     return decorate
 
 
+@contextlib.contextmanager
+def exits(json_output: bool) -> Iterator[None]:
+    """End the command with wallet/cli/output.py's status: a TallyError is reported (1, 2 or
+    3 by its kind), Ctrl-C is 130."""
+    try:
+        yield
+    except TallyError as error:
+        sys.exit(report_error(error, json_output))
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
 def local_errors(command: F) -> F:
-    """For commands that need no node: TallyError -> `error: CODE: message` (or JSON with
-    --json) and exit status 1."""
+    """For commands that need no node: errors and Ctrl-C as `exits` reports them."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with exits(bool(kwargs.get("json_output"))):
             return command(*args, **kwargs)
-        except TallyError as error:
-            report_error(error, bool(kwargs.get("json_output")))
-            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 

@@ -1,4 +1,10 @@
-"""`tally governance propose|approve|list`: registry proposals, signed with admin keys."""
+"""`tally governance propose|approve|list`: registry proposals, signed with admin keys.
+
+Proposals and approvals sign with the organization's admin key unless `--role` says otherwise.
+`--param` values are written as people write them: `set_limit`'s `amount=5,000.00` is in the
+currency's units, like every other amount on the command line (`--params-json` passes the
+contract's own parameters, amounts in minor units).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,9 @@ from typing import Any
 
 import click
 
-from ledger.errors import TallyError
 from wallet.cli.common import Session, call, client_options
+from wallet.cli.nodes import UsageProblem
+from wallet.cli.tx import worded
 
 
 @click.group("governance")
@@ -27,9 +34,23 @@ def parse_value(text: str) -> Any:
     return int(text) if re.fullmatch(r"-?\d+", text) else text
 
 
-def _as_admin(session: Session) -> Session:
-    session.role = "admin" if session.role == "operator" else session.role
-    return session
+def _people_params(session: Session, action: str, texts: dict[str, str]) -> dict[str, Any]:
+    """The --param values as the contract takes them: a limit's amount from the currency's
+    units to minor units (`null` removes the limit), everything else by `parse_value`."""
+    values = {name: parse_value(text) for name, text in texts.items()}
+    if action == "set_limit" and "amount" in texts:
+        amount = texts["amount"].strip()
+        if amount.lower() in ("null", "none"):
+            values["amount"] = None
+        elif amount == "0":
+            values["amount"] = 0
+        else:
+            currency = str(values.get("currency", "")).upper()
+            if not currency:
+                raise UsageProblem("BAD_PARAM", "set_limit needs --param currency=CODE")
+            values["currency"] = currency
+            values["amount"] = session.parse_amount(amount, currency)
+    return values
 
 
 @governance_group.command("propose")
@@ -49,25 +70,28 @@ def _as_admin(session: Session) -> Session:
     ),
 )
 @click.option("--param", "params", multiple=True, help="name=value (repeat).")
-@click.option("--params-json", help="All parameters as a JSON object.")
-@client_options()
+@click.option("--params-json", help="All parameters as a JSON object (minor units).")
+@client_options(role="admin")
 def governance_propose(
     action: str, params: tuple[str, ...], params_json: str | None, session: Session
 ) -> None:
-    """Propose ACTION, e.g. set_limit --param org=fuel-co --param currency=CNY --param amount=5."""
+    """Propose ACTION, e.g. set_limit --param org=fuel-co --param currency=CNY
+    --param amount=5,000.00 (a daily limit of 5,000.00 CNY; amount=null removes it)."""
     values: dict[str, Any] = json.loads(params_json) if params_json else {}
+    texts: dict[str, str] = {}
     for item in params:
         name, sep, value = item.partition("=")
         if not sep:
-            raise TallyError("BAD_PARAM", f"--param {item!r} is not name=value")
-        values[name] = parse_value(value)
+            raise UsageProblem("BAD_PARAM", f"--param {item!r} is not name=value")
+        texts[name] = value
+    values.update(_people_params(session, action, texts))
     for key in values.get("keys") or []:
         key["public"] = bytes.fromhex(key["public"])
     if action == "add_validator":  # keys as the node's key file and genesis write them: hex
         for name in ("ed25519", "bls", "bls_pop"):
             if isinstance(values.get(name), str):
                 values[name] = _hex_param(name, values[name])
-    result = call(_as_admin(session), "registry", "propose", {"action": action, "params": values})
+    result = call(session, "registry", "propose", {"action": action, "params": values})
     state = "passed" if result.get("passed") else "open, awaiting approvals"
     session.output(result, f"proposal {result['id']}: {state}")
 
@@ -76,15 +100,15 @@ def _hex_param(name: str, text: str) -> bytes:
     try:
         return bytes.fromhex(text)
     except ValueError:
-        raise TallyError("BAD_PARAM", f"--param {name} must be hex") from None
+        raise UsageProblem("BAD_PARAM", f"--param {name} must be hex") from None
 
 
 @governance_group.command("approve")
 @click.argument("proposal_id")
-@client_options()
+@client_options(role="admin")
 def governance_approve(proposal_id: str, session: Session) -> None:
     """Approve a proposal; the deciding approval applies it."""
-    result = call(_as_admin(session), "registry", "approve", {"id": proposal_id})
+    result = call(session, "registry", "approve", {"id": proposal_id})
     session.output(result, "passed and applied" if result["passed"] else "approved; not yet 2/3")
 
 
@@ -101,7 +125,8 @@ def governance_list(status: str | None, session: Session) -> None:
         return (
             "\n".join(
                 f"{p['id']}  {p['status']:<7} {p['action']:<15} by {p['proposer']}, "
-                f"approvals {','.join(p['approvals'])}"
+                f"approvals {','.join(p['approvals'])}\n"
+                f"    {worded(p.get('params'), session.currency_decimals())}"
                 for p in a["proposals"]
             )
             or "no proposals"

@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
+from wallet.amounts import format_amount
 from wallet.cli.common import Session, call, client_options, write_out
+from wallet.cli.output import utc_time
 
 
 @click.group("netting")
@@ -69,12 +71,48 @@ def netting_settle(window: str, session: Session) -> None:
     session.output(result, human)
 
 
+def window_text(record: dict[str, Any], decimals: int) -> str:
+    """A netting window for people: status and close time, totals, each bank's net position,
+    the obligations recorded and, once settled, the net transfers."""
+    code = record["currency"]
+
+    def money(minor: int) -> str:
+        return format_amount(minor, decimals, code)
+
+    lines = [
+        f"window {record['id']}  {record['status']}  {code}, opened by {record['opener']} "
+        f"in block {record['opened_height']}, closes {utc_time(record['close_ms'])}",
+        f"  gross {money(record['gross'])} in {record['count']} obligation(s), "
+        f"net {money(record['net'])}",
+        "  positions (+ receives, - pays):",
+    ]
+    lines += [f"    {org:<12} {money(value)}" for org, value in sorted(record["positions"].items())]
+    obligations = record.get("obligations") or []
+    if obligations:
+        lines.append("  obligations:")
+    for item in obligations:
+        ref = f"  ref {item['ref']}" if item.get("ref") else ""
+        lines.append(
+            f"    {item['from']:<12} owes {item['to']:<12} {money(item['amount'])}{ref}  "
+            f"block {item['height']}"
+        )
+    if len(obligations) < record["count"]:
+        lines.append(f"    … and {record['count'] - len(obligations)} more (see --json)")
+    transfers = record.get("transfers") or []
+    if transfers:
+        lines.append("  settled by:")
+    lines += [f"    {t['from']:<12} → {t['to']:<12} {money(t['amount'])}" for t in transfers]
+    return "\n".join(lines)
+
+
 @netting_group.command("show")
 @click.argument("window")
 @client_options(signing=False)
 def netting_show(window: str, session: Session) -> None:
-    """A window: status, positions, obligations."""
-    session.output(session.client.get(f"/v1/netting/{window}"))
+    """A window: status, close time, positions, obligations, settlement (minor units and
+    block-time ms with --json)."""
+    record = session.client.get(f"/v1/netting/{window}")
+    session.output(record, lambda r: window_text(r, session.decimals(r["currency"])))
 
 
 @netting_group.command("export")

@@ -9,6 +9,7 @@ import click
 
 from ledger.errors import TallyError
 from wallet.cli.common import Session, client_options, write_out
+from wallet.cli.nodes import UsageProblem
 from wallet.cli.rates import format_rate
 
 
@@ -41,13 +42,26 @@ def payment_show(payment_id: str, session: Session) -> None:
 
 
 @payment_group.command("list")
-@click.option("--org", required=True)
+@click.argument("org_id", metavar="ORG", required=False)
+@click.option("--org", help="The organization (the same as ORG).")
 @click.option("--role", type=click.Choice(["sent", "received", "dealer"]))
 @click.option("--cursor", default="")
 @click.option("--limit", default=20, show_default=True)
 @client_options(signing=False)
-def payment_list(org: str, role: str | None, cursor: str, limit: int, session: Session) -> None:
-    """An organization's payments, newest first."""
+def payment_list(
+    org_id: str | None,
+    org: str | None,
+    role: str | None,
+    cursor: str,
+    limit: int,
+    session: Session,
+) -> None:
+    """ORG's payments, newest first."""
+    if org_id and org and org_id != org:
+        raise UsageProblem("BAD_USAGE", f"ORG {org_id} and --org {org} differ: say one")
+    org = org_id or org
+    if not org:
+        raise UsageProblem("BAD_USAGE", "say whose payments: tally payment list ORG")
     query = f"/v1/payments?org={org}&limit={limit}&cursor={cursor}" + (
         f"&role={role}" if role else ""
     )

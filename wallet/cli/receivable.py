@@ -55,7 +55,7 @@ def _piece(session: Session, piece_id: str) -> dict[str, Any]:
 def _call(session: Session, method: str, args: dict[str, Any], done: str) -> dict[str, Any]:
     receipt = session.client.call(session.signer(), "receivables", method, args)
     answer = {"tx": receipt["tx"], "height": receipt["height"], "result": receipt["result"]}
-    session.output(answer, f"{done} (tx {receipt['tx'][:16]}…, block {receipt['height']})")
+    session.output(answer, done)
     return answer
 
 
@@ -126,7 +126,7 @@ def issue_command(
     answer = session.client.call(session.signer(), "receivables", "issue", args)
     piece_id = answer["result"]["id"]
     out = {"id": piece_id, "tx": answer["tx"], "height": answer["height"]}
-    session.output(out, f"issued {invoice_no}: receivable {piece_id} (tx {answer['tx'][:16]}…)")
+    session.output(out, f"issued {invoice_no}: receivable {piece_id}")
 
 
 @receivable.command("accept")

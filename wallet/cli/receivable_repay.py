@@ -24,10 +24,6 @@ def _answer(receipt: dict[str, Any]) -> dict[str, Any]:
     return {"tx": receipt["tx"], "height": receipt["height"], "result": receipt["result"]}
 
 
-def _where(receipt: dict[str, Any]) -> str:
-    return f"(tx {receipt['tx'][:16]}…, block {receipt['height']})"
-
-
 def _debt_piece(session: Session, ref: str, creditor: str | None, debtor: str | None) -> Any:
     """The piece whose debt the signer repays: one turned back on the signer by recourse is
     repaid by its own id, an invoice by its first piece."""
@@ -52,7 +48,7 @@ def repay_command(
     minor = None if amount is None else session.parse_amount(amount, currency)
     receipt = _calls(session).repay(piece["id"], minor)
     result = receipt["result"]
-    lines = [f"repaid {piece['invoice_no']} {_where(receipt)}:"]
+    lines = [f"repaid {piece['invoice_no']}:"]
     lines += [
         f"  {org:<12} {session.format_amount(value, currency)}"
         for org, value in sorted(result["paid"].items())
@@ -74,7 +70,7 @@ def default_command(session: Session, ref: str, creditor: str | None, debtor: st
     grace period is over."""
     piece_id = resolve(session, ref, creditor, debtor)
     receipt = _calls(session).declare_default(piece_id)
-    session.output(_answer(receipt), f"declared {ref} defaulted {_where(receipt)}")
+    session.output(_answer(receipt), f"declared {ref} defaulted")
 
 
 @receivable.command("recourse")
@@ -89,7 +85,7 @@ def recourse_command(session: Session, ref: str, creditor: str | None, debtor: s
     owed = session.format_amount(result["amount"], piece["currency"])
     text = (
         f"piece {piece['id'][:10]} turned on {result['debtor']} (was {piece['debtor']}): "
-        f"{result['debtor']} owes {owed}, due at once {_where(receipt)}"
+        f"{result['debtor']} owes {owed}, due at once"
     )
     session.output(_answer(receipt), text)
 
@@ -105,7 +101,7 @@ def dispute_command(
     """Dispute, as the debtor, an accepted invoice: nothing in it moves until it is settled."""
     piece_id = resolve(session, ref, creditor, debtor)
     receipt = _calls(session).dispute(piece_id, reason)
-    session.output(_answer(receipt), f"disputed {ref}: frozen {_where(receipt)}")
+    session.output(_answer(receipt), f"disputed {ref}: frozen")
 
 
 @receivable.command("settle")
@@ -127,7 +123,7 @@ def settle_command(
         text = f"dispute of {piece['invoice_no']} settled: face reduced by {shown}"
     else:
         text = f"proposed {shown} off {piece['invoice_no']}: waiting for the other party"
-    session.output(_answer(receipt), f"{text} {_where(receipt)}")
+    session.output(_answer(receipt), text)
 
 
 COMMANDS: list[click.Command] = []  # mounted on `tally receivable` by importing this module
