@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "wallet.cli.tx",  # tally tx show|proof
     "wallet.cli.receivable",  # tally receivable ...
     "wallet.cli.receivable_repay",  # tally receivable repay|default|recourse|dispute|settle
+    "wallet.cli.receivable_document",  # tally receivable share|document
     "wallet.cli.pay",  # tally pay
     "wallet.cli.payment",  # tally payment show|list|find|export
     "wallet.cli.statement",  # tally statement (camt.053, camt.054)
