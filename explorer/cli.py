@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from explorer import state_audit
+from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
 from wallet.cli.common import report_error
@@ -30,6 +32,15 @@ def _fail(error: TallyError, as_json: bool) -> None:
     sys.exit(1)
 
 
+def _keystore_key(path: str) -> Ed25519Key:
+    from wallet.keystore import load_keystore  # the keystore module owns passphrases
+
+    passphrase = os.environ.get("TALLY_PASSPHRASE")
+    if passphrase is None:
+        passphrase = click.prompt("Passphrase", hide_input=True)
+    return load_keystore(path, passphrase)
+
+
 @click.command("explorer")
 @click.option("--node", required=True, help="Node API URL, e.g. http://127.0.0.1:8700")
 @click.option(
@@ -40,7 +51,15 @@ def _fail(error: TallyError, as_json: bool) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-def explorer_command(node: str, genesis_path: str | None, host: str, port: int) -> None:
+@click.option(
+    "--keystore",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Sign in with this organization's keystore (passphrase from TALLY_PASSPHRASE or a "
+    "prompt): invoice documents shared with it can be downloaded.",
+)
+def explorer_command(
+    node: str, genesis_path: str | None, host: str, port: int, keystore: str | None
+) -> None:
     """Serve the block explorer for NODE, verifying what it shows against GENESIS."""
     from aiohttp import web
 
@@ -48,11 +67,14 @@ def explorer_command(node: str, genesis_path: str | None, host: str, port: int) 
 
     try:
         genesis, verified = _genesis(genesis_path, node)
+        key = None if keystore is None else _keystore_key(keystore)
     except TallyError as error:
         _fail(error, False)
         return
     source = str(Path(genesis_path).resolve()) if genesis_path else ""
-    app = make_app(node, genesis, genesis_verified=verified, genesis_source=source)
+    app = make_app(
+        node, genesis, genesis_verified=verified, genesis_source=source, document_key=key
+    )
     if not verified:
         click.echo(
             "warning: no --genesis given; verifying against the node's own genesis", err=True
