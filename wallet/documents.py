@@ -135,20 +135,25 @@ class DocumentVault:
         return envelope_of_answer(self.client.get_record(document_path(doc_hash)))
 
     def share(self, piece_id: str, org: str) -> dict[str, Any]:
-        """Grant `org` the invoice's document on chain, then upload the data key (unwrapped
-        with this key) wrapped for each of `org`'s keys."""
+        """Grant `org` the invoice's document on chain, then upload the data key wrapped for
+        each of `org`'s keys. The data key is unwrapped with this key first, so a sharer that
+        cannot read the document records no grant it could not follow up."""
+        doc_hash = self._ledger_hash(piece_id)
+        data_key = unwrap_key(self.envelope(doc_hash), self.org, self.key.seed)
+        wrapped = tuple(wrap_key(data_key, org, public) for public in self.reader_keys([org])[org])
         receipt = self.client.call(
             self.key, "receivables", "share_document", {"id": piece_id, "org": org}
         )
-        doc_hash = bytes.fromhex(receipt["result"]["doc_hash"])
-        data_key = unwrap_key(self.envelope(doc_hash), self.org, self.key.seed)
-        wrapped = tuple(wrap_key(data_key, org, public) for public in self.reader_keys([org])[org])
         self.client.request("POST", document_path(doc_hash) + "/keys", {"keys": keys_json(wrapped)})
         return {"doc_hash": doc_hash.hex(), "org": org, "tx": receipt["tx"]}
+
+    def _ledger_hash(self, piece_id: str) -> bytes:
+        """The doc_hash the ledger holds for the invoice of piece `piece_id`."""
+        piece = self.client.get_record(routes.receivable(piece_id))
+        return _hex(piece.get("doc_hash"), "doc_hash")
 
     def download(self, piece_id: str) -> bytes:
         """The invoice's document, decrypted with this key and checked against the hash the
         ledger holds for piece `piece_id`'s invoice."""
-        piece = self.client.get_record(routes.receivable(piece_id))
-        ledger_hash = _hex(piece.get("doc_hash"), "doc_hash")
+        ledger_hash = self._ledger_hash(piece_id)
         return open_document(self.envelope(ledger_hash), self.org, self.key.seed, ledger_hash)
