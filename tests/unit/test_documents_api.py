@@ -138,3 +138,9 @@ def test_bad_uploads_get_stable_codes(chain: ContractChain) -> None:
     for (method, p, _, status, code), (got_status, got) in zip(cases, answers, strict=True):
         assert (got_status, got["error"]["code"]) == (status, code), (method, p, got)
     assert chain.store.document(sha256(PDF)) is None
+
+
+def test_a_config_whose_body_limit_cannot_carry_its_largest_document_is_refused() -> None:
+    assert ApiLimits().check() == []
+    problems = ApiLimits(max_document_bytes=8 * 1024 * 1024).check()
+    assert problems == ["max_body_bytes must hold a document in hex: 2 x max_document_bytes"]
