@@ -15,6 +15,7 @@ from contracts import (  # noqa: F401  (registration by import)
     payments,
     receivables,
     receivables_disputes,
+    receivables_documents,
     receivables_repay,
     registry,
 )

@@ -15,6 +15,9 @@ State layout (values are canonical maps; statuses and records in receivables_rec
   rcv/invno/<invoice_no>/<creditor>/<debtor>      -> root id (lookup by invoice number)
   rcv/dispute/<root id>                           -> `Dispute`: the invoice's latest dispute
                                                       (its family is frozen while it is open)
+  rcv/docshare/<root id>/<org>                    -> {by, tx, height}: org may read the invoice's
+                                                      document (contracts/receivables_documents.py)
+  rcv/docshares/<root id>                         -> how many grants the invoice has
 Invoice numbers (raw and normalized) are escaped in keys ('%' -> %25, '/' -> %2F) so no number
 can forge a key.
 A piece's `history` lists every step that shaped it with its tx id and height, so a trace reads

@@ -18,19 +18,34 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from explorer import pages_business, pages_chain, pages_dashboard, pages_escrow, pages_index
+from explorer import (
+    pages_business,
+    pages_chain,
+    pages_dashboard,
+    pages_documents,
+    pages_escrow,
+    pages_index,
+)
 from explorer.chain import ChainView
 from explorer.format import FILTERS
 from explorer.index.service import IndexService
 from explorer.live import ChainFollower
 from explorer.reader import NodeError, NodeReader
 from explorer.web import FOLLOWER, SETTINGS, TEMPLATES, VIEW, PageError, render
+from ledger.crypto import Ed25519Key
 from ledger.genesis import Genesis
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-PAGE_MODULES = (pages_dashboard, pages_chain, pages_business, pages_escrow, pages_index)
+PAGE_MODULES = (
+    pages_dashboard,
+    pages_chain,
+    pages_business,
+    pages_escrow,
+    pages_index,
+    pages_documents,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -92,11 +107,14 @@ def make_app(
     genesis_source: str = "",
     follow: bool = True,
     index_db: str = "",
+    document_key: Ed25519Key | None = None,
 ) -> web.Application:
     """The explorer for `node_url`, verifying against `genesis`.
 
     `genesis_verified` is False when the genesis came from the node itself: every page then says
     so, because checks against a node's own genesis prove consistency, not authenticity.
+    `document_key`: an organization's key (a keystore's) that opens the invoice documents
+    shared with it (explorer/pages_documents.py).
     """
     app = web.Application(middlewares=[error_middleware])
     reader = NodeReader(node_url)
@@ -106,6 +124,8 @@ def make_app(
     app[TEMPLATES] = _templates()
     app[SETTINGS] = {"genesis_source": genesis_source}
     app[pages_index.INDEX] = IndexService(node_url, genesis, index_db)
+    if document_key is not None:
+        app[pages_documents.DOCUMENT_KEY] = document_key
     for module in PAGE_MODULES:
         app.add_routes(module.ROUTES)
     app.add_routes([web.static("/static", str(HERE / "static"))])

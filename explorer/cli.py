@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import click
 
 from explorer import state_audit
 from explorer.audit_text import org_text, trace_text
+from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
 from wallet.cli.common import node_client, node_options, report_error
@@ -27,6 +29,15 @@ def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
 
 def _fail(error: TallyError, as_json: bool) -> None:
     sys.exit(report_error(error, as_json))
+
+
+def _keystore_key(path: str) -> Ed25519Key:
+    from wallet.keystore import load_keystore  # the keystore module owns passphrases
+
+    passphrase = os.environ.get("TALLY_PASSPHRASE")
+    if passphrase is None:
+        passphrase = click.prompt("Passphrase", hide_input=True)
+    return load_keystore(path, passphrase)
 
 
 @click.command("explorer")
@@ -46,8 +57,19 @@ def _fail(error: TallyError, as_json: bool) -> None:
     help="An index kept by `tally index` (sqlite:///... or postgresql://...); without it the "
     "explorer keeps its own in a temporary SQLite file.",
 )
+@click.option(
+    "--keystore",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Sign in with this organization's keystore (passphrase from TALLY_PASSPHRASE or a "
+    "prompt): invoice documents shared with it can be downloaded.",
+)
 def explorer_command(
-    node: str, genesis_path: str | None, host: str, port: int, index_db: str
+    node: str,
+    genesis_path: str | None,
+    host: str,
+    port: int,
+    index_db: str,
+    keystore: str | None,
 ) -> None:
     """Serve the block explorer for NODE, verifying what it shows against GENESIS."""
     from aiohttp import web
@@ -56,12 +78,18 @@ def explorer_command(
 
     try:
         genesis, verified = _genesis(genesis_path, node)
+        key = None if keystore is None else _keystore_key(keystore)
     except TallyError as error:
         _fail(error, False)
         return
     source = str(Path(genesis_path).resolve()) if genesis_path else ""
     app = make_app(
-        node, genesis, genesis_verified=verified, genesis_source=source, index_db=index_db
+        node,
+        genesis,
+        genesis_verified=verified,
+        genesis_source=source,
+        index_db=index_db,
+        document_key=key,
     )
     if not verified:
         click.echo(

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from explorer import receivable_view
+from explorer import pages_documents, receivable_view
 from explorer.graph import layout
 from explorer.reader import NodeError, RouteMissing
 from explorer.state_view import summary
@@ -109,7 +109,10 @@ async def receivable(request: web.Request) -> web.Response:
         chain_view.prover.piece(piece_id),
         chain_view.currency_decimals(),
     )
-    times = await _block_times(chain_view.reader, receivable_view.heights_to_date(trace))
+    times, access = await asyncio.gather(
+        _block_times(chain_view.reader, receivable_view.heights_to_date(trace)),
+        pages_documents.access_of(chain_view.reader, str(record.get("doc_hash", ""))),
+    )
     return render(
         request,
         "receivable.html",
@@ -125,6 +128,7 @@ async def receivable(request: web.Request) -> web.Response:
         recourses=receivable_view.recourses(trace),
         dispute=receivable_view.dispute(trace),
         block_times=times,
+        document=pages_documents.section(request, record, access),
         page="receivable",
     )
 

@@ -35,6 +35,7 @@ P_EVENT = b"v1/evt/"  # sequence -> encoded event record
 P_STATE = b"v1/st/"  # state key -> encoded value
 P_META = b"v1/meta/"  # node metadata
 P_TX_SEEN = b"v2/txseen/"  # tx id -> height: committed below a snapshot, for replay protection
+P_DOCUMENT = b"v2/doc/"  # doc hash -> encoded envelope (ledger.documents): beside the chain
 
 
 def _u64(value: int) -> bytes:
@@ -270,6 +271,15 @@ class ChainStore:
         a vote is on disk before the message that carries it leaves."""
         base = P_META + b"x/"
         self.kv.write({base + name.encode(): value for name, value in records.items()}, sync=True)
+
+    def document(self, doc_hash: bytes) -> bytes | None:
+        """The encrypted envelope of a receivable's document, as uploaded (not state: no
+        root covers it; the ledger holds only the document's hash)."""
+        return self.kv.get(P_DOCUMENT + doc_hash)
+
+    def put_document(self, doc_hash: bytes, envelope: bytes) -> None:
+        """Store (or replace, when keys are added) the envelope of document `doc_hash`."""
+        self.kv.put(P_DOCUMENT + doc_hash, envelope, sync=True)
 
     def close(self) -> None:
         self.kv.close()

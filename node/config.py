@@ -23,6 +23,7 @@ Every field, with its default; relative paths are relative to the config file's 
     answer_max_bytes = 4194304      # a listing stops adding rows here; `next` continues
     max_stream_clients = 32         # concurrent GET /v1/stream subscribers; more get 503 BUSY
     max_json_depth = 32             # deepest nesting in a JSON body (400 BAD_JSON)
+    max_document_bytes = 4194304    # largest invoice document kept encrypted (413 above it)
 
     [p2p]
     listen = "127.0.0.1:26600"      # validator-to-validator listen address (host:port)

@@ -16,6 +16,7 @@ from ledger.errors import TallyError
 from node.api import (
     blocks,
     chain,
+    documents,
     escrows,
     openapi,
     orgs,
@@ -89,6 +90,7 @@ ROUTE_MODULES = (
     orgs,
     raw,
     receivables,
+    documents,
     payments,
     statements,
     escrows,

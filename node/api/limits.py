@@ -42,6 +42,9 @@ class ApiLimits:
     """Concurrent GET /v1/stream subscribers; more get 503 BUSY."""
     max_json_depth: int = 32
     """Deepest nesting of arrays and objects accepted in a JSON body (400 BAD_JSON)."""
+    max_document_bytes: int = 4 * 1024 * 1024
+    """Largest invoice document (plaintext bytes) a node keeps an encrypted envelope of
+    (413 DOCUMENT_TOO_LARGE above it); sent as hex, so `max_body_bytes` must hold twice it."""
 
     def check(self) -> list[str]:
         """Which limits are out of range, as `name: reason` (empty when all are usable)."""
@@ -54,12 +57,15 @@ class ApiLimits:
             "answer_max_bytes",
             "max_stream_clients",
             "max_json_depth",
+            "max_document_bytes",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1")
         for name in ("header_timeout_s", "keepalive_timeout_s", "body_timeout_s", "send_timeout_s"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be more than 0")
+        if 2 * self.max_document_bytes + 64 * 1024 > self.max_body_bytes:
+            problems.append("max_body_bytes must hold a document in hex: 2 x max_document_bytes")
         return problems
 
 

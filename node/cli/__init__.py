@@ -23,7 +23,11 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "wallet": ("wallet.cli.wallet",),  # new|import|export|list|balance
     "tx": ("wallet.cli.tx",),  # show|proof
     "proof": ("wallet.cli.tx",),  # verify
-    "receivable": ("wallet.cli.receivable", "wallet.cli.receivable_repay"),
+    "receivable": (
+        "wallet.cli.receivable",
+        "wallet.cli.receivable_repay",
+        "wallet.cli.receivable_document",  # share|document
+    ),
     "pay": ("wallet.cli.pay",),
     "payment": ("wallet.cli.payment",),  # show|list|find|export
     "statement": ("wallet.cli.statement",),  # camt.053, camt.054

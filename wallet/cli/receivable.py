@@ -19,6 +19,7 @@ import click
 from ledger.errors import TallyError
 from wallet.cli.common import Session, client_options
 from wallet.cli.receivable_text import render_piece, render_trace
+from wallet.documents import DocumentVault
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 _RATE = re.compile(r"^(\d+(?:\.\d{1,2})?)%$")
@@ -81,6 +82,12 @@ def receivable() -> None:
 @click.option("--days", type=int, help="Due this many days after the issue date.")
 @click.option("--doc", type=click.Path(exists=True, dir_okay=False), help="Invoice document.")
 @click.option("--doc-hash", help="SHA-256 of the invoice document (64 hex).")
+@click.option(
+    "--document",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Invoice document to keep encrypted beside the chain (its hash goes on the ledger; "
+    "you and the debtor can read it).",
+)
 @click.option("--grace-days", type=int, help="Days after the due date before it may default.")
 @client_options()
 def issue_command(
@@ -94,6 +101,7 @@ def issue_command(
     days: int | None,
     doc: str | None,
     doc_hash: str | None,
+    document: str | None,
     grace_days: int | None,
 ) -> None:
     """Issue an invoice you are owed as a receivable (you are the creditor)."""
@@ -105,6 +113,8 @@ def issue_command(
         if days is None:
             raise TallyError("BAD_ARGUMENT", "give --due-date or --days")
         due_date = (date.fromisoformat(issued) + timedelta(days=days)).isoformat()
+    if document is not None and (doc or doc_hash):
+        raise TallyError("BAD_ARGUMENT", "--document takes the place of --doc and --doc-hash")
     if doc is not None:
         digest = hashlib.sha256(Path(doc).read_bytes()).digest()
     elif doc_hash is not None:
@@ -123,6 +133,12 @@ def issue_command(
         "doc_hash": digest,
         **({} if grace_days is None else {"grace_days": grace_days}),
     }
+    if document is not None:
+        vault = DocumentVault(session.client, session.signer())
+        out = vault.issue_with_document(Path(document).read_bytes(), args)
+        note = f", document {out['doc_hash'][:16]}… sealed for {vault.org} and {debtor}"
+        session.output(out, f"issued {invoice_no}: receivable {out['id']}{note}")
+        return
     answer = session.client.call(session.signer(), "receivables", "issue", args)
     piece_id = answer["result"]["id"]
     out = {"id": piece_id, "tx": answer["tx"], "height": answer["height"]}
