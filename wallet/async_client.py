@@ -28,6 +28,7 @@ from wallet.errors import (
     TxFailed,
     error_of_answer,
 )
+from wallet.signer import Signer
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 from wallet.verified_state import (
     VerifiedState,
@@ -306,7 +307,7 @@ class AsyncClient:
 
     async def call(
         self,
-        key: Ed25519Key,
+        key: Signer | Ed25519Key,
         contract: str,
         method: str,
         args: dict[str, Any],

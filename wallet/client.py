@@ -20,6 +20,7 @@ from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
 from wallet import routes
 from wallet.errors import NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
+from wallet.signer import Signer
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 from wallet.verified_state import (
     VerifiedState,
@@ -259,13 +260,14 @@ class Client:
 
     def call(
         self,
-        key: Ed25519Key,
+        key: Signer | Ed25519Key,
         contract: str,
         method: str,
         args: dict[str, Any],
         validity: int = DEFAULT_VALIDITY,
     ) -> dict[str, Any]:
-        """Build, sign, submit and wait; return the receipt or raise TxFailed / ApiError."""
+        """Build, sign (by `key`, a key or any `Signer`: an HSM, a KMS), submit and wait; return
+        the receipt or raise TxFailed / ApiError."""
         tx = build_tx(key, self.chain(), contract, method, args, self.height() + validity)
         return self.commit(tx)
 

@@ -44,6 +44,7 @@ USAGE_CODES = frozenset(
         "BAD_GENESIS",
         "BAD_HEX",
         "BAD_KEY_FILE",
+        "BAD_KEY",
         "BAD_KEYSTORE",
         "BAD_LOCALNET",
         "BAD_ORG",
@@ -51,6 +52,7 @@ USAGE_CODES = frozenset(
         "BAD_RATE",
         "BAD_SEED",
         "BAD_TIME",
+        "BAD_TX_FILE",
         "BAD_USAGE",
         "DIR_NOT_EMPTY",
         "EMPTY_PASSPHRASE",
@@ -71,6 +73,7 @@ USAGE_CODES = frozenset(
         "UNKNOWN_ORG",
         "WRONG_CURRENCY",
         "WRONG_PASSPHRASE",
+        "WRONG_SIGNER",
     }
 )
 

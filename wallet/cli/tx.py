@@ -19,12 +19,17 @@ from wallet.amounts import format_amount
 from wallet.cli.common import Session, client_options, json_option, local_errors
 from wallet.cli.nodes import UsageProblem
 from wallet.cli.output import EXIT_REFUSED, utc_time
+from wallet.cli.tx_offline import build, sign, submit
 from wallet.proofs import ProofCheck, verify_proof
 
 
 @click.group("tx")
 def tx_group() -> None:
-    """Look up transactions and verify their inclusion proofs."""
+    """Look up transactions and verify their inclusion proofs; build, sign offline, submit."""
+
+
+for _offline_step in (build, sign, submit):
+    tx_group.add_command(_offline_step)
 
 
 # Fields that hold money in the minor units of the record's `currency`, and block times in ms.
