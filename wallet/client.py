@@ -3,6 +3,12 @@
 `Client.call(key, contract, method, args)` builds, signs, submits and waits for the receipt;
 errors from the node arrive as `ApiError` with the node's stable code. The paths of the reads
 are in `wallet.routes`, shared with the asyncio client.
+
+Timeouts: `timeout` bounds one HTTP request (connect and answer); `wait_for_receipt(tx,
+timeout)` bounds the whole wait, made of long polls each shorter than both the node's cap
+(`MAX_POLL_S`, the node's largest `timeout_ms`) and the request timeout, so any overall wait
+works. Reads and tx submission are retried on 503 and on no answer (`retry_policy`,
+wallet/retry.py; `NO_RETRY` turns that off).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
 from wallet import routes
 from wallet.errors import NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
+from wallet.retry import RetryPolicy, retry_after_seconds, retrying
 from wallet.signer import Signer
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 from wallet.verified_state import (
@@ -33,6 +40,7 @@ from wallet.verified_state import (
 __all__ = ["ApiError", "Client", "Submitted", "TxFailed"]
 
 DUPLICATE_TX = "DUPLICATE_TX"  # the node holds this very tx already, pending or committed
+MAX_POLL_S = 120.0  # the node's cap on one long poll (timeout_ms, node/api/chain.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ class Submitted:
 
 
 class Client:
+    retry_policy: RetryPolicy = RetryPolicy()  # per client: `client.retry_policy = NO_RETRY`
+
     def __init__(self, url: str, timeout: float = 30.0, *, genesis: Genesis | None = None) -> None:
         """`genesis`: the consortium's (a trusted copy), for the verified reads."""
         self.url = url.rstrip("/")
@@ -67,15 +77,26 @@ class Client:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
                 return bytes(response.read())
         except urllib.error.HTTPError as error:
-            raise error_of_answer(error.read(), error.code, path) from None
+            refusal = error_of_answer(error.read(), error.code, path)
+            refusal.retry_after = retry_after_seconds(error.headers.get("Retry-After"))
+            raise refusal from None
         except urllib.error.URLError as error:
             raise ApiError(NODE_UNREACHABLE, f"cannot reach {self.url}: {error.reason}") from None
         except (TimeoutError, ConnectionError) as error:
             raise ApiError(NODE_UNREACHABLE, f"cannot reach {self.url}: {error}") from None
 
+    def _retried(
+        self, method: str, path: str, body: Any = None, accept: str = "application/json"
+    ) -> bytes:
+        """`_exchange`, tried again as `retry_policy` says for reads and tx submission (both
+        safe to repeat, wallet/retry.py); any other request once."""
+        if method != "GET" and path.split("?")[0] != "/v1/txs":
+            return self._exchange(method, path, body, accept)
+        return retrying(self.retry_policy, lambda: self._exchange(method, path, body, accept))
+
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """One JSON request; node errors become ApiError with the node's code."""
-        return json.loads(self._exchange(method, path, body) or b"null")
+        return json.loads(self._retried(method, path, body) or b"null")
 
     def get(self, path: str) -> Any:
         return self.request("GET", path)
@@ -90,7 +111,7 @@ class Client:
 
     def get_bytes(self, path: str) -> bytes:
         """A document that is not JSON (ISO 20022 XML); errors as for `request`."""
-        return self._exchange("GET", path, accept="*/*")
+        return self._retried("GET", path, accept="*/*")
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -238,17 +259,20 @@ class Client:
         return results
 
     def wait_for_receipt(self, tx_id: str, timeout: float = 30.0) -> dict[str, Any]:
-        """Block until the tx is committed and return its receipt.
+        """Block until the tx is committed and return its receipt; NOT_COMMITTED after
+        `timeout` seconds in all (any length: it is made of several long polls).
 
-        The node long-polls `?wait=commit`; a node that answers at once with `pending` is asked
-        again after a short, growing pause, until `timeout`.
+        Each long poll (`?wait=commit`) asks for at most the node's cap and less than this
+        client's request timeout; a node that answers at once with `pending` is asked again
+        after a short, growing pause.
         """
         deadline = time.monotonic() + timeout
         pause = 0.05
         while True:
             left = deadline - time.monotonic()
+            poll = min(left, MAX_POLL_S, max(self.timeout - 1.0, self.timeout / 2))
             answer = self.get(
-                f"{routes.tx(tx_id)}?wait=commit&timeout_ms={max(int(left * 1000), 0)}"
+                f"{routes.tx(tx_id)}?wait=commit&timeout_ms={max(int(poll * 1000), 0)}"
             )
             if answer.get("status") == "committed" and answer.get("receipt") is not None:
                 receipt: dict[str, Any] = answer["receipt"]

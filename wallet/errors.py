@@ -17,12 +17,16 @@ class ApiError(TallyError):
     """A node answered with an error (`code` is the node's), or not at all (NODE_UNREACHABLE).
 
     `status` is the HTTP status (0 when there was no answer). The codes above are the SDK's own,
-    for answers that carry no code of the node's.
+    for answers that carry no code of the node's. `retry_after`: the seconds a busy node (503)
+    asked the client to wait, when it said (wallet/retry.py).
     """
 
-    def __init__(self, code: str, message: str, status: int = 0) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 0, retry_after: float | None = None
+    ) -> None:
         super().__init__(code, message)
         self.status = status
+        self.retry_after = retry_after
 
 
 class TxFailed(TallyError):
