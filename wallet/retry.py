@@ -36,10 +36,10 @@ class RetryPolicy:
             return None
         if error.status == BUSY_STATUS:
             told = error.retry_after
-            backoff = self.base_pause * 2 ** (attempt - 1)
+            backoff = self.base_pause * 2.0 ** (attempt - 1)
             return min(told if told is not None else backoff, self.max_pause)
         if error.code == NODE_UNREACHABLE:
-            return min(self.base_pause * 2 ** (attempt - 1), self.max_pause)
+            return min(self.base_pause * 2.0 ** (attempt - 1), self.max_pause)
         return None
 
 
