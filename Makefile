@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck unit sim integration browser bench clean
+.PHONY: demo test setup lint typecheck unit sim integration browser bench docs clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,9 @@ browser: setup
 
 bench: setup
 	$(BIN)/tally bench
+
+docs: setup
+	$(BIN)/python docs/gen_sdk.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-data
