@@ -23,6 +23,7 @@ MODULES = (
     "wallet.client",
     "wallet.async_client",
     "wallet.failover",
+    "wallet.results",
     "wallet.retry",
     "wallet.signer",
     "wallet.txbuilder",

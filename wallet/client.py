@@ -24,7 +24,7 @@ from ledger.crypto import Ed25519Key
 from ledger.genesis import Genesis
 from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
-from wallet import routes
+from wallet import results, routes
 from wallet.errors import NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
 from wallet.retry import RetryPolicy, retry_after_seconds, retrying
 from wallet.signer import Signer
@@ -210,6 +210,24 @@ class Client:
     ) -> bytes:
         """The same page as camt.053 XML (`notes`: camt.054)."""
         return self.get_bytes(routes.statement(bank, code, day, after=after, notifications=notes))
+
+    # -- typed results (wallet/results.py; `.raw` is the node's JSON) ----------------------------
+
+    def tx_status(self, tx_id: str) -> results.TxStatus:
+        return results.TxStatus.of(self.tx(tx_id))
+
+    def org_info(self, org_id: str) -> results.Org:
+        return results.Org.of(self.org(org_id))
+
+    def block_summary(self, height: int) -> results.Block:
+        return results.Block.of(self.block(height))
+
+    def submitted(self, txs: list[SignedTx], wait: bool = False) -> list[results.Submitted]:
+        return [results.Submitted.of(answer) for answer in self.submit(txs, wait)]
+
+    def receipt_of(self, tx: SignedTx) -> results.Receipt:
+        """`commit(tx)` as a typed `Receipt` (TxFailed if its call failed)."""
+        return results.Receipt.of(self.commit(tx))
 
     # -- verified state (DESIGN.md §6) ----------------------------------------------------------
 

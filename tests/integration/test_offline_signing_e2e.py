@@ -96,10 +96,23 @@ def test_build_sign_offline_in_a_namespace_submit(net: dict[str, Any], tmp_path:
     record = json.loads(sent.stdout)
     assert (record["tx"], record["status"]) == (body["tx"], "ok") and record["height"] > 0
     assert _balance(net) == before + 12345
+    _typed_results_agree(net, record)
     again = tally("tx", "submit", signed, "--localnet", net["dir"])  # idempotent by tx id
     assert again.returncode == 0, again.stderr
     assert f"committed tx {body['tx']} in block {record['height']}" in again.stdout
     assert _balance(net) == before + 12345
+
+
+def _typed_results_agree(net: dict[str, Any], record: dict[str, Any]) -> None:
+    """The SDK's typed results (wallet/results.py) of the tx just committed, with `.raw`."""
+    client = Client(net["nodes"][0]["api"])
+    status = client.tx_status(record["tx"])
+    assert status.status == "committed" and status.receipt is not None and status.receipt.ok
+    assert (status.receipt.tx, status.receipt.height) == (record["tx"], record["height"])
+    assert status.raw["receipt"] == record["receipt"]
+    assert record["tx"] in client.block_summary(record["height"]).txs
+    org = client.org_info("acme-steel")
+    assert org.balances["CNY"] == int(org.raw["balances"]["CNY"])
 
 
 def test_offline_sign_takes_no_node_and_wants_offline(net: dict[str, Any], tmp_path: Path) -> None:
