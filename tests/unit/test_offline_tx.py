@@ -78,7 +78,7 @@ def test_a_signed_file_is_checked_before_it_is_sent() -> None:
 @pytest.fixture
 def local_server() -> Iterator[str]:
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
