@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from ledger.errors import TallyError
-from node.ops import bench, bench_net, bench_workload
+from node.ops import bench, bench_net, bench_profile, bench_workload
 from node.ops.bench_report import BenchReport
 from node.ops.layout import read_info
 from wallet.cli.common import report_error
@@ -42,6 +42,7 @@ class LoadOptions:
     connections: int
     rate: float | None
     timeout: float
+    profile: Path | None = None  # py-spy samples of node 0 during the load, written here
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class NodeUsage:
     """What the validators' processes used while the load ran (read from /proc)."""
 
     cpu: list[float]  # cores busy per node over the load
+    cpu_seconds: list[float]  # CPU time per node over the load
     rss_mb: list[float]  # peak resident memory per node
 
 
@@ -74,6 +76,7 @@ def _table(report: BenchReport) -> Table:
         ("ratio", f"{100 * report.ratio:.1f}% of the ceiling"),
         ("latency p50/p95/p99", f"{latency.p50} / {latency.p95} / {latency.p99} ms"),
         ("node CPU (cores)", ", ".join(f"{value:.2f}" for value in report.cpu)),
+        ("CPU per tx (µs)", ", ".join(f"{value:,.0f}" for value in report.cpu_us_per_tx)),
         ("peak RSS (MB)", ", ".join(f"{value:.0f}" for value in report.rss_mb_per_node)),
         ("blocks", str(report.blocks)),
     ]
@@ -111,28 +114,35 @@ def _load(
     progress: bench_workload.Progress,
 ) -> tuple[bench.LoadResult, NodeUsage]:
     """Run the load, reading each node's CPU time and peak memory before and after it."""
-    before = _node_samples(info)
-    wall = time.monotonic()
-    measured = asyncio.run(
-        bench.run_load(
-            [entry["api"] for entry in info["nodes"]],
-            workload,
-            batch=options.batch,
-            connections=options.connections,
-            rate=options.rate,
-            commit_timeout=options.timeout,
-            progress=progress,
-        )
+    profiling = (
+        contextlib.nullcontext()
+        if options.profile is None
+        else bench_profile.profiled(int(info["nodes"][0].get("pid", 0)), options.profile)
     )
-    wall = time.monotonic() - wall
-    after = _node_samples(info)
-    cpu = [
-        (b_after.cpu_seconds - b_before.cpu_seconds) / wall
+    with profiling:
+        before = _node_samples(info)
+        wall = time.monotonic()
+        measured = asyncio.run(
+            bench.run_load(
+                [entry["api"] for entry in info["nodes"]],
+                workload,
+                batch=options.batch,
+                connections=options.connections,
+                rate=options.rate,
+                commit_timeout=options.timeout,
+                progress=progress,
+            )
+        )
+        wall = time.monotonic() - wall
+        after = _node_samples(info)
+    seconds = [
+        b_after.cpu_seconds - b_before.cpu_seconds
         for b_before, b_after in zip(before, after, strict=True)
         if b_before is not None and b_after is not None
     ]
     rss = [sample.peak_rss_mb for sample in after if sample is not None]
-    return measured, NodeUsage(cpu=cpu, rss_mb=rss)
+    cpu = [value / wall for value in seconds]
+    return measured, NodeUsage(cpu=cpu, cpu_seconds=seconds, rss_mb=rss)
 
 
 def _measure(
@@ -154,6 +164,7 @@ def _measure(
         ed25519_per_core=per_core,
         cores=bench_net.cores(),
         cpu=usage.cpu,
+        cpu_seconds=usage.cpu_seconds,
         rss_mb=usage.rss_mb,
         rate=options.rate,
     )
@@ -203,6 +214,12 @@ def _own_localnet(
 )
 @click.option("--keep", is_flag=True, help="Leave the started localnet running (prints its dir).")
 @click.option("--json", "json_output", is_flag=True, help="One JSON object on stdout.")
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False),
+    help="Sample node 0 with py-spy during the load: stacks here, functions in PATH.functions.txt.",
+)
 def bench_command(
     nodes: int,
     txs: int,
@@ -214,13 +231,23 @@ def bench_command(
     timeout: float,
     keep: bool,
     json_output: bool,
+    profile_path: str | None,
 ) -> None:
     """Committed tx/s, latency, CPU and memory of a localnet, against this machine's ceiling."""
     console = Console(stderr=True)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    options = LoadOptions(txs=txs, batch=batch, connections=connections, rate=rate, timeout=timeout)
+    options = LoadOptions(
+        txs=txs,
+        batch=batch,
+        connections=connections,
+        rate=rate,
+        timeout=timeout,
+        profile=None if profile_path is None else Path(profile_path),
+    )
     own_dir: Path | None = None
     try:
+        if profile_path is not None:
+            bench_profile.profiler()  # no py-spy: say so before starting anything
         if localnet_dir:
             info = read_info(Path(localnet_dir))
             nodes = len(info["nodes"])
