@@ -4,7 +4,7 @@ The report holds floats (rates, ratios, milliseconds), which the canonical codec
 design, so its encoding is JSON: the one object `tally bench --json` has always printed, with
 the same keys in the same order. `decode` accepts exactly that object, so a report written to a
 file (docs/benchmarks.md quotes them) can be read back and compared. Keys added since the first
-release (`cpu_us_per_tx`) come last and may be absent from an older report.
+release (`cpu_us_per_tx`, `catchup_ratio`) come last and may be absent from an older report.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class BenchReport:
     rss_mb_per_node: tuple[float, ...]
     # Added after the first release, so last, and optional when a report is read back:
     cpu_us_per_tx: tuple[float, ...] = ()  # per node: CPU seconds in the load / committed txs
+    catchup_ratio: float | None = None  # --catchup: a restarted node's rate / the commit rate
 
     def to_json(self) -> dict[str, Any]:
         """The report as the JSON object `tally bench --json` prints."""
@@ -107,10 +108,14 @@ class BenchReport:
             rss_mb=_number(value["rss_mb"], "rss_mb"),
             rss_mb_per_node=_numbers(value["rss_mb_per_node"], "rss_mb_per_node"),
             cpu_us_per_tx=_numbers(value.get("cpu_us_per_tx", []), "cpu_us_per_tx"),
+            catchup_ratio=None
+            if value.get("catchup_ratio") is None
+            else _number(value["catchup_ratio"], "catchup_ratio"),
         )
 
 
-_ADDED_LATER = frozenset({"cpu_us_per_tx"})  # a first-release report has none of these
+# Keys a first-release report has none of.
+_ADDED_LATER = frozenset({"cpu_us_per_tx", "catchup_ratio"})
 
 
 def _require_keys(

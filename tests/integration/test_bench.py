@@ -134,3 +134,16 @@ def test_proc_sample_of_this_process() -> None:
     sample = bench_net.sample(os.getpid())
     assert sample is not None and sample.cpu_seconds > 0 and sample.peak_rss_mb > 1
     assert bench_net.sample(2**22 + 12345) is None
+
+
+def test_catchup_with_too_few_validators_is_refused_before_starting(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "node", "bench", "--nodes", "3", "--catchup", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == "CATCHUP_NEEDS_4"
+    assert list(tmp_path.iterdir()) == []  # no localnet was laid out

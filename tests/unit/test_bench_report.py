@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -44,9 +45,10 @@ def _report() -> BenchReport:
     )
 
 
-def test_report_prints_the_first_release_json_then_cpu_per_tx() -> None:
+def test_report_prints_the_first_release_json_then_the_new_keys() -> None:
     # 1.2 CPU seconds over 11 committed txs is 109,090.9 µs per tx
-    assert _report().encode() == FIRST_RELEASE_JSON[:-1] + ', "cpu_us_per_tx": [109090.9, 85309.1]}'
+    later = ', "cpu_us_per_tx": [109090.9, 85309.1], "catchup_ratio": null}'
+    assert _report().encode() == FIRST_RELEASE_JSON[:-1] + later
 
 
 def test_report_reads_back_what_it_printed() -> None:
@@ -54,7 +56,11 @@ def test_report_reads_back_what_it_printed() -> None:
     assert BenchReport.decode(report.encode()) == report
     first_release = BenchReport.decode(FIRST_RELEASE_JSON)  # written before cpu_us_per_tx
     assert first_release.cpu_us_per_tx == ()
-    assert first_release.encode() == FIRST_RELEASE_JSON[:-1] + ', "cpu_us_per_tx": []}'
+    assert first_release.catchup_ratio is None
+    later = ', "cpu_us_per_tx": [], "catchup_ratio": null}'
+    assert first_release.encode() == FIRST_RELEASE_JSON[:-1] + later
+    with_catchup = dataclasses.replace(report, catchup_ratio=6.25)
+    assert BenchReport.decode(with_catchup.encode()) == with_catchup
 
 
 def test_committed_rate_is_committed_over_elapsed() -> None:
@@ -86,6 +92,7 @@ def _with(key: str, item: object) -> str:
         _with("tps", None),
         _with("cpu", "0.5"),
         _with("cpu_us_per_tx", [1.0, "2"]),
+        _with("catchup_ratio", "fast"),
         _with("rejected", {"DUPLICATE": "1"}),
         _with("latency_ms", {"p50": 1.0, "p95": 2.0}),
         _with("latency_ms", [1.0, 2.0, 3.0]),
