@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import shutil
 import signal
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from ledger.errors import TallyError
-from node.ops import bench, bench_net, bench_workload
+from node.ops import bench, bench_catchup, bench_net, bench_profile, bench_workload
 from node.ops.bench_report import BenchReport
 from node.ops.layout import read_info
 from wallet.cli.common import report_error
@@ -43,6 +44,8 @@ class LoadOptions:
     connections: int
     rate: float | None
     timeout: float
+    profile: Path | None = None  # py-spy samples of node 0 during the load, written here
+    catchup: bool = False  # then stop a node, load the others, time the node's catch-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class NodeUsage:
     """What the validators' processes used while the load ran (read from /proc)."""
 
     cpu: list[float]  # cores busy per node over the load
+    cpu_seconds: list[float]  # CPU time per node over the load
     rss_mb: list[float]  # peak resident memory per node
 
 
@@ -75,9 +79,12 @@ def _table(report: BenchReport) -> Table:
         ("ratio", f"{100 * report.ratio:.1f}% of the ceiling"),
         ("latency p50/p95/p99", f"{latency.p50} / {latency.p95} / {latency.p99} ms"),
         ("node CPU (cores)", ", ".join(f"{value:.2f}" for value in report.cpu)),
+        ("CPU per tx (µs)", ", ".join(f"{value:,.0f}" for value in report.cpu_us_per_tx)),
         ("peak RSS (MB)", ", ".join(f"{value:.0f}" for value in report.rss_mb_per_node)),
         ("blocks", str(report.blocks)),
     ]
+    if report.catchup_ratio is not None:
+        rows.append(("catch-up", f"{report.catchup_ratio}× the commit rate"))
     for name, value in rows:
         table.add_row(name, value)
     return table
@@ -112,32 +119,56 @@ def _load(
     progress: bench_workload.Progress,
 ) -> tuple[bench.LoadResult, NodeUsage]:
     """Run the load, reading each node's CPU time and peak memory before and after it."""
-    before = _node_samples(info)
-    wall = time.monotonic()
-    measured = asyncio.run(
-        bench.run_load(
-            [entry["api"] for entry in info["nodes"]],
-            workload,
-            batch=options.batch,
-            connections=options.connections,
-            rate=options.rate,
-            commit_timeout=options.timeout,
-            progress=progress,
-        )
+    profiling = (
+        contextlib.nullcontext()
+        if options.profile is None
+        else bench_profile.profiled(int(info["nodes"][0].get("pid", 0)), options.profile)
     )
-    wall = time.monotonic() - wall
-    after = _node_samples(info)
-    cpu = [
-        (b_after.cpu_seconds - b_before.cpu_seconds) / wall
+    with profiling:
+        before = _node_samples(info)
+        wall = time.monotonic()
+        measured = asyncio.run(
+            bench.run_load(
+                [entry["api"] for entry in info["nodes"]],
+                workload,
+                batch=options.batch,
+                connections=options.connections,
+                rate=options.rate,
+                commit_timeout=options.timeout,
+                progress=progress,
+            )
+        )
+        wall = time.monotonic() - wall
+        after = _node_samples(info)
+    seconds = [
+        b_after.cpu_seconds - b_before.cpu_seconds
         for b_before, b_after in zip(before, after, strict=True)
         if b_before is not None and b_after is not None
     ]
     rss = [sample.peak_rss_mb for sample in after if sample is not None]
-    return measured, NodeUsage(cpu=cpu, rss_mb=rss)
+    cpu = [value / wall for value in seconds]
+    return measured, NodeUsage(cpu=cpu, cpu_seconds=seconds, rss_mb=rss)
+
+
+def _catchup_ratio(
+    directory: Path, info: dict[str, Any], options: LoadOptions, progress: bench_workload.Progress
+) -> float:
+    load = {
+        "batch": options.batch,
+        "connections": options.connections,
+        "commit_timeout": options.timeout,
+    }
+    result = bench_catchup.measure_catchup(directory, info, options.txs, load, progress)
+    return round(result.ratio, 2)
 
 
 def _measure(
-    info: dict[str, Any], nodes: int, options: LoadOptions, console: Console, quiet: bool
+    info: dict[str, Any],
+    nodes: int,
+    options: LoadOptions,
+    console: Console,
+    quiet: bool,
+    directory: Path | None = None,
 ) -> BenchReport:
     """The ceiling of this machine, then the load on the localnet; the report of both."""
     if not quiet:
@@ -147,7 +178,10 @@ def _measure(
     with _progress_bars(console, quiet) as progress:
         workload = bench_workload.build_workload(info, options.txs, height, progress)
         measured, usage = _load(info, workload, options, progress)
-    return bench.summarize(
+        catchup = None
+        if options.catchup and directory is not None:
+            catchup = _catchup_ratio(directory, info, options, progress)
+    report = bench.summarize(
         nodes=nodes,
         txs=options.txs,
         orgs=workload.orgs,
@@ -155,9 +189,11 @@ def _measure(
         ed25519_per_core=per_core,
         cores=bench_net.cores(),
         cpu=usage.cpu,
+        cpu_seconds=usage.cpu_seconds,
         rss_mb=usage.rss_mb,
         rate=options.rate,
     )
+    return dataclasses.replace(report, catchup_ratio=catchup)
 
 
 def _own_localnet(
@@ -168,6 +204,14 @@ def _own_localnet(
         console.log(f"Starting a {nodes}-validator localnet with {orgs} extra orgs…")
     bench_net.layout(directory, nodes, orgs)
     return bench_net.start(directory, nodes)
+
+
+def _preflight(options: LoadOptions, nodes: int | None) -> None:
+    """Refuse what cannot run before anything starts: no py-spy, too few nodes to stop one."""
+    if options.profile is not None:
+        bench_profile.profiler()
+    if options.catchup and nodes is not None:
+        bench_catchup.require_enough_nodes(nodes)
 
 
 @click.command("bench")
@@ -204,6 +248,17 @@ def _own_localnet(
 )
 @click.option("--keep", is_flag=True, help="Leave the started localnet running (prints its dir).")
 @click.option("--json", "json_output", is_flag=True, help="One JSON object on stdout.")
+@click.option(
+    "--catchup",
+    is_flag=True,
+    help="Then stop one validator, load the others, and time its catch-up (4+ nodes).",
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(dir_okay=False),
+    help="Sample node 0 with py-spy during the load: stacks here, functions in PATH.functions.txt.",
+)
 def bench_command(
     nodes: int,
     txs: int,
@@ -215,6 +270,8 @@ def bench_command(
     timeout: float,
     keep: bool,
     json_output: bool,
+    catchup: bool,
+    profile_path: str | None,
 ) -> None:
     """Committed tx/s, latency, CPU and memory of a localnet, against this machine's ceiling."""
     console = Console(stderr=True)
@@ -223,16 +280,29 @@ def bench_command(
     # ignored, and the bench then ran to its end and exited 0 when interrupted. The default
     # handler lets asyncio.run cancel the load and raise KeyboardInterrupt.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    options = LoadOptions(txs=txs, batch=batch, connections=connections, rate=rate, timeout=timeout)
+    options = LoadOptions(
+        txs=txs,
+        batch=batch,
+        connections=connections,
+        rate=rate,
+        timeout=timeout,
+        profile=None if profile_path is None else Path(profile_path),
+        catchup=catchup,
+    )
     own_dir: Path | None = None
     try:
+        _preflight(options, nodes if localnet_dir is None else None)
         if localnet_dir:
-            info = read_info(Path(localnet_dir))
+            directory = Path(localnet_dir)
+            info = read_info(directory)
             nodes = len(info["nodes"])
         else:
             own_dir = Path(tempfile.mkdtemp(prefix="tally-bench-"))
-            info = _own_localnet(own_dir / "net", nodes, orgs, console, json_output)
-        report = _measure(info, nodes, options, console, quiet=json_output)
+            directory = own_dir / "net"
+            info = _own_localnet(directory, nodes, orgs, console, json_output)
+        if catchup:
+            bench_catchup.require_enough_nodes(nodes)
+        report = _measure(info, nodes, options, console, json_output, directory)
     except TallyError as error:
         sys.exit(report_error(error, json_output))
     except KeyboardInterrupt:

@@ -73,7 +73,7 @@ def layout(directory: Path, nodes: int, extra_orgs: int) -> dict[str, Any]:
     return info
 
 
-def _tally(*args: str) -> subprocess.CompletedProcess[str]:
+def tally(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "node", *args],
         capture_output=True,
@@ -85,7 +85,7 @@ def _tally(*args: str) -> subprocess.CompletedProcess[str]:
 
 def start(directory: Path, nodes: int) -> dict[str, Any]:
     """`tally localnet up` on the prepared folder; the localnet.json with pids."""
-    done = _tally("localnet", "up", "--nodes", str(nodes), "--dir", str(directory))
+    done = tally("localnet", "up", "--nodes", str(nodes), "--dir", str(directory))
     if done.returncode != 0:
         raise BenchError("LOCALNET_FAILED", (done.stderr or done.stdout).strip()[-2000:])
     return read_info(directory)
@@ -94,7 +94,7 @@ def start(directory: Path, nodes: int) -> dict[str, Any]:
 def stop(directory: Path) -> None:
     """`tally localnet down`; quiet, because it runs during cleanup."""
     if (directory / LOCALNET_FILE).exists():
-        _tally("localnet", "down", "--dir", str(directory))
+        tally("localnet", "down", "--dir", str(directory))
 
 
 # -- /proc -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 The report holds floats (rates, ratios, milliseconds), which the canonical codec refuses by
 design, so its encoding is JSON: the one object `tally bench --json` has always printed, with
 the same keys in the same order. `decode` accepts exactly that object, so a report written to a
-file (docs/benchmarks.md quotes them) can be read back and compared.
+file (docs/benchmarks.md quotes them) can be read back and compared. Keys added since the first
+release (`cpu_us_per_tx`, `catchup_ratio`) come last and may be absent from an older report.
 """
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ class BenchReport:
     cpu: tuple[float, ...]  # cores busy per node during the load
     rss_mb: float  # peak resident memory of any node
     rss_mb_per_node: tuple[float, ...]
+    # Added after the first release, so last, and optional when a report is read back:
+    cpu_us_per_tx: tuple[float, ...] = ()  # per node: CPU seconds in the load / committed txs
+    catchup_ratio: float | None = None  # --catchup: a restarted node's rate / the commit rate
 
     def to_json(self) -> dict[str, Any]:
         """The report as the JSON object `tally bench --json` prints."""
         value = asdict(self)
         value["cpu"] = list(self.cpu)
+        value["cpu_us_per_tx"] = list(self.cpu_us_per_tx)
         value["rss_mb_per_node"] = list(self.rss_mb_per_node)
         return value
 
@@ -71,7 +76,8 @@ class BenchReport:
         """Read back what `to_json` wrote; anything else is a BAD_REPORT error."""
         if not isinstance(value, dict):
             raise BenchError("BAD_REPORT", "a bench report is a JSON object")
-        _require_keys(value, [field.name for field in fields(cls)], "report")
+        names = [field.name for field in fields(cls)]
+        _require_keys(value, names, "report", optional=_ADDED_LATER)
         latency = value["latency_ms"]
         if not isinstance(latency, dict):
             raise BenchError("BAD_REPORT", "latency_ms must be an object")
@@ -101,11 +107,21 @@ class BenchReport:
             cpu=_numbers(value["cpu"], "cpu"),
             rss_mb=_number(value["rss_mb"], "rss_mb"),
             rss_mb_per_node=_numbers(value["rss_mb_per_node"], "rss_mb_per_node"),
+            cpu_us_per_tx=_numbers(value.get("cpu_us_per_tx", []), "cpu_us_per_tx"),
+            catchup_ratio=None
+            if value.get("catchup_ratio") is None
+            else _number(value["catchup_ratio"], "catchup_ratio"),
         )
 
 
-def _require_keys(value: dict[str, Any], names: list[str], what: str) -> None:
-    missing = [name for name in names if name not in value]
+# Keys a first-release report has none of.
+_ADDED_LATER = frozenset({"cpu_us_per_tx", "catchup_ratio"})
+
+
+def _require_keys(
+    value: dict[str, Any], names: list[str], what: str, optional: frozenset[str] = frozenset()
+) -> None:
+    missing = [name for name in names if name not in value and name not in optional]
     unknown = sorted(set(value) - set(names))
     if missing or unknown:
         raise BenchError(

@@ -52,6 +52,7 @@ def test_bench_reports_the_section_13_fields_and_cleans_up(tmp_path: Path) -> No
     latency = report["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
     assert len(report["cpu"]) == 1 and report["rss_mb"] > 0
+    assert len(report["cpu_us_per_tx"]) == 1 and report["cpu_us_per_tx"][0] > 0
     assert list(tmp_path.iterdir()) == []
     assert _our_processes(str(tmp_path)) == []
 
@@ -125,6 +126,7 @@ def test_summary_ceiling_is_cores_times_rate_over_nodes() -> None:
         ed25519_per_core=20_000,
         cores=2,
         cpu=[0.5] * 4,
+        cpu_seconds=[1.0, 0.5, 0.25, 0.0],
         rss_mb=[50.0, 60.0, 55.0, 52.0],
         rate=None,
     ).to_json()
@@ -132,9 +134,23 @@ def test_summary_ceiling_is_cores_times_rate_over_nodes() -> None:
     assert report["ratio"] == 0.0005
     assert report["latency_ms"] == {"p50": 200.0, "p95": 300.0, "p99": 300.0}
     assert report["rss_mb"] == 60.0
+    assert report["cpu_us_per_tx"] == [100_000.0, 50_000.0, 25_000.0, 0.0]
 
 
 def test_proc_sample_of_this_process() -> None:
     sample = bench_net.sample(os.getpid())
     assert sample is not None and sample.cpu_seconds > 0 and sample.peak_rss_mb > 1
     assert bench_net.sample(2**22 + 12345) is None
+
+
+def test_catchup_with_too_few_validators_is_refused_before_starting(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "node", "bench", "--nodes", "3", "--catchup", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"]["code"] == "CATCHUP_NEEDS_4"
+    assert list(tmp_path.iterdir()) == []  # no localnet was laid out

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from node.ops import bench
+from node.ops import bench, bench_profile
 from node.ops.bench_net import BenchError
 from node.ops.bench_report import BenchReport
 
@@ -38,19 +39,28 @@ def _report() -> BenchReport:
         ed25519_per_core=18123.6,
         cores=2,
         cpu=[0.51234, 0.4],
+        cpu_seconds=[1.2, 0.9384],
         rss_mb=[94.04, 96.25],
         rate=1250.0,
     )
 
 
-def test_report_prints_the_same_json_as_the_first_release() -> None:
-    assert _report().encode() == FIRST_RELEASE_JSON
+def test_report_prints_the_first_release_json_then_the_new_keys() -> None:
+    # 1.2 CPU seconds over 11 committed txs is 109,090.9 µs per tx
+    later = ', "cpu_us_per_tx": [109090.9, 85309.1], "catchup_ratio": null}'
+    assert _report().encode() == FIRST_RELEASE_JSON[:-1] + later
 
 
 def test_report_reads_back_what_it_printed() -> None:
     report = _report()
     assert BenchReport.decode(report.encode()) == report
-    assert BenchReport.decode(FIRST_RELEASE_JSON).encode() == FIRST_RELEASE_JSON
+    first_release = BenchReport.decode(FIRST_RELEASE_JSON)  # written before cpu_us_per_tx
+    assert first_release.cpu_us_per_tx == ()
+    assert first_release.catchup_ratio is None
+    later = ', "cpu_us_per_tx": [], "catchup_ratio": null}'
+    assert first_release.encode() == FIRST_RELEASE_JSON[:-1] + later
+    with_catchup = dataclasses.replace(report, catchup_ratio=6.25)
+    assert BenchReport.decode(with_catchup.encode()) == with_catchup
 
 
 def test_committed_rate_is_committed_over_elapsed() -> None:
@@ -81,6 +91,8 @@ def _with(key: str, item: object) -> str:
         _with("nodes", True),
         _with("tps", None),
         _with("cpu", "0.5"),
+        _with("cpu_us_per_tx", [1.0, "2"]),
+        _with("catchup_ratio", "fast"),
         _with("rejected", {"DUPLICATE": "1"}),
         _with("latency_ms", {"p50": 1.0, "p95": 2.0}),
         _with("latency_ms", [1.0, 2.0, 3.0]),
@@ -90,3 +102,20 @@ def test_anything_else_is_a_bad_report(text: str) -> None:
     with pytest.raises(BenchError) as raised:
         BenchReport.decode(text)
     assert raised.value.code == "BAD_REPORT"
+
+
+def test_profile_function_table_counts_busy_samples_only() -> None:
+    collapsed = "\n".join(
+        [
+            "main (a.py:1);execute (b.py:2);verify (c.py:3) 6",
+            "main (a.py:1);execute (b.py:2) 2",
+            "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:9) 50",
+            "garbage line",
+        ]
+    )
+    table = bench_profile.function_table(collapsed)
+    assert table.startswith("busy samples: 8 ")
+    own, inclusive = table.split("incl %  function")
+    assert "  75.0  verify (c.py:3)" in own and "  25.0  execute (b.py:2)" in own
+    assert " 100.0  main (a.py:1)" in inclusive and "  75.0  verify (c.py:3)" in inclusive
+    assert "_worker" not in table
