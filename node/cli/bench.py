@@ -214,6 +214,20 @@ def _preflight(options: LoadOptions, nodes: int | None) -> None:
         bench_catchup.require_enough_nodes(nodes)
 
 
+@contextlib.contextmanager
+def _interrupts() -> Iterator[None]:
+    """SIGTERM and Ctrl-C both interrupt the bench, which then cleans up. SIGINT is set
+    explicitly: a shell starts a background job (`make test &`) with it ignored, and the bench
+    then ran to its end and exited 0. The default handler lets asyncio.run cancel the load."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+
+
 @click.command("bench")
 @click.option("--nodes", type=click.IntRange(1, 16), default=1, show_default=True)
 @click.option("--txs", type=click.IntRange(1, 1_000_000), default=20_000, show_default=True)
@@ -275,11 +289,6 @@ def bench_command(
 ) -> None:
     """Committed tx/s, latency, CPU and memory of a localnet, against this machine's ceiling."""
     console = Console(stderr=True)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    # Ctrl-C is set explicitly: a shell starts a background job (`make test &`) with SIGINT
-    # ignored, and the bench then ran to its end and exited 0 when interrupted. The default
-    # handler lets asyncio.run cancel the load and raise KeyboardInterrupt.
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     options = LoadOptions(
         txs=txs,
         batch=batch,
@@ -290,33 +299,32 @@ def bench_command(
         catchup=catchup,
     )
     own_dir: Path | None = None
-    try:
-        _preflight(options, nodes if localnet_dir is None else None)
-        if localnet_dir:
-            directory = Path(localnet_dir)
-            info = read_info(directory)
-            nodes = len(info["nodes"])
-        else:
-            own_dir = Path(tempfile.mkdtemp(prefix="tally-bench-"))
-            directory = own_dir / "net"
-            info = _own_localnet(directory, nodes, orgs, console, json_output)
-        if catchup:
-            bench_catchup.require_enough_nodes(nodes)
-        report = _measure(info, nodes, options, console, json_output, directory)
-    except TallyError as error:
-        sys.exit(report_error(error, json_output))
-    except KeyboardInterrupt:
-        click.echo("interrupted; cleaning up", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    finally:
-        if own_dir is not None:
-            if keep:
-                console.log(f"Localnet left running in {own_dir / 'net'}")
+    with _interrupts():
+        try:
+            _preflight(options, nodes if localnet_dir is None else None)
+            if localnet_dir:
+                directory = Path(localnet_dir)
+                info = read_info(directory)
+                nodes = len(info["nodes"])
             else:
-                bench_net.stop(own_dir / "net")
-                shutil.rmtree(own_dir, ignore_errors=True)
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
+                own_dir = Path(tempfile.mkdtemp(prefix="tally-bench-"))
+                directory = own_dir / "net"
+                info = _own_localnet(directory, nodes, orgs, console, json_output)
+            if catchup:
+                bench_catchup.require_enough_nodes(nodes)
+            report = _measure(info, nodes, options, console, json_output, directory)
+        except TallyError as error:
+            sys.exit(report_error(error, json_output))
+        except KeyboardInterrupt:
+            click.echo("interrupted; cleaning up", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        finally:
+            if own_dir is not None:
+                if keep:
+                    console.log(f"Localnet left running in {own_dir / 'net'}")
+                else:
+                    bench_net.stop(own_dir / "net")
+                    shutil.rmtree(own_dir, ignore_errors=True)
     if json_output:
         click.echo(report.encode())
     else:
