@@ -87,7 +87,7 @@
     var verified = document.getElementById("stat-verified");
     if (verified) {
       verified.innerHTML = snap.verified_recent
-        ? (document.body.classList.contains("unverified")
+        ? (document.body.classList.contains("genesis-unverified")
           ? '<span class="badge warn">all consistent</span>' : '<span class="badge ok">all verified</span>') : '<span class="badge bad">failure</span>';
     }
     ["blocks", "txs", "validators"].forEach(function (name) {
