@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from explorer.format import hash_html, money, pretty_json, utc_time
+from explorer.format import fx_rate, hash_html, money, pretty_json, utc_time
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -50,6 +50,7 @@ ID_ANCHORS = {
     "fx": "/fx#quote-",
     "netting": "/netting#window-",
     "governance": "/proposals#proposal-",
+    "registry": "/proposals#proposal-",  # governance proposals live in the registry contract
 }
 
 
@@ -111,6 +112,8 @@ class Shown:
             return Markup(f'<span class="when" title="{value}">{utc_time(value)}</span>{raw}')
         if name in HEIGHT_FIELDS or name.endswith("_height"):
             return Markup(f'<a href="/block/{value}">#{value}</a>')
+        if name == "rate":  # an FX rate is carried × 10^8
+            return Markup(f'<span class="rate">{fx_rate(value)}</span>{raw}')
         currency = _currency_of(name, record) if _is_amount(name) else None
         if currency is not None:
             shown = escape(money(value, currency, self.decimals))

@@ -34,3 +34,9 @@ def test_ids_inside_events_and_set_limit_params_are_links() -> None:
     assert "900 JPY" in shown and 'href="/org/acme"' in shown
     limits = shown_record({"daily_limits": {"CNY": 1000000}}, DECIMALS)
     assert "10,000.00 CNY" in limits
+
+
+def test_a_quotes_rate_reads_as_a_decimal_and_a_proposal_id_links_to_its_row() -> None:
+    assert "0.12820513" in shown_field(12820513, "rate", {}, DECIMALS)
+    proposal = shown_record({"id": ESCROW, "action": "set_limit"}, DECIMALS, "registry")
+    assert f'href="/proposals#proposal-{ESCROW}"' in proposal
