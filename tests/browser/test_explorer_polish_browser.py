@@ -62,7 +62,10 @@ def test_no_page_overflows_a_phones_width(
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         phone = context.new_page()
-        _caught_up(phone, f"{explorer}/txs", Client(node_url).height())
+        try:
+            _caught_up(phone, f"{explorer}/txs", Client(node_url).height())
+        except AssertionError:
+            raise AssertionError(phone.locator(".card").first.inner_text()) from None
         wide = []
         for path in _paths(story):
             phone.goto(explorer + path)
