@@ -31,6 +31,7 @@ from explorer.format import FILTERS
 from explorer.index.service import IndexService
 from explorer.live import ChainFollower
 from explorer.reader import NodeError, NodeReader
+from explorer.values import shown_field, shown_record
 from explorer.web import FOLLOWER, SETTINGS, TEMPLATES, VIEW, PageError, render
 from ledger.crypto import Ed25519Key
 from ledger.genesis import Genesis
@@ -96,6 +97,8 @@ def _templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(FILTERS)
+    environment.filters["record"] = shown_record
+    environment.filters["field"] = shown_field
     return environment
 
 

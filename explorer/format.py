@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from wallet.amounts import format_amount
@@ -47,10 +49,15 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
-def badge(ok: bool | None, yes: str = "verified", no: str = "failed") -> Markup:
+def badge(
+    ok: bool | None, yes: str = "verified", no: str = "failed", trusted: bool = True
+) -> Markup:
+    """A check's verdict; a pass against an untrusted genesis (the node's own) is amber, never
+    green, because it proves consistency only."""
     if ok is None:
         return Markup('<span class="badge neutral">not checked</span>')
-    return Markup(f'<span class="badge {"ok" if ok else "bad"}">{escape(yes if ok else no)}</span>')
+    tone = ("ok" if trusted else "warn") if ok else "bad"
+    return Markup(f'<span class="badge {tone}">{escape(yes if ok else no)}</span>')
 
 
 def status_badge(status: Any) -> Markup:
@@ -89,14 +96,29 @@ def from_json(text: Any) -> Any:
         return None
 
 
+@pass_context
+def money_shown(context: Context, minor: Any, currency: str, decimals: dict[str, int]) -> str:
+    """`money`, or the minor units as the node holds them when the page is in raw mode."""
+    if context.get("raw") and isinstance(minor, int):
+        return f"{minor} {currency} minor units"
+    return money(minor, currency, decimals)
+
+
+@pass_context
+def utc_shown(context: Context, time_ms: Any) -> str:
+    """`utc_time`, followed by the block-time milliseconds in raw mode."""
+    shown = utc_time(time_ms)
+    return f"{shown} ({time_ms} ms)" if context.get("raw") and isinstance(time_ms, int) else shown
+
+
 FILTERS = {
     "rate": fx_rate,
     "fromjson": from_json,
     "short": short,
     "hash": hash_html,
-    "utc": utc_time,
+    "utc": utc_shown,
     "pretty": pretty_json,
     "badge": badge,
     "status": status_badge,
-    "money": money,
+    "money": money_shown,
 }

@@ -14,10 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from explorer.index import export, queries
+from explorer.index import export, queries, uptime
 from explorer.index.db import Database
 from explorer.index.service import IndexService
 from explorer.web import PageError, render
+from ledger.membership import ValidatorHistory
 
 INDEX: web.AppKey[IndexService] = web.AppKey("index", IndexService)
 PAGE_ROWS = 50
@@ -185,10 +186,10 @@ async def currencies_page(request: web.Request) -> web.Response:
 async def validators_page(request: web.Request) -> web.Response:
     service, db = _reader(request)
     window = _height(str(request.query.get("window", "")), "window") or 1000
-    validators = service.genesis.validators
-    history = queries.signer_history(db, len(validators), min(window, 100_000))
+    history = uptime.history_of(db, ValidatorHistory.of_genesis(service.genesis))
+    rows = uptime.uptime(db, history, min(window, 100_000))
     return render(request, "validators_index.html", page="validators", index=service.state(),
-                  rows=list(zip(validators, history, strict=True)), window=window)  # fmt: skip
+                  rows=rows, window=window, changes=history.changes)  # fmt: skip
 
 
 ROUTES: list[web.RouteDef] = [

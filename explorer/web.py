@@ -30,6 +30,14 @@ class PageError(Exception):
         self.message = message
 
 
+def verification_words(genesis_verified: bool) -> dict[str, str]:
+    """How a passed check is shown: green "verified" only against a genesis the user supplied;
+    against the node's own genesis amber, saying it proves consistency, not authenticity."""
+    if genesis_verified:
+        return {"vok": "ok", "vword": "verified", "vnote": ""}
+    return {"vok": "warn", "vword": "consistent", "vnote": " (against the node's own genesis)"}
+
+
 def view(request: web.Request) -> ChainView:
     return request.app[VIEW]
 
@@ -47,6 +55,7 @@ def render_text(app: web.Application, template: str, **context: Any) -> str:
         .render(
             genesis=chain_view.genesis,
             genesis_verified=chain_view.genesis_verified,
+            **verification_words(chain_view.genesis_verified),
             genesis_hash=chain_view.genesis.hash().hex(),
             node_url=chain_view.reader.base_url,
             settings=settings,
@@ -56,6 +65,19 @@ def render_text(app: web.Application, template: str, **context: Any) -> str:
     )
 
 
+def raw_toggle(request: web.Request) -> tuple[bool, str]:
+    """Whether the page shows raw values (`?raw=1`), and the link that switches it."""
+    raw = request.query.get("raw") == "1"
+    query = {k: v for k, v in request.query.items() if k != "raw"}
+    if not raw:
+        query["raw"] = "1"
+    return raw, str(request.rel_url.with_query(query))
+
+
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    html = render_text(request.app, template, query=request.query.get("q", ""), **context)
+    raw, raw_url = raw_toggle(request)
+    html = render_text(
+        request.app, template, query=request.query.get("q", ""), raw=raw, raw_url=raw_url,
+        **context,
+    )  # fmt: skip
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

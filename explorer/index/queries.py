@@ -260,34 +260,3 @@ def currencies(db: Database) -> list[dict[str, Any]]:
     for entry in table.values():
         entry["supply"] = sum(entry["issued"].values()) - entry["burnt"]
     return list(table.values())
-
-
-@dataclass(frozen=True, slots=True)
-class SignerHistory:
-    """One validator's record over the last `window` indexed blocks."""
-
-    index: int
-    signed: int
-    missed: int
-    last_signed: int  # height, 0 if never within the index
-    recent: str  # the last 100 blocks, oldest first: "1" signed, "0" missed
-
-
-def signer_history(db: Database, validators: int, window: int = 1000) -> list[SignerHistory]:
-    """Signed and missed commits per validator index over the last `window` blocks (from the
-    certificates' signer bitmaps, as indexed)."""
-    rows = db.all(f"SELECT height, signers FROM blocks ORDER BY height DESC LIMIT {int(window)}")
-    signed_at = [(int(h), {int(i) for i in str(s).split(",") if i}) for h, s in rows]
-    result = []
-    for index in range(validators):
-        heights = [h for h, signers in signed_at if index in signers]
-        last = db.one(
-            "SELECT MAX(height) FROM blocks WHERE signers = ? OR signers LIKE ? OR signers LIKE ? "
-            "OR signers LIKE ?",
-            (str(index), f"{index},%", f"%,{index}", f"%,{index},%"),
-        )
-        recent = "".join("1" if index in s else "0" for _, s in reversed(signed_at[:100]))
-        last_height = int(last[0]) if last and last[0] is not None else 0
-        missed = len(signed_at) - len(heights)
-        result.append(SignerHistory(index, len(heights), missed, last_height, recent))
-    return result

@@ -81,13 +81,14 @@
     var time = document.getElementById("stat-time");
     if (time && snap.last_time_ms) {
       time.setAttribute("data-time", snap.last_time_ms);
-      time.textContent = ago(snap.last_time_ms);
+      time.textContent = utc(snap.last_time_ms) + " · " + ago(snap.last_time_ms);
       time.title = utc(snap.last_time_ms);
     }
     var verified = document.getElementById("stat-verified");
     if (verified) {
       verified.innerHTML = snap.verified_recent
-        ? '<span class="badge ok">all verified</span>' : '<span class="badge bad">failure</span>';
+        ? (document.body.classList.contains("genesis-unverified")
+          ? '<span class="badge warn">all consistent</span>' : '<span class="badge ok">all verified</span>') : '<span class="badge bad">failure</span>';
     }
     ["blocks", "txs", "validators"].forEach(function (name) {
       var el = document.getElementById("frag-" + name);
@@ -119,7 +120,10 @@
     }
     setInterval(function () {
       var time = document.getElementById("stat-time");
-      if (time && time.getAttribute("data-time")) time.textContent = ago(Number(time.getAttribute("data-time")));
+      if (time && time.getAttribute("data-time")) {
+        var at = Number(time.getAttribute("data-time"));
+        time.textContent = utc(at) + " · " + ago(at);  // the date always, the age beside it
+      }
     }, 1000);
   }
 
