@@ -107,6 +107,7 @@ class BlockRow:
     ok: bool
     reason: str
     tx_ids: tuple[str, ...] = ()
+    signer_names: tuple[str, ...] = ()  # of the set in force at `height`, not genesis's
 
 
 class ChainView:
@@ -170,6 +171,7 @@ class ChainView:
             ok,
             reason,
             tx_ids,
+            verdict.signer_names if verdict else (),
         )
 
     async def rows(self, before: int, limit: int) -> list[BlockRow]:

@@ -198,3 +198,16 @@ def test_a_block_that_fails_stops_the_walk_at_the_last_proven_set(chain: Contrac
     assert "block 7: quorum" in tracker.stopped
     assert tracker.history.effective_heights() == [5]  # the removal at 9 is not adopted
     assert "verified only up to block 6" in tracker.in_force(9).line
+
+
+def test_the_blocks_list_names_the_signers_of_the_set_in_force(chain: ContractChain) -> None:
+    """The "signed by" column named signers by their index in the genesis set: after bank-b's
+    validator left, block 10's four signers read as bank-a, bank-b, bank-c, bank-d."""
+    reader = _Reader({h: _block(chain, h) for h in range(1, 11)})
+    view = ChainView(reader, chain.genesis, True)  # type: ignore[arg-type]
+    asyncio.run(view.sets.follow(reader, 10))  # type: ignore[arg-type]
+    row = view.row(reader.blocks[10])
+    in_force = [v.org for v in _truth(chain).at(10)]
+    names = {o.id: o.name for o in chain.genesis.orgs}
+    assert row.ok and row.signer_names == tuple(names[org] for org in in_force)
+    assert names["bank-b"] not in row.signer_names and len(row.signer_names) == 4
