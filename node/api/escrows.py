@@ -15,6 +15,7 @@ from contracts import escrow_queries
 from contracts.escrow_records import CANCELLED, OPEN, RELEASED
 from ledger.chain import ChainStore
 from node.api.context import store
+from node.api.openapi import route_parameter as _p
 from node.api.params import hex_id, query_int
 from node.api.reads import offload
 from node.api.responses import bad_request, json_response, not_found
@@ -60,17 +61,6 @@ ROUTES: list[web.RouteDef] = [
     web.get("/v1/escrows", list_escrows),
     web.get("/v1/escrows/{id}", get_escrow),
 ]
-
-
-def _p(name: str, where: str, description: str, required: bool = False) -> dict[str, Any]:
-    kind = "integer" if name == "limit" else "string"
-    return {
-        "name": name,
-        "in": where,
-        "required": required or where == "path",
-        "description": description,
-        "schema": {"type": kind},
-    }
 
 
 _ERR = {"400": {"description": "malformed id or query"}, "404": {"description": "unknown id"}}

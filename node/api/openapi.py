@@ -48,6 +48,24 @@ def _op(
     return operation
 
 
+def route_parameter(
+    name: str,
+    where: str,
+    description: str,
+    required: bool = False,
+    integer: tuple[str, ...] = ("limit",),
+) -> dict[str, Any]:
+    """An OpenAPI parameter of a route module's spec: a path parameter is always required, and
+    the names in `integer` are numbers (a page size, a height cursor), the rest strings."""
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": {"type": "integer" if name in integer else "string"},
+    }
+
+
 def _q(name: str, description: str, kind: str = "integer") -> dict[str, Any]:
     return {
         "name": name,

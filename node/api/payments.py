@@ -21,6 +21,7 @@ from contracts.payment_index import UetrIndex
 from contracts.statements import statement_banks
 from ledger.chain import ChainStore
 from node.api.context import store
+from node.api.openapi import route_parameter as _p
 from node.api.params import hex_id, query_int
 from node.api.reads import offload
 from node.api.responses import HttpError, bad_request, json_response, not_found
@@ -233,17 +234,6 @@ ROUTES: list[web.RouteDef] = [
     web.get("/v1/governance/proposals", list_proposals),
     web.get("/v1/governance/proposals/{id}", get_proposal),
 ]
-
-
-def _p(name: str, where: str, description: str, required: bool = False) -> dict[str, Any]:
-    kind = "integer" if name == "limit" else "string"
-    return {
-        "name": name,
-        "in": where,
-        "required": required or where == "path",
-        "description": description,
-        "schema": {"type": kind},
-    }
 
 
 _ID = _p("id", "path", "64 lowercase hex characters")

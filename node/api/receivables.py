@@ -18,6 +18,7 @@ from contracts import receivables_queries as queries
 from contracts.receivables_state import INDEXES
 from ledger.chain import ChainStore
 from node.api.context import store
+from node.api.openapi import route_parameter as _param
 from node.api.params import hex_id, query_int
 from node.api.reads import offload
 from node.api.responses import bad_request, json_response, not_found
@@ -112,16 +113,6 @@ ROUTES: list[web.RouteDef] = [
     web.get("/v1/receivables/{id}", get_receivable),
     web.get("/v1/receivables/{id}/trace", get_trace),
 ]
-
-
-def _param(name: str, where: str, description: str, required: bool = False) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": where,
-        "required": required or where == "path",
-        "description": description,
-        "schema": {"type": "integer" if name == "limit" else "string"},
-    }
 
 
 _ID_PARAM = _param("id", "path", "piece id (64 hex)")

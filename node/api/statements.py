@@ -19,6 +19,7 @@ from contracts.exports.camt import NoMovements, camt053, camt054
 from contracts.statements import Statement, StatementError, statement
 from ledger.chain import ChainStore
 from node.api.context import store
+from node.api.openapi import route_parameter
 from node.api.payments import xml_response
 from node.api.reads import offload
 from node.api.responses import HttpError, bad_request, json_response
@@ -101,23 +102,16 @@ ROUTES: list[web.RouteDef] = [
 ]
 
 
-def _p(name: str, where: str, description: str) -> dict[str, Any]:
-    kind = "integer" if name == "after" else "string"
-    return {
-        "name": name,
-        "in": where,
-        "required": where == "path",
-        "description": description,
-        "schema": {"type": kind},
-    }
+def _param(name: str, where: str, description: str) -> dict[str, Any]:
+    return route_parameter(name, where, description, integer=("after",))
 
 
 _PARAMS = [
-    _p("org", "path", "the bank"),
-    _p("currency", "path", "ISO 4217 code"),
-    _p("date", "path", "the UTC business day, YYYY-MM-DD"),
-    _p("after", "query", "continue after this height (the previous page's next)"),
-    _p("format", "query", "xml (default) or json"),
+    _param("org", "path", "the bank"),
+    _param("currency", "path", "ISO 4217 code"),
+    _param("date", "path", "the UTC business day, YYYY-MM-DD"),
+    _param("after", "query", "continue after this height (the previous page's next)"),
+    _param("format", "query", "xml (default) or json"),
 ]
 _XML = {"application/xml": {"schema": {"type": "string"}}}
 _ERRORS = {
