@@ -102,7 +102,11 @@ def test_load_through_every_node_commits_the_same_blocks_everywhere(localnet: An
             assert Client(api).tx(result["id"])["receipt"]["height"] <= top
     status = Client(apis[2]).status()
     assert status["peers"] == 3 and all(v["live"] for v in status["validators"])
-    assert status["primary"] == net["nodes"][0]["name"]
+    # A view change under this load is allowed (a slow block on a busy machine can outlast the
+    # timeout); what must hold is the same blocks everywhere (above) and a primary that is the
+    # one of the node's view.
+    names = [entry["name"] for entry in net["nodes"]]
+    assert status["primary"] == names[status["view"] % 4]
     assert metric(apis[0], "tally_gossip_txs_total") > 0
 
 
