@@ -26,11 +26,17 @@ def _free_port() -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Running: a process that exited but that its new parent has not reaped yet (a zombie,
+    state Z) runs nothing, and init may take a while to reap what the demo left it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def _read_until_ready(process: subprocess.Popen[str]) -> list[str]:
