@@ -8,10 +8,8 @@ them, so anyone who watches this chain learns the secret (what an atomic swap re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from contracts.records import fields_of
-from ledger import codec
+from contracts.records import FlatRecord
 
 OPEN = "open"
 RELEASED = "released"
@@ -19,7 +17,7 @@ CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
-class Escrow:
+class Escrow(FlatRecord):
     """`amount` of `currency` locked by `payer` for `payee`.
 
     `condition` is sha256 of a preimage the payee must show (None: no hash lock); `release_ms`
@@ -44,24 +42,4 @@ class Escrow:
     closed_ms: int | None
     preimage: bytes | None
 
-    FIELDS = frozenset(
-        {
-            "id", "tx", "height", "time_ms", "currency", "payer", "payee", "amount",
-            "condition", "release_ms", "cancel_ms", "status", "closed_tx", "closed_height",
-            "closed_ms", "preimage",
-        }
-    )  # fmt: skip
-
-    def to_value(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in sorted(self.FIELDS)}
-
-    def encode(self) -> bytes:
-        return codec.encode(self.to_value())
-
-    @staticmethod
-    def from_value(value: Any) -> Escrow:
-        return Escrow(**fields_of(value, Escrow.FIELDS, "escrow"))
-
-    @staticmethod
-    def decode(data: bytes) -> Escrow:
-        return Escrow.from_value(codec.decode(data))
+    KIND = "escrow"

@@ -21,16 +21,14 @@ State:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from contracts import cash
 from contracts.amounts import add
 from contracts.errors import fail
 from contracts.receivables_records import Piece
 from contracts.receivables_state import get_piece, save_piece, step
-from contracts.records import fields_of
+from contracts.records import FlatRecord, fields_of
 from contracts.runtime import Context
-from ledger import codec
 
 HELD = "held"
 RELEASED = "released"
@@ -38,7 +36,7 @@ SANCTIONED = "SANCTIONED"  # why a repayment is held: the holder was under sanct
 
 
 @dataclass(frozen=True, slots=True)
-class HeldRepayment:
+class HeldRepayment(FlatRecord):
     """One piece's repayment, paid by its debtor and held for its sanctioned holder."""
 
     piece: str
@@ -55,26 +53,7 @@ class HeldRepayment:
     released_tx: str | None
     released_height: int | None
 
-    FIELDS = frozenset(
-        {
-            "piece", "root", "invoice_no", "currency", "amount", "debtor", "holder", "reason",
-            "status", "held_tx", "held_height", "released_tx", "released_height",
-        }
-    )  # fmt: skip
-
-    def to_value(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in sorted(self.FIELDS)}
-
-    def encode(self) -> bytes:
-        return codec.encode(self.to_value())
-
-    @staticmethod
-    def from_value(value: Any) -> HeldRepayment:
-        return HeldRepayment(**fields_of(value, HeldRepayment.FIELDS, "held repayment"))
-
-    @staticmethod
-    def decode(data: bytes) -> HeldRepayment:
-        return HeldRepayment.from_value(codec.decode(data))
+    KIND = "held repayment"
 
 
 def hold_key(piece_id: str) -> str:

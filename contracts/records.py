@@ -7,9 +7,11 @@ bytes a record type writes are exactly the bytes the contracts wrote as plain ma
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, ClassVar, Self
 
 from contracts.errors import ensure
+from ledger import codec
 
 
 def fields_of(
@@ -29,3 +31,30 @@ def fields_of(
         f"a stored {what} has fields {sorted(present)}, expected {sorted(names)}",
     )
     return dict(value)
+
+
+class FlatRecord:
+    """A dataclass record stored as the map of all its fields: the names come from the
+    dataclass itself, so the stored layout cannot drift from the type. `KIND` names it in
+    BAD_RECORD messages."""
+
+    __slots__ = ()
+    KIND: ClassVar[str]
+
+    def to_value(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in sorted(_names(type(self)))}
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_value())
+
+    @classmethod
+    def from_value(cls, value: Any) -> Self:
+        return cls(**fields_of(value, _names(cls), cls.KIND))
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        return cls.from_value(codec.decode(data))
+
+
+def _names(record: type) -> frozenset[str]:
+    return frozenset(field.name for field in dataclasses.fields(record))

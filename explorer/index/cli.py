@@ -8,6 +8,7 @@ CSV or JSON lines of a filtered list or of a statement to stdout or `--output`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -176,17 +177,9 @@ def _stdout() -> Iterator[TextIO]:
 
 
 def _filter_of(options: dict[str, Any]) -> queries.TxFilter:
-    return queries.TxFilter(
-        org=options["org"],
-        contract=options["contract"],
-        method=options["method"],
-        status=options["status"],
-        currency=options["currency"],
-        from_height=options["from_height"],
-        to_height=options["to_height"],
-        since=options["since"],
-        until=options["until"],
-    )
+    """The filter of the command's options, which carry its field names (all but `after`)."""
+    names = (f.name for f in dataclasses.fields(queries.TxFilter) if f.name != "after")
+    return queries.TxFilter(**{name: options[name] for name in names})
 
 
 @index_group.group("export")
