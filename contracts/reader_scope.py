@@ -14,15 +14,19 @@ State: reg/scope/<org> -> {orgs: [org ids, sorted], jurisdictions: [codes, sorte
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from contracts.args import boolean, list_of, org_id
 from contracts.errors import ensure
 from contracts.registry import read_org
 from contracts.runtime import Context
 
-if TYPE_CHECKING:  # contracts.queries imports governance, which imports this module
-    from contracts.queries import StateReader
+
+class StateReader(Protocol):
+    """Committed state by key (contracts.queries imports governance, which imports this)."""
+
+    def state(self, key: str) -> Any: ...
+
 
 READER_KINDS = ("auditor", "regulator")
 MAX_SCOPE = 64  # organizations, and jurisdictions, a scope may name
@@ -86,7 +90,9 @@ def apply_change(ctx: Context, action: str, params: dict[str, Any]) -> None:
     else:
         scope = {"orgs": orgs, "jurisdictions": jurisdictions}
         ctx.put(scope_key(reader), {**scope, "tx": ctx.tx_id.hex(), "height": ctx.height})
-    ctx.emit(SCOPED_EVENT, org=reader, orgs=orgs, jurisdictions=jurisdictions, lifted=params["lift"])
+    ctx.emit(
+        SCOPED_EVENT, org=reader, orgs=orgs, jurisdictions=jurisdictions, lifted=params["lift"]
+    )
 
 
 def reader_scope(state: StateReader, org: str) -> tuple[frozenset[str], frozenset[str]] | None:
