@@ -206,8 +206,8 @@ def _public(path: str, note: str = "", method: str = "GET") -> RouteAccess:
 
 
 ROUTES: tuple[RouteAccess, ...] = (
-    _public("/healthz"),
-    _public("/metrics"),
+    _public("/healthz", "answered unsigned too (DESIGN.md §9)"),
+    _public("/metrics", "answered unsigned too, unless the node's config closes it"),
     _public("/openapi.json"),
     _public("/v1/status"),
     _public(
@@ -251,9 +251,33 @@ ROUTES: tuple[RouteAccess, ...] = (
     _record("GET", "/v1/receivables/offers/{id}", "offer", "financing offer {id}", path_hex("id")),
     _record("GET", "/v1/receivables/{id}", "receivable", "receivable {id}", path_hex("id")),
     _record("GET", "/v1/receivables/{id}/trace", "receivable", "receivable {id}", path_hex("id")),
-    _record("PUT", "/v1/documents/{doc_hash}", "document", "document", path_hex("doc_hash")),
-    _record("GET", "/v1/documents/{doc_hash}", "document", "document", path_hex("doc_hash")),
-    _record("POST", "/v1/documents/{doc_hash}/keys", "document", "document", path_hex("doc_hash")),
+    RouteAccess(
+        "PUT",
+        "/v1/documents/{doc_hash}",
+        "document",
+        RECORD,
+        path_hex("doc_hash"),
+        "document",
+        note="uploaded by the creditor alone (403 NOT_ENTITLED to others)",
+    ),
+    RouteAccess(
+        "GET",
+        "/v1/documents/{doc_hash}",
+        "document",
+        RECORD,
+        path_hex("doc_hash"),
+        "document",
+        note="with only the caller's wrapped keys",
+    ),
+    RouteAccess(
+        "POST",
+        "/v1/documents/{doc_hash}/keys",
+        "document",
+        RECORD,
+        path_hex("doc_hash"),
+        "document",
+        note="keys added by the creditor or an organization that shared it (else 403)",
+    ),
     _record("GET", "/v1/documents/{doc_hash}/access", "document", "document", path_hex("doc_hash")),
     RouteAccess("GET", "/v1/payments", "payment", ROWS),
     _record("GET", "/v1/payments/{id}", "payment", "payment", path_hex("id")),
@@ -275,12 +299,22 @@ ROUTES: tuple[RouteAccess, ...] = (
     RouteAccess("GET", STATEMENTS + "/notifications", "statement", ROWS, note="as the statement"),
     RouteAccess("GET", "/v1/escrows", "escrow", ROWS),
     _record("GET", "/v1/escrows/{id}", "escrow", "escrow", path_hex("id")),
-    _record("GET", "/v1/state/proof", "state", "state key", state_key_subject),
+    RouteAccess(
+        "GET",
+        "/v1/state/proof",
+        "state",
+        RECORD,
+        state_key_subject,
+        "state key",
+        note="an absent key the caller may read is proved absent (200)",
+    ),
 )
 TABLE: dict[tuple[str, str], RouteAccess] = {(row.method, row.path): row for row in ROUTES}
 
 
 def route_access(request: web.Request) -> RouteAccess | None:
-    """The table's row for the route `request` matched (None: no route matched)."""
+    """The table's row for the route `request` matched (None: no route matched). HEAD is
+    GET's row: its status alone would tell whether a record exists."""
     info = request.match_info.route.resource
-    return None if info is None else TABLE.get((request.method, info.canonical))
+    method = "GET" if request.method == "HEAD" else request.method
+    return None if info is None else TABLE.get((method, info.canonical))

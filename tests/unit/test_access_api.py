@@ -144,6 +144,21 @@ def test_a_payment_is_read_by_its_parties_their_bank_and_auditors_only(world: An
         }  # fmt: skip
 
 
+def test_a_head_request_is_read_as_its_get(world: Any) -> None:
+    chain, ids = world
+
+    async def run() -> list[int]:
+        async with TestClient(TestServer(_app(chain))) as client:
+            path = f"/v1/payments/{ids['fuel-co']}"
+            statuses = []
+            for org in ("acme-steel", "fuel-co"):
+                response = await client.head(path, headers={"X-Test-Org": org})
+                statuses.append(response.status)
+            return statuses
+
+    assert asyncio.run(run()) == [404, 200]
+
+
 def test_what_a_caller_may_not_read_is_the_same_404_as_a_missing_thing(world: Any) -> None:
     chain, ids = world
     missing = "ab" * 32
