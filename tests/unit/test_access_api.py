@@ -326,3 +326,18 @@ def test_a_document_is_read_by_the_invoice_parties_and_grantees_only(world: Any)
         "acme-steel": 200, "bigauto": 200, None: 200,
         "ore-mining": 404, "audit-co": 404, "fuel-co": 404,  # no grant: share_document first
     }  # fmt: skip
+
+
+def test_only_the_creditor_uploads_a_document_and_a_non_reader_learns_nothing(world: Any) -> None:
+    chain, _ = world
+
+    async def run() -> list[tuple[int, Any]]:
+        async with TestClient(TestServer(_app(chain))) as client:
+            path = f"/v1/documents/{document('INV-1001').hex()}"
+            answers = []
+            for org in ("bigauto", "fuel-co"):
+                response = await client.put(path, json={}, headers={"X-Test-Org": org})
+                answers.append((response.status, (await response.json())["error"]["code"]))
+            return answers
+
+    assert asyncio.run(run()) == [(403, "NOT_ENTITLED"), (404, "NOT_FOUND")]
