@@ -67,6 +67,15 @@ def _story(chain: ContractChain) -> dict[str, Any]:
         ids[payee] = receipt.result["id"]
         ids[f"{payee}-tx"] = receipt.tx.hex()
         ids[f"{payee}-height"] = receipt.height
+    lock = {"currency": "CNY", "to": "fuel-co", "amount": 500, "condition": b"\x01" * 32,
+            "cancel_ms": chain.now_ms + HOUR_MS}  # fmt: skip
+    ids["escrow"] = chain.call("bigauto", "escrow", "create", lock)["id"]
+    window = {
+        "currency": "USD",
+        "participants": ["bank-a", "bank-b"],
+        "close_ms": chain.now_ms + HOUR_MS,
+    }
+    ids["window"] = chain.call("bank-a", "netting", "open", window)["id"]
     _regulator(chain, "cn-reg", "CN", {"orgs": ["fuel-co"]})
     _regulator(chain, "de-reg", "DE", {"jurisdictions": ["DE"]})
     return ids
@@ -341,3 +350,19 @@ def test_only_the_creditor_uploads_a_document_and_a_non_reader_learns_nothing(wo
             return answers
 
     assert asyncio.run(run()) == [(403, "NOT_ENTITLED"), (404, "NOT_FOUND")]
+
+
+def test_escrows_and_netting_windows_are_read_by_those_taking_part(world: Any) -> None:
+    chain, ids = world
+    escrow = f"/v1/escrows/{ids['escrow']}"
+    assert _statuses(chain, escrow, ["bigauto", "fuel-co", "bank-a", "acme-steel", "cn-reg"]) == {
+        "bigauto": 200, "fuel-co": 200, "bank-a": 200, "acme-steel": 404, "cn-reg": 200,
+    }  # fmt: skip
+    window = f"/v1/netting/{ids['window']}"
+    assert _statuses(chain, window, ["bank-a", "bank-b", "bank-c", "bigauto", "audit-co"]) == {
+        "bank-a": 200, "bank-b": 200, "bank-c": 404, "bigauto": 404, "audit-co": 200,
+    }  # fmt: skip
+    (_, theirs), (_, mine) = _get(
+        chain, [("acme-steel", "/v1/escrows?org=bigauto"), ("fuel-co", "/v1/escrows?org=bigauto")]
+    )
+    assert theirs["escrows"] == [] and [e["id"] for e in mine["escrows"]] == [ids["escrow"]]
