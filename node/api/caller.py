@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-CALLER_KEY = "tally.caller"
-
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -24,7 +22,9 @@ class Caller:
     role: str  # that key's role: "admin" | "operator" | "viewer"
 
 
+CALLER_KEY: web.RequestKey[Caller] = web.RequestKey("caller", Caller)
+
+
 def caller_of(request: web.Request) -> Caller | None:
     """The verified caller of `request`, or None while the API is open."""
-    found = request.get(CALLER_KEY)
-    return found if isinstance(found, Caller) else None
+    return request.get(CALLER_KEY)
