@@ -99,6 +99,7 @@ class _Core:
         self.reconnects = Reconnects(nodes, on_switch)
         self.page_limit = page_limit
         self.closed = False
+        self.live_node: str | None = None  # the node whose stream is open, while one is
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -205,7 +206,7 @@ class Subscription(_Core):
 
     def _session(self) -> Iterator[Event]:
         stream = self.client.open_stream(self.idle_timeout)
-        self._stream = stream
+        self._stream, self.live_node = stream, self.client.url
         try:
             if self.closed:
                 return
@@ -221,7 +222,7 @@ class Subscription(_Core):
                     yield event
                 self.reconnects.worked()
         finally:
-            self._stream = None
+            self._stream, self.live_node = None, None
             stream.close()
 
 
@@ -288,7 +289,7 @@ class AsyncSubscription(_Core):
 
     async def _session(self) -> AsyncIterator[Event]:
         async with self.client.open_stream(self.idle_timeout) as response:
-            self._response = response
+            self._response, self.live_node = response, self.client.url
             try:
                 async for earlier in self.backlog():
                     yield earlier
@@ -304,7 +305,7 @@ class AsyncSubscription(_Core):
                         yield event
                     self.reconnects.worked()
             finally:
-                self._response = None
+                self._response, self.live_node = None, None
 
 
 async def _messages(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[str, str]]:
