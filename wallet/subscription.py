@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -42,10 +43,6 @@ from wallet.checkpoint import (
 from wallet.errors import NODE_UNREACHABLE, ApiError
 from wallet.sse import STREAM_IDLE_S, STREAM_LOST, LiveStream, SseParser, live_event
 
-if TYPE_CHECKING:
-    from wallet.async_client import AsyncClient
-    from wallet.client import Client
-
 PAGE_LIMIT = 500  # events asked per page (the node also stops a page at its byte budget)
 FIRST_PAUSE_S = 0.1  # the pause before the second try in a row; the first is at once
 MAX_PAUSE_S = 2.0
@@ -53,6 +50,26 @@ RECONNECT = frozenset({NODE_UNREACHABLE, STREAM_LOST, EVENTS_MISSING})
 BUSY_STATUS = 503
 
 Notice = Callable[[str], None]
+
+
+class EventSource(Protocol):
+    """What `Subscription` needs of a client (`wallet.client.Client` has it)."""
+
+    url: str
+
+    def get_list(self, path: str, key: str) -> list[dict[str, Any]]: ...
+    def open_stream(self, idle_timeout: float = ...) -> LiveStream: ...
+
+
+class AsyncEventSource(Protocol):
+    """What `AsyncSubscription` needs of a client (`wallet.async_client.AsyncClient` has it)."""
+
+    url: str
+
+    async def get_list(self, path: str, key: str) -> list[dict[str, Any]]: ...
+    def open_stream(
+        self, idle_timeout: float = ...
+    ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]: ...
 
 
 def _quiet(_: str) -> None:
@@ -156,7 +173,7 @@ class Subscription(_Core):
 
     def __init__(
         self,
-        client: Client,
+        client: EventSource,
         after: Checkpoint | None = None,
         *,
         on_switch: Notice = _quiet,
@@ -194,6 +211,8 @@ class Subscription(_Core):
             if not fresh:
                 return
             for event in fresh:
+                if self.closed:
+                    return
                 self.take(event)
                 yield event
 
@@ -235,7 +254,7 @@ class AsyncSubscription(_Core):
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: AsyncEventSource,
         after: Checkpoint | None = None,
         *,
         nodes: Sequence[str] | None = None,
@@ -278,6 +297,8 @@ class AsyncSubscription(_Core):
             if not fresh:
                 return
             for event in fresh:
+                if self.closed:
+                    return
                 self.take(event)
                 yield event
 
