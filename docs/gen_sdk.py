@@ -24,6 +24,7 @@ MODULES = (
     "wallet.async_client",
     "wallet.async_results",
     "wallet.subscription",
+    "wallet.async_subscription",
     "wallet.checkpoint",
     "wallet.sse",
     "wallet.timeouts",

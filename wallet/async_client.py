@@ -27,6 +27,7 @@ from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
 from wallet import routes
 from wallet.async_results import AsyncTypedResults
+from wallet.async_subscription import AsyncSubscription, Notice
 from wallet.checkpoint import Checkpoint
 from wallet.client import DUPLICATE_TX
 from wallet.errors import (
@@ -40,7 +41,6 @@ from wallet.errors import (
 from wallet.retry import RetryPolicy, retry_after_seconds, retrying_async
 from wallet.signer import Signer
 from wallet.sse import NO_STREAM, STREAM_IDLE_S
-from wallet.subscription import AsyncSubscription, Notice
 from wallet.timeouts import MAX_POLL_S, POLL_MARGIN_S, commit_wait_ms, poll_ms, poll_seconds
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 from wallet.verified_state import (

@@ -1,5 +1,6 @@
 """A checkpointed subscription to the chain's committed events (issue 17), for the synchronous
-`Client` (`client.subscribe(after)`) and the `AsyncClient` (`client.subscribe(after, nodes=)`).
+`Client` (`client.subscribe(after)`) and, in wallet/async_subscription.py, the `AsyncClient`
+(`client.subscribe(after, nodes=)`).
 
 It delivers every committed event after the checkpoint exactly once, in order, with no hole,
 however often the connection breaks or the node goes down: each `Event` carries its
@@ -21,13 +22,9 @@ other.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
-
-import aiohttp
 
 from ledger.errors import TallyError
 from wallet import routes
@@ -41,7 +38,7 @@ from wallet.checkpoint import (
     fresh_events,
 )
 from wallet.errors import NODE_UNREACHABLE, ApiError
-from wallet.sse import STREAM_IDLE_S, STREAM_LOST, LiveStream, SseParser, live_event
+from wallet.sse import STREAM_IDLE_S, STREAM_LOST, LiveStream, live_event
 
 PAGE_LIMIT = 500  # events asked per page (the node also stops a page at its byte budget)
 FIRST_PAUSE_S = 0.1  # the pause before the second try in a row; the first is at once
@@ -61,18 +58,7 @@ class EventSource(Protocol):
     def open_stream(self, idle_timeout: float = ...) -> LiveStream: ...
 
 
-class AsyncEventSource(Protocol):
-    """What `AsyncSubscription` needs of a client (`wallet.async_client.AsyncClient` has it)."""
-
-    url: str
-
-    async def get_list(self, path: str, key: str) -> list[dict[str, Any]]: ...
-    def open_stream(
-        self, idle_timeout: float = ...
-    ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]: ...
-
-
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     pass
 
 
@@ -103,8 +89,9 @@ class Reconnects:
         return url, pause
 
 
-class _Core:
-    """What both drivers share: the cursor, the resume check and the node list."""
+class SubscriptionState:
+    """What the sync and the async subscription share: the cursor, the resume check, the node
+    list and the rules that place each page and stream message."""
 
     def __init__(
         self, after: Checkpoint | None, nodes: Sequence[str], on_switch: Notice, page_limit: int
@@ -123,18 +110,39 @@ class _Core:
         """The last event delivered (where a new subscription would resume)."""
         return self.cursor.checkpoint
 
-    def resume_path(self) -> str | None:
-        """The page that holds the checkpoint's own event, while it is not yet checked."""
-        if self.resume_checked:
-            return None
-        return routes.events(self.cursor.checkpoint.seq - 1, 1)
-
-    def check_resume(self, records: list[Any]) -> None:
-        check_resumed(self.cursor, records)
-        self.resume_checked = any(record.get("seq") == self.checkpoint.seq for record in records)
-
     def page_path(self) -> str:
-        return routes.events(self.cursor.checkpoint.seq, self.page_limit)
+        """The next page to ask for; until the checkpoint is checked on a node, from one event
+        before it, so the page shows the checkpoint's own event too."""
+        after = self.checkpoint.seq - (0 if self.resume_checked else 1)
+        return routes.events(after, self.page_limit)
+
+    def fresh_page(self, records: list[Any]) -> list[Event]:
+        """A page's events to deliver (none: caught up); CHECKPOINT_MISMATCH when the page
+        places the resumed checkpoint's event elsewhere, EVENTS_MISSING past a hole."""
+        if not self.resume_checked:
+            check_resumed(self.cursor, records)
+            self.resume_checked = any(
+                record.get("seq") == self.checkpoint.seq for record in records
+            )
+        return fresh_events(self.cursor, records)
+
+    def handing_out(self, fresh: list[Event]) -> Iterator[Event]:
+        """`fresh`'s events one by one, each taken by the cursor as it is handed out; stops
+        at `close()`."""
+        for event in fresh:
+            if self.closed:
+                return
+            self.take(event)
+            yield event
+
+    def recovery(self, error: TallyError, url: str) -> tuple[str, float] | None:
+        """After a session on `url` ended with `error`: the node for the next session and the
+        pause before it; None once closed; `error` raised again when it is final."""
+        if self.closed:
+            return None
+        if not reconnects(error):
+            raise error
+        return self.reconnects.after(url, error)
 
     def live(self, message: tuple[str, str]) -> tuple[Event | None, bool]:
         """A stream message's event to deliver (or None), and whether a catch-up must run first
@@ -161,7 +169,7 @@ class _Core:
         self.resume_checked = True
 
 
-class Subscription(_Core):
+class Subscription(SubscriptionState):
     """Every committed event after `after` (default: from the first), exactly once, in order,
     across reconnects and failover: iterate it (it runs until `close()`), or take `backlog()`.
 
@@ -176,7 +184,7 @@ class Subscription(_Core):
         client: EventSource,
         after: Checkpoint | None = None,
         *,
-        on_switch: Notice = _quiet,
+        on_switch: Notice = quiet,
         idle_timeout: float = STREAM_IDLE_S,
         page_limit: int = PAGE_LIMIT,
     ) -> None:
@@ -192,29 +200,20 @@ class Subscription(_Core):
             try:
                 yield from self._session()
             except (ApiError, TallyError) as error:
-                if self.closed:
+                step = self.recovery(error, self.client.url)
+                if step is None:
                     return
-                if not reconnects(error):
-                    raise
-                url, pause = self.reconnects.after(self.client.url, error)
-                self.client.url = url
+                self.client.url, pause = step
                 time.sleep(pause)
 
     def backlog(self) -> Iterator[Event]:
         """The events committed after the checkpoint until now, from pages only (a batch job
         that runs now and then); the client's retries and failover apply to each page."""
         while not self.closed:
-            path = self.resume_path()
-            if path is not None:
-                self.check_resume(self.client.get_list(path, "events"))
-            fresh = fresh_events(self.cursor, self.client.get_list(self.page_path(), "events"))
+            fresh = self.fresh_page(self.client.get_list(self.page_path(), "events"))
             if not fresh:
                 return
-            for event in fresh:
-                if self.closed:
-                    return
-                self.take(event)
-                yield event
+            yield from self.handing_out(fresh)
 
     def close(self) -> None:
         """End the iteration, from any thread: a reader waiting on the stream wakes at once."""
@@ -243,101 +242,3 @@ class Subscription(_Core):
         finally:
             self._stream, self.live_node = None, None
             stream.close()
-
-
-class AsyncSubscription(_Core):
-    """The same as `Subscription`, for the `AsyncClient`: `async for event in subscription`.
-
-    `nodes`: the consortium's node URLs to fail over to (default: the client's one); the
-    subscription points the client at the node it reads from.
-    """
-
-    def __init__(
-        self,
-        client: AsyncEventSource,
-        after: Checkpoint | None = None,
-        *,
-        nodes: Sequence[str] | None = None,
-        on_switch: Notice = _quiet,
-        idle_timeout: float = STREAM_IDLE_S,
-        page_limit: int = PAGE_LIMIT,
-    ) -> None:
-        super().__init__(after, nodes or (client.url,), on_switch, page_limit)
-        self.client = client
-        self.idle_timeout = idle_timeout
-        self._response: aiohttp.ClientResponse | None = None
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[Event]:
-        if self.client.url not in self.reconnects.nodes:
-            self.client.url = self.reconnects.nodes[0]
-        while not self.closed:
-            try:
-                async for event in self._session():
-                    yield event
-            except (ApiError, TallyError) as error:
-                if self.closed:
-                    return
-                if not reconnects(error):
-                    raise
-                url, pause = self.reconnects.after(self.client.url, error)
-                self.client.url = url
-                await asyncio.sleep(pause)
-
-    async def backlog(self) -> AsyncIterator[Event]:
-        """The events committed after the checkpoint until now, from pages only."""
-        while not self.closed:
-            path = self.resume_path()
-            if path is not None:
-                self.check_resume(await self.client.get_list(path, "events"))
-            page = await self.client.get_list(self.page_path(), "events")
-            fresh = fresh_events(self.cursor, page)
-            if not fresh:
-                return
-            for event in fresh:
-                if self.closed:
-                    return
-                self.take(event)
-                yield event
-
-    def close(self) -> None:
-        """End the iteration: a reader waiting on the stream wakes at once."""
-        self.closed = True
-        if self._response is not None:
-            self._response.close()
-
-    async def _session(self) -> AsyncIterator[Event]:
-        async with self.client.open_stream(self.idle_timeout) as response:
-            self._response, self.live_node = response, self.client.url
-            try:
-                async for earlier in self.backlog():
-                    yield earlier
-                self.reconnects.worked()
-                async for message in _messages(response):
-                    event, behind = self.live(message)
-                    if event is None:
-                        continue
-                    if behind:
-                        async for missed in self.backlog():
-                            yield missed
-                    if self.deliverable(event):
-                        yield event
-                    self.reconnects.worked()
-            finally:
-                self._response, self.live_node = None, None
-
-
-async def _messages(response: aiohttp.ClientResponse) -> AsyncIterator[tuple[str, str]]:
-    """The SSE messages of an open stream; ApiError STREAM_LOST at its end, NODE_UNREACHABLE
-    when it breaks or goes silent past its read timeout."""
-    parser = SseParser()
-    try:
-        async for raw in response.content:
-            message = parser.feed(raw.decode("utf-8", "replace").rstrip("\r\n"))
-            if message is not None:
-                yield message
-    except (TimeoutError, aiohttp.ClientError, OSError) as error:
-        raise ApiError(NODE_UNREACHABLE, f"stream lost: {error!r}") from None
-    raise ApiError(STREAM_LOST, "the node ended the stream")

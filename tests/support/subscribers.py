@@ -15,10 +15,11 @@ from typing import Any
 
 from wallet import routes
 from wallet.async_client import AsyncClient
+from wallet.async_subscription import AsyncSubscription
 from wallet.checkpoint import Checkpoint, Event
 from wallet.client import Client
 from wallet.failover import FailoverClient
-from wallet.subscription import AsyncSubscription, Subscription
+from wallet.subscription import Subscription
 
 JOIN_S = 15.0
 

@@ -19,12 +19,13 @@ import pytest
 
 from ledger.errors import TallyError
 from wallet.async_client import AsyncClient
+from wallet.async_subscription import AsyncSubscription
 from wallet.checkpoint import Checkpoint, Cursor, Event, Placement, check_resumed, fresh_events
 from wallet.client import Client
 from wallet.errors import ApiError
 from wallet.failover import FailoverClient
 from wallet.sse import SseParser, live_event
-from wallet.subscription import AsyncSubscription, Reconnects, Subscription
+from wallet.subscription import Reconnects, Subscription
 
 
 def record(seq: int) -> dict[str, Any]:
