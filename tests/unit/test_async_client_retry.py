@@ -109,3 +109,25 @@ def test_the_timeout_model_keeps_each_poll_within_the_cap_and_the_request() -> N
     assert timeouts.poll_seconds(0.4, request_timeout=30) == 0.4
     assert timeouts.poll_seconds(-1) == 0
     assert timeouts.commit_wait_ms(600) == MAX_WAIT_MS and timeouts.commit_wait_ms(1) == 500
+
+
+def test_a_node_without_a_stream_is_told_apart_from_one_that_is_down(
+    node: tuple[str, Script],
+) -> None:
+    """`stream()` (the explorer's live view) says NO_STREAM for any answer that is not an event
+    stream, and NODE_UNREACHABLE when nothing answers."""
+    url, script = node
+
+    async def first_line(client: AsyncClient) -> str:
+        async for line in client.stream():
+            return line
+        return ""
+
+    for answer in [(404, {}, {"error": {"code": "NOT_FOUND", "message": "no"}}), STATUS]:
+        script.answers = [answer]
+        with pytest.raises(ApiError) as missing:
+            run(AsyncClient(url), first_line)
+        assert missing.value.code == "NO_STREAM"
+    with pytest.raises(ApiError) as down:
+        run(AsyncClient("http://127.0.0.1:9"), first_line)
+    assert down.value.code == "NODE_UNREACHABLE"
