@@ -69,18 +69,27 @@ def reconnects(error: TallyError) -> bool:
 
 class Reconnects:
     """Which node the next session uses, and the pause before it: none after a session that
-    delivered or caught up, then doubling from FIRST_PAUSE_S up to MAX_PAUSE_S."""
+    delivered or caught up, then doubling from FIRST_PAUSE_S up to MAX_PAUSE_S. Every node
+    lacking the next event (EVENTS_MISSING from each in turn, as when all joined by snapshot)
+    is final: no later try can find it."""
 
     def __init__(self, nodes: Sequence[str], on_switch: Notice) -> None:
         self.nodes = tuple(url.rstrip("/") for url in nodes)
         self.on_switch = on_switch
         self.pause = 0.0
+        self.missing = 0  # sessions in a row that ended with EVENTS_MISSING
 
     def worked(self) -> None:
         self.pause = 0.0
+        self.missing = 0
 
     def after(self, failed_url: str, error: TallyError) -> tuple[str, float]:
-        """The node to use after a session on `failed_url` ended with `error`, and the pause."""
+        """The node to use after a session on `failed_url` ended with `error`, and the pause;
+        `error` raised again once every node has answered EVENTS_MISSING."""
+        if error.code == EVENTS_MISSING:
+            self.missing += 1
+            if self.missing >= len(self.nodes):
+                raise error
         here = self.nodes.index(failed_url) if failed_url in self.nodes else -1
         url = self.nodes[(here + 1) % len(self.nodes)]
         self.on_switch(f"events from {failed_url}: {error.code} ({error}); reading from {url}")
@@ -154,10 +163,10 @@ class SubscriptionState:
 
     def deliverable(self, event: Event) -> bool:
         """After any catch-up: True to deliver `event` (the cursor takes it), False to skip it;
-        ApiError EVENTS_MISSING when the pages of the node in use did not reach it."""
+        ApiError STREAM_LOST when the pages did not reach it (start the session again)."""
         placement = self.cursor.place(event)
-        if placement is Placement.AHEAD:
-            raise ApiError(EVENTS_MISSING, f"no event {self.checkpoint.seq + 1} before {event.seq}")
+        if placement is Placement.AHEAD:  # the pages came from a node behind this stream's
+            raise ApiError(STREAM_LOST, f"the pages stop before {event.seq}; reconnecting")
         if placement is Placement.NEXT:
             self.take(event)
             return True

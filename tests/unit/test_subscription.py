@@ -245,6 +245,18 @@ def test_a_node_without_the_events_sends_the_subscription_to_the_next(
     assert client.url == second_url and "EVENTS_MISSING" in heard[0]
 
 
+def test_events_no_node_holds_are_reported_not_awaited_for_ever(
+    nodes: list[tuple[str, Node]],
+) -> None:
+    (first_url, first), (second_url, second) = nodes
+    for node in (first, second):
+        node.events, node.lowest = 9, 6  # both joined by snapshot past event 5
+    client = FailoverClient([first_url, second_url])
+    with pytest.raises(TallyError) as missing:
+        next(iter(Subscription(client, Event.of(record(2)).checkpoint)))
+    assert missing.value.code == "EVENTS_MISSING"
+
+
 def test_a_refused_stream_is_raised_not_retried(nodes: list[tuple[str, Node]]) -> None:
     (url, node), _ = nodes
     node.refuse_stream = 401
