@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts import holds, membership, netting
+from contracts import holds, membership, netting, reader_scope
 from contracts.amounts import add
 from contracts.args import (
     any_map,
@@ -42,6 +42,7 @@ ACTIONS = (
     "suspend_org",
     "cancel_netting",
     *membership.ACTIONS,
+    *reader_scope.ACTIONS,
 )
 DAY_MS = 86_400_000
 DEFAULT_TTL_MS = 7 * DAY_MS
@@ -102,6 +103,7 @@ _SCHEMAS: dict[str, dict[str, tuple[Any, bool, Any]]] = {
     },
     "cancel_netting": {"window": (hex_id, True, None)},
     **membership.SCHEMAS,
+    **reader_scope.SCHEMAS,
 }
 
 
@@ -128,6 +130,7 @@ def check_params(action: str, params: dict[str, Any]) -> dict[str, Any]:
             "a new organization needs an admin key",
         )
     membership.check_params(action, clean)
+    reader_scope.check_params(action, clean)
     return clean
 
 
@@ -141,6 +144,9 @@ def _apply(ctx: Context, action: str, params: dict[str, Any]) -> None:
         return
     if action in membership.ACTIONS:
         membership.apply_change(ctx, action, params)
+        return
+    if action in reader_scope.ACTIONS:
+        reader_scope.apply_change(ctx, action, params)
         return
     record = get_org(ctx, params["org"])
     if action == "set_kyc":

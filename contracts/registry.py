@@ -24,6 +24,8 @@ from ledger.genesis import DEFAULT_PARAMS, KEY_ROLES, Genesis
 
 ORG_PREFIX = "reg/org/"
 CURRENCY_PREFIX = "reg/cur/"
+KEY_PREFIX = "reg/key/"  # reg/key/<hex> -> {org, role}
+BANKS_KEY = "reg/banks"
 CONTRACT_PARAMS = ("receivable_grace_days",)  # the genesis params contracts read
 
 
@@ -69,7 +71,7 @@ def require_active(ctx: Context, org: str) -> Mapping[str, Any]:
 
 
 def bank_ids(ctx: Context) -> list[str]:
-    return list(ctx.get("reg/banks", []))
+    return list(ctx.get(BANKS_KEY, []))
 
 
 def genesis_state(genesis: Genesis) -> dict[str, Any]:
@@ -95,7 +97,7 @@ def genesis_state(genesis: Genesis) -> dict[str, Any]:
             "decimals": cur.decimals,
             "issuers": list(cur.issuers),
         }
-    writes["reg/banks"] = sorted(org.id for org in genesis.orgs if org.kind == "bank")
+    writes[BANKS_KEY] = sorted(org.id for org in genesis.orgs if org.kind == "bank")
     for name in CONTRACT_PARAMS:
         if genesis.params[name] != DEFAULT_PARAMS[name]:
             writes[param_key(name)] = genesis.params[name]

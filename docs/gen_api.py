@@ -4,9 +4,10 @@
     .venv/bin/python docs/gen_api.py --node http://127.0.0.1:8700
 
 Routes, parameters and documented statuses come from the node itself, so the page describes
-what runs. Error codes are gathered from the API's source (`bad_request("CODE", ...)`,
-`HttpError(status, "CODE", ...)`) and the mempool's entry checks, since OpenAPI has no place
-for them.
+what runs; who reads what is rendered from the read policy's own table
+(node/api/access_policy.py), the one the node applies. Error codes are gathered from the API's
+source (`bad_request("CODE", ...)`, `HttpError(status, "CODE", ...)`) and the mempool's entry
+checks, since OpenAPI has no place for them.
 """
 
 from __future__ import annotations
@@ -146,10 +147,59 @@ def render_errors() -> str:
     return "\n".join(lines)
 
 
+ACCESS = """## Access: who reads what
+
+In `members` mode every request is signed by a key registered to an organization (DESIGN.md §9),
+and what the caller reads follows its organization. It reads a record that concerns it: its own
+balances and registry record; the receivables of an invoice family it is a party to (creditor,
+debtor, any holder of a piece now or before, a bank that financed or offered to finance a piece,
+an organization the document was shared with); payments where it is payer, payee, FX dealer or
+the bank servicing either party's account; the netting windows it opened or takes part in;
+escrows it is party to; governance proposals if it is a bank (banks vote) or the proposal names
+it. Quotes, the directory of organizations and keys, currencies, the validator set, block
+headers, tx ids and commit certificates are every member's, so proofs verify for everyone; a
+tx's body, receipt and events only for those it concerns (its signer's organization and those
+its events concern).
+
+A bank reads what its customers' money does in the currencies it services (it issues the
+deposit token: the pacs.008's DbtrAgt/CdtrAgt): their balances, payments, escrows and cash
+movements in that currency, and its own statement with every customer account on it. It does
+not read its customers' receivables (unless it finances them, is offered them or is shared the
+document), their registry records, or their balances in another bank's currency.
+
+Auditors and regulators read everything, unless governance scoped them
+(`registry.propose` action `scope_reader`, [contracts.md](contracts.md)): then only what
+concerns one of the scoped organizations or an organization of a scoped jurisdiction. Invoice
+documents are the exception: they are read by the invoice's creditor, debtor and those it was
+shared with, auditors included only when shared with.
+
+What a caller may not read answers 404 `NOT_FOUND`, with the very words the route uses for a
+missing one (`GET /v1/txs/{id}` answers an unknown tx), so a 404 never says that something
+exists. Listings are filtered row by row, never refused whole: a page may hold fewer rows than
+`limit` while `next` goes on. With the API `open` (development only) every caller reads
+everything, as in the first release.
+
+"""
+
+
+def render_access() -> str:
+    """The read policy's table, route by route, as node/api/access_policy.py holds it."""
+    sys.path.insert(0, str(ROOT))
+    from node.api.access_policy import FORMS, KINDS, ROUTES
+
+    lines = [ACCESS.rstrip(), "", "| method | path | who reads | how |", "|---|---|---|---|"]
+    for row in sorted(ROUTES, key=lambda r: (r.path, r.method)):
+        how = FORMS[row.form] + (f"; {row.note}" if row.note else "")
+        who = _cell(KINDS[row.kind].who)
+        lines.append(f"| {row.method} | `{row.path}` | {who} | {_cell(how)} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(spec: dict[str, Any]) -> str:
     info = spec.get("info", {})
     title = f"OpenAPI {spec.get('openapi', '?')}, {info.get('title', '')} v{info.get('version')}"
-    return HEADER + f"Source: {title}.\n\n" + render_routes(spec) + "\n" + render_errors()
+    parts = [render_routes(spec), render_access(), render_errors()]
+    return HEADER + f"Source: {title}.\n\n" + "\n".join(parts)
 
 
 def main() -> None:

@@ -60,10 +60,16 @@ class Directory:
 
     def agent_of(self, org_id: str, code: str) -> str:
         """The bank that holds `org_id`'s money in `code`: itself, or the currency's issuer."""
-        if self.org(org_id).get("kind") == "bank":
-            return org_id
-        issuers = sorted(self.currencies[code].get("issuers") or [org_id])
-        return str(issuers[0])
+        issuers = self.currencies[code].get("issuers") or []
+        return account_servicer(org_id, self.org(org_id).get("kind"), issuers)
+
+
+def account_servicer(org_id: str, kind: str | None, issuers: list[str]) -> str:
+    """The bank that holds an organization's money in a currency with `issuers`: a bank is its
+    own; anyone else's is the currency's first issuer (by id)."""
+    if kind == "bank" or not issuers:
+        return org_id
+    return str(sorted(issuers)[0])
 
 
 # -- formatting ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ledger.errors import TallyError
 from node.api import (
+    access_check,
     blocks,
     chain,
     documents,
@@ -100,7 +101,8 @@ ROUTE_MODULES = (
 
 def make_app(handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
     app = web.Application(
-        middlewares=[track_requests, error_middleware, syncing_gate],
+        # read_policy last: it reads the Caller that the signature check stores (DESIGN.md §9)
+        middlewares=[track_requests, error_middleware, syncing_gate, access_check.read_policy],
         client_max_size=limits.max_body_bytes,
     )
     app[NODE] = handle

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ledger.chain import ChainStore
+from node.api.access_check import RowFilter, row_filter
 from node.api.context import store
 from node.api.forms import block_json
 from node.api.params import query_int
@@ -100,11 +101,14 @@ async def get_block(request: web.Request) -> web.Response:
     return json_body_response(body)
 
 
-def events_page(chain: ChainStore, after: int, limit: int, budget: int) -> bytes:
+def events_page(
+    chain: ChainStore, after: int, limit: int, budget: int, keep: RowFilter | None = None
+) -> bytes:
+    """`limit` events after `after`, those `keep` leaves out left out (`next` passes them)."""
     page = Page(budget)
     following = after
     for record in chain.events(after, limit):
-        if not page.add(record):
+        if (keep is None or keep(record)) and not page.add(record):
             break
         following = record["seq"]
     return page.body("events", {"next": following})
@@ -114,7 +118,8 @@ async def get_events(request: web.Request) -> web.Response:
     after = query_int(request, "after", 0, 0, MAX_HEIGHT)
     limit = query_int(request, "limit", 100, 1, MAX_EVENTS_PER_PAGE)
     budget = limits(request).answer_max_bytes
-    body = await offload(request, events_page, store(request), after, limit, budget)
+    keep = row_filter(request)
+    body = await offload(request, events_page, store(request), after, limit, budget, keep)
     return json_body_response(body)
 
 

@@ -11,7 +11,7 @@ from ledger.chain import ChainStore
 from ledger.merkle import audit_path
 from ledger.types import Receipt, SignedTx
 from node.api.context import SPEC, node, store
-from node.api.forms import certificate_json, error_json, receipt_json, tx_json
+from node.api.forms import certificate_json, error_json, receipt_json, tx_json, unknown_tx
 from node.api.params import query_int, read_json, tx_id_param
 from node.api.reads import offload
 from node.api.responses import (
@@ -180,10 +180,7 @@ async def get_tx(request: web.Request) -> web.Response:
             answer = await offload(request, committed_tx, chain, tx_id)
     if answer is not None:
         return json_body_response(answer)
-    # 404, with the status field too, so clients reading either one understand.
-    error = {"code": "NOT_FOUND", "message": "no such tx (pending or committed)"}
-    body = {"id": tx_id, "status": "unknown", "tx": None, "receipt": None, "error": error}
-    return json_response(body, status=404)
+    return unknown_tx(tx_id)
 
 
 def proof_of(chain: ChainStore, tx_id: bytes) -> bytes:

@@ -8,10 +8,11 @@ registered to it. The node never sees a data key or the plaintext. Envelopes are
 root covers them, snapshot sync does not carry them, and each node keeps what was uploaded to
 it (docs/receivables.md).
 
-Access (issue 15, RFC 9421 signed requests) plugs in at `caller_org`: today it answers None
-(every caller, as every other route); once requests are signed it answers the caller's
-organization, and then `GET` answers 404 to a non-reader and only the caller's wrapped keys,
-`PUT` is the creditor's alone and `POST .../keys` the creditor's or a granting reader's.
+Access (DESIGN.md §9): `caller_org` is the organization that signed the request (None while the
+API is open). The read policy's table (node/api/access_policy.py) answers 404 to an organization
+that is not a reader before these handlers run; `GET` then gives a reader only its own wrapped
+keys, `PUT` is the creditor's alone and `POST .../keys` the creditor's or a granting reader's
+(403 NOT_ENTITLED to another reader).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ledger.documents import (
     envelope_from_value,
     wrapped_keys_from_values,
 )
+from node.api.caller import caller_of
 from node.api.context import store
 from node.api.params import hex_id, read_json
 from node.api.reads import limits
@@ -40,22 +42,30 @@ _HEX_FIELDS = ("ciphertext", "nonce", "public", "sealed")
 
 
 def caller_org(request: web.Request) -> str | None:
-    """The organization that signed the request; None while the API is open (the hook where
-    issue 15's access check lands)."""
-    return None
+    """The organization that signed the request; None while the API is open."""
+    caller = caller_of(request)
+    return None if caller is None else caller.org
 
 
 def _doc_hash(request: web.Request) -> bytes:
     return bytes.fromhex(hex_id(request.match_info["doc_hash"], "document"))
 
 
-def _access(chain: ChainStore, doc_hash: bytes, caller: str | None) -> DocumentAccess:
-    """The invoice behind `doc_hash` and its readers; 404 if none, or if the caller is known
-    and is not a reader (never a hint that the document exists)."""
+def _access(chain: ChainStore, doc_hash: bytes) -> DocumentAccess:
+    """The invoice behind `doc_hash` and its readers; 404 if none (a non-reader got the same
+    404 from the read policy already: never a hint that the document exists)."""
     access = document_access(chain, doc_hash)
-    if access is None or (caller is not None and caller not in access.readers()):
+    if access is None:
         raise not_found("document")
     return access
+
+
+def _may_write(access: DocumentAccess, caller: str | None, granting: bool) -> None:
+    """The envelope is the creditor's to upload; wrapped keys are added by the creditor or (with
+    `granting`) an organization that shared the document (403 NOT_ENTITLED otherwise)."""
+    writers = {access.creditor} | ({g["by"] for g in access.shared} if granting else set())
+    if caller is not None and caller not in writers:
+        raise HttpError(403, "NOT_ENTITLED", f"{caller} cannot change this document's envelope")
 
 
 def _from_hex(value: Any) -> Any:
@@ -107,7 +117,8 @@ def envelope_json(envelope: Envelope) -> dict[str, Any]:
 async def put_document(request: web.Request) -> web.Response:
     chain = store(request)
     doc_hash = _doc_hash(request)
-    access = _access(chain, doc_hash, caller_org(request))
+    access = _access(chain, doc_hash)
+    _may_write(access, caller_org(request), granting=False)
     body = _from_hex(await read_json(request, MAX_BODY_VALUES))
     if not isinstance(body, dict):
         raise bad_request("BAD_ENVELOPE", "the body is {nonce, ciphertext, keys}")
@@ -128,7 +139,8 @@ async def put_document(request: web.Request) -> web.Response:
 async def post_keys(request: web.Request) -> web.Response:
     chain = store(request)
     doc_hash = _doc_hash(request)
-    access = _access(chain, doc_hash, caller_org(request))
+    access = _access(chain, doc_hash)
+    _may_write(access, caller_org(request), granting=True)
     body = _from_hex(await read_json(request, MAX_BODY_VALUES))
     if not isinstance(body, dict) or set(body) != {"keys"}:
         raise bad_request("BAD_ENVELOPE", "the body is {keys: [{org, public, sealed}]}")
@@ -156,7 +168,7 @@ async def get_document(request: web.Request) -> web.Response:
     chain = store(request)
     doc_hash = _doc_hash(request)
     caller = caller_org(request)
-    access = _access(chain, doc_hash, caller)
+    access = _access(chain, doc_hash)
     raw = chain.document(doc_hash)
     if raw is None:
         raise not_found("document envelope")
@@ -169,7 +181,7 @@ async def get_document(request: web.Request) -> web.Response:
 async def get_access(request: web.Request) -> web.Response:
     chain = store(request)
     doc_hash = _doc_hash(request)
-    access = _access(chain, doc_hash, caller_org(request))
+    access = _access(chain, doc_hash)
     raw = chain.document(doc_hash)
     stored = None if raw is None else list(Envelope.decode(raw).orgs())
     return json_response({**access.to_json(), "stored_for": stored})

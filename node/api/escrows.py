@@ -14,10 +14,10 @@ from aiohttp import web
 from contracts import escrow_queries
 from contracts.escrow_records import CANCELLED, OPEN, RELEASED
 from ledger.chain import ChainStore
+from node.api.access_check import read_listing
 from node.api.context import store
 from node.api.openapi import route_parameter as _p
 from node.api.params import hex_id, query_int
-from node.api.reads import offload
 from node.api.responses import bad_request, json_response, not_found
 
 MAX_LIMIT = 200
@@ -53,7 +53,9 @@ async def list_escrows(request: web.Request) -> web.Response:
     if cursor is not None and not _CURSOR.match(cursor):
         raise bad_request("BAD_QUERY", "cursor is malformed")
     limit = query_int(request, "limit", 50, 1, MAX_LIMIT)
-    answer = await offload(request, _escrows_answer, store(request), org, status, cursor, limit)
+    chain = store(request)
+    listed = _escrows_answer
+    answer = await read_listing(request, "escrows", listed, chain, org, status, cursor, limit)
     return json_response(answer)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiohttp import web
+
 from ledger.types import Block, Certificate, ErrorInfo, Receipt, SignedTx
-from node.api.responses import to_json
+from node.api.responses import json_response, to_json
 
 
 def error_json(error: ErrorInfo | None) -> dict[str, Any] | None:
@@ -39,3 +41,11 @@ def block_json(block: Block, certificate: Certificate | None) -> dict[str, Any]:
         "txs": tx_ids,
         "certificate": certificate_json(certificate),
     }
+
+
+def unknown_tx(tx_id: bytes) -> web.Response:
+    """`GET /v1/txs/{id}`'s 404, with the status field too, so clients reading either one
+    understand; also what a caller not entitled to the tx gets (node/api/access_policy.py)."""
+    error = {"code": "NOT_FOUND", "message": "no such tx (pending or committed)"}
+    body = {"id": tx_id, "status": "unknown", "tx": None, "receipt": None, "error": error}
+    return json_response(body, status=404)

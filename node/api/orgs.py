@@ -9,9 +9,9 @@ from aiohttp import web
 from contracts import queries
 from ledger.chain import ChainStore
 from ledger.membership import quorum_of
+from node.api.access_check import read_listing
 from node.api.context import node, store
 from node.api.params import query_int
-from node.api.reads import offload
 from node.api.responses import json_response, not_found, to_json
 
 
@@ -34,7 +34,8 @@ def _orgs_page(chain: ChainStore, codes: list[str], after: str, limit: int) -> d
 async def get_orgs(request: web.Request) -> web.Response:
     after = request.query.get("after", "")
     limit = query_int(request, "limit", 100, 1, 500)
-    page = await offload(request, _orgs_page, store(request), _codes(request), after, limit)
+    codes = _codes(request)
+    page = await read_listing(request, "orgs", _orgs_page, store(request), codes, after, limit)
     return json_response(page)
 
 

@@ -20,6 +20,7 @@ from contracts.exports.pacs009 import NoCover, pacs009_cover
 from contracts.payment_index import UetrIndex
 from contracts.statements import statement_banks
 from ledger.chain import ChainStore
+from node.api.access_check import read_listing
 from node.api.context import store
 from node.api.openapi import route_parameter as _p
 from node.api.params import hex_id, query_int
@@ -100,7 +101,8 @@ def _by_uetr(chain: ChainStore, value: str) -> dict[str, Any]:
 async def list_payments(request: web.Request) -> web.Response:
     found = _query(request, "uetr", _UETR)
     if found is not None:
-        return json_response(await offload(request, _by_uetr, store(request), found))
+        answer = await read_listing(request, "payments", _by_uetr, store(request), found)
+        return json_response(answer)
     org = _query(request, "org", _ORG)
     if org is None:
         raise bad_request("BAD_QUERY", "say whose payments: ?org=ORG, or which: ?uetr=UETR")
@@ -109,7 +111,9 @@ async def list_payments(request: web.Request) -> web.Response:
         raise bad_request("BAD_QUERY", f"role must be one of {', '.join(ROLES)}")
     cursor = _query(request, "cursor", _CURSOR)
     limit = query_int(request, "limit", 50, 1, MAX_LIMIT)
-    answer = await offload(request, _payments_answer, store(request), org, role, cursor, limit)
+    chain = store(request)
+    listed = _payments_answer
+    answer = await read_listing(request, "payments", listed, chain, org, role, cursor, limit)
     return json_response(answer)
 
 
@@ -206,6 +210,10 @@ async def get_window_iso(request: web.Request) -> web.Response:
 # -- governance ------------------------------------------------------------------------------
 
 
+def _proposals(chain: ChainStore, now: int, status: str | None, limit: int) -> dict[str, Any]:
+    return {"proposals": queries.proposals(chain, now, status, limit)}
+
+
 async def list_proposals(request: web.Request) -> web.Response:
     chain = store(request)
     status = request.query.get("status")
@@ -213,8 +221,8 @@ async def list_proposals(request: web.Request) -> web.Response:
         raise bad_request("BAD_QUERY", "status must be open or passed")
     limit = query_int(request, "limit", 100, 1, 1000)
     now = chain.tip().time_ms
-    proposals = await offload(request, queries.proposals, chain, now, status, limit)
-    return json_response({"proposals": proposals})
+    answer = await read_listing(request, "proposals", _proposals, chain, now, status, limit)
+    return json_response(answer)
 
 
 async def get_proposal(request: web.Request) -> web.Response:

@@ -15,6 +15,9 @@ from typing import Any
 from aiohttp import web
 
 from ledger.chain import ChainStore
+from ledger.merkle import leaf_hash
+from ledger.types import SignedTx
+from node.api.access_check import RowFilter, row_filter
 from node.api.context import node, store
 from node.api.params import query_int
 from node.api.reads import Page, limits, offload
@@ -36,27 +39,43 @@ def _height(request: web.Request) -> int:
     return int(raw)
 
 
-def raw_block(chain: ChainStore, height: int) -> dict[str, Any] | None:
-    """Block `height` as encodings: what a verifier needs to recompute every root."""
+def raw_block(
+    chain: ChainStore, height: int, keep: RowFilter | None = None
+) -> dict[str, Any] | None:
+    """Block `height` as encodings: what a verifier needs to recompute every root. A tx (and
+    its receipt) that `keep` leaves out is null, and the RFC 6962 leaf hashes of every tx and
+    receipt come beside them, so the roots still recompute (docs/api.md, access)."""
     block = chain.block(height)
     certificate = chain.certificate(height)
     if block is None or certificate is None:
         return None
-    return {
+    receipts = chain.receipts(height)
+    answer: dict[str, Any] = {
         "height": height,
         "hash": block.header.hash().hex(),
         "header": block.header.encode().hex(),
         "txs": [raw.hex() for raw in block.txs],
-        "receipts": [receipt.encode().hex() for receipt in chain.receipts(height)],
+        "receipts": [receipt.encode().hex() for receipt in receipts],
         "certificate": {
             name: value.hex() if isinstance(value, bytes) else value
             for name, value in certificate.to_value().items()
         },
     }
+    if keep is None or keep.everything:
+        return answer
+    pairs = zip(block.txs, receipts, strict=True)
+    shown = [keep((SignedTx.decode(raw), receipt)) for raw, receipt in pairs]
+    if all(shown):
+        return answer
+    for name in ("txs", "receipts"):
+        encodings = answer[name]
+        answer[name[:-1] + "_leaves"] = [leaf_hash(bytes.fromhex(e)).hex() for e in encodings]
+        answer[name] = [e if ok else None for e, ok in zip(encodings, shown, strict=True)]
+    return answer
 
 
-def one_raw_block(chain: ChainStore, height: int) -> bytes:
-    answer = raw_block(chain, height)
+def one_raw_block(chain: ChainStore, height: int, keep: RowFilter | None = None) -> bytes:
+    answer = raw_block(chain, height, keep)
     if answer is None:
         raise not_found(f"block {height}")
     return encode_json(answer)
@@ -64,16 +83,19 @@ def one_raw_block(chain: ChainStore, height: int) -> bytes:
 
 async def get_raw_block(request: web.Request) -> web.Response:
     height = _height(request)
-    return json_body_response(await offload(request, one_raw_block, store(request), height))
+    keep = row_filter(request)
+    return json_body_response(await offload(request, one_raw_block, store(request), height, keep))
 
 
-def raw_blocks_page(chain: ChainStore, start: int, limit: int, budget: int) -> bytes:
+def raw_blocks_page(
+    chain: ChainStore, start: int, limit: int, budget: int, keep: RowFilter | None = None
+) -> bytes:
     """`{"blocks", "next", "tip"}`: from `start`, at most `limit` blocks and `budget` bytes."""
     tip = chain.tip().height
     page = Page(budget)
     following = None
     for height in range(start, min(tip, start + limit - 1) + 1):
-        answer = raw_block(chain, height)
+        answer = raw_block(chain, height, keep)
         if answer is None:
             continue
         if not page.add(answer):
@@ -88,7 +110,8 @@ async def list_raw_blocks(request: web.Request) -> web.Response:
     start = query_int(request, "from", 1, 1, 2**63 - 1)
     limit = query_int(request, "limit", 20, 1, MAX_RANGE)
     budget = limits(request).answer_max_bytes
-    body = await offload(request, raw_blocks_page, store(request), start, limit, budget)
+    keep = row_filter(request)
+    body = await offload(request, raw_blocks_page, store(request), start, limit, budget, keep)
     return json_body_response(body)
 
 

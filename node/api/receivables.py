@@ -17,6 +17,7 @@ from aiohttp import web
 from contracts import receivables_queries as queries
 from contracts.receivables_state import INDEXES
 from ledger.chain import ChainStore
+from node.api.access_check import read_listing
 from node.api.context import store
 from node.api.openapi import route_parameter as _param
 from node.api.params import hex_id, query_int
@@ -95,7 +96,8 @@ async def list_receivables(request: web.Request) -> web.Response:
         if not 1 <= len(invoice_no) <= 64:
             raise bad_request("BAD_QUERY", "invoice must be 1 to 64 characters")
         numbered = queries.receivables_numbered
-        return json_response(await offload(request, numbered, chain, invoice_no, creditor, debtor))
+        answer = await read_listing(request, "items", numbered, chain, invoice_no, creditor, debtor)
+        return json_response(answer)
     given = [(name, query[name]) for name in INDEXES if name in query]
     if len(given) != 1:
         raise bad_request("BAD_QUERY", "give exactly one of holder, debtor, creditor or invoice")
@@ -103,7 +105,8 @@ async def list_receivables(request: web.Request) -> web.Response:
     _check_org(org, index)
     after = _check_id(query["after"], "cursor") if query.get("after") else None
     limit = query_int(request, "limit", 50, 1, MAX_LIMIT)
-    page = await offload(request, queries.receivables_page, chain, index, org, after, limit)
+    listed = queries.receivables_page
+    page = await read_listing(request, "items", listed, chain, index, org, after, limit)
     return json_response(page)
 
 

@@ -10,6 +10,7 @@ the next page is the answer's `next` (JSON) or its `Tally-Next-After` header (XM
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from contracts import queries
 from contracts.exports.camt import NoMovements, camt053, camt054
 from contracts.statements import Statement, StatementError, statement
 from ledger.chain import ChainStore
+from node.api.access_check import RowFilter, row_filter
 from node.api.context import store
 from node.api.openapi import route_parameter
 from node.api.payments import xml_response
@@ -53,16 +55,31 @@ def _params(request: web.Request) -> tuple[str, str, str, int | None, str]:
     return org, code, day, None if raw is None else int(raw), form
 
 
-def _read(chain: ChainStore, org: str, code: str, day: str, after: int | None) -> Statement:
+def _read(
+    chain: ChainStore, org: str, code: str, day: str, after: int | None, keep: RowFilter
+) -> Statement:
+    """The statement page, with only the accounts `keep` lets the caller read; with none
+    left, the 404 of an unknown bank (never a hint)."""
     try:
-        return statement(chain, org, code, day, after)
+        page = statement(chain, org, code, day, after)
     except StatementError as error:
         raise HttpError(_STATUS.get(error.code, 400), error.code, error.message) from None
+    if keep.everything:
+        return page
+    accounts = tuple(a for a in page.accounts if keep({"owner": a.owner, "bank": page.bank}))
+    if not accounts:
+        raise HttpError(404, "NOT_FOUND", f"no bank {org}")
+    return replace(page, accounts=accounts)
 
 
-def _answer(chain: ChainStore, params: tuple[str, str, str, int | None, str], notes: bool) -> Any:
+def _answer(
+    chain: ChainStore,
+    params: tuple[str, str, str, int | None, str],
+    notes: bool,
+    keep: RowFilter,
+) -> Any:
     org, code, day, after, form = params
-    page = _read(chain, org, code, day, after)
+    page = _read(chain, org, code, day, after, keep)
     if form == "json":
         return page.to_json()
     directory = queries.directory(chain)
@@ -76,7 +93,7 @@ def _answer(chain: ChainStore, params: tuple[str, str, str, int | None, str], no
 
 async def _serve(request: web.Request, notes: bool) -> web.Response:
     params = _params(request)
-    answer = await offload(request, _answer, store(request), params, notes)
+    answer = await offload(request, _answer, store(request), params, notes, row_filter(request))
     if isinstance(answer, dict):
         return json_response(answer)
     page, body = answer

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.api.access_check import RowFilter, row_filter
 from node.api.context import node
 from node.api.reads import Slots, limits
 from node.api.responses import busy, to_json
@@ -52,7 +53,8 @@ def stream_hub(request: web.Request) -> StreamHub:
     return hub
 
 
-def sse_lines(notice: CommittedNotice) -> bytes:
+def sse_lines(notice: CommittedNotice, keep: RowFilter | None = None) -> bytes:
+    """The block's summary, then each event record `keep` lets through (all without one)."""
     header = notice.block.header
     summary = {
         "height": header.height,
@@ -72,7 +74,8 @@ def sse_lines(notice: CommittedNotice) -> bytes:
                 "tx": receipt.tx,
                 "event": event,
             }
-            parts.append(f"event: event\ndata: {json.dumps(to_json(record))}\n\n")
+            if keep is None or keep(record):
+                parts.append(f"event: event\ndata: {json.dumps(to_json(record))}\n\n")
             seq += 1
     return "".join(parts).encode()
 
@@ -107,12 +110,21 @@ async def _serve(request: web.Request, hub: StreamHub) -> web.StreamResponse:
                     await response.write(b"event: overflow\ndata: {}\n\n")
                 break
             elif isinstance(notice, CommittedNotice):
-                await response.write(hub.encode(notice))
+                await response.write(await _encoded(request, hub, notice))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
         driver.outcomes.unsubscribe(queue)
     return response
+
+
+async def _encoded(request: web.Request, hub: StreamHub, notice: CommittedNotice) -> bytes:
+    """`notice` for this subscriber: shared by all who see every event; else filtered for it,
+    on a thread (looking up whom events concern reads records), with a fresh lookup per block."""
+    keep = row_filter(request)
+    if keep.everything:
+        return hub.encode(notice)
+    return await asyncio.get_running_loop().run_in_executor(None, sse_lines, notice, keep)
 
 
 _QUIET = object()  # nothing to send for HEARTBEAT_S

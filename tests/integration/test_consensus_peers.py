@@ -161,8 +161,14 @@ async def _impersonate_and_misbehave(net: dict[str, Any], genesis_path: str, nam
         for payload in bad * 20:
             network.broadcast(payload)
         network.broadcast(b"T" + os.urandom(20 * 1024 * 1024))  # over the nodes' frame limit
-        async with asyncio.timeout(30):
-            stats = await network.wait_until(lambda s: all(s.peers[i].disconnects for i in others))
+        try:
+            async with asyncio.timeout(30):
+                stats = await network.wait_until(
+                    lambda s: all(s.peers[i].disconnects for i in others)
+                )
+        except TimeoutError:  # seen once under load: say what each peer looked like
+            seen = {i: network.stats().peers[i] for i in others}
+            raise AssertionError(f"not every validator dropped the impersonator: {seen}") from None
         return sum(stats.peers[i].disconnects for i in others)
 
 

@@ -11,21 +11,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from contracts import queries
 from ledger import codec
 from ledger.chain import ChainStore
 from ledger.genesis import Genesis, genesis_from_value
 from ledger.state_keys import balance_key, piece_key
 from ledger.store import MemoryStore
 from node.api.app import make_app
-from node.api.context import NODE, STORE, NodeHandle
+from node.api.context import NODE, STORE
 from node.ops.devnet import make_devnet
-from node.runtime.admission import Signers
-from node.runtime.driver import Driver
 from node.runtime.executor import Executor
-from node.runtime.mempool import Mempool
-from node.runtime.metrics import Metrics
-from tests.support.solo import SoloReplica
+from tests.support.solo_node import solo_handle
 from wallet.async_client import AsyncClient
 from wallet.client import ApiError, Client
 from wallet.state_proofs import verify_state_proof
@@ -43,19 +38,9 @@ def _run(test: Check) -> None:
     async def main() -> None:
         store = ChainStore(MemoryStore())
         executor = Executor(store, GENESIS)
-        mempool = Mempool(
-            GENESIS,
-            lambda t: store.tx_location(t) is not None,
-            lambda: executor.tip.height,
-            signers=Signers(store.state_trusted, lambda: queries.active_org_count(store)),
-        )
-        validator = DEVNET.validators[0]
-        replica = SoloReplica(GENESIS.chain, validator.bls, 0, executor.tip.block_hash, 5)
-        driver = Driver(
-            replica, executor, mempool, store,
-            proposer=validator.ed25519.public, validator_count=1, metrics=Metrics(),
-        )  # fmt: skip
-        app = make_app(NodeHandle(validator.name, GENESIS, driver, driver.metrics, dict))
+        handle = solo_handle(store, executor, GENESIS, DEVNET.validators[0])
+        driver = handle.driver
+        app = make_app(handle)
         async with TestClient(TestServer(app)) as client:
             driver.start()
             try:
