@@ -25,7 +25,7 @@ class AsyncEventSource(Protocol):
 
     url: str
 
-    async def get_list(self, path: str, key: str) -> list[dict[str, Any]]: ...
+    async def get_record(self, path: str) -> dict[str, Any]: ...
     def open_stream(
         self, idle_timeout: float = ...
     ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]: ...
@@ -73,11 +73,12 @@ class AsyncSubscription(SubscriptionState):
     async def backlog(self) -> AsyncIterator[Event]:
         """The events committed after the checkpoint until now, from pages only."""
         while not self.closed:
-            fresh = self.fresh_page(await self.client.get_list(self.page_path(), "events"))
-            if not fresh:
-                return
-            for event in self.handing_out(fresh):
+            before = self.cursor.covered
+            fresh, upto = self.fresh_page(await self.client.get_record(self.page_path()))
+            for event in self.handing_out(fresh, upto):
                 yield event
+            if self.cursor.covered <= before:
+                return  # caught up
 
     def close(self) -> None:
         """End the iteration: a reader waiting on the stream wakes at once."""

@@ -8,8 +8,9 @@ numbers the same events the same way, since each executes the same blocks; `GET
 `seq` as it commits. So a consumer's position is the `seq` of the last event it handled: a
 `Checkpoint`, which also names that event's height and index so it can be checked on resume and
 read by people. `Cursor.place` decides, for each record that arrives from a page or the live
-stream, whether it is the next one (deliver), one already delivered (skip) or past a hole (fetch
-what lies between first). No I/O here; the drivers are in wallet/subscription.py.
+stream, whether it is the next one (deliver), one already delivered (skip) or past a gap (ask
+the pages what lies between first: events the caller may not read, or ones not yet paged).
+No I/O here; the drivers are in wallet/subscription.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ledger.errors import TallyError
 
 BAD_CHECKPOINT = "BAD_CHECKPOINT"  # a saved checkpoint that cannot be read
 BAD_EVENT = "BAD_EVENT"  # a node's event record without its seq, height, index or tx
-EVENTS_MISSING = "EVENTS_MISSING"  # a node that lacks events after the checkpoint (see below)
+HISTORY_ABSENT = "HISTORY_ABSENT"  # a node without the next event (below its snapshot): 410
 CHECKPOINT_MISMATCH = "CHECKPOINT_MISMATCH"  # the node's event at the checkpoint is another
 
 
@@ -91,34 +92,47 @@ class Event:
 
 
 class Placement(Enum):
-    NEXT = "next"  # the event after the checkpoint: deliver it
-    SEEN = "seen"  # at or before the checkpoint: delivered already, skip it
-    AHEAD = "ahead"  # past a hole: fetch the events in between first
+    NEXT = "next"  # the event right after what the cursor covers: deliver it
+    SEEN = "seen"  # within what the cursor covers: delivered already (or not for us), skip it
+    AHEAD = "ahead"  # past a gap: the pages say what lies between first
 
 
 @dataclass(slots=True)
 class Cursor:
-    """A consumer's checkpoint, advanced one event at a time.
+    """A consumer's place in the event log: `checkpoint`, the last event delivered, and
+    `covered`, the seq up to which every event the caller may read has been delivered.
 
-    Invariant: the events delivered so far are exactly seq 1..checkpoint.seq, in order (from a
-    resumed checkpoint: exactly checkpoint.seq+1.. onwards). `place` never lets an event in out
-    of turn, whatever order and repetition the pages and streams of several nodes bring.
+    `covered` runs ahead of the checkpoint when a page's `next` passes events the node's read
+    policy keeps from this caller (DESIGN.md §9): then the seq numbers a caller sees jump, and
+    only a page, which vouches for everything up to its `next`, can say a gap is no loss.
+    Invariant: the events delivered are exactly the readable ones with seq in (start,
+    covered], in order; nothing enters out of turn, whatever order and repetition the pages and
+    streams of several nodes bring.
     """
 
     checkpoint: Checkpoint
+    covered: int = -1  # (set from the checkpoint)
+
+    def __post_init__(self) -> None:
+        self.covered = max(self.covered, self.checkpoint.seq)
 
     def place(self, event: Event) -> Placement:
-        if event.seq <= self.checkpoint.seq:
+        if event.seq <= self.covered:
             return Placement.SEEN
-        if event.seq == self.checkpoint.seq + 1:
+        if event.seq == self.covered + 1:
             return Placement.NEXT
         return Placement.AHEAD
 
     def advance(self, event: Event) -> None:
-        """Take `event`, the NEXT one, as delivered."""
-        if self.place(event) is not Placement.NEXT:
-            raise ValueError(f"event {event.seq} is not the one after {self.checkpoint.seq}")
+        """Take `event` as delivered: the NEXT one, or one a page vouches for."""
+        if event.seq <= self.covered:
+            raise ValueError(f"event {event.seq} is within what is covered ({self.covered})")
         self.checkpoint = event.checkpoint
+        self.covered = event.seq
+
+    def cover(self, upto: int) -> None:
+        """A page said no readable event lies in (covered, upto] beyond those it gave."""
+        self.covered = max(self.covered, upto)
 
     def matches(self, event: Event) -> bool:
         """Whether `event`, the node's record at the checkpoint's seq, is the checkpoint's event
@@ -131,30 +145,33 @@ class Cursor:
 
 
 def fresh_events(cursor: Cursor, records: list[Any]) -> list[Event]:
-    """The events of a page of `GET /v1/events` to deliver, in order: those after the
-    checkpoint, which must follow it without a hole.
-
-    TallyError EVENTS_MISSING when the page skips past the next event: a node that joined by
-    snapshot (DESIGN.md §7) holds no events below its snapshot, so another node must serve them.
-    """
-    expected = cursor.checkpoint.seq + 1
+    """The events of a page of `GET /v1/events` to deliver, in order: those past what the cursor
+    covers. The seq numbers may jump (events the caller may not read are left out); a node
+    never steps over events it lacks (it answers 410 HISTORY_ABSENT instead). TallyError
+    BAD_EVENT for a page out of order."""
     fresh: list[Event] = []
+    last = cursor.covered
     for record in records:
         event = Event.of(record)
-        if event.seq < expected:
+        if event.seq <= cursor.covered:
             continue
-        if event.seq != expected:
-            raise TallyError(
-                EVENTS_MISSING,
-                f"the node has no event {expected} (its page goes on at {event.seq})",
-            )
+        if event.seq <= last:
+            raise TallyError(BAD_EVENT, f"the page is not in order at event {event.seq}")
         fresh.append(event)
-        expected += 1
+        last = event.seq
     return fresh
 
 
+def page_end(answer: dict[str, Any], fresh: list[Event], covered: int) -> int:
+    """How far a page vouches: its `next` (every readable event up to it is in the page), and
+    at least its last event."""
+    following = answer.get("next")
+    upto = following if type(following) is int else covered
+    return max(upto, fresh[-1].seq if fresh else covered)
+
+
 def check_resumed(cursor: Cursor, records: list[Any]) -> None:
-    """On resume, the node's page from `seq - 1` starts with the checkpoint's own event: same
+    """On resume, the node's page from `seq - 1` shows the checkpoint's own event: same
     height and index, or TallyError CHECKPOINT_MISMATCH (a checkpoint of another chain, or
     edited). A node that does not hold that event yet says nothing either way."""
     for record in records:

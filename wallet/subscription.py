@@ -29,13 +29,14 @@ from typing import Any, Protocol
 from ledger.errors import TallyError
 from wallet import routes
 from wallet.checkpoint import (
-    EVENTS_MISSING,
+    HISTORY_ABSENT,
     Checkpoint,
     Cursor,
     Event,
     Placement,
     check_resumed,
     fresh_events,
+    page_end,
 )
 from wallet.errors import NODE_UNREACHABLE, ApiError
 from wallet.sse import STREAM_IDLE_S, STREAM_LOST, LiveStream, live_event
@@ -43,7 +44,7 @@ from wallet.sse import STREAM_IDLE_S, STREAM_LOST, LiveStream, live_event
 PAGE_LIMIT = 500  # events asked per page (the node also stops a page at its byte budget)
 FIRST_PAUSE_S = 0.1  # the pause before the second try in a row; the first is at once
 MAX_PAUSE_S = 2.0
-RECONNECT = frozenset({NODE_UNREACHABLE, STREAM_LOST, EVENTS_MISSING})
+RECONNECT = frozenset({NODE_UNREACHABLE, STREAM_LOST, HISTORY_ABSENT})
 BUSY_STATUS = 503
 
 Notice = Callable[[str], None]
@@ -54,7 +55,7 @@ class EventSource(Protocol):
 
     url: str
 
-    def get_list(self, path: str, key: str) -> list[dict[str, Any]]: ...
+    def get_record(self, path: str) -> dict[str, Any]: ...
     def open_stream(self, idle_timeout: float = ...) -> LiveStream: ...
 
 
@@ -70,14 +71,14 @@ def reconnects(error: TallyError) -> bool:
 class Reconnects:
     """Which node the next session uses, and the pause before it: none after a session that
     delivered or caught up, then doubling from FIRST_PAUSE_S up to MAX_PAUSE_S. Every node
-    lacking the next event (EVENTS_MISSING from each in turn, as when all joined by snapshot)
+    lacking the next event (HISTORY_ABSENT from each in turn, as when all joined by snapshot)
     is final: no later try can find it."""
 
     def __init__(self, nodes: Sequence[str], on_switch: Notice) -> None:
         self.nodes = tuple(url.rstrip("/") for url in nodes)
         self.on_switch = on_switch
         self.pause = 0.0
-        self.missing = 0  # sessions in a row that ended with EVENTS_MISSING
+        self.missing = 0  # sessions in a row that ended with HISTORY_ABSENT
 
     def worked(self) -> None:
         self.pause = 0.0
@@ -85,8 +86,8 @@ class Reconnects:
 
     def after(self, failed_url: str, error: TallyError) -> tuple[str, float]:
         """The node to use after a session on `failed_url` ended with `error`, and the pause;
-        `error` raised again once every node has answered EVENTS_MISSING."""
-        if error.code == EVENTS_MISSING:
+        `error` raised again once every node has answered HISTORY_ABSENT."""
+        if error.code == HISTORY_ABSENT:
             self.missing += 1
             if self.missing >= len(self.nodes):
                 raise error
@@ -122,27 +123,30 @@ class SubscriptionState:
     def page_path(self) -> str:
         """The next page to ask for; until the checkpoint is checked on a node, from one event
         before it, so the page shows the checkpoint's own event too."""
-        after = self.checkpoint.seq - (0 if self.resume_checked else 1)
+        after = self.cursor.covered - (0 if self.resume_checked else 1)
         return routes.events(after, self.page_limit)
 
-    def fresh_page(self, records: list[Any]) -> list[Event]:
-        """A page's events to deliver (none: caught up); CHECKPOINT_MISMATCH when the page
-        places the resumed checkpoint's event elsewhere, EVENTS_MISSING past a hole."""
+    def fresh_page(self, answer: dict[str, Any]) -> tuple[list[Event], int]:
+        """A page's events to deliver, and how far the page vouches (its `next`);
+        CHECKPOINT_MISMATCH when it places the resumed checkpoint's event elsewhere."""
+        records = routes.listed(answer, "events", "/v1/events")
         if not self.resume_checked:
             check_resumed(self.cursor, records)
             self.resume_checked = any(
                 record.get("seq") == self.checkpoint.seq for record in records
             )
-        return fresh_events(self.cursor, records)
+        fresh = fresh_events(self.cursor, records)
+        return fresh, page_end(answer, fresh, self.cursor.covered)
 
-    def handing_out(self, fresh: list[Event]) -> Iterator[Event]:
-        """`fresh`'s events one by one, each taken by the cursor as it is handed out; stops
-        at `close()`."""
+    def handing_out(self, fresh: list[Event], upto: int) -> Iterator[Event]:
+        """`fresh`'s events one by one, each taken by the cursor as it is handed out, then the
+        page's reach (`upto`) covered; stops at `close()`."""
         for event in fresh:
             if self.closed:
                 return
             self.take(event)
             yield event
+        self.cursor.cover(upto)
 
     def recovery(self, error: TallyError, url: str) -> tuple[str, float] | None:
         """After a session on `url` ended with `error`: the node for the next session and the
@@ -163,7 +167,11 @@ class SubscriptionState:
 
     def deliverable(self, event: Event) -> bool:
         """After any catch-up: True to deliver `event` (the cursor takes it), False to skip it;
-        ApiError STREAM_LOST when the pages did not reach it (start the session again)."""
+        ApiError STREAM_LOST when the pages did not reach it (start the session again).
+
+        A stream event right after what is covered is delivered at once; one past a gap waits
+        for the pages (the gap may hold events the caller may not read, which only a page can
+        vouch for), which deliver it or cover it."""
         placement = self.cursor.place(event)
         if placement is Placement.AHEAD:  # the pages came from a node behind this stream's
             raise ApiError(STREAM_LOST, f"the pages stop before {event.seq}; reconnecting")
@@ -219,10 +227,11 @@ class Subscription(SubscriptionState):
         """The events committed after the checkpoint until now, from pages only (a batch job
         that runs now and then); the client's retries and failover apply to each page."""
         while not self.closed:
-            fresh = self.fresh_page(self.client.get_list(self.page_path(), "events"))
-            if not fresh:
-                return
-            yield from self.handing_out(fresh)
+            before = self.cursor.covered
+            fresh, upto = self.fresh_page(self.client.get_record(self.page_path()))
+            yield from self.handing_out(fresh, upto)
+            if self.cursor.covered <= before:
+                return  # caught up
 
     def close(self) -> None:
         """End the iteration, from any thread: a reader waiting on the stream wakes at once."""

@@ -66,23 +66,26 @@ def test_an_event_record_without_what_orders_it_is_refused() -> None:
         assert refused.value.code == "BAD_EVENT"
 
 
-def test_the_cursor_takes_only_the_next_event() -> None:
+def test_the_cursor_places_each_event_and_never_takes_one_twice() -> None:
     cursor = Cursor(Checkpoint(2, 1, 0))
     assert [cursor.place(Event.of(record(n))) for n in (1, 2, 3, 4)] == [
         Placement.SEEN, Placement.SEEN, Placement.NEXT, Placement.AHEAD,
     ]  # fmt: skip
     with pytest.raises(ValueError):
-        cursor.advance(Event.of(record(4)))
+        cursor.advance(Event.of(record(2)))  # delivered already
     cursor.advance(Event.of(record(3)))
-    assert cursor.checkpoint == Checkpoint(3, 1, 1)
+    assert cursor.checkpoint == Checkpoint(3, 1, 1) and cursor.covered == 3
 
 
-def test_a_page_skips_what_was_delivered_and_refuses_a_hole() -> None:
+def test_a_page_skips_what_was_delivered_and_refuses_disorder() -> None:
     cursor = Cursor(Checkpoint(2, 1, 0))
-    assert [e.seq for e in fresh_events(cursor, [record(n) for n in (2, 3, 4)])] == [3, 4]
-    with pytest.raises(TallyError) as hole:
-        fresh_events(cursor, [record(5)])  # a node that joined by snapshot past event 3
-    assert hole.value.code == "EVENTS_MISSING"
+    assert [e.seq for e in fresh_events(cursor, [record(n) for n in (2, 3, 5)])] == [3, 5]
+    with pytest.raises(TallyError) as disorder:
+        fresh_events(cursor, [record(5), record(4)])
+    assert disorder.value.code == "BAD_EVENT"
+    cursor.cover(9)  # a page vouched for everything readable up to 9
+    assert cursor.place(Event.of(record(10))) is Placement.NEXT
+    assert cursor.checkpoint == Checkpoint(2, 1, 0)  # still the last event delivered
 
 
 def test_a_checkpoint_of_another_chain_is_not_resumed() -> None:
@@ -126,25 +129,30 @@ def test_reconnects_go_round_the_list_with_a_pause_that_grows_while_nothing_work
 @dataclass
 class Node:
     """A node's event log up to `events` (or, page request by page request, `tips` in turn,
-    as the chain grows), from `lowest` (the first it holds, as after a snapshot); and, per
-    stream connection in turn, the events that connection tells before it ends (None: it ends
-    at once; "hang": it stays open, telling nothing more)."""
+    as the chain grows), from `lowest` (the first it holds, as after a snapshot), less the
+    `hidden` events its read policy keeps from this caller; and, per stream connection in turn,
+    the events that connection tells before it ends (None: it ends at once; "hang": it stays
+    open, telling nothing more). Pages answer as node/api/blocks.py: `next` passes hidden
+    events, and a page that would start below `lowest` is 410 HISTORY_ABSENT."""
 
     events: int = 0
     tips: list[int] = field(default_factory=list)
     lowest: int = 1
+    hidden: frozenset[int] = frozenset()
     streams: list[list[int] | str | None] = field(default_factory=list)
     refuse_stream: int = 0  # a status to answer the stream with, instead (0: none)
     seen: list[str] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
-    def page(self, query: dict[str, list[str]]) -> dict[str, Any]:
+    def page(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         after, limit = int(query["after"][0]), int(query["limit"][0])
         if self.tips:
             self.events = self.tips.pop(0)
-        first = max(after + 1, self.lowest)
-        seqs = list(range(first, min(self.events, first + limit - 1) + 1))
-        return {"events": [record(n) for n in seqs], "next": seqs[-1] if seqs else after}
+        if after + 1 < self.lowest <= self.events:
+            return 410, {"error": {"code": "HISTORY_ABSENT", "message": "below the snapshot"}}
+        seqs = list(range(after + 1, min(self.events, after + limit) + 1))
+        shown = [record(n) for n in seqs if n not in self.hidden]
+        return 200, {"events": shown, "next": seqs[-1] if seqs else after}
 
 
 def serve(node: Node) -> tuple[str, http.server.ThreadingHTTPServer]:
@@ -153,7 +161,7 @@ def serve(node: Node) -> tuple[str, http.server.ThreadingHTTPServer]:
             parts = urllib.parse.urlparse(self.path)
             node.seen.append(parts.path)
             if parts.path == "/v1/events":
-                self._json(200, node.page(urllib.parse.parse_qs(parts.query)))
+                self._json(*node.page(urllib.parse.parse_qs(parts.query)))
             elif node.refuse_stream:
                 self._json(node.refuse_stream, {"error": {"code": "NO", "message": "refused"}})
             else:
@@ -242,7 +250,7 @@ def test_a_node_without_the_events_sends_the_subscription_to_the_next(
     client = FailoverClient([first_url, second_url])
     subscription = Subscription(client, Event.of(record(2)).checkpoint, on_switch=heard.append)
     assert take(subscription, 7) == [3, 4, 5, 6, 7, 8, 9]
-    assert client.url == second_url and "EVENTS_MISSING" in heard[0]
+    assert client.url == second_url and "HISTORY_ABSENT" in heard[0]
 
 
 def test_events_no_node_holds_are_reported_not_awaited_for_ever(
@@ -254,7 +262,19 @@ def test_events_no_node_holds_are_reported_not_awaited_for_ever(
     client = FailoverClient([first_url, second_url])
     with pytest.raises(TallyError) as missing:
         next(iter(Subscription(client, Event.of(record(2)).checkpoint)))
-    assert missing.value.code == "EVENTS_MISSING"
+    assert missing.value.code == "HISTORY_ABSENT"
+
+
+def test_a_caller_that_may_read_only_some_events_gets_those_once_in_order(
+    nodes: list[tuple[str, Node]],
+) -> None:
+    """The read policy leaves events out of pages and streams (seq numbers jump); a page's
+    `next` vouches for the gaps, and a stream event past a gap waits for the pages."""
+    (url, node), _ = nodes
+    node.hidden = frozenset({2, 3, 6, 7, 8})
+    node.tips = [5, 5, 10]  # the pages reach 5; later 6..10 commit
+    node.streams = [[4, 9, 10], "hang"]  # 9 comes past the hidden 6..8
+    assert take(Subscription(Client(url)), 5) == [1, 4, 5, 9, 10]
 
 
 def test_a_refused_stream_is_raised_not_retried(nodes: list[tuple[str, Node]]) -> None:
