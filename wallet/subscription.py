@@ -8,12 +8,14 @@ however often the connection breaks or the node goes down: each `Event` carries 
 
 How: each session first opens the live stream (`GET /v1/stream`) of the node in use, so the node
 holds on to every later commit for it; then pages through `GET /v1/events?after=` from the
-checkpoint until a page is empty; then reads the stream. Events are placed by their chain-wide
-`seq` (wallet/checkpoint.py): one already delivered (the stream repeats what the pages gave) is
-skipped, one past a hole sends the session back to paging. When the stream ends or breaks, or
-the node stops answering, the next node of the list is used (a `FailoverClient`'s nodes, or
-`nodes=`), after a pause that grows while nothing works, and the session starts again from the
-checkpoint: pages first, then live. A node's coded refusal (a 4xx other than busy) is raised.
+checkpoint until a page brings nothing new; then reads the stream. Events are placed by their
+chain-wide `seq` (wallet/checkpoint.py): one already delivered (the stream repeats what the
+pages gave) is skipped, one past a gap sends the session back to the pages, which deliver what
+lies between or vouch (`next`) that nothing there is for this caller (the read policy). When
+the stream ends or breaks, or the node stops answering, the next node of the list is used (a
+`FailoverClient`'s nodes, or `nodes=`), after a pause that grows while nothing works, and the
+session starts again from the checkpoint: pages first, then live. A node's coded refusal (a
+4xx other than busy) is raised.
 
 Exactly once across restarts of the consumer needs one thing of it: store an event's effect and
 its checkpoint together (one database transaction), so a crash cannot keep one without the
