@@ -22,6 +22,12 @@ ADDRESS = re.compile(r"<(?:function|object) ([\w.]+)[^>]* at 0x[0-9a-f]+>")
 MODULES = (
     "wallet.client",
     "wallet.async_client",
+    "wallet.async_results",
+    "wallet.subscription",
+    "wallet.async_subscription",
+    "wallet.checkpoint",
+    "wallet.sse",
+    "wallet.timeouts",
     "wallet.failover",
     "wallet.results",
     "wallet.retry",

@@ -3,14 +3,19 @@
 One `aiohttp.ClientSession` (and its connection pool) is shared by every call, so many
 concurrent submissions reuse a few keep-alive connections. Use it as an async context manager,
 or call `close()`. Besides the calls of the synchronous client it follows the node's live
-stream (`stream()`), which the explorer's dashboard listens to.
+stream (`stream()`), and `subscribe(after, nodes=)` gives every committed event after a
+checkpoint, exactly once (wallet/subscription.py). Retries on 503 and on no answer as the sync
+client's (`retry_policy`, wallet/retry.py); timeouts as wallet/timeouts.py says: `timeout`
+bounds one request, and `wait_for_receipt(tx_id, timeout)` takes any timeout, 120 s or more.
+Typed results of the main calls: wallet/async_results.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
@@ -21,14 +26,22 @@ from ledger.genesis import Genesis
 from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
 from wallet import routes
+from wallet.async_results import AsyncTypedResults
+from wallet.async_subscription import AsyncSubscription, Notice
+from wallet.checkpoint import Checkpoint
+from wallet.client import DUPLICATE_TX
 from wallet.errors import (
     BAD_RESPONSE,
     NODE_UNREACHABLE,
     ApiError,
     TxFailed,
     error_of_answer,
+    refusal_of,
 )
+from wallet.retry import RetryPolicy, retry_after_seconds, retrying_async
 from wallet.signer import Signer
+from wallet.sse import NO_STREAM, STREAM_IDLE_S
+from wallet.timeouts import MAX_POLL_S, POLL_MARGIN_S, commit_wait_ms, poll_ms, poll_seconds
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 from wallet.verified_state import (
     VerifiedState,
@@ -38,11 +51,15 @@ from wallet.verified_state import (
     verify_state_answer,
 )
 
-NO_STREAM = "NO_STREAM"  # the node answered GET /v1/stream, but not with an event stream
+__all__ = ["NO_STREAM", "AsyncClient"]
+
 STREAM_READ_TIMEOUT_S = 60.0  # the node sends a heartbeat well within this
 
 
-class AsyncClient:
+class AsyncClient(AsyncTypedResults):
+    retry_policy: RetryPolicy = RetryPolicy()  # per client: `client.retry_policy = NO_RETRY`
+    max_poll_s: float = MAX_POLL_S  # the longest long poll asked of the node (its cap)
+
     def __init__(
         self,
         url: str,
@@ -99,18 +116,30 @@ class AsyncClient:
             ) as response:
                 raw = await response.read()
                 if response.status >= 400:
-                    raise error_of_answer(raw, response.status, path)
+                    refusal = error_of_answer(raw, response.status, path)
+                    refusal.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                    raise refusal
                 return raw
         except TimeoutError:
             raise ApiError(NODE_UNREACHABLE, f"{self.url}{path} timed out") from None
         except (aiohttp.ClientError, OSError) as error:
             raise ApiError(NODE_UNREACHABLE, f"cannot reach {self.url}: {error}") from None
 
+    async def _retried(
+        self, method: str, path: str, body: Any = None, timeout: float | None = None
+    ) -> bytes:
+        """`_exchange`, retried as `retry_policy` says for reads and tx submission (retry.py)."""
+        if method != "GET" and path.split("?")[0] != "/v1/txs":
+            return await self._exchange(method, path, body, timeout)
+        return await retrying_async(
+            self.retry_policy, lambda: self._exchange(method, path, body, timeout)
+        )
+
     async def request(
         self, method: str, path: str, body: Any = None, timeout: float | None = None
     ) -> Any:
         """One JSON request; node errors become ApiError with the node's code."""
-        raw = await self._exchange(method, path, body, timeout)
+        raw = await self._retried(method, path, body, timeout)
         try:
             return json.loads(raw or b"null")
         except ValueError:
@@ -129,7 +158,37 @@ class AsyncClient:
 
     async def get_bytes(self, path: str) -> bytes:
         """A document that is not JSON (ISO 20022 XML); errors as for `request`."""
-        return await self._exchange("GET", path)
+        return await self._retried("GET", path)
+
+    @asynccontextmanager
+    async def open_stream(
+        self, idle_timeout: float = STREAM_IDLE_S
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The node's live stream (GET /v1/stream) once open (else ApiError NO_STREAM,
+        NODE_UNREACHABLE or the node's); no total timeout, `idle_timeout` between bytes."""
+        limit = aiohttp.ClientTimeout(total=None, sock_read=idle_timeout)
+        try:
+            async with self._client_session().get(
+                self.url + routes.STREAM, timeout=limit, headers={"Accept": "text/event-stream"}
+            ) as response:
+                if response.status >= 400:
+                    raise error_of_answer(await response.read(), response.status, routes.STREAM)
+                if response.status != 200 or "event-stream" not in response.content_type:
+                    raise ApiError(NO_STREAM, "the node serves no SSE stream", response.status)
+                yield response
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise ApiError(NODE_UNREACHABLE, f"stream lost: {error!r}") from None
+
+    def subscribe(
+        self,
+        after: Checkpoint | None = None,
+        *,
+        nodes: Sequence[str] | None = None,
+        on_switch: Notice | None = None,
+    ) -> AsyncSubscription:
+        """Every committed event after `after` (default: all), once, in order, across reconnects
+        and `nodes` (default: this client's); each carries its checkpoint (wallet/subscription)."""
+        return AsyncSubscription(self, after, nodes=nodes, on_switch=on_switch or (lambda _: None))
 
     async def stream(self) -> AsyncIterator[str]:
         """The lines of the node's Server-Sent Events (GET /v1/stream), as they arrive.
@@ -137,19 +196,14 @@ class AsyncClient:
         Ends when the node closes the stream; ApiError NO_STREAM when the node serves none,
         NODE_UNREACHABLE when it cannot be reached or goes silent past the heartbeat.
         """
-        limit = aiohttp.ClientTimeout(total=None, sock_read=STREAM_READ_TIMEOUT_S)
         try:
-            async with self._client_session().get(
-                self.url + routes.STREAM,
-                timeout=limit,
-                headers={"Accept": "text/event-stream"},
-            ) as response:
-                if response.status != 200 or "event-stream" not in response.content_type:
-                    raise ApiError(NO_STREAM, "the node serves no SSE stream", response.status)
+            async with self.open_stream(STREAM_READ_TIMEOUT_S) as response:
                 async for line in response.content:
                     yield line.decode("utf-8", "replace").rstrip("\r\n")
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
-            raise ApiError(NODE_UNREACHABLE, f"stream lost: {error}") from None
+        except ApiError as error:
+            if error.status == 0:
+                raise
+            raise ApiError(NO_STREAM, "the node serves no SSE stream", error.status) from None
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -280,22 +334,29 @@ class AsyncClient:
         return await self.submit_hex([tx.encode().hex() for tx in txs], wait)
 
     async def submit_hex(self, txs: list[str], wait: bool = False) -> list[dict[str, Any]]:
-        """Submit already-encoded signed txs (hex), e.g. pre-signed in bulk."""
-        path = "/v1/txs?wait=commit" if wait else "/v1/txs"
-        answer = await self.request("POST", path, {"txs": txs})
+        """Submit already-encoded signed txs (hex), e.g. pre-signed in bulk; with `wait`, the
+        node answers once each is committed, or at `commit_wait_ms` (a result without receipt)."""
+        waiting = commit_wait_ms(self.timeout)
+        path = f"/v1/txs?wait=commit&timeout_ms={waiting}" if wait else "/v1/txs"
+        answer = await self.request("POST", path, {"txs": txs}, timeout=self.timeout)
         results: list[dict[str, Any]] = answer["results"]
         return results
 
     async def wait_for_receipt(self, tx_id: str, timeout: float = 30.0) -> dict[str, Any]:
-        """Wait until the tx is committed and return its receipt (long-poll, then back off)."""
+        """Wait until the tx is committed and return its receipt; ApiError NOT_COMMITTED after
+        `timeout` seconds in all, any length (120 s or a day).
+
+        Long polls (`?wait=commit`) within the node's cap (`max_poll_s`, 120 s: it refuses
+        more), each with its own request timeout; a `pending` answer: again after a pause.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pause = 0.05
         path = f"{routes.tx(tx_id)}?wait=commit"
         while True:
-            left = deadline - loop.time()
+            poll = min(poll_seconds(deadline - loop.time()), self.max_poll_s)
             answer = await self.request(
-                "GET", f"{path}&timeout_ms={max(int(left * 1000), 0)}", timeout=left + 5
+                "GET", f"{path}&timeout_ms={poll_ms(poll)}", timeout=poll + POLL_MARGIN_S
             )
             if answer.get("status") == "committed" and answer.get("receipt") is not None:
                 receipt: dict[str, Any] = answer["receipt"]
@@ -313,15 +374,27 @@ class AsyncClient:
         args: dict[str, Any],
         validity: int = DEFAULT_VALIDITY,
     ) -> dict[str, Any]:
-        """Build, sign, submit and wait; return the receipt or raise TxFailed / ApiError."""
+        """Build, sign (by `key`, a key or any `Signer`), submit and wait; return the receipt or
+        raise TxFailed / ApiError."""
         tx = build_tx(
             key, await self.chain(), contract, method, args, await self.height() + validity
         )
-        (result,) = await self.submit([tx], wait=True)
-        if not result["accepted"]:
-            error = result.get("error") or {}
-            raise ApiError(error.get("code", "REJECTED"), error.get("message", "rejected"), 400)
-        receipt: dict[str, Any] = result.get("receipt") or await self.wait_for_receipt(result["id"])
+        return await self.commit(tx)
+
+    async def commit(self, tx: SignedTx) -> dict[str, Any]:
+        """Submit one signed tx and wait for its receipt (TxFailed if its call failed); a node's
+        DUPLICATE_TX (it holds this very tx, e.g. sent by a retry) means: await the receipt."""
+        tx_id = tx.id.hex()
+        try:
+            (result,) = await self.submit([tx], wait=True)
+        except ApiError as refusal:  # a node answers 400 when it accepted none of the txs
+            if refusal.code != DUPLICATE_TX:
+                raise
+            result = {"id": tx_id, "accepted": False, "error": {"code": DUPLICATE_TX}}
+        refused = refusal_of(result, DUPLICATE_TX)
+        if refused is not None:
+            raise refused
+        receipt: dict[str, Any] = result.get("receipt") or await self.wait_for_receipt(tx_id)
         if receipt["status"] != "ok":
-            raise TxFailed(result["id"], receipt)
+            raise TxFailed(tx_id, receipt)
         return receipt

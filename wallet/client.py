@@ -4,11 +4,12 @@
 errors from the node arrive as `ApiError` with the node's stable code. The paths of the reads
 are in `wallet.routes`, shared with the asyncio client.
 
-Timeouts: `timeout` bounds one HTTP request (connect and answer); `wait_for_receipt(tx,
-timeout)` bounds the whole wait, made of long polls each shorter than both the node's cap
-(`MAX_POLL_S`, the node's largest `timeout_ms`) and the request timeout, so any overall wait
-works. Reads and tx submission are retried on 503 and on no answer (`retry_policy`,
-wallet/retry.py; `NO_RETRY` turns that off).
+Timeouts (wallet/timeouts.py): `timeout` bounds one HTTP request (connect and answer);
+`wait_for_receipt(tx, timeout)` bounds the whole wait, made of long polls each shorter than both
+the node's cap (`MAX_POLL_S`, 120 s, its largest `timeout_ms`) and the request timeout, so any
+overall wait works, 120 s or more. Reads and tx submission are retried on 503 and on no
+answer (`retry_policy`, wallet/retry.py; `NO_RETRY` turns that off). `subscribe(after)` follows
+every committed event from a checkpoint (wallet/subscription.py).
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ from ledger.genesis import Genesis
 from ledger.state_keys import balance_key, piece_key
 from ledger.types import SignedTx
 from wallet import results, routes
+from wallet.checkpoint import Checkpoint
 from wallet.errors import NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
 from wallet.retry import RetryPolicy, retry_after_seconds, retrying
 from wallet.signer import Signer
+from wallet.sse import STREAM_IDLE_S, LiveStream
+from wallet.subscription import Notice, Subscription
+from wallet.timeouts import commit_wait_ms, poll_ms, poll_seconds
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 from wallet.verified_state import (
     VerifiedState,
@@ -40,7 +45,6 @@ from wallet.verified_state import (
 __all__ = ["ApiError", "Client", "Submitted", "TxFailed"]
 
 DUPLICATE_TX = "DUPLICATE_TX"  # the node holds this very tx already, pending or committed
-MAX_POLL_S = 120.0  # the node's cap on one long poll (timeout_ms, node/api/chain.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,18 @@ class Client:
     def get_bytes(self, path: str) -> bytes:
         """A document that is not JSON (ISO 20022 XML); errors as for `request`."""
         return self._retried("GET", path, accept="*/*")
+
+    def open_stream(self, idle_timeout: float = STREAM_IDLE_S) -> LiveStream:
+        """The node's live stream (GET /v1/stream), open; `Subscription` reads it."""
+        return LiveStream.open(self.url, routes.STREAM, idle_timeout)
+
+    def subscribe(
+        self, after: Checkpoint | None = None, *, on_switch: Notice | None = None
+    ) -> Subscription:
+        """Every committed event after the checkpoint `after` (default: all), exactly once and in
+        order across reconnects (and, from a `FailoverClient`, across its nodes); each `Event`
+        carries the `checkpoint` to store and resume from (wallet/subscription.py)."""
+        return Subscription(self, after, on_switch=on_switch or (lambda _: None))
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -271,7 +287,9 @@ class Client:
 
     def submit_hex(self, txs: list[str], wait: bool = False) -> list[dict[str, Any]]:
         """Submit already-encoded signed txs (hex), e.g. pre-signed in bulk."""
-        path = "/v1/txs?wait=commit" if wait else "/v1/txs"
+        path = (
+            f"/v1/txs?wait=commit&timeout_ms={commit_wait_ms(self.timeout)}" if wait else "/v1/txs"
+        )
         answer = self.request("POST", path, {"txs": txs})
         results: list[dict[str, Any]] = answer["results"]
         return results
@@ -288,10 +306,8 @@ class Client:
         pause = 0.05
         while True:
             left = deadline - time.monotonic()
-            poll = min(left, MAX_POLL_S, max(self.timeout - 1.0, self.timeout / 2))
-            answer = self.get(
-                f"{routes.tx(tx_id)}?wait=commit&timeout_ms={max(int(poll * 1000), 0)}"
-            )
+            poll = poll_seconds(left, self.timeout)
+            answer = self.get(f"{routes.tx(tx_id)}?wait=commit&timeout_ms={poll_ms(poll)}")
             if answer.get("status") == "committed" and answer.get("receipt") is not None:
                 receipt: dict[str, Any] = answer["receipt"]
                 return receipt

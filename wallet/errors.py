@@ -46,3 +46,12 @@ def error_of_answer(raw: bytes, status: int, path: str) -> ApiError:
         return ApiError(str(detail["code"]), str(detail["message"]), status)
     except (ValueError, KeyError, TypeError):
         return ApiError(NOT_A_NODE_ERROR, f"HTTP {status} from {path}", status)
+
+
+def refusal_of(result: dict[str, Any], held: str) -> ApiError | None:
+    """The ApiError of one tx's refused submission (`POST /v1/txs` result), or None when it was
+    accepted or the node holds it already (its error code is `held`)."""
+    error = result.get("error") or {}
+    if result.get("accepted") or error.get("code") == held:
+        return None
+    return ApiError(error.get("code", "REJECTED"), error.get("message", "rejected"), 400)

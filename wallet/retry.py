@@ -10,8 +10,9 @@ Any other refusal is final and raised at once. `attempts` bounds the tries (1: n
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -60,6 +61,25 @@ def retrying(
             if pause is None:
                 raise
         (sleep or time.sleep)(pause)
+        attempt += 1
+
+
+async def retrying_async(
+    policy: RetryPolicy,
+    attempt_once: Callable[[], Awaitable[T]],
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> T:
+    """`retrying` for the asyncio client: `await attempt_once()`, tried again as `policy`
+    says, pausing with `sleep` (default asyncio.sleep)."""
+    attempt = 1
+    while True:
+        try:
+            return await attempt_once()
+        except ApiError as error:
+            pause = policy.pause(attempt, error)
+            if pause is None:
+                raise
+        await (sleep or asyncio.sleep)(pause)
         attempt += 1
 
 

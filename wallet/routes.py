@@ -52,6 +52,11 @@ def raw_blocks(from_height: int, limit: int) -> str:
     return f"/v1/raw/blocks?from={int(from_height)}&limit={int(limit)}"
 
 
+def events(after: int, limit: int) -> str:
+    """Committed events with a sequence number above `after`, oldest first."""
+    return f"/v1/events?after={int(after)}&limit={int(limit)}"
+
+
 def org(org_id: str) -> str:
     return f"/v1/orgs/{segment(org_id)}"
 

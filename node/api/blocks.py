@@ -17,7 +17,13 @@ from node.api.context import store
 from node.api.forms import block_json
 from node.api.params import query_int
 from node.api.reads import Page, limits, offload
-from node.api.responses import bad_request, encode_json, json_body_response, not_found
+from node.api.responses import (
+    HttpError,
+    bad_request,
+    encode_json,
+    json_body_response,
+    not_found,
+)
 
 MAX_BLOCKS_PER_PAGE = 100
 MAX_EVENTS_PER_PAGE = 1000
@@ -104,10 +110,22 @@ async def get_block(request: web.Request) -> web.Response:
 def events_page(
     chain: ChainStore, after: int, limit: int, budget: int, keep: RowFilter | None = None
 ) -> bytes:
-    """`limit` events after `after`, those `keep` leaves out left out (`next` passes them)."""
+    """`limit` events after `after`, those `keep` leaves out left out (`next` passes them).
+
+    `next` promises that the page holds every event up to it the caller may read, so a page
+    never steps over events this node lacks (a node that joined by snapshot holds none below
+    its snapshot): it stops before such a hole, and one that would start in it is 410
+    HISTORY_ABSENT, for the client to ask another node.
+    """
     page = Page(budget)
     following = after
     for record in chain.events(after, limit):
+        if record["seq"] != following + 1:
+            if following == after:
+                raise HttpError(
+                    410, "HISTORY_ABSENT", f"this node holds no event {after + 1}: ask another"
+                )
+            break
         if (keep is None or keep(record)) and not page.add(record):
             break
         following = record["seq"]

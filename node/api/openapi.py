@@ -143,7 +143,9 @@ CORE_PATHS: dict[str, dict[str, Any]] = {
     "/v1/orgs/{id}": {"get": _op("One organization with balances", [_p("id", "org id")])},
     "/v1/events": {
         "get": _op(
-            "Committed events after a sequence number (a page stops at the byte budget; `next`)",
+            "Committed events after a sequence number (a page stops at the byte budget; `next`: "
+            "every event up to it the caller may read is in the page; 410 HISTORY_ABSENT when "
+            "this node lacks the next one, below its snapshot)",
             [_q("after", "last seq seen"), _q("limit", "at most 1000")],
         )
     },
