@@ -94,7 +94,7 @@ def test_each_entry_check_has_its_code() -> None:
 
 def test_duplicates_in_one_batch_pending_or_committed_are_refused() -> None:
     committed = _tx(amount=99)
-    pool = _pool(committed={committed.id})
+    pool = _pool(tip=1, committed={committed.id})
     tx = _tx()
     assert _codes(pool, [tx.encode(), tx.encode()]) == [None, "DUPLICATE_TX"]
     assert _codes(pool, [tx.encode(), committed.encode()]) == ["DUPLICATE_TX", "DUPLICATE_TX"]
@@ -208,3 +208,37 @@ def test_committed_ids_are_refused_then_forgotten_after_the_validity_window() ->
     recent.add(17, [b"c"])
     assert not recent.contains(b"a", 100)  # committed at 6, its validity ended by 16
     assert recent.contains(b"c", 100)
+
+
+def test_recent_commits_hold_at_most_max_ids_and_ask_the_store_for_the_dropped() -> None:
+    stored: set[bytes] = set()
+    recent = RecentCommits(start_height=0, window=1000, in_store=stored.__contains__, max_ids=4)
+    for height in range(1, 11):
+        ids = [bytes([height, i]) for i in range(2)]
+        stored.update(ids)
+        recent.add(height, ids)
+        assert len(recent) <= 4
+    assert recent.contains(bytes([1, 0]), 1005)  # dropped from memory, found in the store
+    assert recent.contains(bytes([10, 1]), 2000)  # still in memory
+    assert not recent.contains(b"fresh", 1005)
+
+
+def test_recent_commits_started_at_genesis_never_ask_the_store() -> None:
+    asked: list[bytes] = []
+    recent = RecentCommits(start_height=0, window=10, in_store=lambda i: bool(asked.append(i)))
+    recent.add(1, [b"a"])
+    assert recent.contains(b"a", 5) and not recent.contains(b"b", 5) and asked == []
+
+
+def test_after_a_snapshot_the_pool_asks_the_store_about_ids_below_the_new_tip() -> None:
+    committed = _tx(valid_until=60)
+    tip = [0]
+    pool = Mempool(
+        genesis_from_value({**DEVNET.genesis, "params": {}}),
+        lambda tx_id: tx_id == committed.id,
+        lambda: tip[0],
+        signers=_signers(genesis_state(genesis_from_value({**DEVNET.genesis, "params": {}}))),
+    )
+    tip[0] = 40  # a snapshot of height 40 installed under the pool
+    pool.rebase()
+    assert _codes(pool, [committed.encode()]) == ["DUPLICATE_TX"]
