@@ -249,6 +249,33 @@ class Mempool:
         tx = self._by_raw.get(raw)
         return tx if tx is not None else SignedTx.decode(raw)
 
+    def block_decoder(self, raws: tuple[bytes, ...]) -> Callable[[bytes], SignedTx]:
+        """`decoded` for a block about to be executed: its txs the pool does not hold are
+        decoded once here and the signatures not checked before are checked together, half in
+        a worker thread (a peer's block of txs we never saw: a node catching up), so the
+        executor's `signature_ok` finds them checked. A tx that fails either is left to the
+        executor, which names the fault."""
+        fresh: dict[bytes, SignedTx] = {}
+        for raw in raws:
+            if raw not in self._by_raw:
+                try:
+                    fresh[raw] = SignedTx.decode(raw)
+                except TallyError:
+                    continue
+        unknown = [tx for tx in fresh.values() if self._verified.get(tx.id) != tx.sig]
+        if self._verify_pool is not None and len(unknown) >= PARALLEL_VERIFY_MIN:
+            half = len(unknown) // 2
+            first = self._verify_pool.submit(_verify_all, unknown[:half])
+            valid = _verify_all(unknown[half:])
+            valid = first.result() + valid
+            self._remember([tx for tx, ok in zip(unknown, valid, strict=True) if ok])
+
+        def decode(raw: bytes) -> SignedTx:
+            tx = fresh.get(raw)
+            return tx if tx is not None else self.decoded(raw)
+
+        return decode
+
     def remove(self, tx_ids: list[bytes] | tuple[bytes, ...]) -> None:
         pop = self._txs.pop
         for tx_id in tx_ids:

@@ -242,3 +242,22 @@ def test_after_a_snapshot_the_pool_asks_the_store_about_ids_below_the_new_tip() 
     tip[0] = 40  # a snapshot of height 40 installed under the pool
     pool.rebase()
     assert _codes(pool, [committed.encode()]) == ["DUPLICATE_TX"]
+
+
+def test_a_block_of_unseen_txs_is_decoded_once_and_verified_in_threads_before_execution() -> None:
+    with ThreadPoolExecutor(2) as threads:
+        genesis = genesis_from_value(DEVNET.genesis)
+        signers = _signers(genesis_state(genesis))
+        pool = Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads, signers=signers)
+        txs = [_tx(amount=i + 1) for i in range(100)]
+        forged = SignedTx(txs[37].body_bytes, bytes(64), txs[37].body, txs[37].id)
+        raws = tuple(
+            [tx.encode() for tx in txs[:37]] + [forged.encode()] + [tx.encode() for tx in txs[38:]]
+        )
+        decode = pool.block_decoder((*raws, b"\x00not a tx"))
+    decoded = [decode(raw) for raw in raws]
+    assert [tx.id for tx in decoded] == [tx.id for tx in txs]
+    assert decode(raws[5]) is decoded[5]  # the same object: decoded once
+    # Checked already, so no verification is left for the executor; the forged one still fails.
+    assert all(pool._verified.get(tx.id) == tx.sig for i, tx in enumerate(txs) if i != 37)
+    assert not pool.signature_ok(decoded[37])
