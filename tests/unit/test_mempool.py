@@ -180,11 +180,15 @@ def test_an_organization_share_is_bounded_in_bytes_too() -> None:
     assert _codes(pool, [_tx(org="bigauto").encode()]) == [None]
 
 
+def _threaded_pool(threads: ThreadPoolExecutor) -> Mempool:
+    genesis = genesis_from_value(DEVNET.genesis)
+    signers = _signers(genesis_state(genesis))
+    return Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads, signers=signers)
+
+
 def test_large_batches_verify_in_threads_with_the_same_verdicts() -> None:
     with ThreadPoolExecutor(2) as threads:
-        genesis = genesis_from_value(DEVNET.genesis)
-        signers = _signers(genesis_state(genesis))
-        pool = Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads, signers=signers)
+        pool = _threaded_pool(threads)
         txs = [_tx(amount=i + 1) for i in range(100)]
         raws = [tx.encode() for tx in txs]
         raws[37] = SignedTx(txs[37].body_bytes, bytes(64), txs[37].body, txs[37].id).encode()
@@ -246,9 +250,7 @@ def test_after_a_snapshot_the_pool_asks_the_store_about_ids_below_the_new_tip() 
 
 def test_a_block_of_unseen_txs_is_decoded_once_and_verified_in_threads_before_execution() -> None:
     with ThreadPoolExecutor(2) as threads:
-        genesis = genesis_from_value(DEVNET.genesis)
-        signers = _signers(genesis_state(genesis))
-        pool = Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads, signers=signers)
+        pool = _threaded_pool(threads)
         txs = [_tx(amount=i + 1) for i in range(100)]
         forged = SignedTx(txs[37].body_bytes, bytes(64), txs[37].body, txs[37].id)
         raws = tuple(
