@@ -24,16 +24,26 @@ MISSING: Final = _Missing()
 
 
 class StateCache:
+    """At most `max_keys` values in two generations (ledger.smt_store's node cache does the
+    same): new entries go to the young one, which becomes the old one when full (the previous
+    old one is dropped); a hit in the old one moves back. O(1) per operation."""
+
     def __init__(self, max_keys: int = STATE_CACHE_KEYS) -> None:
-        self._raw: dict[str, bytes | None] = {}
-        self._max = max_keys
+        self._half = max(1, max_keys // 2)
+        self._young: dict[str, bytes | None] = {}
+        self._old: dict[str, bytes | None] = {}
         self._writer = threading.get_ident()
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._young) + len(self._old)
 
     def get(self, key: str) -> bytes | _Missing | None:
-        return self._raw.get(key, MISSING)
+        raw = self._young.get(key, MISSING)
+        if raw is MISSING:
+            raw = self._old.pop(key, MISSING)
+            if not isinstance(raw, _Missing):
+                self._put(key, raw)
+        return raw
 
     def fill(self, key: str, raw: bytes | None) -> None:
         """Remember what a read of `key` found (None: absent), on the committing thread only."""
@@ -44,14 +54,14 @@ class StateCache:
         """A block committed these encoded writes (None: deleted), on the calling thread."""
         self._writer = threading.get_ident()
         for key, raw in writes.items():
-            self._raw.pop(key, None)
             self._put(key, raw)
 
     def clear(self) -> None:
-        self._raw.clear()
+        self._young.clear()
+        self._old.clear()
 
     def _put(self, key: str, raw: bytes | None) -> None:
-        cache = self._raw
-        if key not in cache and len(cache) >= self._max:
-            del cache[next(iter(cache))]
-        cache[key] = raw
+        self._old.pop(key, None)  # a value replaced here must not come back from there
+        if len(self._young) >= self._half:
+            self._old, self._young = self._young, {}
+        self._young[key] = raw
