@@ -20,6 +20,7 @@ from ledger import codec
 from ledger.errors import StoreError, TallyError
 from ledger.genesis import Genesis
 from ledger.smt_store import StateTree, TreeUpdate, encode_writes
+from ledger.state_cache import MISSING, StateCache
 from ledger.store import KeyValueStore
 from ledger.types import Block, Certificate, Header, Receipt
 
@@ -91,6 +92,7 @@ class ChainStore:
         # Only a node restored from a snapshot holds ids committed below it: every other node
         # skips that second read on each tx's duplicate check.
         self._restored_ids = next(iter(kv.iterate(P_TX_SEEN)), None) is not None
+        self.cache = StateCache()
 
     # -- genesis -------------------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class ChainStore:
     def check_tree(self) -> ChainTip:
         """The tip, once the state tree is known to stand at it: its latest version is the
         tip's height and its root the tip's state_root (both written in every block's batch)."""
+        self.cache.clear()  # called whenever the flat state may have been replaced under us
         tip = self.tip()
         latest = self.tree.latest_version()
         if latest is None:
@@ -191,7 +194,10 @@ class ChainStore:
         The store holds only canonical bytes this node wrote, so the check (measured: ~40 % of
         execution) proves nothing here; every other read goes through `state`.
         """
-        raw = self.kv.get(P_STATE + key.encode())
+        raw = self.cache.get(key)
+        if raw is MISSING:
+            raw = self.kv.get(P_STATE + key.encode())
+            self.cache.fill(key, raw)
         return None if raw is None else msgpack.unpackb(raw, raw=False, strict_map_key=True)
 
     def header(self, height: int) -> Header | None:
@@ -325,6 +331,7 @@ class ChainStore:
         new_tip = ChainTip(header.height, block_hash, header.state_root, header.time_ms, event_seq)
         puts[P_META + b"tip"] = _encode_tip(new_tip)
         self.kv.write(puts, sync=True)
+        self.cache.wrote(committed.state_writes)
         self.tree.committed(committed.tree)
         return new_tip
 
@@ -349,6 +356,7 @@ class ChainStore:
         tip = ChainTip(header.height, block_hash, header.state_root, header.time_ms, event_seq)
         puts[P_META + b"tip"] = _encode_tip(tip)
         self.kv.write(puts, sync=True)
+        self.cache.clear()
         return tip
 
     @staticmethod

@@ -13,6 +13,13 @@ from typing import Protocol
 
 from ledger.errors import StoreError
 
+# LevelDB's memory, whatever the chain's length: its block cache (decompressed blocks read),
+# two write buffers (the memtable and the one being flushed) and at most this many open table
+# files, each holding its index and bloom filter (~2 MB tables: ~2 GB of data at once).
+LEVELDB_CACHE_BYTES = 64 * 1024 * 1024
+LEVELDB_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+LEVELDB_MAX_OPEN_FILES = 1000
+
 
 class KeyValueStore(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
@@ -37,7 +44,9 @@ class LevelDBStore:
                 str(path),
                 create_if_missing=True,
                 bloom_filter_bits=10,
-                lru_cache_size=64 * 1024 * 1024,
+                lru_cache_size=LEVELDB_CACHE_BYTES,
+                write_buffer_size=LEVELDB_WRITE_BUFFER_BYTES,
+                max_open_files=LEVELDB_MAX_OPEN_FILES,
             )
         except plyvel.IOError as exc:
             raise StoreError(f"cannot open database at {path}: {exc}") from None

@@ -323,7 +323,7 @@ class Driver:
                 skew,
                 signature_ok=self.mempool.signature_ok,
                 uncommitted=self.mempool.contains,
-                decode=self.mempool.decoded,
+                decode=self.mempool.block_decoder(block.txs),
             )
         except TallyError as error:
             log.warning("block %d rejected: %s", block.header.height, error.message)

@@ -31,6 +31,8 @@ from node.runtime.admission import Signers, TxRules
 PARALLEL_VERIFY_MIN = 64
 # Signatures remembered as checked (tx id -> signature), beyond those of pending txs.
 VERIFIED_CACHE = 100_000
+# Committed tx ids held in memory for the duplicate check; older ones are looked up in the store.
+RECENT_IDS_MAX = 200_000
 # Encoded bytes the pool holds at most (a node's memory, not a consensus rule).
 MEMPOOL_MAX_BYTES = 256 * 1024 * 1024
 # How often (in blocks) the number of active organizations, which sets the shares, is recounted.
@@ -73,23 +75,41 @@ class RecentCommits:
     without a disk read per tx (DESIGN.md §5: ids are kept until their validity has passed).
 
     A tx committed at height h had valid_until <= h + window, so once the tip passes
-    h + window its id cannot be valid again and is forgotten. Ids committed before this
-    process started are not in memory: a tx whose valid_until could still admit one of
-    them (<= start height + window) is looked up in the store instead.
+    h + window its id cannot be valid again and is forgotten. Ids not in memory are looked up
+    in the store instead: those committed before this process started (none when it starts at
+    genesis, which orders no txs), and those of the oldest
+    blocks dropped to keep at most `max_ids` ids (a window of full blocks would hold millions):
+    a tx whose valid_until could still admit one of them (<= the last such height + window)
+    costs one store read.
     """
 
-    def __init__(self, start_height: int, window: int, in_store: Callable[[bytes], bool]) -> None:
-        self._store_horizon = start_height + window
+    def __init__(
+        self,
+        start_height: int,
+        window: int,
+        in_store: Callable[[bytes], bool],
+        max_ids: int = RECENT_IDS_MAX,
+    ) -> None:
+        self._store_horizon = start_height + window if start_height > 0 else 0
         self._window = window
         self._in_store = in_store
+        self._max_ids = max_ids
         self._ids: set[bytes] = set()
         self._blocks: deque[tuple[int, list[bytes]]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
     def add(self, height: int, tx_ids: list[bytes]) -> None:
         self._ids.update(tx_ids)
         self._blocks.append((height, tx_ids))
-        while self._blocks and self._blocks[0][0] + self._window < height:
-            self._ids.difference_update(self._blocks.popleft()[1])
+        blocks = self._blocks
+        while blocks and blocks[0][0] + self._window < height:
+            self._ids.difference_update(blocks.popleft()[1])
+        while len(blocks) > 1 and len(self._ids) > self._max_ids:
+            dropped, ids = blocks.popleft()
+            self._ids.difference_update(ids)
+            self._store_horizon = max(self._store_horizon, dropped + self._window)
 
     def contains(self, tx_id: bytes, valid_until: int) -> bool:
         if tx_id in self._ids:
@@ -168,6 +188,7 @@ class Mempool:
         self.shares = OrgShares(
             self.capacity, max_bytes, self.rules.max_tx_bytes, signers.active_orgs()
         )
+        self._is_committed = is_committed
         self._recent = RecentCommits(tip_height(), self.rules.max_validity, is_committed)
         self._tip_height = tip_height
         self._verify_pool = verify_pool
@@ -228,6 +249,33 @@ class Mempool:
         tx = self._by_raw.get(raw)
         return tx if tx is not None else SignedTx.decode(raw)
 
+    def block_decoder(self, raws: tuple[bytes, ...]) -> Callable[[bytes], SignedTx]:
+        """`decoded` for a block about to be executed: its txs the pool does not hold are
+        decoded once here and the signatures not checked before are checked together, half in
+        a worker thread (a peer's block of txs we never saw: a node catching up), so the
+        executor's `signature_ok` finds them checked. A tx that fails either is left to the
+        executor, which names the fault."""
+        fresh: dict[bytes, SignedTx] = {}
+        for raw in raws:
+            if raw not in self._by_raw:
+                try:
+                    fresh[raw] = SignedTx.decode(raw)
+                except TallyError:
+                    continue
+        unknown = [tx for tx in fresh.values() if self._verified.get(tx.id) != tx.sig]
+        if self._verify_pool is not None and len(unknown) >= PARALLEL_VERIFY_MIN:
+            half = len(unknown) // 2
+            first = self._verify_pool.submit(_verify_all, unknown[:half])
+            valid = _verify_all(unknown[half:])
+            valid = first.result() + valid
+            self._remember([tx for tx, ok in zip(unknown, valid, strict=True) if ok])
+
+        def decode(raw: bytes) -> SignedTx:
+            tx = fresh.get(raw)
+            return tx if tx is not None else self.decoded(raw)
+
+        return decode
+
     def remove(self, tx_ids: list[bytes] | tuple[bytes, ...]) -> None:
         pop = self._txs.pop
         for tx_id in tx_ids:
@@ -250,6 +298,13 @@ class Mempool:
         self.signers.forget()
         if height % SHARE_RECOUNT_BLOCKS == 0:
             self.shares.resize(self.signers.active_orgs())
+
+    def rebase(self) -> None:
+        """The tip moved without commits seen here (a snapshot installed): ids committed below
+        it are looked up in the store from now on."""
+        self._recent = RecentCommits(
+            self._tip_height(), self.rules.max_validity, self._is_committed
+        )
 
     # -- entry ----------------------------------------------------------------------------------
 

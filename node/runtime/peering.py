@@ -157,6 +157,7 @@ class Peering:
                     driver.metrics,
                 )
             driver.executor.adopt_tip()
+            driver.mempool.rebase()
             if self.rebuild is None:
                 raise TallyError("NO_REPLICA", "nothing to rebuild the replica after a snapshot")
             replica = self.rebuild()

@@ -208,6 +208,7 @@ UNSTORABLE = "\uffff\ufffe\ufdd0\x00\x0b\x1f\x7f\x85\U0010ffff"
 def _write_state(chain: ContractChain, key: str, value: Any) -> None:
     """Put `value` at `key` as an earlier release could have: straight into the store."""
     chain.kv.put(P_STATE + key.encode(), codec.encode(value))
+    chain.store.cache.clear()  # written behind the store's back: its read cache forgets
 
 
 def _record_from_before(chain: ContractChain) -> dict[str, Any]:

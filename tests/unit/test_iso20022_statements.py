@@ -338,6 +338,9 @@ def test_the_uetr_index_finds_payments_from_its_first_walk_and_from_later_events
     later = _fx_payment(chain, "CNY", "EUR", 12_820_513, 1_000, "bank-c")["id"]
     assert index.find(chain.store, uetr(str(later))) == later  # from the events since
     assert index.find(chain.store, uetr("no such payment")) is None
+    # Held in the node's metadata records, not in memory: a fresh index finds them there too.
+    assert index._page == {} and len(chain.store.meta_items("uetr/")) == 2
+    assert UetrIndex().find(chain.store, uetr(str(later))) == later
 
 
 def test_escrow_locks_releases_and_refunds_are_booked_so_statements_add_up(

@@ -94,7 +94,7 @@ def test_each_entry_check_has_its_code() -> None:
 
 def test_duplicates_in_one_batch_pending_or_committed_are_refused() -> None:
     committed = _tx(amount=99)
-    pool = _pool(committed={committed.id})
+    pool = _pool(tip=1, committed={committed.id})
     tx = _tx()
     assert _codes(pool, [tx.encode(), tx.encode()]) == [None, "DUPLICATE_TX"]
     assert _codes(pool, [tx.encode(), committed.encode()]) == ["DUPLICATE_TX", "DUPLICATE_TX"]
@@ -180,11 +180,15 @@ def test_an_organization_share_is_bounded_in_bytes_too() -> None:
     assert _codes(pool, [_tx(org="bigauto").encode()]) == [None]
 
 
+def _threaded_pool(threads: ThreadPoolExecutor) -> Mempool:
+    genesis = genesis_from_value(DEVNET.genesis)
+    signers = _signers(genesis_state(genesis))
+    return Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads, signers=signers)
+
+
 def test_large_batches_verify_in_threads_with_the_same_verdicts() -> None:
     with ThreadPoolExecutor(2) as threads:
-        genesis = genesis_from_value(DEVNET.genesis)
-        signers = _signers(genesis_state(genesis))
-        pool = Mempool(genesis, lambda _: False, lambda: 0, verify_pool=threads, signers=signers)
+        pool = _threaded_pool(threads)
         txs = [_tx(amount=i + 1) for i in range(100)]
         raws = [tx.encode() for tx in txs]
         raws[37] = SignedTx(txs[37].body_bytes, bytes(64), txs[37].body, txs[37].id).encode()
@@ -208,3 +212,54 @@ def test_committed_ids_are_refused_then_forgotten_after_the_validity_window() ->
     recent.add(17, [b"c"])
     assert not recent.contains(b"a", 100)  # committed at 6, its validity ended by 16
     assert recent.contains(b"c", 100)
+
+
+def test_recent_commits_hold_at_most_max_ids_and_ask_the_store_for_the_dropped() -> None:
+    stored: set[bytes] = set()
+    recent = RecentCommits(start_height=0, window=1000, in_store=stored.__contains__, max_ids=4)
+    for height in range(1, 11):
+        ids = [bytes([height, i]) for i in range(2)]
+        stored.update(ids)
+        recent.add(height, ids)
+        assert len(recent) <= 4
+    assert recent.contains(bytes([1, 0]), 1005)  # dropped from memory, found in the store
+    assert recent.contains(bytes([10, 1]), 2000)  # still in memory
+    assert not recent.contains(b"fresh", 1005)
+
+
+def test_recent_commits_started_at_genesis_never_ask_the_store() -> None:
+    asked: list[bytes] = []
+    recent = RecentCommits(start_height=0, window=10, in_store=lambda i: bool(asked.append(i)))
+    recent.add(1, [b"a"])
+    assert recent.contains(b"a", 5) and not recent.contains(b"b", 5) and asked == []
+
+
+def test_after_a_snapshot_the_pool_asks_the_store_about_ids_below_the_new_tip() -> None:
+    committed = _tx(valid_until=60)
+    tip = [0]
+    pool = Mempool(
+        genesis_from_value({**DEVNET.genesis, "params": {}}),
+        lambda tx_id: tx_id == committed.id,
+        lambda: tip[0],
+        signers=_signers(genesis_state(genesis_from_value({**DEVNET.genesis, "params": {}}))),
+    )
+    tip[0] = 40  # a snapshot of height 40 installed under the pool
+    pool.rebase()
+    assert _codes(pool, [committed.encode()]) == ["DUPLICATE_TX"]
+
+
+def test_a_block_of_unseen_txs_is_decoded_once_and_verified_in_threads_before_execution() -> None:
+    with ThreadPoolExecutor(2) as threads:
+        pool = _threaded_pool(threads)
+        txs = [_tx(amount=i + 1) for i in range(100)]
+        forged = SignedTx(txs[37].body_bytes, bytes(64), txs[37].body, txs[37].id)
+        raws = tuple(
+            [tx.encode() for tx in txs[:37]] + [forged.encode()] + [tx.encode() for tx in txs[38:]]
+        )
+        decode = pool.block_decoder((*raws, b"\x00not a tx"))
+    decoded = [decode(raw) for raw in raws]
+    assert [tx.id for tx in decoded] == [tx.id for tx in txs]
+    assert decode(raws[5]) is decoded[5]  # the same object: decoded once
+    # Checked already, so no verification is left for the executor; the forged one still fails.
+    assert all(pool._verified.get(tx.id) == tx.sig for i, tx in enumerate(txs) if i != 37)
+    assert not pool.signature_ok(decoded[37])
