@@ -20,6 +20,7 @@ Validator = Callable[[str, Any], Any]
 # Patterns are used with fullmatch: `$` would also match before a trailing newline.
 _ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_JURISDICTION = re.compile(r"[A-Z]{2}")
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -104,6 +105,12 @@ def org_id(name: str, value: Any) -> str:
 def currency(name: str, value: Any) -> str:
     if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
         _bad(name, "must be an ISO 4217 currency code")
+    return str(value)
+
+
+def jurisdiction(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _JURISDICTION.fullmatch(value):
+        _bad(name, "must be a two-letter jurisdiction code (ISO 3166-1 alpha-2)")
     return str(value)
 
 

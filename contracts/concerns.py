@@ -30,7 +30,7 @@ from typing import Any
 from contracts import escrow, governance, netting, payments, registry
 from contracts.exports.iso20022 import account_servicer
 from contracts.queries import StateReader
-from contracts.reader_scope import scope_key
+from contracts.reader_scope import reader_scope
 from contracts.receivables_documents import share_prefix
 from contracts.receivables_queries import offers_of
 from contracts.receivables_state import offer_key
@@ -261,8 +261,8 @@ def _money(concerns: Concerns, parts: list[str]) -> Orgs | None:
 
 
 def _scope(concerns: Concerns, parts: list[str]) -> Orgs:
-    record = concerns.state.state(scope_key(parts[0])) or {}
-    return frozenset({parts[0], *(record.get("orgs") or ())})
+    scope = reader_scope(concerns.state, parts[0])
+    return frozenset({parts[0], *(scope[0] if scope is not None else ())})
 
 
 # (state key prefix, whom the rest of the key names); first match wins. Indexes by organization

@@ -13,10 +13,9 @@ State: reg/scope/<org> -> {orgs: [org ids, sorted], jurisdictions: [codes, sorte
 
 from __future__ import annotations
 
-import re
 from typing import Any, Protocol
 
-from contracts.args import boolean, list_of, org_id
+from contracts.args import boolean, jurisdiction, list_of, org_id
 from contracts.errors import ensure
 from contracts.registry import read_org
 from contracts.runtime import Context
@@ -31,20 +30,10 @@ class StateReader(Protocol):
 READER_KINDS = ("auditor", "regulator")
 MAX_SCOPE = 64  # organizations, and jurisdictions, a scope may name
 SCOPED_EVENT = "reader_scoped"
-_JURISDICTION = re.compile(r"^[A-Z]{2}$")
 
 
 def scope_key(org: str) -> str:
     return "reg/scope/" + org
-
-
-def _jurisdiction(name: str, value: Any) -> str:
-    ensure(
-        isinstance(value, str) and bool(_JURISDICTION.match(value)),
-        "BAD_ARGUMENT",
-        f"argument {name!r} must be a two-letter jurisdiction code (ISO 3166-1 alpha-2)",
-    )
-    return str(value)
 
 
 # action -> {param: (validator, required, default)}, merged into governance's table
@@ -52,7 +41,7 @@ SCHEMAS: dict[str, dict[str, tuple[Any, bool, Any]]] = {
     "scope_reader": {
         "org": (org_id, True, None),
         "orgs": (list_of(org_id, MAX_SCOPE), False, []),
-        "jurisdictions": (list_of(_jurisdiction, MAX_SCOPE), False, []),
+        "jurisdictions": (list_of(jurisdiction, MAX_SCOPE), False, []),
         "lift": (boolean, False, False),
     },
 }

@@ -63,7 +63,7 @@ class AsyncSubscription(SubscriptionState):
             try:
                 async for event in self._session():
                     yield event
-            except (ApiError, TallyError) as error:
+            except TallyError as error:
                 step = self.recovery(error, self.client.url)
                 if step is None:
                     return

@@ -218,7 +218,7 @@ class Subscription(SubscriptionState):
         while not self.closed:
             try:
                 yield from self._session()
-            except (ApiError, TallyError) as error:
+            except TallyError as error:
                 step = self.recovery(error, self.client.url)
                 if step is None:
                     return
