@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck unit sim integration browser bench docs clean
+.PHONY: demo test setup lint typecheck unit sim integration browser bench docs examples clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ bench: setup
 
 docs: setup
 	$(BIN)/python docs/gen_sdk.py
+
+# Every tutorial's examples, run as written (about 2 minutes; CI runs it after make test)
+examples: setup
+	$(BIN)/python docs/check_examples.py docs/tutorials/*.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo-data
