@@ -28,6 +28,7 @@ from ledger.types import SignedTx
 from wallet import results, routes
 from wallet.checkpoint import Checkpoint
 from wallet.errors import NODE_UNREACHABLE, ApiError, TxFailed, error_of_answer
+from wallet.request_signing import RequestSigner, signed_headers
 from wallet.retry import RetryPolicy, retry_after_seconds, retrying
 from wallet.signer import Signer
 from wallet.sse import STREAM_IDLE_S, LiveStream
@@ -57,11 +58,20 @@ class Submitted:
 class Client:
     retry_policy: RetryPolicy = RetryPolicy()  # per client: `client.retry_policy = NO_RETRY`
 
-    def __init__(self, url: str, timeout: float = 30.0, *, genesis: Genesis | None = None) -> None:
-        """`genesis`: the consortium's (a trusted copy), for the verified reads."""
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 30.0,
+        *,
+        genesis: Genesis | None = None,
+        request_signer: RequestSigner | None = None,
+    ) -> None:
+        """`genesis`: the consortium's (a trusted copy), for the verified reads;
+        `request_signer`: the organization this client reads and writes as (DESIGN.md §9)."""
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.genesis = genesis
+        self.request_signer = request_signer
         self._chain: str | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -71,11 +81,12 @@ class Client:
     ) -> bytes:
         """One request; the raw body of a success, ApiError with the node's code otherwise."""
         data = None if body is None else json.dumps(body).encode()
+        signing = signed_headers(self.request_signer, method, self.url + path, data or b"")
         req = urllib.request.Request(
             self.url + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "Accept": accept},
+            headers={"Content-Type": "application/json", "Accept": accept, **signing},
         )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:
@@ -119,7 +130,8 @@ class Client:
 
     def open_stream(self, idle_timeout: float = STREAM_IDLE_S) -> LiveStream:
         """The node's live stream (GET /v1/stream), open; `Subscription` reads it."""
-        return LiveStream.open(self.url, routes.STREAM, idle_timeout)
+        signing = signed_headers(self.request_signer, "GET", self.url + routes.STREAM)
+        return LiveStream.open(self.url, routes.STREAM, idle_timeout, signing)
 
     def subscribe(
         self, after: Checkpoint | None = None, *, on_switch: Notice | None = None
