@@ -12,6 +12,9 @@ Every field, with its default; relative paths are relative to the config file's 
     [api]
     host = "127.0.0.1"              # HTTP API listen address
     port = 8700                     # HTTP API port
+    access = "members"              # "members": every request signed (RFC 9421, DESIGN.md §9)
+                                    # by a registered organization key; "open": development only
+    open_probes = true              # GET /healthz and /metrics answer unsigned in members mode
     max_body_bytes = 16777216       # largest accepted request body
     max_connections = 512           # open connections; the oldest idle one makes room
     header_timeout_s = 10.0         # to send a complete request head (silent sockets, slowloris)
@@ -44,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import TallyError
+from node.api.access import ACCESS_MODES, ApiAccess
 from node.api.limits import ApiLimits
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -66,6 +70,7 @@ class NodeConfig:
     api_host: str
     api_port: int
     api_limits: ApiLimits
+    api_access: ApiAccess
     p2p_listen: str
     state_retain_heights: int | None = DEFAULT_RETAIN_HEIGHTS  # None: every height provable
     snapshot_behind_heights: int = DEFAULT_SNAPSHOT_BEHIND  # 0: never snapshot, replay only
@@ -95,6 +100,15 @@ def _api_limits(api: dict[str, Any]) -> ApiLimits:
     if problems:
         raise ConfigError("api." + problems[0])
     return limits
+
+
+def _api_access(api: dict[str, Any]) -> ApiAccess:
+    """`[api] access` ("members", the default, or "open") and `open_probes`."""
+    mode = _get(api, "access", str, "members", "api")
+    if mode not in ACCESS_MODES:
+        raise ConfigError(f"api.access must be one of {', '.join(ACCESS_MODES)}, not {mode!r}")
+    open_probes = _get(api, "open_probes", bool, True, "api")
+    return ApiAccess(mode="open" if mode == "open" else "members", open_probes=open_probes)
 
 
 def load_config(path: str | Path) -> NodeConfig:
@@ -134,6 +148,7 @@ def load_config(path: str | Path) -> NodeConfig:
         api_host=_get(api, "host", str, "127.0.0.1", "api"),
         api_port=port,
         api_limits=_api_limits(api),
+        api_access=_api_access(api),
         p2p_listen=_get(p2p, "listen", str, "127.0.0.1:26600", "p2p"),
         state_retain_heights=retain or None,
         snapshot_behind_heights=behind,
@@ -141,7 +156,13 @@ def load_config(path: str | Path) -> NodeConfig:
 
 
 def render_config(
-    *, name: str, genesis: str, api_port: int, p2p_listen: str, api_host: str = "127.0.0.1"
+    *,
+    name: str,
+    genesis: str,
+    api_port: int,
+    p2p_listen: str,
+    api_host: str = "127.0.0.1",
+    api_access: str = "members",
 ) -> str:
     """A config file for `tally node init` and localnets, in the documented layout."""
     return (
@@ -153,7 +174,8 @@ def render_config(
         'log_level = "INFO"\n\n'
         "[api]\n"
         f'host = "{api_host}"\n'
-        f"port = {api_port}\n\n"
+        f"port = {api_port}\n"
+        f'access = "{api_access}"\n\n'
         "[p2p]\n"
         f'listen = "{p2p_listen}"\n'
     )

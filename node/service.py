@@ -106,7 +106,7 @@ class NodeService:
         self.peering = peering
         self.replica_factory = replica_factory
         handle = NodeHandle(config.name, genesis, driver, metrics, self.peers, self.snapshot)
-        self.app = make_app(handle, config.api_limits)
+        self.app = make_app(handle, config.api_limits, config.api_access)
 
     @staticmethod
     def open(

@@ -28,6 +28,7 @@ from node.api import (
     statements,
     stream,
 )
+from node.api.access import ACCESS, MEMBERS_ACCESS, ApiAccess, signature_check
 from node.api.context import NODE, SPEC, STORE, NodeHandle
 from node.api.limits import DEFAULT_LIMITS, ApiLimits
 from node.api.reads import LIMITS, READS, ReadPool
@@ -99,12 +100,21 @@ ROUTE_MODULES = (
 )
 
 
-def make_app(handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS) -> web.Application:
+def make_app(
+    handle: NodeHandle, limits: ApiLimits = DEFAULT_LIMITS, access: ApiAccess = MEMBERS_ACCESS
+) -> web.Application:
     app = web.Application(
         # read_policy last: it reads the Caller that the signature check stores (DESIGN.md §9)
-        middlewares=[track_requests, error_middleware, syncing_gate, access_check.read_policy],
+        middlewares=[
+            track_requests,
+            error_middleware,
+            signature_check,
+            syncing_gate,
+            access_check.read_policy,
+        ],
         client_max_size=limits.max_body_bytes,
     )
+    app[ACCESS] = access
     app[NODE] = handle
     app[STORE] = handle.driver.store
     app[LIMITS] = limits

@@ -10,6 +10,7 @@ from contracts.devclock import clock_offset_ms
 from ledger.chain import ChainStore
 from ledger.merkle import audit_path
 from ledger.types import Receipt, SignedTx
+from node.api.access import ACCESS
 from node.api.context import SPEC, node, store
 from node.api.forms import certificate_json, error_json, receipt_json, tx_json, unknown_tx
 from node.api.params import query_int, read_json, tx_id_param
@@ -61,6 +62,8 @@ async def get_status(request: web.Request) -> web.Response:
             "peers": sum(1 for up in peers.values() if up),
             "mempool": len(handle.driver.mempool),
             "snapshot": handle.snapshot(),
+            # "members" (signed requests only) or "open" (development: anyone reads everything)
+            "access": request.app[ACCESS].mode,
         }
     )
 

@@ -275,7 +275,10 @@ def render_node_config(
         "[api]\n"
         "# HTTP API (clients, explorer, /metrics, /healthz). 0.0.0.0 listens everywhere.\n"
         f"host = {quoted(api.host.strip('[]'))}\n"
-        f"port = {api.port}\n\n"
+        f"port = {api.port}\n"
+        "# members: every request is signed by a registered organization key and reads only\n"
+        "# what concerns it (RFC 9421, docs/api.md). open: anyone reads everything (development).\n"
+        'access = "members"\n\n'
         "[p2p]\n"
         "# Validator-to-validator listen address; peers dial the `p2p` of your genesis entry.\n"
         f"listen = {quoted(str(p2p_listen))}\n"

@@ -34,6 +34,10 @@ class LocalnetError(TallyError):
         super().__init__(code, message)
 
 
+# What a localnet's nodes answer: "open" until every client of a localnet signs its requests.
+DEFAULT_LOCALNET_ACCESS = "open"
+
+
 def free_ports(count: int) -> list[int]:
     """Ports the OS calls free right now (held open together so they are distinct)."""
     sockets = []
@@ -56,7 +60,9 @@ def _ports(nodes: int, base_port: int | None) -> tuple[list[int], list[int]]:
     return [base_port + i for i in range(nodes)], [base_port + 100 + i for i in range(nodes)]
 
 
-def write_node(directory: Path, validator: ValidatorSecrets, api_port: int) -> dict[str, Any]:
+def write_node(
+    directory: Path, validator: ValidatorSecrets, api_port: int, access: str = "members"
+) -> dict[str, Any]:
     """One validator's folder (keys and config); its localnet.json entry, not started."""
     node_dir = directory / validator.name
     node_dir.mkdir(parents=True, exist_ok=True)
@@ -70,6 +76,7 @@ def write_node(directory: Path, validator: ValidatorSecrets, api_port: int) -> d
             genesis=f"../{GENESIS_FILE}",
             api_port=api_port,
             p2p_listen=validator.p2p,
+            api_access=access,
         )
     )
     return {"name": validator.name, "api": f"http://127.0.0.1:{api_port}", "pid": 0}
@@ -98,6 +105,7 @@ def init_network(
     base_port: int | None = None,
     params: dict[str, int] | None = None,
     membership: bool = False,
+    access: str = DEFAULT_LOCALNET_ACCESS,
 ) -> dict[str, Any]:
     """Write genesis, per-node config and key files; return localnet.json's content (pid 0)."""
     api_ports, p2p_ports = _ports(nodes, base_port)
@@ -108,11 +116,12 @@ def init_network(
     genesis_path = directory / GENESIS_FILE
     genesis_path.write_text(json.dumps(devnet.genesis, indent=2) + "\n")
     entries = [
-        write_node(directory, validator, api_port)
+        write_node(directory, validator, api_port, access)
         for validator, api_port in zip(devnet.validators, api_ports, strict=True)
     ]
     info = {
         "chain": chain,
+        "access": access,
         "genesis": str(genesis_path.resolve()),
         "nodes": entries,
         "orgs": _org_entries(devnet),

@@ -21,6 +21,7 @@ from contracts import queries
 from ledger.crypto import Ed25519Key
 from ledger.merkle import root_from_leaf_hashes
 from ledger.types import Header
+from node.api.access import OPEN_ACCESS
 from node.api.access_policy import TABLE
 from node.api.app import make_app
 from node.api.caller import CALLER_KEY, Caller
@@ -86,7 +87,7 @@ def _app(chain: ContractChain) -> web.Application:
     through it: the chain commits blocks itself, and a test tells the stream)."""
     store = chain.store
     validator = chain.devnet.validators[0]
-    app = make_app(solo_handle(store, chain.executor, chain.genesis, validator))
+    app = make_app(solo_handle(store, chain.executor, chain.genesis, validator), access=OPEN_ACCESS)
 
     @web.middleware
     async def signed_as(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -13,6 +13,7 @@ from contracts import queries
 from ledger.chain import ChainStore
 from ledger.genesis import genesis_from_value
 from ledger.store import MemoryStore
+from node.api.access import OPEN_ACCESS
 from node.api.app import error_middleware, make_app
 from node.api.context import NODE, NodeHandle
 from node.api.limits import DEFAULT_LIMITS, ApiLimits
@@ -48,7 +49,7 @@ def _app(
         proposer=validator.ed25519.public, validator_count=1, metrics=Metrics(),
     )  # fmt: skip
     handle = NodeHandle(validator.name, genesis, driver, driver.metrics, dict, snapshot)
-    return make_app(handle, limits)
+    return make_app(handle, limits, OPEN_ACCESS)
 
 
 def _run(

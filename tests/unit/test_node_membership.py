@@ -15,6 +15,7 @@ from consensus import PbftReplica, ReplicaConfig
 from consensus.interface import SetContinues
 from consensus.records import encode_view
 from ledger.genesis import genesis_from_value
+from node.api.access import OPEN_ACCESS
 from node.api.limits import ApiLimits
 from node.config import NodeConfig
 from node.keys import ValidatorKeys, write_keys
@@ -147,6 +148,7 @@ def test_a_node_opens_a_membership_chain_with_a_key_no_set_names_yet(tmp_path: P
         api_host="127.0.0.1",
         api_port=0,
         api_limits=ApiLimits(),
+        api_access=OPEN_ACCESS,
         p2p_listen="127.0.0.1:0",
     )
     service = NodeService.open(config)

@@ -16,6 +16,7 @@ from ledger.chain import ChainStore
 from ledger.genesis import Genesis, genesis_from_value
 from ledger.state_keys import balance_key, piece_key
 from ledger.store import MemoryStore
+from node.api.access import OPEN_ACCESS
 from node.api.app import make_app
 from node.api.context import NODE, STORE
 from node.ops.devnet import make_devnet
@@ -40,7 +41,7 @@ def _run(test: Check) -> None:
         executor = Executor(store, GENESIS)
         handle = solo_handle(store, executor, GENESIS, DEVNET.validators[0])
         driver = handle.driver
-        app = make_app(handle)
+        app = make_app(handle, access=OPEN_ACCESS)
         async with TestClient(TestServer(app)) as client:
             driver.start()
             try:
