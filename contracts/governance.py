@@ -29,7 +29,7 @@ from contracts.args import (
     text,
 )
 from contracts.errors import ensure, fail
-from contracts.registry import bank_ids, get_currency, get_org, org_key
+from contracts.registry import bank_ids, drop_key, get_currency, get_org, org_key
 from contracts.runtime import Context, method
 from contracts.wording import moment
 from ledger.genesis import KEY_ROLES, ORG_KINDS
@@ -41,6 +41,7 @@ ACTIONS = (
     "add_org",
     "suspend_org",
     "cancel_netting",
+    "remove_key",
     *membership.ACTIONS,
     *reader_scope.ACTIONS,
 )
@@ -102,6 +103,9 @@ _SCHEMAS: dict[str, dict[str, tuple[Any, bool, Any]]] = {
         "daily_limits": (any_map, False, {}),
     },
     "cancel_netting": {"window": (hex_id, True, None)},
+    # a compromised key whose organization cannot act (lost admin, unreachable): the consortium
+    # removes it; the API refuses it from the next request on (node/api/access.py)
+    "remove_key": {"org": (org_id, True, None), "public": (bin32, True, None)},
     **membership.SCHEMAS,
     **reader_scope.SCHEMAS,
 }
@@ -141,6 +145,9 @@ def _apply(ctx: Context, action: str, params: dict[str, Any]) -> None:
         return
     if action == "add_org":
         _add_org(ctx, params)
+        return
+    if action == "remove_key":
+        drop_key(ctx, params["org"], params["public"])
         return
     if action in membership.ACTIONS:
         membership.apply_change(ctx, action, params)

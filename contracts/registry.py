@@ -125,12 +125,23 @@ def add_key(ctx: Context, org: str, public: bytes, role: str) -> None:
 def remove_key(ctx: Context, org: str, public: bytes) -> None:
     """An organization's admin removes one of its keys (never its last admin key)."""
     ensure(org == ctx.sender_org, "NOT_AUTHORIZED", "admins manage only their own organization")
+    drop_key(ctx, org, public)
+
+
+def drop_key(ctx: Context, org: str, public: bytes) -> None:
+    """Take `public` from `org`: its own admin's call, or governance's (`remove_key` action).
+
+    The last admin key stays: an organization without one could never manage its keys again.
+    A compromised only admin key is answered by `suspend_org` until the organization adds a
+    fresh admin key and governance removes the old one. The refusal and the event keep the
+    words they had before governance could call this, so replayed receipts stay the same.
+    """
     record = get_org(ctx, org)
-    entry = ctx.get("reg/key/" + public.hex())
+    entry = ctx.get(KEY_PREFIX + public.hex())
     ensure(entry is not None and entry["org"] == org, "UNKNOWN_KEY", "no such key in organization")
     keys = [k for k in record["keys"] if k["public"] != public]
     ensure(any(k["role"] == "admin" for k in keys), "LAST_ADMIN", "cannot remove the last admin")
     record["keys"] = keys
     ctx.put(org_key(org), record)
-    ctx.delete("reg/key/" + public.hex())
+    ctx.delete(KEY_PREFIX + public.hex())
     ctx.emit("key_removed", org=org, public=public.hex())
