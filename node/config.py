@@ -15,6 +15,8 @@ Every field, with its default; relative paths are relative to the config file's 
     access = "members"              # "members": every request signed (RFC 9421, DESIGN.md §9)
                                     # by a registered organization key; "open": development only
     open_probes = true              # GET /healthz and /metrics answer unsigned in members mode
+    tls_cert = "tls.crt"            # PEM certificate (chain): the API serves https (no default;
+    tls_key = "tls.key"             # both or neither; `tally node config --self-signed-tls`)
     max_body_bytes = 16777216       # largest accepted request body
     max_connections = 512           # open connections; the oldest idle one makes room
     header_timeout_s = 10.0         # to send a complete request head (silent sockets, slowloris)
@@ -49,6 +51,7 @@ from typing import Any
 from ledger.errors import TallyError
 from node.api.access import ACCESS_MODES, ApiAccess
 from node.api.limits import ApiLimits
+from node.api.tls import ApiTls
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_RETAIN_HEIGHTS = 1000
@@ -74,6 +77,11 @@ class NodeConfig:
     p2p_listen: str
     state_retain_heights: int | None = DEFAULT_RETAIN_HEIGHTS  # None: every height provable
     snapshot_behind_heights: int = DEFAULT_SNAPSHOT_BEHIND  # 0: never snapshot, replay only
+    api_tls: ApiTls | None = None  # None: plain http
+
+    @property
+    def api_scheme(self) -> str:
+        return "http" if self.api_tls is None else "https"
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
@@ -109,6 +117,22 @@ def _api_access(api: dict[str, Any]) -> ApiAccess:
         raise ConfigError(f"api.access must be one of {', '.join(ACCESS_MODES)}, not {mode!r}")
     open_probes = _get(api, "open_probes", bool, True, "api")
     return ApiAccess(mode="open" if mode == "open" else "members", open_probes=open_probes)
+
+
+def _api_tls(api: dict[str, Any], base: Path) -> ApiTls | None:
+    """`[api] tls_cert` and `tls_key`, both or neither, checked now by loading the pair."""
+    cert = _get(api, "tls_cert", str, "", "api")
+    key = _get(api, "tls_key", str, "", "api")
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("api.tls_cert and api.tls_key go together: set both or neither")
+    tls = ApiTls(cert=base / cert, key=base / key)
+    try:
+        tls.server_context()
+    except TallyError as refusal:  # the pair's own words, as a ConfigError
+        raise ConfigError(refusal.message) from None
+    return tls
 
 
 def load_config(path: str | Path) -> NodeConfig:
@@ -152,6 +176,7 @@ def load_config(path: str | Path) -> NodeConfig:
         p2p_listen=_get(p2p, "listen", str, "127.0.0.1:26600", "p2p"),
         state_retain_heights=retain or None,
         snapshot_behind_heights=behind,
+        api_tls=_api_tls(api, base),
     )
 
 

@@ -176,7 +176,9 @@ class NodeService:
 
     async def start(self) -> None:
         self._api = ApiServer(self.app, self.config.api_limits)
-        await self._api.start(self.config.api_host, self.config.api_port)
+        tls = self.config.api_tls
+        context = None if tls is None else tls.server_context()
+        await self._api.start(self.config.api_host, self.config.api_port, context)
         if self.peering is not None:
             await self.peering.start()
             await self._snapshot_if_behind(self.peering)
@@ -185,7 +187,8 @@ class NodeService:
         if follower is not None and isinstance(self.driver.replica, Bystander):
             follower.start()
         log.info(
-            "serving http://%s:%d at height %d",
+            "serving %s://%s:%d at height %d",
+            self.config.api_scheme,
             self.config.api_host,
             self.config.api_port,
             self.driver.executor.tip.height,

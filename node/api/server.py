@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -153,25 +154,42 @@ async def track_requests(request: web.Request, handler: Any) -> web.StreamRespon
 
 class _GuardedSite(web.BaseSite):
     """A TCP site whose connections are made by `factory` (aiohttp's TCPSite uses the
-    runner's plain handler)."""
+    runner's plain handler), over TLS when given a context."""
 
-    __slots__ = ("_factory", "_host", "_port")
+    __slots__ = ("_factory", "_handshake_s", "_host", "_port")
 
     def __init__(
-        self, runner: web.BaseRunner, host: str, port: int, factory: Callable[[], GuardedHandler]
+        self,
+        runner: web.BaseRunner,
+        address: tuple[str, int],
+        factory: Callable[[], GuardedHandler],
+        tls: ssl.SSLContext | None,
+        handshake_s: float,
     ) -> None:
-        super().__init__(runner, backlog=512)
-        self._host, self._port, self._factory = host, port, factory
+        super().__init__(runner, backlog=512, ssl_context=tls)
+        (self._host, self._port), self._factory = address, factory
+        self._handshake_s = handshake_s
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        scheme = "http" if self._ssl_context is None else "https"
+        return f"{scheme}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
+        # The guard sees a TLS connection only once its handshake is done (asyncio's SSL
+        # protocol sits in front), so the handshake gets the head's deadline of its own.
+        tls_options: dict[str, Any] = {}
+        if self._ssl_context is not None:
+            tls_options = {"ssl": self._ssl_context, "ssl_handshake_timeout": self._handshake_s}
         self._server = await loop.create_server(
-            self._factory, self._host, self._port, backlog=self._backlog, reuse_address=True
+            self._factory,
+            self._host,
+            self._port,
+            backlog=self._backlog,
+            reuse_address=True,
+            **tls_options,
         )
 
     def sockets(self) -> list[Any]:
@@ -197,7 +215,8 @@ class ApiServer:
         if handle is not None:
             handle.metrics.registry.register(ApiCollector(app, self))
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+        """Listen on host:port, https when `tls` holds the certificate and key."""
         await self._runner.setup()
         server = self._runner.server
         if server is None:
@@ -214,7 +233,8 @@ class ApiServer:
             return GuardedHandler(server, self.guard, self._bad_requests, **options)
 
         self._accept_errors = AcceptErrors.acquire(LOG_INTERVAL_S, self._accept_failed)
-        site = _GuardedSite(self._runner, host, port, factory)
+        handshake_s = self._limits.header_timeout_s
+        site = _GuardedSite(self._runner, (host, port), factory, tls, handshake_s)
         await site.start()
         self.addresses = {listening_address(sock) for sock in site.sockets()}
         self._sweeper = asyncio.create_task(self._sweep())

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,6 +23,9 @@ from node.cli.node import node_group
 from node.keys import ValidatorKeys, load_keys, write_keys
 from node.ops import consortium
 from wallet.cli.common import json_option, local_errors
+
+if TYPE_CHECKING:
+    from node.ops.self_signed import TlsPair
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEY_FILE = "validator.key"
@@ -248,7 +251,13 @@ def genesis(
     "--log-level", type=click.Choice(consortium.LOG_LEVELS), default="INFO", show_default=True
 )
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="node.toml to write.")
-@click.option("--force", is_flag=True, help="Replace an existing OUT.")
+@click.option("--force", is_flag=True, help="Replace an existing OUT (and TLS pair).")
+@click.option(
+    "--self-signed-tls",
+    is_flag=True,
+    help="Write a self-signed tls.crt/tls.key beside OUT and serve the API over https "
+    "(a test consortium; clients trust tls.crt).",
+)
 @json_option
 @local_errors
 def config(
@@ -261,6 +270,7 @@ def config(
     log_level: str,
     out: str,
     force: bool,
+    self_signed_tls: bool,
     json_output: bool,
 ) -> None:
     """Write a documented node.toml. Paths are written as given and, as in node.toml, a
@@ -282,6 +292,7 @@ def config(
     else:
         warnings.append(f"{genesis_file} is not there yet; it is checked when the node starts")
     target.parent.mkdir(parents=True, exist_ok=True)
+    tls = _self_signed(target.parent, api_address.host, force) if self_signed_tls else None
     text = consortium.render_node_config(
         name=name,
         genesis=genesis_path,
@@ -290,15 +301,28 @@ def config(
         api=api_address,
         p2p_listen=p2p_address,
         log_level=log_level,
+        tls=None if tls is None else (tls.cert.name, tls.key.name),
     )
     target.write_text(text, encoding="utf-8")
+    written = {} if tls is None else {"tls_cert": str(tls.cert), "tls_key": str(tls.key)}
     if json_output:
-        click.echo(json.dumps({"path": str(target), "warnings": warnings}))
+        click.echo(json.dumps({"path": str(target), **written, "warnings": warnings}))
         return
     click.echo(f"Wrote {target}")
+    if tls is not None:
+        click.echo(f"Wrote {tls.cert} and {tls.key}: clients trust {tls.cert.name} for https")
     for warning in warnings:
         click.echo(f"  warning: {warning}", err=True)
     click.echo(f"Start with: tally node start --config {target}")
+
+
+def _self_signed(folder: Path, host: str, force: bool) -> TlsPair:
+    from node.ops import self_signed  # cryptography loads only for the command that needs it
+
+    for name in (self_signed.CERT_FILE, self_signed.KEY_FILE):
+        if (folder / name).exists() and not force:
+            raise TallyError("FILE_EXISTS", f"{folder / name} already exists (use --force)")
+    return self_signed.write_self_signed(folder, host)
 
 
 # The commands join `tally node`, which node.cli.node mounts.

@@ -250,8 +250,10 @@ def render_node_config(
     api: HostPort,
     p2p_listen: HostPort,
     log_level: str = "INFO",
+    tls: tuple[str, str] | None = None,
 ) -> str:
-    """A node.toml in node/config.py's layout, every field commented for the operator."""
+    """A node.toml in node/config.py's layout, every field commented for the operator;
+    `tls`: the (certificate, key) paths the API serves https with."""
     ensure(log_level in LOG_LEVELS, "BAD_CONFIG", f"log level must be one of {LOG_LEVELS}")
 
     def quoted(text: str) -> str:
@@ -278,10 +280,21 @@ def render_node_config(
         f"port = {api.port}\n"
         "# members: every request is signed by a registered organization key and reads only\n"
         "# what concerns it (RFC 9421, docs/api.md). open: anyone reads everything (development).\n"
-        'access = "members"\n\n'
+        'access = "members"\n'
+        f"{_tls_lines(tls)}\n"
         "[p2p]\n"
         "# Validator-to-validator listen address; peers dial the `p2p` of your genesis entry.\n"
         f"listen = {quoted(str(p2p_listen))}\n"
+    )
+
+
+def _tls_lines(tls: tuple[str, str] | None) -> str:
+    if tls is None:
+        return ""
+    return (
+        "# https: the PEM certificate (chain) and its private key (mode 0600).\n"
+        f"tls_cert = {json.dumps(tls[0])}\n"
+        f"tls_key = {json.dumps(tls[1])}\n"
     )
 
 
