@@ -4,6 +4,11 @@ Every operation the node describes gets generated inputs, valid and invalid; wha
 back must not be a 5xx, must be a status the document lists, and must match the document's
 response schema and content type. Bounded: a few examples per operation, well under a minute.
 
+It runs twice: against an `open` node, and against a `members` node with every generated request
+signed as audit-co (who reads everything) by http-message-signatures (tests/support/rfc9421.py),
+so the fuzzed inputs get past the signature check to the handlers and the read policy. The
+members run takes fewer examples: the open one already covers the handlers' input checks.
+
 Left out: `/v1/stream` (Server-Sent Events never end) and long polls (`timeout_ms` is capped,
 since `?wait=commit` on an unknown tx rightly waits that long).
 """
@@ -11,6 +16,7 @@ since `?wait=commit` on an unknown tx rightly waits that long).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +31,14 @@ from schemathesis.core.failures import FailureGroup  # noqa: E402
 from schemathesis.specs.openapi import checks as openapi_checks  # noqa: E402
 
 from node.ops import localnet  # noqa: E402
+from tests.support.members_net import members_localnet  # noqa: E402
+from tests.support.rfc9421 import SignedBy  # noqa: E402
+from wallet.localnet_keys import localnet_key  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = {"open": 25, "members": 5}
+READER = "audit-co"
 MAX_TIMEOUT_MS = 200
 CHECKS = [
     checks.not_a_server_error,
@@ -38,14 +48,35 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One live node for the whole module, its schema loaded from /openapi.json."""
-    directory: Path = tmp_path_factory.mktemp("fuzz")
+@dataclass(frozen=True)
+class Target:
+    """A live node's schema, and the auth (None: unsigned) its requests go with."""
+
+    schema: Any
+    auth: SignedBy | None
+    examples: int
+
+
+def _schema(api: str, auth: SignedBy | None) -> Any:
+    loaded = schemathesis.openapi.from_url(f"{api}/openapi.json", auth=auth, timeout=30)
+    return loaded.exclude(path="/v1/stream")
+
+
+@pytest.fixture(scope="module", params=["open", "members"])
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    """One live node per access mode, its schema loaded from /openapi.json."""
+    directory: Path = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    examples = EXAMPLES_PER_OPERATION[request.param]
+    if request.param == "members":
+        with members_localnet(directory, 1) as net:
+            auth = SignedBy(localnet_key(net, READER))
+            yield Target(_schema(net["nodes"][0]["api"], auth), auth, examples)
+        return
     info = localnet.up(directory, 1)
     try:
-        api = info["nodes"][0]["api"]
-        yield schemathesis.openapi.from_url(f"{api}/openapi.json").exclude(path="/v1/stream")
+        yield Target(_schema(info["nodes"][0]["api"], None), None, examples)
     finally:
         localnet.down(directory, grace=5.0)
 
@@ -54,12 +85,12 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 # these routes answer 400 with the standard error body for a bad `from`/`limit`/height, but
 # document only 200 (and 404). Status codes are not checked for them until the description
 # lists 400; everything else (no 5xx, content types, body schemas) still is.
-def _fuzz(operation: Any, mode: Any) -> str | None:
+def _fuzz(operation: Any, mode: Any, target: Target) -> str | None:
     """Run one operation's examples in one generation mode; the first failure, described."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=target.examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,
@@ -69,7 +100,7 @@ def _fuzz(operation: Any, mode: Any) -> str | None:
     def run(case: Any) -> None:
         if isinstance(case.query, dict) and "timeout_ms" in case.query:
             case.query["timeout_ms"] = MAX_TIMEOUT_MS
-        case.call_and_validate(checks=CHECKS, timeout=10)
+        case.call_and_validate(checks=CHECKS, timeout=10, auth=target.auth)
 
     try:
         run()
@@ -80,14 +111,14 @@ def _fuzz(operation: Any, mode: Any) -> str | None:
     return None
 
 
-def test_api_answers_every_generated_request_within_its_schema(api_schema: Any) -> None:
+def test_api_answers_every_generated_request_within_its_schema(target: Target) -> None:
     """Operations are fuzzed one by one (schemathesis's pytest plugin does not run under
     pytest 9), and every failing operation is reported, not only the first."""
     failures = []
-    for result in api_schema.get_all_operations():
+    for result in target.schema.get_all_operations():
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failure = _fuzz(operation, mode)
+            failure = _fuzz(operation, mode, target)
             if failure is not None:
                 failures.append(failure)
     assert not failures, "\n\n".join(failures)

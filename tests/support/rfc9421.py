@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 
 import requests
+import requests.auth
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
 
@@ -29,6 +30,34 @@ class _OneKey(HTTPSignatureKeyResolver):
         return self._private.public_key()
 
 
+def sign(
+    key: Ed25519Key, prepared: requests.PreparedRequest, created: datetime.datetime | None = None
+) -> requests.PreparedRequest:
+    """Add the signature headers DESIGN.md §9 asks for to `prepared`, by the library."""
+    body = prepared.body or b""
+    HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_OneKey(key)).sign(
+        prepared,
+        key_id=key.public.hex(),
+        created=created,
+        covered_component_ids=COVERED,
+        label="sig1",
+        include_alg=True,
+        body=body.encode() if isinstance(body, str) else body,
+    )
+    return prepared
+
+
+class SignedBy(requests.auth.AuthBase):
+    """`requests` auth that signs every request as `key` (for tools that send their own,
+    e.g. schemathesis)."""
+
+    def __init__(self, key: Ed25519Key) -> None:
+        self.key = key
+
+    def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
+        return sign(self.key, prepared)
+
+
 def signed_request(
     key: Ed25519Key,
     method: str,
@@ -39,16 +68,7 @@ def signed_request(
     """`method url` with `body`, signed by `key` as DESIGN.md §9 asks, by the library."""
     prepared = requests.Request(method, url, data=body or b"").prepare()
     prepared.headers["Content-Type"] = "application/json"
-    HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_OneKey(key)).sign(
-        prepared,
-        key_id=key.public.hex(),
-        created=created,
-        covered_component_ids=COVERED,
-        label="sig1",
-        include_alg=True,
-        body=body or b"",
-    )
-    return prepared
+    return sign(key, prepared, created)
 
 
 def send(prepared: requests.PreparedRequest, timeout: float = 30.0) -> requests.Response:
