@@ -147,6 +147,78 @@ def render_errors() -> str:
     return "\n".join(lines)
 
 
+_SIGNING = """## Access: signing in
+
+A node's `[api] access` ([configuration.md](configuration.md)) is `members` (every config that
+`tally node config` writes) or `open` (development only; `GET /v1/status` says which). In
+`members` mode every request carries an RFC 9421 HTTP Message Signature by an Ed25519 key that
+the registry holds for some organization, any role (DESIGN.md §9):
+
+```
+Content-Digest: sha-256=:BASE64(sha256(body)):
+Signature-Input: {signature_input}
+Signature: sig1=:BASE64(ed25519(signature base)):
+```
+
+The signature base is RFC 9421 §2.5's over exactly those four components, in that order, with
+`@path` and `@query` as sent (percent-encoding kept; `@query` of a request without one is `?`);
+`Content-Digest` is RFC 9530's, of the empty body for a GET. Any other set or order of components,
+or another algorithm, is refused. The SDK signs for you (`Client(url,
+request_signer=RequestSigner.of_keystore(path, passphrase))`, or any signer callable in front
+of an HSM); any RFC 9421 library that can produce this profile works too (the tests sign with
+`http-message-signatures`).
+
+{refusals}
+
+Every 401 carries `Accept-Signature: sig1=("@method" "@path" "@query"
+"content-digest");alg="ed25519"` (RFC 9421 §5.1), what a request must cover. `GET /healthz` and
+`GET /metrics` answer unsigned unless the config sets `open_probes = false`; then they need a
+signature like every other route. A signature proves who asked, not who listens: serve the API
+over TLS (`[api] tls_cert` / `tls_key`; `tally node config --self-signed-tls` for a test
+consortium, clients then trust that `tls.crt`).
+
+"""
+
+_REFUSALS = (
+    (
+        401,
+        "UNAUTHENTICATED",
+        "no `Signature`/`Signature-Input`, a malformed one, other components, a signature that "
+        "does not verify, or a key registered to no organization (never was, or removed: the "
+        "check reads the registry at every request, so a key removed by its organization's "
+        "`registry.remove_key` or by governance's `remove_key` fails from the block that "
+        "removed it on)",
+    ),
+    (
+        401,
+        "STALE_SIGNATURE",
+        "`created` more than 300 s from the node's clock, either way (a replay window, not a "
+        "nonce: keep clocks in NTP)",
+    ),
+    (
+        401,
+        "DIGEST_MISMATCH",
+        "`Content-Digest` is not the body's: headers replayed with another body. This code "
+        "extends DESIGN.md §9, which names only the other two, so a client can tell a broken "
+        "body from a broken signature",
+    ),
+    (
+        503,
+        "SYNCING",
+        "the key is not in the state yet because this node is restoring its state by snapshot "
+        "sync (`Retry-After: 5`); ask another node",
+    ),
+)
+SIGNING = _SIGNING.format(
+    signature_input='sig1=("@method" "@path" "@query" "content-digest");'
+    'created=UNIX_SECONDS;keyid="HEX_PUBLIC_KEY";alg="ed25519"',
+    refusals="\n".join(
+        ["| answer | code | when |", "|---|---|---|"]
+        + [f"| {status} | `{code}` | {when} |" for status, code, when in _REFUSALS]
+    ),
+)
+
+
 ACCESS = """## Access: who reads what
 
 In `members` mode every request is signed by a key registered to an organization (DESIGN.md §9),
@@ -187,7 +259,12 @@ def render_access() -> str:
     sys.path.insert(0, str(ROOT))
     from node.api.access_policy import FORMS, KINDS, ROUTES
 
-    lines = [ACCESS.rstrip(), "", "| method | path | who reads | how |", "|---|---|---|---|"]
+    lines = [
+        SIGNING + ACCESS.rstrip(),
+        "",
+        "| method | path | who reads | how |",
+        "|---|---|---|---|",
+    ]
     for row in sorted(ROUTES, key=lambda r: (r.path, r.method)):
         how = FORMS[row.form] + (f"; {row.note}" if row.note else "")
         who = _cell(KINDS[row.kind].who)

@@ -15,8 +15,8 @@ Every field, with its default; relative paths are relative to the config file's 
     access = "members"              # "members": every request signed (RFC 9421, DESIGN.md §9)
                                     # by a registered organization key; "open": development only
     open_probes = true              # GET /healthz and /metrics answer unsigned in members mode
-    tls_cert = "tls.crt"            # PEM certificate (chain): the API serves https (no default;
-    tls_key = "tls.key"             # both or neither; `tally node config --self-signed-tls`)
+    tls_cert = "tls.crt"            # no default: with tls_key (both or neither) the API serves
+    tls_key = "tls.key"             # https with this PEM certificate and key (node/api/tls.py)
     max_body_bytes = 16777216       # largest accepted request body
     max_connections = 512           # open connections; the oldest idle one makes room
     header_timeout_s = 10.0         # to send a complete request head (silent sockets, slowloris)
