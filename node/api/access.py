@@ -23,6 +23,7 @@ from ledger.chain import ChainStore
 from ledger.httpsig import UNAUTHENTICATED, SignatureRefused, accept_signature, verify_request
 from node.api.caller import CALLER_KEY, Caller
 from node.api.context import NODE, STORE
+from node.api.params import read_body
 from node.api.responses import HttpError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -73,7 +74,7 @@ async def signature_check(request: web.Request, handler: Handler) -> web.StreamR
     """401 unless the request is signed by a registered key; else the `Caller` is stored."""
     if not request.app[ACCESS].needs_signature(request):
         return await handler(request)
-    body = await request.read()  # bounded by client_max_size (413 before this)
+    body = await read_body(request)  # bounded by client_max_size (413) and body_timeout_s (408)
     try:
         signed = verify_request(
             request.method, request.raw_path, request.headers, body, time.time()

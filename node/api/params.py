@@ -43,14 +43,21 @@ async def read_json(request: web.Request, max_values: int) -> Any:
     content_type = request.headers.get("Content-Type", "application/json")
     if not content_type.startswith("application/json"):
         raise HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
-    bounds = limits(request)
+    raw = await read_body(request)
+    return parse_json(raw, max_values, limits(request).max_json_depth)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, within the body timeout (408 BODY_TIMEOUT: a client that trickles it
+    holds a connection that the guard counts as serving, so no other deadline ends it).
+    Whoever reads the body first must read it through here; later reads get aiohttp's copy."""
+    timeout_s = limits(request).body_timeout_s
     try:
-        async with asyncio.timeout(bounds.body_timeout_s):
-            raw = await request.read()
+        async with asyncio.timeout(timeout_s):
+            return await request.read()
     except TimeoutError:
-        message = f"the body did not arrive within {bounds.body_timeout_s:g} s"
+        message = f"the body did not arrive within {timeout_s:g} s"
         raise HttpError(408, "BODY_TIMEOUT", message) from None
-    return parse_json(raw, max_values, bounds.max_json_depth)
 
 
 def parse_json(raw: bytes, max_values: int, max_depth: int) -> Any:

@@ -57,6 +57,28 @@ def _library_verifier(key: Ed25519Key, target: str, body: bytes) -> Callable[[],
     return lambda: verifier.verify(received, body=body, max_age=None)
 
 
+def _row(
+    chain: ContractChain, key: Ed25519Key, name: str, target: str, body: bytes, runs: int
+) -> tuple[float, float, float, float]:
+    """Medians (µs) of: the check, the lookup, both, and the library's check of one request."""
+    method = name.split()[0]
+    now = int(time.time())
+    headers = sign_headers(key.public, key.sign, method, target, body, now)
+
+    def verify() -> object:
+        return verify_request(method, target, headers, body, now)
+
+    def both() -> object:
+        return caller_of_key(chain.store, verify_request(method, target, headers, body, now).public)
+
+    return (
+        median_us(verify, runs),
+        median_us(lambda: caller_of_key(chain.store, key.public), runs),
+        median_us(both, runs),
+        median_us(_library_verifier(key, target, body), max(runs // 5, 100)),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5000)
@@ -65,31 +87,13 @@ def main() -> None:
         chain = ContractChain(Path(folder) / "db")
         key = chain.devnet.key("acme-steel", "operator")
         assert caller_of_key(chain.store, key.public) is not None
-        now = int(time.time())
-        rows = []
-        for name, target, body in (
-            ("GET", TARGET_GET, b""),
-            ("POST 4 KiB", TARGET_POST, bytes(4096)),
-        ):
-            method = name.split()[0]
-            headers = sign_headers(key.public, key.sign, method, target, body, now)
-
-            def verify(method: str = method, target: str = target, body: bytes = body) -> object:
-                return verify_request(method, target, headers, body, now)
-
-            def both(method: str = method, target: str = target, body: bytes = body) -> object:
-                signed = verify_request(method, target, headers, body, now)
-                return caller_of_key(chain.store, signed.public)
-
-            rows.append(
-                (
-                    name,
-                    median_us(verify, runs),
-                    median_us(lambda: caller_of_key(chain.store, key.public), runs),
-                    median_us(both, runs),
-                    median_us(_library_verifier(key, target, body), max(runs // 5, 100)),
-                )
+        rows = [
+            (name, *_row(chain, key, name, target, body, runs))
+            for name, target, body in (
+                ("GET", TARGET_GET, b""),
+                ("POST 4 KiB", TARGET_POST, bytes(4096)),
             )
+        ]
         chain.close()
     print("request     verify_request  registry lookup  both   http-message-signatures verify")
     for name, verify_us, lookup_us, both_us, library_us in rows:

@@ -35,6 +35,8 @@ def sign(
 ) -> requests.PreparedRequest:
     """Add the signature headers DESIGN.md §9 asks for to `prepared`, by the library."""
     body = prepared.body or b""
+    if not isinstance(body, (bytes, str)):
+        raise TypeError("sign a request whose body is bytes or text, not a stream")
     HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_OneKey(key)).sign(
         prepared,
         key_id=key.public.hex(),
