@@ -46,6 +46,8 @@ def test_the_last_admin_key_is_refused_and_the_proposal_stays_open(chain: Contra
     receipt = vote(chain, {"org": "acme-steel", "public": admin})
     assert receipt.status == "failed" and receipt.error is not None
     assert receipt.error.code == "LAST_ADMIN"
+    (proposal,) = chain.state_items("gov/prop/").values()
+    assert proposal["status"] == "open" and proposal["approvals"] == ["bank-a", "bank-b"]
     assert chain.state("reg/key/" + admin.hex()) == {"org": "acme-steel", "role": "admin"}
 
 
