@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CERT_FILE = "tls.crt"
 KEY_FILE = "tls.key"
 VALID_DAYS = 365
-_ANY = {"0.0.0.0", "::", ""}  # listen everywhere: no name of its own to put in the certificate
+_ANY = {"0.0.0.0", "::", ""}  # listen everywhere: the address names no host
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,23 +34,30 @@ class TlsPair:
     key: Path
 
 
+def named_host(host: str) -> str:
+    """The API's host, or (listening everywhere) this machine's name, which is what other
+    hosts of a test consortium will dial."""
+    host = host.strip("[]")
+    return (socket.gethostname() or "localhost") if host in _ANY else host
+
+
 def _alt_names(host: str) -> list[x509.GeneralName]:
+    """localhost, the loopback addresses and `host` (a name or an address)."""
     names: list[x509.GeneralName] = [x509.DNSName("localhost")]
     addresses = {ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")}
-    host = host.strip("[]")
-    if host not in _ANY:
+    if host != "localhost":
         try:
             addresses.add(ipaddress.ip_address(host))
         except ValueError:
-            if host != "localhost":
-                names.append(x509.DNSName(host))
+            names.append(x509.DNSName(host))
     return names + [x509.IPAddress(a) for a in sorted(addresses, key=str)]
 
 
 def self_signed_certificate(host: str, now: datetime.datetime) -> tuple[bytes, bytes]:
     """(certificate PEM, private key PEM) of a fresh pair valid for `host` from `now`."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host.strip("[]") or "localhost")])
+    host = named_host(host)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()

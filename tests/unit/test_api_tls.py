@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from pathlib import Path
 
@@ -90,3 +91,11 @@ def test_node_config_writes_a_self_signed_pair_and_its_lines(tmp_path: Path) -> 
     out.unlink()  # the pair is still there: it is not replaced without --force
     kept = CliRunner().invoke(tally, args)
     assert kept.exit_code != 0 and "tls.crt already exists" in kept.output
+
+
+def test_a_pair_for_an_api_listening_everywhere_names_this_machine(tmp_path: Path) -> None:
+    pair = write_self_signed(tmp_path, "0.0.0.0")
+    cert = x509.load_pem_x509_certificate(pair.cert.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert socket.gethostname() in names.get_values_for_type(x509.DNSName)
+    assert "0.0.0.0" not in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
