@@ -247,6 +247,13 @@ def genesis(
 @click.option(
     "--log-level", type=click.Choice(consortium.LOG_LEVELS), default="INFO", show_default=True
 )
+@click.option(
+    "--access",
+    type=click.Choice(["members", "open"]),
+    default="members",
+    show_default=True,
+    help="members: only signed requests of registered organizations; open: development only.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="node.toml to write.")
 @click.option("--force", is_flag=True, help="Replace an existing OUT.")
 @json_option
@@ -259,6 +266,7 @@ def config(
     p2p: str,
     data_dir: str,
     log_level: str,
+    access: str,
     out: str,
     force: bool,
     json_output: bool,
@@ -290,6 +298,7 @@ def config(
         api=api_address,
         p2p_listen=p2p_address,
         log_level=log_level,
+        access=access,
     )
     target.write_text(text, encoding="utf-8")
     if json_output:
