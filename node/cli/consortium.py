@@ -250,6 +250,13 @@ def genesis(
 @click.option(
     "--log-level", type=click.Choice(consortium.LOG_LEVELS), default="INFO", show_default=True
 )
+@click.option(
+    "--access",
+    type=click.Choice(["members", "open"]),
+    default="members",
+    show_default=True,
+    help="members: only signed requests of registered organizations; open: development only.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="node.toml to write.")
 @click.option("--force", is_flag=True, help="Replace an existing OUT (and TLS pair).")
 @click.option(
@@ -268,6 +275,7 @@ def config(
     p2p: str,
     data_dir: str,
     log_level: str,
+    access: str,
     out: str,
     force: bool,
     self_signed_tls: bool,
@@ -301,6 +309,7 @@ def config(
         api=api_address,
         p2p_listen=p2p_address,
         log_level=log_level,
+        access=access,
         tls=None if tls is None else (tls.cert.name, tls.key.name),
     )
     target.write_text(text, encoding="utf-8")

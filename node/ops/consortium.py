@@ -23,6 +23,7 @@ from ledger import errors
 from ledger.crypto import BlsKey, Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import KEY_ROLES, ORG_KINDS, STATE_FORMAT, Genesis, genesis_from_value
+from node.api.access import ACCESS_MODES
 from node.keys import ValidatorKeys
 
 # Fields that only secret files carry: validator key files (node/keys.py), keystores, localnets.
@@ -250,11 +251,13 @@ def render_node_config(
     api: HostPort,
     p2p_listen: HostPort,
     log_level: str = "INFO",
+    access: str = "members",
     tls: tuple[str, str] | None = None,
 ) -> str:
     """A node.toml in node/config.py's layout, every field commented for the operator;
     `tls`: the (certificate, key) paths the API serves https with."""
     ensure(log_level in LOG_LEVELS, "BAD_CONFIG", f"log level must be one of {LOG_LEVELS}")
+    ensure(access in ACCESS_MODES, "BAD_CONFIG", f"access must be one of {ACCESS_MODES}")
 
     def quoted(text: str) -> str:
         return json.dumps(text)  # a JSON string is a valid TOML basic string
@@ -280,7 +283,7 @@ def render_node_config(
         f"port = {api.port}\n"
         "# members: every request is signed by a registered organization key and reads only\n"
         "# what concerns it (RFC 9421, docs/api.md). open: anyone reads everything (development).\n"
-        'access = "members"\n'
+        f"access = {quoted(access)}\n"
         f"{_tls_lines(tls)}\n"
         "[p2p]\n"
         "# Validator-to-validator listen address; peers dial the `p2p` of your genesis entry.\n"
