@@ -149,8 +149,8 @@ def render_errors() -> str:
 
 _SIGNING = """## Access: signing in
 
-A node's `[api] access` ([configuration.md](configuration.md)) is `members` (every config that
-`tally node config` writes) or `open` (development only; `GET /v1/status` says which). In
+A node's `[api] access` ([configuration.md](configuration.md)) is `members` (what
+`tally node config` writes by default) or `open` (development only; `GET /v1/status` says which). In
 `members` mode every request carries an RFC 9421 HTTP Message Signature by an Ed25519 key that
 the registry holds for some organization, any role (DESIGN.md §9):
 
