@@ -29,7 +29,14 @@ from contracts.args import (
     text,
 )
 from contracts.errors import ensure, fail
-from contracts.registry import bank_ids, drop_key, get_currency, get_org, org_key
+from contracts.registry import (
+    bank_ids,
+    drop_key,
+    get_currency,
+    get_org,
+    keys_without,
+    org_key,
+)
 from contracts.runtime import Context, method
 from contracts.wording import moment
 from ledger.genesis import KEY_ROLES, ORG_KINDS
@@ -237,6 +244,8 @@ def propose(ctx: Context, action: str, params: dict[str, Any], ttl_ms: int) -> d
     clean = check_params(action, params)
     if action in membership.ACTIONS:
         membership.check_allowed(ctx, action, clean)
+    if action == "remove_key":  # checked again when it passes: the keys may change meanwhile
+        keys_without(ctx, clean["org"], clean["public"])
     proposal_id = ctx.new_id()
     proposal = {
         "id": proposal_id,

@@ -128,6 +128,16 @@ def remove_key(ctx: Context, org: str, public: bytes) -> None:
     drop_key(ctx, org, public)
 
 
+def keys_without(ctx: Context, org: str, public: bytes) -> list[dict[str, Any]]:
+    """`org`'s keys but `public`: UNKNOWN_KEY unless it is one of them, LAST_ADMIN if no admin
+    key would be left. Governance asks it when `remove_key` is proposed, to fail early."""
+    entry = ctx.get(KEY_PREFIX + public.hex())
+    ensure(entry is not None and entry["org"] == org, "UNKNOWN_KEY", "no such key in organization")
+    keys = [k for k in read_org(ctx, org)["keys"] if k["public"] != public]
+    ensure(any(k["role"] == "admin" for k in keys), "LAST_ADMIN", "cannot remove the last admin")
+    return keys
+
+
 def drop_key(ctx: Context, org: str, public: bytes) -> None:
     """Take `public` from `org`: its own admin's call, or governance's (`remove_key` action).
 
@@ -137,11 +147,7 @@ def drop_key(ctx: Context, org: str, public: bytes) -> None:
     words they had before governance could call this, so replayed receipts stay the same.
     """
     record = get_org(ctx, org)
-    entry = ctx.get(KEY_PREFIX + public.hex())
-    ensure(entry is not None and entry["org"] == org, "UNKNOWN_KEY", "no such key in organization")
-    keys = [k for k in record["keys"] if k["public"] != public]
-    ensure(any(k["role"] == "admin" for k in keys), "LAST_ADMIN", "cannot remove the last admin")
-    record["keys"] = keys
+    record["keys"] = keys_without(ctx, org, public)
     ctx.put(org_key(org), record)
     ctx.delete(KEY_PREFIX + public.hex())
     ctx.emit("key_removed", org=org, public=public.hex())

@@ -41,19 +41,33 @@ def test_passed_remove_key_deletes_the_key_and_its_registry_entry(chain: Contrac
     assert refused.error is not None and refused.error.code == "UNKNOWN_SIGNER"
 
 
-def test_the_last_admin_key_is_refused_and_the_proposal_stays_open(chain: ContractChain) -> None:
+def _propose(chain: ContractChain, params: dict[str, Any]) -> Any:
+    args = {"action": "remove_key", "params": params}
+    return chain.submit("bank-a", "registry", "propose", args, "admin")
+
+
+def test_the_last_admin_key_is_refused_when_proposed(chain: ContractChain) -> None:
     admin = chain.devnet.key("acme-steel", "admin").public
-    receipt = vote(chain, {"org": "acme-steel", "public": admin})
-    assert receipt.status == "failed" and receipt.error is not None
-    assert receipt.error.code == "LAST_ADMIN"
-    (proposal,) = chain.state_items("gov/prop/").values()
-    assert proposal["status"] == "open" and proposal["approvals"] == ["bank-a", "bank-b"]
+    receipt = _propose(chain, {"org": "acme-steel", "public": admin})
+    assert receipt.error is not None and receipt.error.code == "LAST_ADMIN"
+    assert chain.state_items("gov/prop/") == {}
     assert chain.state("reg/key/" + admin.hex()) == {"org": "acme-steel", "role": "admin"}
+
+
+def test_a_key_gone_before_the_vote_fails_the_deciding_approval(chain: ContractChain) -> None:
+    operator = chain.devnet.key("acme-steel", "operator").public
+    pid = _propose(chain, {"org": "acme-steel", "public": operator}).result["id"]
+    chain.call("bank-b", "registry", "approve", {"id": pid}, "admin")
+    args = {"org": "acme-steel", "public": operator}
+    chain.call("acme-steel", "registry", "remove_key", args, "admin")  # the org acted itself
+    receipt = chain.submit("bank-c", "registry", "approve", {"id": pid}, "admin")
+    assert receipt.error is not None and receipt.error.code == "UNKNOWN_KEY"
+    assert chain.state("gov/prop/" + pid)["status"] == "open"
 
 
 def test_a_key_of_another_organization_is_unknown(chain: ContractChain) -> None:
     operator = chain.devnet.key("bigauto", "operator").public
-    receipt = vote(chain, {"org": "acme-steel", "public": operator})
+    receipt = _propose(chain, {"org": "acme-steel", "public": operator})
     assert receipt.error is not None and receipt.error.code == "UNKNOWN_KEY"
     assert chain.state("reg/key/" + operator.hex()) == {"org": "bigauto", "role": "operator"}
 
