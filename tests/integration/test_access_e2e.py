@@ -134,6 +134,8 @@ def test_unsigned_request_is_401_with_accept_signature(net: dict[str, Any]) -> N
 
 def test_probes_answer_unsigned(net: dict[str, Any]) -> None:
     assert requests.get(_api(net) + "/healthz", timeout=10).status_code == 200
+    metrics = requests.get(_api(net) + "/metrics", timeout=10)
+    assert metrics.status_code == 200 and "tally_chain_height" in metrics.text
 
 
 def test_bad_signature_is_401(net: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from ledger.crypto import Ed25519Key
 from ledger.httpsig import sign_headers
-from node.api.access import ACCESS, MEMBERS_ACCESS, signature_check
+from node.api.access import ACCESS, MEMBERS_ACCESS, ApiAccess, signature_check
 from node.api.app import error_middleware
 from node.api.limits import ApiLimits
 from node.api.reads import LIMITS
@@ -25,13 +25,15 @@ async def _echo(request: web.Request) -> web.Response:
     return web.json_response({"bytes": len(await request.read())})
 
 
-def _serve(test: Callable[[TestServer], Awaitable[None]]) -> None:
+def _serve(
+    test: Callable[[TestServer], Awaitable[None]], access: ApiAccess = MEMBERS_ACCESS
+) -> None:
     """Only the error and signature middlewares: an unsigned or slow request never gets past
     them, so no node (store, driver) is needed behind."""
 
     async def main() -> None:
         app = web.Application(middlewares=[error_middleware, signature_check])
-        app[ACCESS] = MEMBERS_ACCESS
+        app[ACCESS] = access
         app[LIMITS] = ApiLimits(body_timeout_s=BODY_TIMEOUT_S)
         app.router.add_post("/v1/txs", _echo)
         app.router.add_get("/healthz", _echo)
@@ -93,3 +95,12 @@ def test_unsigned_post_is_401_and_the_probe_answers() -> None:
         assert (await _exchange(server, probe))[0] == 200
 
     _serve(test)
+
+
+def test_closed_probes_ask_for_a_signature_too() -> None:
+    async def test(server: TestServer) -> None:
+        probe = b"GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n"
+        status, answer = await _exchange(server, probe)
+        assert (status, answer["error"]["code"]) == (401, "UNAUTHENTICATED")
+
+    _serve(test, ApiAccess(open_probes=False))
