@@ -4,9 +4,10 @@ aiohttp alone keeps a silent or trickling socket for an hour, answers a malforme
 or oversized header with a plain-text page and a logged traceback, and has no connection cap
 (issue 11, finding 8). `GuardedHandler` is aiohttp's `RequestHandler` with the guard of
 node/api/guard.py told of every connection, byte and request, and its own errors rendered as
-the JSON error of DESIGN.md §9, logged through a throttle. `ApiServer` runs it: the listener,
-the guard's once-a-second sweep, the guard's counts in /metrics, and the loop's handler of
-failed `accept()` calls (network/accept_errors.py, shared with the P2P listener).
+the JSON error of DESIGN.md §9, logged through a throttle. `ApiServer` runs it: the listener
+(https with the config's `tls_cert`/`tls_key`, node/api/tls.py), the guard's once-a-second
+sweep, the guard's counts in /metrics, and the loop's handler of failed `accept()` calls
+(network/accept_errors.py, shared with the P2P listener).
 """
 
 from __future__ import annotations
