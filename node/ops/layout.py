@@ -61,7 +61,7 @@ def _ports(nodes: int, base_port: int | None) -> tuple[list[int], list[int]]:
 
 
 def write_node(
-    directory: Path, validator: ValidatorSecrets, api_port: int, access: str = "members"
+    directory: Path, validator: ValidatorSecrets, api_port: int, access: str
 ) -> dict[str, Any]:
     """One validator's folder (keys and config); its localnet.json entry, not started."""
     node_dir = directory / validator.name

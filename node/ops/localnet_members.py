@@ -49,7 +49,7 @@ def add_node(directory: Path, *, org: str = "bank-a", name: str | None = None) -
     api_port, p2p_port = free_ports(2)
     ed25519, bls = Ed25519Key.generate(), BlsKey.generate()
     validator = ValidatorSecrets(name, org, ed25519, bls, f"127.0.0.1:{p2p_port}")
-    entry = write_node(directory, validator, api_port)
+    entry = write_node(directory, validator, api_port, info.get("access", "open"))
     config = directory / name / "node.toml"
     config.write_text(
         config.read_text() + f"\n[state]\nsnapshot_behind_heights = {ADDED_SNAPSHOT_BEHIND}\n"
