@@ -12,7 +12,9 @@ from node.ops import localnet, processes
 from node.ops.layout import CONFIG_FILE, LOG_FILE
 from node.ops.self_signed import write_self_signed
 from tests.support.rfc9421 import signed_request
+from wallet.client import Client
 from wallet.localnet_keys import localnet_key
+from wallet.request_signing import RequestSigner
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +30,9 @@ def _wait_https(url: str, cert: Path, pid: int, log: Path) -> requests.Response:
             time.sleep(0.1)  # polling another process: no event to await here
 
 
-def test_node_serves_https_with_its_configured_pair(tmp_path: Path) -> None:
+def test_node_serves_https_with_its_configured_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     net = localnet.init_network(tmp_path, 1, access="members")
     entry = net["nodes"][0]
     node_dir = tmp_path / entry["name"]
@@ -47,6 +51,9 @@ def test_node_serves_https_with_its_configured_pair(tmp_path: Path) -> None:
             prepared = signed_request(key, "GET", https + "/v1/status")
             status = session.send(prepared, verify=str(pair.cert), timeout=10)
         assert status.status_code == 200 and status.json()["node"] == entry["name"]
+        monkeypatch.setenv("SSL_CERT_FILE", str(pair.cert))  # how the SDK and CLI trust it
+        sdk = Client(https, request_signer=RequestSigner.of_localnet(net, "audit-co"))
+        assert sdk.status()["node"] == entry["name"]
         with pytest.raises(requests.exceptions.SSLError):  # not the certificate it trusts
             requests.get(https + "/healthz", timeout=5)
         with pytest.raises(requests.ConnectionError):  # no plain http on the port
