@@ -38,7 +38,7 @@ class ApiTls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = MIN_VERSION
         try:
-            context.load_cert_chain(self.cert, self.key)
+            context.load_cert_chain(self.cert, self.key, password=self._encrypted)
         except PermissionError:
             raise _refused(f"api.tls_cert/tls_key: cannot read {self.cert} or {self.key}") from None
         except ssl.SSLError as error:
@@ -47,3 +47,8 @@ class ApiTls:
                 f"its private key ({error.reason or error})"
             ) from None
         return context
+
+    def _encrypted(self) -> bytes:
+        """OpenSSL asks for a passphrase: without this it would prompt on the terminal, and a
+        node started by a service manager would hang there."""
+        raise _refused(f"api.tls_key: {self.key} is encrypted; the node needs it unencrypted")

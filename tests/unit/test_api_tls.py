@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from node.cli import tally
 from node.config import ConfigError, load_config
@@ -99,3 +100,14 @@ def test_a_pair_for_an_api_listening_everywhere_names_this_machine(tmp_path: Pat
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert socket.gethostname() in names.get_values_for_type(x509.DNSName)
     assert "0.0.0.0" not in {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+
+
+def test_an_encrypted_key_is_refused_not_prompted_for(tmp_path: Path) -> None:
+    pair = write_self_signed(tmp_path, "127.0.0.1")
+    key = serialization.load_pem_private_key(pair.key.read_bytes(), None)
+    encryption = serialization.BestAvailableEncryption(b"passphrase")
+    pair.key.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    with pytest.raises(ConfigError, match="is encrypted"):
+        load_config(_config(tmp_path, 'tls_cert = "tls.crt"\ntls_key = "tls.key"\n'))
