@@ -11,10 +11,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from ledger.chain import ChainStore
 from ledger.crypto import Ed25519Key
 from ledger.httpsig import sign_headers
+from ledger.store import MemoryStore
 from node.api.access import ACCESS, MEMBERS_ACCESS, ApiAccess, signature_check
 from node.api.app import error_middleware
+from node.api.context import NODE, STORE, NodeHandle
 from node.api.limits import ApiLimits
 from node.api.reads import LIMITS
 
@@ -26,7 +29,9 @@ async def _echo(request: web.Request) -> web.Response:
 
 
 def _serve(
-    test: Callable[[TestServer], Awaitable[None]], access: ApiAccess = MEMBERS_ACCESS
+    test: Callable[[TestServer], Awaitable[None]],
+    access: ApiAccess = MEMBERS_ACCESS,
+    snapshot: dict[str, int] | None = None,
 ) -> None:
     """Only the error and signature middlewares: an unsigned or slow request never gets past
     them, so no node (store, driver) is needed behind."""
@@ -35,8 +40,13 @@ def _serve(
         app = web.Application(middlewares=[error_middleware, signature_check])
         app[ACCESS] = access
         app[LIMITS] = ApiLimits(body_timeout_s=BODY_TIMEOUT_S)
+        app[STORE] = ChainStore(MemoryStore())  # a registry that holds no key yet
+        # only `snapshot` is read before a handler runs
+        parts: Any = None
+        app[NODE] = NodeHandle("validator-0", parts, parts, parts, dict, lambda: snapshot)
         app.router.add_post("/v1/txs", _echo)
         app.router.add_get("/healthz", _echo)
+        app.router.add_get("/v1/status", _echo)
         server = TestServer(app)
         await server.start_server()
         try:
@@ -104,3 +114,23 @@ def test_closed_probes_ask_for_a_signature_too() -> None:
         assert (status, answer["error"]["code"]) == (401, "UNAUTHENTICATED")
 
     _serve(test, ApiAccess(open_probes=False))
+
+
+def _signed_get(target: str) -> bytes:
+    key = Ed25519Key.generate()
+    signed = sign_headers(key.public, key.sign, "GET", target, b"", int(time.time()))
+    head = "".join(f"{name}: {value}\r\n" for name, value in signed.items())
+    return f"GET {target} HTTP/1.1\r\nHost: node\r\n{head}\r\n".encode()
+
+
+def test_an_unknown_key_is_401_but_503_syncing_while_a_snapshot_restores() -> None:
+    async def unknown(server: TestServer) -> None:
+        status, answer = await _exchange(server, _signed_get("/v1/status"))
+        assert (status, answer["error"]["code"]) == (401, "UNAUTHENTICATED")
+
+    async def syncing(server: TestServer) -> None:
+        status, answer = await _exchange(server, _signed_get("/v1/status"))
+        assert (status, answer["error"]["code"]) == (503, "SYNCING")
+
+    _serve(unknown)
+    _serve(syncing, snapshot={"height": 120, "keys": 40, "chunks": 2})
