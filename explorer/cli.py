@@ -70,10 +70,13 @@ def _target(
         return Target(node, genesis_path, _keystore_key(keystore) if keystore else None, "")
     net = read_localnet(localnet_dir)
     org = as_org or _localnet_auditor(net)
+    key = localnet_key(net, org)
+    if not (node or net["nodes"]):
+        raise UsageProblem("NO_NODE", f"{localnet_dir} lists no node: say --node URL")
     return Target(
         node or str(net["nodes"][0]["api"]),
         genesis_path or str(net["genesis"]),
-        localnet_key(net, org),
+        key,
         org,
     )
 

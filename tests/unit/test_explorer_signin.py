@@ -5,6 +5,7 @@ header says who reads, and a record the node keeps from that organization is a c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -101,3 +102,31 @@ def test_an_explorer_that_signs_nothing_is_told_to_sign_in(world: Any) -> None:
     chain, _ = world
     ((status, page),) = _browse(chain, None, ["/"])
     assert status == 502 and "tally explorer --keystore FILE" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--as", "acme-steel", "--node", "http://127.0.0.1:9"], "NO_LOCALNET: --as needs"),
+        ([], "NO_NODE: say which node"),
+        (["--localnet", "{dir}", "--keystore", "{keystore}"], "SIGNER_CONFLICT"),
+        (["--localnet", "{dir}"], "NO_AUDITOR"),
+        (["--localnet", "{dir}", "--as", "nobody"], "UNKNOWN_ORG"),
+        (["--localnet", "{dir}", "--as", "acme-steel"], "NO_NODE: {dir} lists no node"),
+    ],
+)
+def test_the_command_says_how_to_sign_in(tmp_path: Path, args: list[str], words: str) -> None:
+    """Bad sign-in options are a coded error before anything is served, never a traceback."""
+    from click.testing import CliRunner
+
+    from explorer.cli import explorer_command
+
+    seed = "00" * 32
+    acme = {"id": "acme-steel", "kind": "enterprise", "keys": [{"role": "operator", "seed": seed}]}
+    (tmp_path / "localnet.json").write_text(json.dumps({"nodes": [], "orgs": [acme]}))
+    keystore = tmp_path / "key.json"
+    keystore.write_text("{}")
+    filled = [a.format(dir=tmp_path, keystore=keystore) for a in args]
+    result = CliRunner().invoke(explorer_command, filled)
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
+    assert words.format(dir=tmp_path) in result.output, result.output
