@@ -136,8 +136,11 @@ def make_app(
     so, because checks against a node's own genesis prove consistency, not authenticity.
     `document_key`: an organization's key (a keystore's) that opens the invoice documents
     shared with it (explorer/pages_documents.py). `request_signer`: the organization every
-    request to the node is signed as (`sign_in_org`, when known; else found by its key).
+    request to the node is signed as (`sign_in_org`, when known; else found by its key) —
+    by default the document key's: one key signs the explorer in.
     """
+    if request_signer is None and document_key is not None:
+        request_signer = RequestSigner.of(document_key)
     app = web.Application(middlewares=[error_middleware, sign_in_middleware])
     reader = NodeReader(node_url, request_signer=request_signer)
     chain_view = ChainView(reader, genesis, genesis_verified)
@@ -164,5 +167,9 @@ def make_app(
         with contextlib.suppress(Exception):
             await reader.close()
 
+    async def end_streams(app: web.Application) -> None:
+        app[FOLLOWER].end_subscriptions()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(end_streams)
     return app

@@ -143,8 +143,7 @@ def explorer_command(
         genesis_verified=verified,
         genesis_source=source,
         index_db=index_db,
-        document_key=target.key,
-        request_signer=signer,
+        document_key=target.key,  # and the request signer: the same key signs in
         sign_in_org=target.org,
     )
     if not verified:

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from explorer.chain import BlockRow, ChainView
+from explorer.live import CLOSING
 from explorer.reader import NodeError
 from explorer.web import FOLLOWER, VIEW, follower, render, render_text
 
@@ -124,10 +125,12 @@ async def live_events(request: web.Request) -> web.StreamResponse:
         await response.write(f"data: {json.dumps(snapshot)}\n\n".encode())
         while True:
             try:
-                await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                moved = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
             except TimeoutError:
                 await response.write(b": heartbeat\n\n")
                 continue
+            if moved == CLOSING:
+                break
             snapshot = await dashboard_snapshot(request.app)
             await response.write(f"data: {json.dumps(snapshot)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
