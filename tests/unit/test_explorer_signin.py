@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from explorer.app import make_app
+from explorer.signing import SignedAsyncClient
 from node.api.access import MEMBERS_ACCESS
 from node.api.app import make_app as make_node_app
 from tests.support.contract_chain import ContractChain
@@ -21,6 +22,7 @@ from tests.support.receivables_flow import issue_accepted
 from tests.support.solo_node import solo_handle
 from tests.support.xborder_chain import pay_args
 from tests.unit.test_explorer_handlers import _run_isolated
+from wallet.errors import ApiError
 from wallet.request_signing import RequestSigner
 
 Page = Callable[[str], Awaitable[tuple[int, str]]]
@@ -130,3 +132,25 @@ def test_the_command_says_how_to_sign_in(tmp_path: Path, args: list[str], words:
     result = CliRunner().invoke(explorer_command, filled)
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit)
     assert words.format(dir=tmp_path) in result.output, result.output
+
+
+def test_the_node_stream_opens_only_for_a_signed_in_explorer(world: Any) -> None:
+    """The live stream (GET /v1/stream) is signed like every read: 200 signed, 401 not."""
+    chain, _ = world
+
+    async def main() -> list[int]:
+        handle = solo_handle(chain.store, chain.executor, chain.genesis, chain.devnet.validators[0])
+        node = TestServer(make_node_app(handle, access=MEMBERS_ACCESS))
+        await node.start_server()
+        statuses = []
+        for signer in (RequestSigner.of(chain.devnet.key("acme-steel", "operator")), None):
+            async with SignedAsyncClient(str(node.make_url("")), signer) as client:
+                try:
+                    async with client.open_stream() as response:
+                        statuses.append(response.status)
+                except ApiError as error:
+                    statuses.append(error.status)
+        await node.close()
+        return statuses
+
+    assert _run_isolated(main()) == [200, 401]
