@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.contents import served
 from explorer.verify import (
     decode_header,
     verify_certificate,
@@ -120,8 +121,10 @@ def check_block(
     expected_height: int,
     prev_hash: bytes | None,
     history: ValidatorHistory | None = None,
+    reader: str = "",
 ) -> BlockCheck:
-    """Every check of one block answer against the set in force at its height."""
+    """Every check of one block answer against the set in force at its height; `reader`: the
+    organization the node answered (what it withheld is said to be not visible to it)."""
     history = history if history is not None else ValidatorHistory.of_genesis(genesis)
     try:
         header = decode_header(block.get("header"))
@@ -142,13 +145,14 @@ def check_block(
     txs = receipts = None
     if isinstance(block.get("txs"), list) and "receipts" in block:
         try:
-            txs = [bytes.fromhex(t) for t in block["txs"]]
-            receipts = [bytes.fromhex(r) for r in block["receipts"]]
-        except (ValueError, TypeError):
-            checks.append(Check("encodings", False, "txs or receipts are not hex"))
-    checks.extend(verify_contents(header, txs, receipts, prev_hash).checks)
+            txs, receipts = served(block, "txs"), served(block, "receipts")
+        except ValueError as error:
+            checks.append(Check("encodings", False, str(error)))
+    checks.extend(verify_contents(header, txs, receipts, prev_hash, reader).checks)
     if genesis.membership and receipts is not None and all(check.ok for check in checks):
-        followed = _follow(history, header.height, receipts)
+        # a withheld receipt is not followed: a set change in it shows as the next block's
+        # validators_hash failing, never as a pass
+        followed = _follow(history, header.height, [raw for _, raw in receipts.shown])
         if isinstance(followed, Check):
             checks.append(followed)
         else:

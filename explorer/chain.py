@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from explorer.contents import Served, served
 from explorer.reader import NodeError, NodeReader, RouteMissing
 from explorer.state_view import StateProver
 from explorer.validator_sets import SetInForce, SetTracker
@@ -79,6 +80,7 @@ class BlockView:
     tx_ids: tuple[str, ...]
     raw_served: bool
     validator_set: SetInForce | None = None  # on a chain whose set may change
+    withheld: int = 0  # txs whose bodies the node did not show the signed-in organization
 
     @property
     def ok(self) -> bool:
@@ -110,9 +112,19 @@ class BlockRow:
     signer_names: tuple[str, ...] = ()  # of the set in force at `height`, not genesis's
 
 
+def _contents(raw: dict[str, Any]) -> tuple[Served | None, Served | None, Check | None]:
+    """A raw block's txs and receipts (explorer/contents.py), or the check that says why they
+    do not read."""
+    try:
+        return served(raw, "txs"), served(raw, "receipts"), None
+    except ValueError as error:
+        return None, None, Check("encodings", False, str(error))
+
+
 class ChainView:
     def __init__(self, reader: NodeReader, genesis: Genesis, genesis_verified: bool) -> None:
         self.reader = reader
+        self.reader_org = ""  # whom the node answers (explorer/sign_in.py), for its words
         self.genesis = genesis
         self.genesis_verified = genesis_verified
         self.cert_cache: Lru[tuple[bytes, bytes, int], CertificateReport] = Lru(4096)
@@ -197,21 +209,17 @@ class ChainView:
             header = decode_header(raw.get("header"))
         except ValueError as error:
             raise NodeError(502, "BAD_BLOCK", f"the node served a block that {error}") from None
-        txs = receipts = None
-        if raw_served:
-            txs = [bytes.fromhex(t) for t in raw.get("txs", [])]
-            receipts = [bytes.fromhex(r) for r in raw.get("receipts", [])]
+        txs, receipts, unreadable = _contents(raw) if raw_served else (None, None, None)
         verdict, cert_error = self.certificate_verdict(header, raw.get("certificate"))
-        contents = verify_contents(header, txs, receipts, prev_hash)
+        contents = verify_contents(header, txs, receipts, prev_hash, self.reader_org)
+        problems = [] if unreadable is None else [unreadable]
         if header.height != height:
-            contents = Verdict(
-                (
-                    Check("height", False, f"asked for {height}, got {header.height}"),
-                    *contents.checks,
-                )
-            )
-        rows = self._tx_rows(txs or [], receipts or [])
-        tx_ids = tuple(r.id for r in rows) if raw_served else tuple(raw.get("txs", []))
+            problems.append(Check("height", False, f"asked for {height}, got {header.height}"))
+        if problems:
+            contents = Verdict((*problems, *contents.checks))
+        ids = await self._withheld_ids(height, txs)
+        rows = self._tx_rows(txs or Served(()), receipts or Served(()), ids)
+        tx_ids = tuple(r.id for r in rows) if txs is not None else tuple(raw.get("txs", []))
         return BlockView(
             height,
             header.hash().hex(),
@@ -224,6 +232,7 @@ class ChainView:
             tx_ids,
             raw_served,
             self.sets.in_force(height) if self.genesis.membership else None,
+            txs.withheld if txs is not None else 0,
         )
 
     async def _raw_or_plain(self, height: int) -> tuple[dict[str, Any], bool]:
@@ -243,16 +252,31 @@ class ChainView:
         except (NodeError, ValueError):
             return None
 
-    def _tx_rows(self, txs: list[bytes], receipts: list[bytes]) -> tuple[TxRow, ...]:
+    async def _withheld_ids(self, height: int, txs: Served | None) -> tuple[str, ...]:
+        """The tx ids of a block whose bodies were withheld (every member reads the ids)."""
+        if txs is None or not txs.withheld:
+            return ()
+        try:
+            listed = (await self.reader.block(height)).get("txs")
+        except NodeError:
+            return ()
+        return tuple(str(t) for t in listed) if isinstance(listed, list) else ()
+
+    def _tx_rows(self, txs: Served, receipts: Served, ids: tuple[str, ...]) -> tuple[TxRow, ...]:
         decoded_receipts: dict[int, Receipt] = {}
-        for raw in receipts:
+        for _, raw in receipts.shown:
             try:
                 receipt = Receipt.decode(raw)
                 decoded_receipts[receipt.index] = receipt
             except TallyError:
                 continue
         rows = []
-        for index, raw in enumerate(txs):
+        for index, item in enumerate(txs.items):
+            if item is None:
+                tx_id = ids[index] if index < len(ids) else ""
+                rows.append(TxRow(tx_id, index, "", "", "", "withheld", ""))
+                continue
+            raw = item
             try:
                 tx = SignedTx.decode(raw)
             except TallyError:

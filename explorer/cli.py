@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,15 +16,18 @@ from explorer.audit_text import org_text, trace_text
 from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
-from wallet.cli.common import node_client, node_options, report_error
+from wallet.cli.common import _keystore_key, node_client, node_options, report_error
+from wallet.cli.nodes import UsageProblem, read_localnet
 from wallet.client import Client
+from wallet.localnet_keys import localnet_key
+from wallet.request_signing import RequestSigner
 
 
-def _genesis(path: str | None, node: str) -> tuple[Genesis, bool]:
+def _genesis(path: str | None, node: str, signer: RequestSigner | None) -> tuple[Genesis, bool]:
     """The genesis to verify against, and whether it came from the user (not the node)."""
     if path:
         return load_genesis(path), True
-    raw = Client(node).raw_genesis()
+    raw = Client(node, request_signer=signer).raw_genesis()
     return genesis_from_value(raw), False
 
 
@@ -31,17 +35,55 @@ def _fail(error: TallyError, as_json: bool) -> None:
     sys.exit(report_error(error, as_json))
 
 
-def _keystore_key(path: str) -> Ed25519Key:
-    from wallet.keystore import load_keystore  # the keystore module owns passphrases
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The node the explorer shows, and whom it signs in as there."""
 
-    passphrase = os.environ.get("TALLY_PASSPHRASE")
-    if passphrase is None:
-        passphrase = click.prompt("Passphrase", hide_input=True)
-    return load_keystore(path, passphrase)
+    node: str
+    genesis_path: str | None
+    key: Ed25519Key | None
+    org: str  # "" when the key's organization is to be found from the chain
+
+
+def _localnet_auditor(net: dict[str, Any]) -> str:
+    auditors = [o["id"] for o in net.get("orgs", []) if o.get("kind") == "auditor"]
+    if not auditors:
+        raise UsageProblem("NO_AUDITOR", "the localnet has no auditor: say --as ORG")
+    return str(auditors[0])
+
+
+def _target(
+    node: str | None,
+    genesis_path: str | None,
+    keystore: str | None,
+    localnet_dir: str | None,
+    as_org: str | None,
+) -> Target:
+    """--node/--keystore, or --localnet [--as ORG] (its first node, genesis and key)."""
+    if keystore and (localnet_dir or as_org):
+        raise UsageProblem("SIGNER_CONFLICT", "say who signs once: --keystore FILE or --as ORG")
+    if localnet_dir is None:
+        if as_org:
+            raise UsageProblem("NO_LOCALNET", "--as needs --localnet DIR")
+        if not node:
+            raise UsageProblem("NO_NODE", "say which node: --node URL or --localnet DIR")
+        return Target(node, genesis_path, _keystore_key(keystore) if keystore else None, "")
+    net = read_localnet(localnet_dir)
+    org = as_org or _localnet_auditor(net)
+    key = localnet_key(net, org)
+    if not (node or net["nodes"]):
+        raise UsageProblem("NO_NODE", f"{localnet_dir} lists no node: say --node URL")
+    return Target(
+        node or str(net["nodes"][0]["api"]),
+        genesis_path or str(net["genesis"]),
+        key,
+        org,
+    )
 
 
 @click.command("explorer")
-@click.option("--node", required=True, help="Node API URL, e.g. http://127.0.0.1:8700")
+@click.option("--node", help="Node API URL, e.g. http://127.0.0.1:8700 (default with --localnet: "
+              "its first node)")  # fmt: skip
 @click.option(
     "--genesis",
     "genesis_path",
@@ -60,36 +102,49 @@ def _keystore_key(path: str) -> Ed25519Key:
 @click.option(
     "--keystore",
     type=click.Path(exists=True, dir_okay=False),
-    help="Sign in with this organization's keystore (passphrase from TALLY_PASSPHRASE or a "
-    "prompt): invoice documents shared with it can be downloaded.",
+    help="Sign in as this organization's keystore (passphrase from TALLY_PASSPHRASE or a "
+    "prompt): every request is signed with it, and the documents shared with it open.",
 )
+@click.option(
+    "--localnet",
+    "localnet_dir",
+    type=click.Path(file_okay=False),
+    help="For development: a localnet's folder; its first node, its genesis, and the key of "
+    "--as ORG (default: its auditor).",
+)
+@click.option("--as", "as_org", help="With --localnet: sign in as this organization.")
 def explorer_command(
-    node: str,
+    node: str | None,
     genesis_path: str | None,
     host: str,
     port: int,
     index_db: str,
     keystore: str | None,
+    localnet_dir: str | None,
+    as_org: str | None,
 ) -> None:
-    """Serve the block explorer for NODE, verifying what it shows against GENESIS."""
+    """Serve the block explorer for NODE, verifying what it shows against GENESIS, signed in
+    as an organization (--keystore FILE, or --localnet DIR --as ORG)."""
     from aiohttp import web
 
     from explorer.app import make_app
 
     try:
-        genesis, verified = _genesis(genesis_path, node)
-        key = None if keystore is None else _keystore_key(keystore)
+        target = _target(node, genesis_path, keystore, localnet_dir, as_org)
+        signer = None if target.key is None else RequestSigner.of(target.key)
+        genesis, verified = _genesis(target.genesis_path, target.node, signer)
     except TallyError as error:
         _fail(error, False)
         return
-    source = str(Path(genesis_path).resolve()) if genesis_path else ""
+    source = str(Path(target.genesis_path).resolve()) if target.genesis_path else ""
     app = make_app(
-        node,
+        target.node,
         genesis,
         genesis_verified=verified,
         genesis_source=source,
         index_db=index_db,
-        document_key=key,
+        document_key=target.key,  # and the request signer: the same key signs in
+        sign_in_org=target.org,
     )
     if not verified:
         click.echo(
@@ -97,7 +152,7 @@ def explorer_command(
         )
 
     def ready(_: object) -> None:
-        click.echo(f"explorer for {node} ready on http://{host}:{port}/", err=True)
+        click.echo(f"explorer for {target.node} ready on http://{host}:{port}/", err=True)
 
     web.run_app(app, host=host, port=port, print=ready, access_log=None)
 

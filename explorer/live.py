@@ -50,6 +50,9 @@ def tps_series(blocks: list[BlockRow], now_ms: int) -> list[dict[str, float]]:
     ]
 
 
+CLOSING = -1  # what a subscriber's queue gets when the explorer shuts down
+
+
 class ChainFollower:
     def __init__(self, view: ChainView) -> None:
         self.view = view
@@ -79,6 +82,14 @@ class ChainFollower:
 
     def unsubscribe(self, queue: asyncio.Queue[int]) -> None:
         self._subscribers.discard(queue)
+
+    def end_subscriptions(self) -> None:
+        """Tell every browser stream to end (CLOSING): the server is shutting down, and a
+        graceful shutdown waits for open handlers."""
+        for queue in self._subscribers:
+            while queue.full():
+                queue.get_nowait()
+            queue.put_nowait(CLOSING)
 
     # -- following ------------------------------------------------------------------------------
 

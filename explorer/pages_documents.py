@@ -5,8 +5,8 @@ The receivable page shows the document's hash on the ledger, whom the ledger let
 wrapped key. When the explorer runs signed in (`tally explorer --keystore FILE`), a reader's
 page offers the download: the explorer unwraps the data key with that key, decrypts, and
 checks the plaintext's sha256 against the ledger's doc_hash before sending a byte
-(wallet/documents.py). Once the node's API checks signed requests (issue 15) the same key
-signs the explorer's reads; the hook is `DOCUMENT_KEY`.
+(wallet/documents.py). The explorer's reads are signed as the organization it is signed in
+as (explorer/signing.py), the download's too; the document key is `DOCUMENT_KEY`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ async def download(request: web.Request) -> web.Response:
     if key is None:
         message = "The explorer is not signed in: run it with tally explorer --keystore FILE."
         raise PageError(403, "Not signed in", message)
-    vault = DocumentVault(Client(view(request).reader.base_url), key)
+    reader = view(request).reader
+    vault = DocumentVault(Client(reader.base_url, request_signer=reader.request_signer), key)
     try:
         document = await asyncio.get_running_loop().run_in_executor(None, vault.download, piece_id)
     except TallyError as error:

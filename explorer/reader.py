@@ -2,11 +2,11 @@
 terms.
 
 It only fetches; what it returns is unverified until `explorer.verify` has checked it. Every
-read is the SDK's (`wallet.async_client.AsyncClient`); what this adds is the status a browser
-should see when a read fails, as `NodeError`: 404/400 when the node says the thing does not
-exist or the id is malformed, 502 when the node cannot be reached or answers nonsense. A node
-that lacks a route answers `RouteMissing`, so a page can say "not served by this node" instead
-of "not found".
+read is the SDK's (`wallet.async_client.AsyncClient`, signed as explorer/signing.py says); what
+this adds is the status a browser should see when a read fails, as `NodeError`: 404/400 when the
+node says the thing does not exist or the id is malformed, 502 when the node cannot be reached
+or answers nonsense. A node that lacks a route answers `RouteMissing`, so a page can say "not
+served by this node" instead of "not found".
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from wallet.async_client import NO_STREAM, AsyncClient
+from explorer.signing import SignedAsyncClient
+from wallet.async_client import NO_STREAM
 from wallet.errors import BAD_RESPONSE, NODE_UNREACHABLE, NOT_A_NODE_ERROR, ApiError
+from wallet.request_signing import RequestSigner
 
 # What the node's own middleware answers for a path it has no route for.
 _NO_ROUTE_MESSAGES = ("Not Found", "Method Not Allowed")
@@ -47,16 +49,30 @@ def page_error(error: ApiError, path: str) -> NodeError:
         return NodeError(502, "BAD_NODE_ANSWER", f"HTTP {error.status} from {path}")
     if error.status == 404:
         return NodeError(404, error.code, error.message)
+    if error.status == 401:  # a members node, and the explorer is not signed in (or its key left)
+        return NodeError(
+            502,
+            error.code,
+            f"the node refused the explorer's request ({error.message}); start it signed in: "
+            "tally explorer --keystore FILE",
+        )
     if 400 <= error.status < 500:
         return NodeError(400, error.code, error.message)
     return NodeError(502, error.code, f"the node failed: {error.message}")
 
 
-class NodeReader(AsyncClient):
-    """The SDK client against `base_url`, each failed read raised as the NodeError to show."""
+class NodeReader(SignedAsyncClient):
+    """The SDK client against `base_url`, each failed read raised as the NodeError to show;
+    every request signed by `request_signer` when the explorer is signed in."""
 
-    def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
-        super().__init__(base_url, timeout_s)
+    def __init__(
+        self,
+        base_url: str,
+        timeout_s: float = 10.0,
+        *,
+        request_signer: RequestSigner | None = None,
+    ) -> None:
+        super().__init__(base_url, request_signer, timeout=timeout_s)
 
     @property
     def base_url(self) -> str:

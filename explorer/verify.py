@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from explorer.contents import Served, root_check, withheld_check
 from ledger.certificates import CertificateVerdict, check_certificate
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, ValidatorInfo, validators_hash
 from ledger.membership import ValidatorHistory
-from ledger.merkle import merkle_root
 from ledger.types import Certificate, Header
 from wallet.forms import hex_bytes
 from wallet.proofs import Check, all_held, failed
@@ -164,36 +164,28 @@ def verify_certificate(
 
 def verify_contents(
     header: Header,
-    txs: Sequence[bytes] | None,
-    receipts: Sequence[bytes] | None,
+    txs: Served | Sequence[bytes | None] | None,
+    receipts: Served | Sequence[bytes | None] | None,
     prev_hash: bytes | None,
+    reader: str = "",
 ) -> Verdict:
     """A block's contents and link: roots recomputed from the encodings, prev checked.
 
-    `txs`/`receipts` are the encodings (None: the node did not serve them, so not checked);
-    `prev_hash` is the hash of the block before (the genesis hash for block 1), if known.
+    `txs`/`receipts` are the encodings (None: the node did not serve them, so not checked),
+    a withheld one None with its leaf hash in a `Served` (explorer/contents.py); `prev_hash`
+    is the hash of the block before (the genesis hash for block 1), if known; `reader` is the
+    organization the node answered, for the words on what it withheld.
     """
     checks = []
     if txs is not None:
-        root = merkle_root(list(txs))
-        checks.append(
-            Check(
-                "txs_root",
-                root == header.txs_root,
-                f"recomputed over {len(txs)} transaction(s)"
-                + ("" if root == header.txs_root else ": differs from the header"),
-            )
-        )
+        served_txs = Served.of(txs)
+        checks.append(root_check("txs_root", "transaction", served_txs, header.txs_root))
+        withheld = withheld_check(served_txs, reader)
+        if withheld is not None:
+            checks.append(withheld)
     if receipts is not None:
-        root = merkle_root(list(receipts))
-        checks.append(
-            Check(
-                "receipts_root",
-                root == header.receipts_root,
-                f"recomputed over {len(receipts)} receipt(s)"
-                + ("" if root == header.receipts_root else ": differs from the header"),
-            )
-        )
+        served_receipts = Served.of(receipts)
+        checks.append(root_check("receipts_root", "receipt", served_receipts, header.receipts_root))
     if prev_hash is not None:
         what = "genesis hash" if header.height == 1 else f"hash of block {header.height - 1}"
         checks.append(
@@ -210,8 +202,8 @@ def verify_block(
     genesis: Genesis,
     header: Header,
     certificate: Certificate,
-    txs: Sequence[bytes] | None,
-    receipts: Sequence[bytes] | None,
+    txs: Served | Sequence[bytes | None] | None,
+    receipts: Served | Sequence[bytes | None] | None,
     prev_hash: bytes | None,
     history: ValidatorHistory | None = None,
 ) -> Verdict:

@@ -13,11 +13,13 @@ from aiohttp import web
 
 from explorer.chain import ChainView
 from explorer.live import ChainFollower
+from explorer.sign_in import SignInState
 
 VIEW: web.AppKey[ChainView] = web.AppKey("view", ChainView)
 FOLLOWER: web.AppKey[ChainFollower] = web.AppKey("follower", ChainFollower)
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates", jinja2.Environment)
 SETTINGS: web.AppKey[dict[str, Any]] = web.AppKey("settings", dict)
+SIGN_IN: web.AppKey[SignInState] = web.AppKey("sign_in", SignInState)
 
 
 class PageError(Exception):
@@ -59,6 +61,7 @@ def render_text(app: web.Application, template: str, **context: Any) -> str:
             genesis_hash=chain_view.genesis.hash().hex(),
             node_url=chain_view.reader.base_url,
             settings=settings,
+            sign_in=app[SIGN_IN].current,
             decimals=chain_view.decimals,
             **context,
         )

@@ -54,13 +54,16 @@ def to_text(value: Any) -> str:
 
 
 def decode_block(raw: dict[str, Any], validators: int) -> BlockRecord:
-    """The block answer's encodings decoded (they were verified against its header)."""
+    """The block answer's encodings decoded (they were verified against its header); only
+    the txs the node showed."""
     header = Header.decode(bytes.fromhex(raw["header"]))
     certificate = parse_certificate(raw["certificate"])
-    receipts = tuple(bytes.fromhex(r) for r in raw["receipts"])
+    # a tx the node withheld from this reader (null, DESIGN.md §9) is not indexed
+    pairs = [(t, r) for t, r in zip(raw["txs"], raw["receipts"], strict=True) if t is not None]
+    receipts = tuple(bytes.fromhex(r) for _, r in pairs)
     txs = tuple(
         TxRecord(SignedTx.decode(bytes.fromhex(t)), Receipt.decode(r))
-        for t, r in zip(raw["txs"], receipts, strict=True)
+        for (t, _), r in zip(pairs, receipts, strict=True)
     )
     return BlockRecord(
         header,

@@ -6,7 +6,9 @@ and receipts_root recomputed from the encodings) before it is decoded; the first
 fails stops the follower with BLOCK_REFUSED, naming its height and check, and nothing of its
 batch is written. Before each batch commits, the balances its movements leave are checked
 against state proofs at the batch's last height (`wallet` verified reads): an index whose
-statements disagree with the certified state is refused too (INDEX_BALANCE_MISMATCH).
+statements disagree with the certified state is refused too (INDEX_BALANCE_MISMATCH). On a
+`members` node (DESIGN.md §9) the index holds what the reader is shown: a tx withheld from it is
+not indexed, and a balance it may not read (404) is not reconciled.
 
 New heights are learned from the node's SSE stream (GET /v1/stream); when it breaks or is not
 served, the follower polls `/v1/status`, and it always resumes from the cursor, so a restart
@@ -135,6 +137,8 @@ class Follower:
             except ApiError as error:
                 if error.status == 410:  # STATE_PRUNED: the node no longer proves that height
                     return
+                if error.status == 404:  # a balance the signed-in reader may not read (§9):
+                    continue  # its index holds only the movements shown to it, unproved
                 raise
             indexed = self.writer.balance_after(org, currency)
             if state.value != indexed:

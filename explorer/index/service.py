@@ -19,9 +19,10 @@ from explorer.index.db import Database, connect
 from explorer.index.follower import Follower
 from explorer.index.schema import migrate
 from explorer.index.writer import IndexWriter
+from explorer.signing import SignedAsyncClient
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
-from wallet.async_client import AsyncClient
+from wallet.request_signing import RequestSigner
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,15 @@ class IndexState:
 
 
 class IndexService:
-    def __init__(self, node_url: str, genesis: Genesis, db_url: str = "") -> None:
+    def __init__(
+        self,
+        node_url: str,
+        genesis: Genesis,
+        db_url: str = "",
+        request_signer: RequestSigner | None = None,
+    ) -> None:
         self.node_url = node_url
+        self.request_signer = request_signer
         self.genesis = genesis
         self.own = not db_url
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -64,7 +72,8 @@ class IndexService:
 
     async def _follow(self, db: Database) -> None:
         try:
-            async with AsyncClient(self.node_url, genesis=self.genesis) as client:
+            signer = self.request_signer
+            async with SignedAsyncClient(self.node_url, signer, genesis=self.genesis) as client:
                 self._follower = Follower(client, self.genesis, IndexWriter(db, self.genesis))
                 self._follower.open()
                 await self._follower.follow()

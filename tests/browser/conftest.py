@@ -12,16 +12,26 @@ import random
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ledger.errors import TallyError
+from node.ops import localnet as localnet_ops
+from node.ops import processes
+from node.ops.layout import init_network, write_info
 from tests.browser.story import Story, load
 from wallet.client import Client
+from wallet.keystore import INTERACTIVE, save_keystore
+from wallet.localnet_keys import localnet_key
+from wallet.request_signing import RequestSigner
 
 NODES = 4  # the development consortium: Bank A–D validate
+AUDITOR = "audit-co"  # reads everything: the explorer and the story's client sign as it
+PASSPHRASE = "browser tests only"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,24 +87,46 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+def _wait_members_ready(info: dict[str, Any], deadline: float) -> None:
+    """Until every node answers a signed /v1/status and sees its peers (polling other
+    processes: there is no event to await)."""
+    signer = RequestSigner.of_localnet(info, AUDITOR)
+    for entry in info["nodes"]:
+        client = Client(entry["api"], 2.0, request_signer=signer)
+        while True:
+            try:
+                if int(client.status().get("peers", 0)) >= len(info["nodes"]) - 1:
+                    break
+            except TallyError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{entry['name']} did not come up in members mode")
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def localnet(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Any]:
-    """A NODES-validator development consortium; always taken down."""
+    """A NODES-validator development consortium whose API answers only signed requests
+    (`api.access = "members"`, DESIGN.md §9); always taken down."""
     directory = tmp_path_factory.mktemp("localnet")
     base = random.randrange(20000, 40000, 10)
-    subprocess.run(
-        [TALLY, "localnet", "up", "--nodes", str(NODES), "--dir", str(directory),
-         "--base-port", str(base), "--fresh", "--json"],
-        check=True, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    info = init_network(directory, NODES, base_port=base, access="members")
     try:
+        for entry in info["nodes"]:
+            entry["pid"] = processes.spawn(directory, entry["name"])
+        write_info(directory, info)
+        _wait_members_ready(info, time.monotonic() + 90)
         net = json.loads((directory / "localnet.json").read_text())
         net["_dir"] = str(directory)
         yield net
     finally:
-        subprocess.run(
-            [TALLY, "localnet", "down", "--dir", str(directory)], capture_output=True, timeout=60
-        )
+        localnet_ops.down(directory)
+
+
+def signed_client(localnet: Any, url: str | None = None, org: str = AUDITOR) -> Client:
+    """A client of the localnet (its first node, or `url`) signing its requests as `org`."""
+    node = url or str(localnet["nodes"][0]["api"])
+    return Client(node, request_signer=RequestSigner.of_localnet(localnet, org))
 
 
 @pytest.fixture(scope="session")
@@ -104,14 +136,39 @@ def node_url(localnet: Any) -> str:
 
 @pytest.fixture(scope="session")
 def story(localnet: Any, node_url: str) -> Story:
-    return load(Client(node_url), localnet)
+    return load(signed_client(localnet, node_url), localnet)
 
 
-def start_explorer(node: str, genesis: str | None) -> tuple[subprocess.Popen[str], str]:
+def keystore_of(localnet: Any, org: str) -> str:
+    """A keystore file of `org`'s operator key (passphrase PASSPHRASE), made once."""
+    path = Path(localnet["_dir"]) / "keystores" / f"{org}.json"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        key = localnet_key(localnet, org)
+        save_keystore(path, key, PASSPHRASE, org=org, cost=INTERACTIVE)
+    return str(path)
+
+
+def start_explorer(
+    node: str, genesis: str | None, localnet: Any, as_org: str = AUDITOR
+) -> tuple[subprocess.Popen[str], str]:
+    """`tally explorer` for `node`, signed in with `as_org`'s keystore."""
     port = _free_port()
-    command = [TALLY, "explorer", "--node", node, "--port", str(port)]
+    command = [TALLY, "explorer", "--node", node, "--port", str(port),
+               "--keystore", keystore_of(localnet, as_org)]  # fmt: skip
     if genesis:
         command += ["--genesis", genesis]
+    environment = {**os.environ, "TALLY_PASSPHRASE": PASSPHRASE}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment)
+    _wait_for_line(process, "ready on")
+    return process, f"http://127.0.0.1:{port}"
+
+
+def start_localnet_explorer(localnet: Any, as_org: str) -> tuple[subprocess.Popen[str], str]:
+    """`tally explorer --localnet DIR --as ORG`: the development way to sign in."""
+    port = _free_port()
+    command = [TALLY, "explorer", "--localnet", localnet["_dir"], "--as", as_org,
+               "--port", str(port)]  # fmt: skip
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     _wait_for_line(process, "ready on")
     return process, f"http://127.0.0.1:{port}"
@@ -119,7 +176,7 @@ def start_explorer(node: str, genesis: str | None) -> tuple[subprocess.Popen[str
 
 @pytest.fixture(scope="session")
 def explorer(localnet: Any, node_url: str, story: Story) -> Iterator[str]:
-    process, url = start_explorer(node_url, localnet["genesis"])
+    process, url = start_explorer(node_url, localnet["genesis"], localnet)
     try:
         yield url
     finally:

@@ -57,6 +57,14 @@ def tamper(answer: Any, height: int, mode: str) -> Any:
     return answer
 
 
+SIGNATURE_HEADERS = ("Signature", "Signature-Input", "Content-Digest", "Accept")
+
+
+def _signed(request: web.Request) -> dict[str, str]:
+    """The explorer's RFC 9421 headers, passed on: it signed the very path forwarded."""
+    return {name: request.headers[name] for name in SIGNATURE_HEADERS if name in request.headers}
+
+
 def make_proxy(upstream: str, height: int, mode: str) -> web.Application:
     async def forward(request: web.Request) -> web.StreamResponse:
         if request.path == "/v1/stream":  # no live stream through the liar: polling will do
@@ -65,7 +73,7 @@ def make_proxy(upstream: str, height: int, mode: str) -> web.Application:
             )
         async with (
             aiohttp.ClientSession() as session,
-            session.get(upstream + request.path_qs) as response,
+            session.get(upstream + request.raw_path, headers=_signed(request)) as response,
         ):
             body = await response.read()
             if "json" in response.content_type:

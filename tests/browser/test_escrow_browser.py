@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, signed_client
 from tests.browser.story import Story, keys
-from wallet.client import Client
 from wallet.escrow import EscrowCalls, condition_of, new_secret
 
 pytestmark = pytest.mark.browser
@@ -24,7 +23,7 @@ DAY_MS = 86_400_000
 def test_an_escrow_page_shows_the_lock_then_the_release_and_its_checked_preimage(
     page: Any, explorer: str, story: Story, localnet: dict[str, Any], node_url: str
 ) -> None:
-    client = Client(node_url)
+    client = signed_client(localnet)
     signers = keys(localnet)
     client.call(
         signers["bank-a"],

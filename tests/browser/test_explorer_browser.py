@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, start_explorer, start_tamper_proxy, stop
+from tests.browser.conftest import (
+    screenshot,
+    signed_client,
+    start_explorer,
+    start_tamper_proxy,
+    stop,
+)
 from tests.browser.story import Story, keys
-from wallet.client import Client
 
 pytestmark = pytest.mark.browser
 
@@ -126,7 +131,9 @@ def test_dashboard_updates_when_a_block_commits(
     before = height.inner_text()
     expect(page.locator("#live-dot.on")).to_have_count(1)
     signer = keys(localnet)["bank-a"]
-    Client(node_url).call(signer, "cash", "issue", {"currency": "CNY", "to": "bank-a", "amount": 1})
+    signed_client(localnet).call(
+        signer, "cash", "issue", {"currency": "CNY", "to": "bank-a", "amount": 1}
+    )
     expect(height).not_to_have_text(before, timeout=20_000)
 
 
@@ -136,7 +143,7 @@ def test_tampered_block_fails_verification(
 ) -> None:
     proxy, proxy_url = start_tamper_proxy(node_url, 4, mode)
     try:
-        process, url = start_explorer(proxy_url, localnet["genesis"])
+        process, url = start_explorer(proxy_url, localnet["genesis"], localnet)
         try:
             page.goto(url + "/block/4")
             verdict = page.get_by_test_id("block-verdict")
@@ -163,8 +170,10 @@ def test_tampered_block_fails_verification(
         stop(proxy)
 
 
-def test_explorer_without_genesis_says_unverified(page: Any, node_url: str, story: Story) -> None:
-    process, url = start_explorer(node_url, None)
+def test_explorer_without_genesis_says_unverified(
+    page: Any, node_url: str, story: Story, localnet: Any
+) -> None:
+    process, url = start_explorer(node_url, None, localnet)
     try:
         page.goto(url + "/block/2")
         expect(page.locator(".banner.unverified")).to_contain_text(

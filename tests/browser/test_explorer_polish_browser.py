@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, start_explorer, stop
+from tests.browser.conftest import screenshot, signed_client, start_explorer, stop
 from tests.browser.story import Story
 from tests.browser.test_index_browser import _caught_up
-from wallet.client import Client
 
 pytestmark = pytest.mark.browser
 
@@ -39,10 +38,12 @@ def _paths(story: Story) -> list[str]:
     ]  # fmt: skip
 
 
-def test_unverified_mode_shows_no_green_on_any_page(page: Any, node_url: str, story: Story) -> None:
-    process, url = start_explorer(node_url, None)
+def test_unverified_mode_shows_no_green_on_any_page(
+    page: Any, node_url: str, story: Story, localnet: Any
+) -> None:
+    process, url = start_explorer(node_url, None, localnet)
     try:
-        _caught_up(page, f"{url}/txs", Client(node_url).height())
+        _caught_up(page, f"{url}/txs", signed_client(localnet).height())
         for path in _paths(story):
             page.goto(url + path)
             expect(page.locator(".banner.unverified")).to_be_visible()
@@ -57,13 +58,13 @@ def test_unverified_mode_shows_no_green_on_any_page(page: Any, node_url: str, st
 
 
 def test_no_page_overflows_a_phones_width(
-    browser: Any, explorer: str, node_url: str, story: Story
+    browser: Any, explorer: str, node_url: str, story: Story, localnet: Any
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})
     try:
         phone = context.new_page()
         try:
-            _caught_up(phone, f"{explorer}/txs", Client(node_url).height())
+            _caught_up(phone, f"{explorer}/txs", signed_client(localnet).height())
         except AssertionError:
             raise AssertionError(phone.locator(".card").first.inner_text()) from None
         wide = []

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, signed_client
 from tests.browser.story import Story, keys
 from wallet.client import Client
 from wallet.localnet_keys import localnet_keys
@@ -62,7 +62,7 @@ def test_a_blocked_repayment_is_shown_with_its_reason_and_its_release(
 ) -> None:
     if not story.receivable_root:
         pytest.skip("the receivables contract is not on this chain")
-    client = Client(node_url)
+    client = signed_client(localnet)
     root = _invoice_with_a_piece_for_the_holder(client, keys(localnet))
     _set_sanction(client, localnet, True)
     try:

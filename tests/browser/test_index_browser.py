@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, signed_client
 from tests.browser.story import Story
 from wallet.amounts import format_amount
-from wallet.client import Client
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +32,9 @@ def _caught_up(page: Any, url: str, tip: int, timeout_s: float = 60.0) -> None:
 
 
 def test_transactions_filtered_by_form_and_paged(
-    page: Any, explorer: str, node_url: str, story: Story
+    page: Any, explorer: str, node_url: str, story: Story, localnet: Any
 ) -> None:
-    _caught_up(page, f"{explorer}/txs", Client(node_url).height())
+    _caught_up(page, f"{explorer}/txs", signed_client(localnet).height())
     form = page.get_by_test_id("tx-filters")
     form.locator('input[name="org"]').fill("bigauto")
     form.locator('select[name="status"]').select_option("ok")
@@ -58,9 +57,9 @@ def test_transactions_filtered_by_form_and_paged(
 
 
 def test_statement_agrees_with_the_node_and_its_csv_with_the_table(
-    page: Any, explorer: str, node_url: str, story: Story
+    page: Any, explorer: str, node_url: str, story: Story, localnet: Any
 ) -> None:
-    client = Client(node_url)
+    client = signed_client(localnet)
     balance = client.org("bigauto")["balances"]["CNY"]
     _caught_up(page, f"{explorer}/statement?org=bigauto&currency=CNY", client.height())
     expect(page.get_by_test_id("closing")).to_have_text(format_amount(balance, 2, "CNY"))
@@ -99,9 +98,9 @@ def test_the_transactions_list_fits_a_phone(browser: Any, explorer: str, story: 
 
 
 def test_quotes_and_currencies_from_the_index(
-    page: Any, explorer: str, node_url: str, story: Story
+    page: Any, explorer: str, node_url: str, story: Story, localnet: Any
 ) -> None:
-    client = Client(node_url)
+    client = signed_client(localnet)
     _caught_up(page, f"{explorer}/fx", client.height())
     if story.fx_payment_id:
         quote = page.locator('[data-testid="fx-table"] tbody tr').first
@@ -124,9 +123,9 @@ def test_quotes_and_currencies_from_the_index(
 
 
 def test_validators_signed_and_missed_over_a_window(
-    page: Any, explorer: str, node_url: str, story: Story
+    page: Any, explorer: str, node_url: str, story: Story, localnet: Any
 ) -> None:
-    _caught_up(page, f"{explorer}/validators?window=1000", Client(node_url).height())
+    _caught_up(page, f"{explorer}/validators?window=1000", signed_client(localnet).height())
     blocks = int(page.get_by_test_id("index-height").first.inner_text())
     rows = page.locator('[data-testid="validators-table"] tbody tr')
     expect(rows).to_have_count(4)

@@ -58,7 +58,7 @@ def test_a_node_lying_about_values_is_shown_failing(
 ) -> None:
     proxy, proxy_url = start_tamper_proxy(node_url, 1, "value")
     try:
-        process, url = start_explorer(proxy_url, localnet["genesis"])
+        process, url = start_explorer(proxy_url, localnet["genesis"], localnet)
         try:
             if story.receivable_piece:
                 page.goto(f"{url}/receivable/{story.receivable_piece}")
