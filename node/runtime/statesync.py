@@ -4,9 +4,10 @@ The replica asks (`FetchBlocks(from, to, peers)`) when it is behind; this module
 peers in turn for the blocks, in pieces of a bounded size, and trusts none of them: each block
 must carry a certificate of a quorum of the validators in force at its height
 (`ledger.certificates`) and extend our tip, and re-executing it must give the roots in its
-header. Transaction signatures are not checked again: the certificate proves a quorum (so at
-least f+1 honest validators) checked them before voting, and the re-execution still proves the
-state. A peer that times out or sends a block that fails any check is left for the next one.
+header. The block is replayed (`node.runtime.replay`): its tx signatures and admission are not
+checked again, since the certificate proves a quorum (so at least f+1 honest validators) checked
+them before voting, while the txs_root, the execution and the roots after it still are. A peer
+that times out or sends a block that fails any check is left for the next one.
 Whatever is reached, the replica is told `CaughtUp` (even if nothing changed), then
 `TxsRemoved` for the transactions those blocks held.
 
@@ -29,7 +30,7 @@ from ledger.certificates import verify_certificate
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, ValidatorInfo
 from ledger.message_bounds import frame_budget
-from ledger.types import Block, Certificate, SignedTx
+from ledger.types import Block, Certificate
 from network.envelope import (
     BlocksPiece,
     FetchRequest,
@@ -88,11 +89,6 @@ def check_certified(
     ):
         raise BadBlock(f"block {header.height} has no valid certificate")
     return block, certificate
-
-
-def _certified(tx: SignedTx) -> bool:
-    """Signatures in a certified block were checked by the 2f+1 validators that voted for it."""
-    return True
 
 
 class StateSync:
@@ -202,7 +198,7 @@ class StateSync:
                         raw_cert,
                         self.driver.executor.validators_at(tip.height + 1),
                     )
-                    ids = self.driver.commit_certified(block, certificate, _certified)
+                    ids = self.driver.commit_certified(block, certificate, replay=True)
                 except BadBlock as error:
                     self.peers.fault(peer, f"state transfer: {error}")
                     self._failed("bad block", f"from {name}: {error}")
