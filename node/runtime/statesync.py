@@ -23,7 +23,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ledger.certificates import verify_certificate
@@ -46,7 +46,9 @@ from node.runtime.transport import PeerTransport
 log = logging.getLogger(__name__)
 
 MAX_SERVE_BLOCKS = 64  # blocks one FETCH is answered with, at most
-PIECE_BYTES = 4 * 1024 * 1024
+# Small pieces so a catching-up node starts executing after the first blocks arrive, while the
+# peer (another core) encodes and sends the rest; one block always fits in a piece.
+PIECE_BYTES = 512 * 1024
 PIECE_TIMEOUT_S = 5.0  # a peer silent this long between pieces is skipped
 
 
@@ -251,18 +253,20 @@ class StateSync:
 
     def on_fetch(self, peer: int, body: memoryview) -> None:
         request = decode_fetch(body)
-        for piece in self.pieces(request):
+        for piece in self._pieces(request):  # each piece goes out as soon as it is read
             self.peers.send_payload(peer, encode_blocks(piece))
 
     def pieces(self, request: FetchRequest) -> list[BlocksPiece]:
         """Our certified blocks for `request` (as many as we hold, capped), in pieces."""
+        return list(self._pieces(request))
+
+    def _pieces(self, request: FetchRequest) -> Iterator[BlocksPiece]:
         store = self.driver.store
         last = min(
             request.to_height,
             request.from_height + MAX_SERVE_BLOCKS - 1,
             self.driver.executor.tip.height,
         )
-        pieces: list[BlocksPiece] = []
         current: list[tuple[bytes, bytes]] = []
         size = 0
         for height in range(request.from_height, last + 1):
@@ -273,9 +277,8 @@ class StateSync:
             entry = (block.encode(), certificate.encode())
             entry_size = len(entry[0]) + len(entry[1]) + 32
             if current and size + entry_size > self.max_piece_bytes:
-                pieces.append(BlocksPiece(request.request_id, tuple(current), False))
+                yield BlocksPiece(request.request_id, tuple(current), False)
                 current, size = [], 0
             current.append(entry)
             size += entry_size
-        pieces.append(BlocksPiece(request.request_id, tuple(current), True))
-        return pieces
+        yield BlocksPiece(request.request_id, tuple(current), True)
