@@ -30,12 +30,14 @@ class Peers:
     chains: dict[int, Chain]
     sync: StateSync | None = None
     faults: list[int] = field(default_factory=list)
+    requests: int = 0
 
     def name(self, peer: int) -> str:
         return f"peer-{peer}"
 
     def send_payload(self, peer: int, payload: bytes) -> None:
         request = decode_fetch(memoryview(payload)[1:])
+        self.requests += 1
         chain = self.chains[peer][request.from_height - 1 : request.to_height]
         piece = encode_blocks(BlocksPiece(request.request_id, tuple(chain), True))
         assert self.sync is not None
@@ -73,12 +75,20 @@ def _encoded(chain: list[tuple[Block, Certificate]]) -> Chain:
 HONEST = _encoded(CHAIN)
 
 
-def _follow(chains: dict[int, Chain]) -> tuple[Executor, Peers]:
+def _follow(
+    chains: dict[int, Chain], targets: tuple[int, ...] = (len(CHAIN),)
+) -> tuple[Executor, Peers]:
+    """Fetch up to each of `targets` in turn (as a replica asks, checkpoint by checkpoint)."""
     executor = follower()
     peers = Peers(chains)
     sync = StateSync(peers, Driver(executor), GENESIS, Metrics(), piece_timeout=1.0)  # type: ignore[arg-type]
     peers.sync = sync
-    asyncio.run(sync.follow(len(CHAIN), sorted(chains)))
+
+    async def follow() -> None:
+        for target in targets:
+            await sync.follow(target, sorted(chains))
+
+    asyncio.run(follow())
     return executor, peers
 
 
@@ -123,3 +133,9 @@ def test_a_body_that_does_not_match_the_txs_root_is_refused() -> None:
     assert tampered.hash == block.hash  # the certificate still verifies
     executor, _ = _follow({1: [(tampered.encode(), certificate.encode()), *HONEST[1:]], 2: HONEST})
     _assert_honest_chain(executor)
+
+
+def test_the_next_fetch_starts_with_the_blocks_read_ahead() -> None:
+    executor, peers = _follow({1: HONEST}, targets=(1, 2, 3))
+    _assert_honest_chain(executor)
+    assert peers.requests == 1
