@@ -224,3 +224,4 @@ class CatchUp(ReplicaState):
         if target is not None and target[0] > self.committed_height:
             self.fetch(*target)
         self.fetch()  # a checkpoint that became stable meanwhile
+        self._fetch_from_peers()  # f+1 peers are further still: go on now, not at the next tick

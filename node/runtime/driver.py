@@ -54,7 +54,6 @@ from ledger.types import (
     ErrorInfo,
     Height,
     Receipt,
-    SignedTx,
     ValidatorIndex,
     bitmap_indexes,
 )
@@ -332,23 +331,25 @@ class Driver:
         self._events.append(BlockExecuted(block_hash, True, "", clock))
 
     def _commit(self, block: Block, certificate: Certificate) -> None:
-        self.commit_certified(block, certificate, self.mempool.signature_ok)
+        self.commit_certified(block, certificate)
         started = self._round_started.pop(block.header.height, None)
         if started is not None:
             self.metrics.round_time.observe(time.monotonic() - started)
 
     def commit_certified(
-        self, block: Block, certificate: Certificate, signature_ok: Callable[[SignedTx], bool]
+        self, block: Block, certificate: Certificate, *, replay: bool = False
     ) -> list[bytes]:
         """Execute (unless done already) and commit a block, then settle everything that waits
-        on it; return its tx ids. The replica's commits and state transfer both come here."""
+        on it; return its tx ids. The replica's commits and state transfer both come here;
+        `replay`: state transfer's, whose certificate the caller checked (`Executor.replay`)."""
         first_event_seq = self.executor.tip.event_seq + 1
-        if block.hash not in self.executor.pending:
+        if replay:
+            self.executor.replay(block)
+        elif block.hash not in self.executor.pending:
             # Committed before we executed it (e.g. we were behind): execute it now. Its time
             # was checked by the 2f+1 replicas that certified it.
-            self.executor.execute(
-                block, self.clock(), 0, signature_ok=signature_ok, uncommitted=self.mempool.contains
-            )
+            checked, fresh = self.mempool.signature_ok, self.mempool.contains
+            self.executor.execute(block, self.clock(), 0, signature_ok=checked, uncommitted=fresh)
         receipts = self.executor.commit(block, certificate)
         ids = [receipt.tx for receipt in receipts]
         height = block.header.height

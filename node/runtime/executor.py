@@ -15,8 +15,8 @@ its receipt, so a block can always be built from what is left).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.catalog import genesis_state
@@ -24,7 +24,6 @@ from contracts.devclock import clock_offset_ms
 from contracts.membership import set_in_force
 from contracts.runtime import BlockInfo
 from ledger.chain import ChainStore, ChainTip, CommittedBlock
-from ledger.errors import TallyError
 from ledger.genesis import Genesis, ValidatorInfo, validators_hash
 from ledger.membership import validator_from_record
 from ledger.merkle import merkle_root
@@ -33,14 +32,9 @@ from ledger.state import Reader, StateOverlay
 from ledger.types import Block, Certificate, ErrorInfo, Header, Receipt, SignedTx
 from node.runtime.admission import TxRules
 from node.runtime.pruning import StatePruner
-from node.runtime.txapply import apply_one
+from node.runtime.replay import Batch, InvalidBlock, decoded, replay_batch
 
 log = logging.getLogger(__name__)
-
-
-class InvalidBlock(TallyError):
-    def __init__(self, message: str) -> None:
-        super().__init__("INVALID_BLOCK", message)
 
 
 @dataclass(slots=True)
@@ -54,18 +48,6 @@ class PendingBlock:
     parent_hash: bytes
     tree: TreeUpdate  # the state tree after this block; its root is the header's state_root
     encoded_writes: dict[str, bytes | None]  # the overlay's writes, encoded once for both
-
-
-@dataclass(slots=True)
-class _Batch:
-    """What the per-tx loop ordered: txs and receipts (with their encodings) and the writes."""
-
-    overlay: StateOverlay
-    txs: list[SignedTx] = field(default_factory=list)
-    encoded_txs: list[bytes] = field(default_factory=list)
-    receipts: list[Receipt] = field(default_factory=list)
-    encoded_receipts: list[bytes] = field(default_factory=list)
-    size: int = 0
 
 
 class Executor:
@@ -172,14 +154,14 @@ class Executor:
         txs: Iterable[SignedTx],
         refused: Callable[[SignedTx, ErrorInfo], None],
         uncommitted: Callable[[bytes], bool] | None,
-    ) -> _Batch:
+    ) -> Batch:
         """Check each tx against the admissibility rule and execute those that pass, until the
         block's limits are reached; `refused(tx, why)` hears of the others.
 
         `uncommitted(tx_id)` may vouch that a tx is not committed (the mempool drops committed
         ids), which saves the one store read per tx on this path.
         """
-        batch = _Batch(StateOverlay(self._reader(parent_hash)))
+        batch = Batch(StateOverlay(self._reader(parent_hash)))
         ordered: set[bytes] = set()
 
         def seen(tx: SignedTx) -> bool:
@@ -197,12 +179,7 @@ class Executor:
                 refused(tx, refusal)
                 continue
             ordered.add(tx.id)
-            receipt, encoded_receipt = apply_one(batch.overlay, info, tx, len(batch.txs))
-            batch.txs.append(tx)
-            batch.encoded_txs.append(encoded)
-            batch.receipts.append(receipt)
-            batch.encoded_receipts.append(encoded_receipt)
-            batch.size += len(encoded)
+            batch.apply(info, tx, encoded)
         return batch
 
     # -- building and checking blocks -----------------------------------------------------------
@@ -300,8 +277,23 @@ class Executor:
             raise InvalidBlock(f"tx {index} cannot be ordered: {why.code}")
 
         info = BlockInfo(self.genesis.chain, header.height, header.time_ms)
-        txs = _decoded(block, decode, signature_ok)
-        batch = self._order(header.prev, info, txs, refused, uncommitted)
+        txs = decoded(block, decode, signature_ok)
+        self._seal(block, self._order(header.prev, info, txs, refused, uncommitted))
+
+    def replay(self, block: Block) -> None:
+        """Execute a block whose certificate the caller checked, without the signature and
+        admission checks that certificate vouches for (`node.runtime.replay`); the header
+        (txs_root included) and the roots after executing are checked as for any block."""
+        header = block.header
+        if header.hash() in self.pending:
+            return
+        self._check_header(block, 0, 0)
+        info = BlockInfo(self.genesis.chain, header.height, header.time_ms)
+        self._seal(block, replay_batch(StateOverlay(self._reader(header.prev)), info, block))
+
+    def _seal(self, block: Block, batch: Batch) -> None:
+        """Check what executing `block` gave against its header's roots and keep it pending."""
+        header = block.header
         if merkle_root(batch.encoded_receipts) != header.receipts_root:
             raise InvalidBlock("receipts_root differs from what executing the block gives")
         encoded_writes, tree = self._tree_after(header.prev, header.height, batch.overlay.writes)
@@ -312,7 +304,7 @@ class Executor:
     def _keep(
         self,
         block: Block,
-        batch: _Batch,
+        batch: Batch,
         tree: TreeUpdate,
         encoded_writes: dict[str, bytes | None],
     ) -> None:
@@ -372,17 +364,3 @@ class Executor:
         """Wait for a pruning in progress (before the store closes)."""
         if self.pruner is not None:
             self.pruner.close()
-
-
-def _decoded(
-    block: Block, decode: Callable[[bytes], SignedTx], signature_ok: Callable[[SignedTx], bool]
-) -> Iterator[SignedTx]:
-    """A proposed block's txs, decoded and their signatures checked, in block order."""
-    for index, raw in enumerate(block.txs):
-        try:
-            tx = decode(raw)
-        except TallyError as error:
-            raise InvalidBlock(f"tx {index} is malformed: {error.message}") from None
-        if not signature_ok(tx):
-            raise InvalidBlock(f"tx {index} has a bad signature")
-        yield tx

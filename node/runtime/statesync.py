@@ -4,9 +4,10 @@ The replica asks (`FetchBlocks(from, to, peers)`) when it is behind; this module
 peers in turn for the blocks, in pieces of a bounded size, and trusts none of them: each block
 must carry a certificate of a quorum of the validators in force at its height
 (`ledger.certificates`) and extend our tip, and re-executing it must give the roots in its
-header. Transaction signatures are not checked again: the certificate proves a quorum (so at
-least f+1 honest validators) checked them before voting, and the re-execution still proves the
-state. A peer that times out or sends a block that fails any check is left for the next one.
+header. The block is replayed (`node.runtime.replay`): its tx signatures and admission are not
+checked again, since the certificate proves a quorum (so at least f+1 honest validators) checked
+them before voting, while the txs_root, the execution and the roots after it still are. A peer
+that times out or sends a block that fails any check is left for the next one.
 Whatever is reached, the replica is told `CaughtUp` (even if nothing changed), then
 `TxsRemoved` for the transactions those blocks held.
 
@@ -22,14 +23,15 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from ledger.certificates import verify_certificate
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, ValidatorInfo
 from ledger.message_bounds import frame_budget
-from ledger.types import Block, Certificate, SignedTx
+from ledger.types import Block, Certificate
 from network.envelope import (
     BlocksPiece,
     FetchRequest,
@@ -45,8 +47,37 @@ from node.runtime.transport import PeerTransport
 log = logging.getLogger(__name__)
 
 MAX_SERVE_BLOCKS = 64  # blocks one FETCH is answered with, at most
-PIECE_BYTES = 4 * 1024 * 1024
+READ_AHEAD = 32  # blocks asked for past a fetch's end, for the next one
+# Small pieces so a catching-up node starts executing after the first blocks arrive, while the
+# peer (another core) encodes and sends the rest; one block always fits in a piece.
+PIECE_BYTES = 512 * 1024
 PIECE_TIMEOUT_S = 5.0  # a peer silent this long between pieces is skipped
+
+
+@dataclass(slots=True)
+class _Stream:
+    """A FETCH whose answer is still arriving: the blocks of its pieces not yet taken, from
+    height `next` on. It outlives the fetch that opened it, so the next fetch (the replica asks
+    again after each checkpoint) starts with the blocks already here instead of a round trip."""
+
+    peer: int
+    request_id: int
+    queue: asyncio.Queue[BlocksPiece]
+    next: int
+    held: deque[tuple[bytes, bytes]] = field(default_factory=deque)
+    ended: bool = False
+
+    async def take(self, timeout: float) -> tuple[bytes, bytes] | None:
+        """The (block, certificate) encodings at height `next`, unchecked; None once the peer
+        has sent all it had. TimeoutError if it stays silent `timeout` seconds."""
+        while not self.held:
+            if self.ended:
+                return None
+            piece = await asyncio.wait_for(self.queue.get(), timeout)
+            self.held.extend(piece.blocks)
+            self.ended = piece.end
+        self.next += 1
+        return self.held.popleft()
 
 
 class BadBlock(Exception):
@@ -90,11 +121,6 @@ def check_certified(
     return block, certificate
 
 
-def _certified(tx: SignedTx) -> bool:
-    """Signatures in a certified block were checked by the 2f+1 validators that voted for it."""
-    return True
-
-
 class StateSync:
     def __init__(
         self,
@@ -115,6 +141,7 @@ class StateSync:
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._waiting: tuple[int, int, asyncio.Queue[BlocksPiece]] | None = None
+        self._stream: _Stream | None = None  # the answer _waiting reads, kept between fetches
         self._tasks: set[asyncio.Task[None]] = set()
         self.blocks = 0
         self.txs = 0
@@ -160,7 +187,8 @@ class StateSync:
                         break
                     await self._fetch_from(peer, to_height, removed)
             finally:
-                self._waiting = None
+                if self._stream is None:
+                    self._waiting = None
                 self.metrics.statesync_target.set(0)
                 self.seconds += time.monotonic() - started
             if not self.driver.running:
@@ -179,44 +207,58 @@ class StateSync:
     async def _fetch_from(self, peer: int, to_height: int, removed: list[bytes]) -> None:
         """Take blocks from one peer until `to_height`, its end, a timeout or a bad block."""
         name = self.peers.name(peer)
-        request = FetchRequest(next(self._ids), self.driver.executor.tip.height + 1, to_height)
-        queue: asyncio.Queue[BlocksPiece] = asyncio.Queue()
-        self._waiting = (peer, request.request_id, queue)
-        self.peers.send_payload(peer, encode_fetch(request))
-        while True:
+        stream = self._stream_from(peer, to_height)
+        while self.driver.executor.tip.height < to_height:
             try:
-                piece = await asyncio.wait_for(queue.get(), self.piece_timeout)
+                entry = await stream.take(self.piece_timeout)
             except TimeoutError:
                 self._failed("timeout", f"{name} sent nothing for {self.piece_timeout} s")
+                entry = None
+            if entry is None or not self._commit(peer, name, entry, removed):
+                self._stream = None
                 return
-            for raw_block, raw_cert in piece.blocks:
-                tip = self.driver.executor.tip
-                if tip.height >= to_height:
-                    return
-                try:
-                    block, certificate = check_certified(
-                        self.genesis,
-                        tip.height,
-                        tip.block_hash,
-                        raw_block,
-                        raw_cert,
-                        self.driver.executor.validators_at(tip.height + 1),
-                    )
-                    ids = self.driver.commit_certified(block, certificate, _certified)
-                except BadBlock as error:
-                    self.peers.fault(peer, f"state transfer: {error}")
-                    self._failed("bad block", f"from {name}: {error}")
-                    return
-                except TallyError as error:
-                    self._failed("execution", f"block from {name}: {error.message}")
-                    return
-                removed.extend(ids)
-                self.blocks += 1
-                self.txs += len(ids)
-                self.metrics.statesync_blocks.inc()
-                await asyncio.sleep(0)  # let the API and the network breathe between blocks
-            if piece.end:
-                return
+            await asyncio.sleep(0)  # let the API and the network breathe between blocks
+
+    def _stream_from(self, peer: int, to_height: int) -> _Stream:
+        """The answer already arriving from `peer` if it goes on from our tip, else a new FETCH
+        up to `to_height` and READ_AHEAD blocks past it (within what a peer serves)."""
+        first = self.driver.executor.tip.height + 1
+        stream = self._stream
+        if stream is not None and stream.peer == peer and stream.next == first:
+            return stream
+        last = min(to_height + READ_AHEAD, first + MAX_SERVE_BLOCKS - 1)
+        request = FetchRequest(next(self._ids), first, max(last, to_height))
+        stream = _Stream(peer, request.request_id, asyncio.Queue(), first)
+        self._stream, self._waiting = stream, (peer, request.request_id, stream.queue)
+        self.peers.send_payload(peer, encode_fetch(request))
+        return stream
+
+    def _commit(
+        self, peer: int, name: str, entry: tuple[bytes, bytes], removed: list[bytes]
+    ) -> bool:
+        """Check one fetched block against our tip and replay it; False if it fails."""
+        tip = self.driver.executor.tip
+        try:
+            block, certificate = check_certified(
+                self.genesis,
+                tip.height,
+                tip.block_hash,
+                *entry,
+                self.driver.executor.validators_at(tip.height + 1),
+            )
+            ids = self.driver.commit_certified(block, certificate, replay=True)
+        except BadBlock as error:
+            self.peers.fault(peer, f"state transfer: {error}")
+            self._failed("bad block", f"from {name}: {error}")
+            return False
+        except TallyError as error:
+            self._failed("execution", f"block from {name}: {error.message}")
+            return False
+        removed.extend(ids)
+        self.blocks += 1
+        self.txs += len(ids)
+        self.metrics.statesync_blocks.inc()
+        return True
 
     async def fetch_raw(
         self, peer: int, from_height: int, to_height: int
@@ -226,7 +268,7 @@ class StateSync:
         runs (snapshot sync, before the replica starts)."""
         request = FetchRequest(next(self._ids), from_height, to_height)
         queue: asyncio.Queue[BlocksPiece] = asyncio.Queue()
-        self._waiting = (peer, request.request_id, queue)
+        self._stream, self._waiting = None, (peer, request.request_id, queue)
         got: list[tuple[bytes, bytes]] = []
         try:
             self.peers.send_payload(peer, encode_fetch(request))
@@ -255,18 +297,20 @@ class StateSync:
 
     def on_fetch(self, peer: int, body: memoryview) -> None:
         request = decode_fetch(body)
-        for piece in self.pieces(request):
+        for piece in self._pieces(request):  # each piece goes out as soon as it is read
             self.peers.send_payload(peer, encode_blocks(piece))
 
     def pieces(self, request: FetchRequest) -> list[BlocksPiece]:
         """Our certified blocks for `request` (as many as we hold, capped), in pieces."""
+        return list(self._pieces(request))
+
+    def _pieces(self, request: FetchRequest) -> Iterator[BlocksPiece]:
         store = self.driver.store
         last = min(
             request.to_height,
             request.from_height + MAX_SERVE_BLOCKS - 1,
             self.driver.executor.tip.height,
         )
-        pieces: list[BlocksPiece] = []
         current: list[tuple[bytes, bytes]] = []
         size = 0
         for height in range(request.from_height, last + 1):
@@ -277,9 +321,8 @@ class StateSync:
             entry = (block.encode(), certificate.encode())
             entry_size = len(entry[0]) + len(entry[1]) + 32
             if current and size + entry_size > self.max_piece_bytes:
-                pieces.append(BlocksPiece(request.request_id, tuple(current), False))
+                yield BlocksPiece(request.request_id, tuple(current), False)
                 current, size = [], 0
             current.append(entry)
             size += entry_size
-        pieces.append(BlocksPiece(request.request_id, tuple(current), True))
-        return pieces
+        yield BlocksPiece(request.request_id, tuple(current), True)
