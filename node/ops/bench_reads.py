@@ -91,10 +91,16 @@ class ReadsReport:
 
 
 def start_localnet(
-    directory: Path, nodes: int, limits: dict[str, Any], params: dict[str, int] | None = None
+    directory: Path,
+    nodes: int,
+    limits: dict[str, Any],
+    params: dict[str, int] | None = None,
+    access: str = "open",
 ) -> dict[str, Any]:
-    """A fresh localnet whose nodes' [api] tables also carry `limits` (node/api/limits.py)."""
-    info = localnet.init_network(directory, nodes, params=params)
+    """A fresh localnet whose nodes' [api] tables also carry `limits` (node/api/limits.py).
+    `open` by default: what is measured is the cost of the routes' answers and of sockets, and
+    these raw readers do not sign (a `members` node would refuse them before any route ran)."""
+    info = localnet.init_network(directory, nodes, params=params, access=access)
     lines = "".join(f"{name} = {value}\n" for name, value in limits.items())
     for entry in info["nodes"]:
         config = layout.node_config_path(directory, entry["name"])

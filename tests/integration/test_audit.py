@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.story import load
-from wallet.client import Client
+from tests.support.localnet_tools import signed_client
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def tally(*args: str) -> subprocess.CompletedProcess[str]:
 def test_audit_commands_verify_a_chain_and_trace_its_history(localnet: Any) -> None:
     net = localnet(1)
     node = net["nodes"][0]["api"]
-    story = load(Client(node), net)
+    story = load(signed_client(node), net)
 
     chain = tally("audit", "verify-chain", "--node", node, "--genesis", net["genesis"], "--json")
     assert chain.returncode == 0, chain.stdout + chain.stderr
@@ -59,7 +59,7 @@ def test_audit_commands_verify_a_chain_and_trace_its_history(localnet: Any) -> N
 def test_verify_chain_names_the_height_and_check_of_a_tampered_block(localnet: Any) -> None:
     net = localnet(1)
     node = net["nodes"][0]["api"]
-    load(Client(node), net)
+    load(signed_client(node), net)
     proxy = subprocess.Popen(
         [sys.executable, "-m", "tests.browser.tamper_proxy", "--upstream", node,
          "--port", "0", "--height", "3", "--mode", "agg_sig"],

@@ -20,7 +20,7 @@ from ledger.crypto import Ed25519Key
 from ledger.documents import DocumentError
 from ledger.genesis import genesis_from_value
 from ledger.hashing import sha256
-from wallet.client import Client
+from tests.support.localnet_tools import signed_client
 from wallet.documents import DocumentVault
 from wallet.localnet_keys import localnet_key
 
@@ -56,7 +56,7 @@ def test_a_bank_reads_the_document_only_once_shared_and_it_is_the_ledgers(
     status, issued = tally(net, "acme-steel", *issue, *terms, "--document", str(source))
     assert status == 0, issued
     piece_id = issued["id"]
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     assert client.receivable(piece_id)["doc_hash"] == sha256(PDF).hex() == issued["doc_hash"]
 
     bank_copy = tmp_path / "bank.pdf"
@@ -79,7 +79,7 @@ def test_a_bank_reads_the_document_only_once_shared_and_it_is_the_ledgers(
 def explorer_get(net: dict[str, Any], key: Ed25519Key | None, paths: list[str]) -> list[Any]:
     """GET each path from an explorer for the localnet, signed in with `key` (or not)."""
     api = net["nodes"][0]["api"]
-    genesis = genesis_from_value(Client(api).raw_genesis())
+    genesis = genesis_from_value(signed_client(api).raw_genesis())
 
     async def run() -> list[Any]:
         app = make_app(api, genesis, genesis_verified=False, follow=False, document_key=key)
@@ -97,7 +97,7 @@ def test_the_explorer_shows_the_readers_and_a_signed_in_reader_downloads_the_doc
     net: dict[str, Any],
 ) -> None:
     xml = b"<Invoice><ID>INV-7002</ID></Invoice>"
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     args = {
         "invoice_no": "INV-7002", "debtor": "bigauto", "amount": 100, "currency": "CNY",
         "issue_date": "2026-01-01", "due_date": "2026-03-01",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.localnet_tools import signed_client
 from wallet.client import Client
 from wallet.localnet_keys import localnet_key as _key
 
@@ -48,7 +49,7 @@ def _refused(net: dict[str, Any], code: str, *args: str, as_org: str) -> None:
 @pytest.mark.slow
 def test_partial_repayment_and_dispute_on_four_validators(localnet: Any) -> None:
     net = localnet(nodes=4)
-    client = Client(net["nodes"][-1]["api"])
+    client = signed_client(net["nodes"][-1]["api"])
 
     def balances() -> dict[str, int]:
         orgs = ("bigauto", "acme-steel", "ore-mining", "fuel-co", "bank-b")
@@ -183,7 +184,7 @@ def test_recourse_story_with_the_block_clock_moved_on_four_validators(localnet: 
     days; bigauto repays 40 % shared pro rata; the invoice defaults; bank-b turns its piece on
     rhein-parts, which repays it in two parts. Every balance to the minor unit after each step."""
     net = localnet(nodes=4)
-    client = Client(net["nodes"][1]["api"])
+    client = signed_client(net["nodes"][1]["api"])
     books = EurBooks(client)
     for org, amount in (
         ("bigauto", 200_000_00),

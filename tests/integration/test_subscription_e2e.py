@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.support.chaos import Cluster, Traffic, fund_payers
-from tests.support.localnet_tools import wait_until
+from tests.support.localnet_tools import reader_of, wait_until
 from tests.support.subscribers import (
     AsyncConsumer,
     SyncConsumer,
@@ -219,7 +219,7 @@ def test_wait_for_receipt_outlasts_the_nodes_poll_cap(
     def wait_sync() -> None:
         receipts["sync"] = sync.wait_for_receipt(tx.id.hex(), timeout=600)  # > 120 s: allowed
 
-    aio = CountingAsyncClient(api, timeout=5)
+    aio = CountingAsyncClient(api, timeout=5, request_signer=reader_of(api))
     aio.max_poll_s = 0.5  # the node's cap made short, to cross it cheaply
 
     def wait_async() -> None:
