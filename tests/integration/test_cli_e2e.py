@@ -104,7 +104,15 @@ def test_a_stopped_first_node_fails_over_for_reads_and_writes(net: dict[str, Any
         assert wrote.returncode == 0, wrote.stderr
         assert "gives no answer" in wrote.stderr
         assert json.loads(wrote.stdout)["status"] == "ok"
-        listed = tally("wallet", "balance", "fuel-co", "--node", f"{NOBODY},{second['api']}")
+        listed = tally(
+            "wallet",
+            "balance",
+            "fuel-co",
+            "--node",
+            f"{NOBODY},{second['api']}",
+            "--localnet",
+            net["dir"],
+        )  # fmt: skip  (the keys it reads with)
         assert listed.returncode == 0 and "CNY  12.34" in listed.stdout
         none = tally("wallet", "balance", "fuel-co", "--node", NOBODY, "--node", first["api"])
         assert none.returncode == 3 and "none of the 2 nodes answers" in none.stderr
@@ -254,3 +262,15 @@ def test_proof_save_payment_list_and_refusal_statuses(net: dict[str, Any], tmp_p
     broke = tally("pay", "bigauto", "1,000,000,000.00", "CNY", "--plain", "--as", "fuel-co",
                   *local)  # fmt: skip
     assert broke.returncode == 1 and "INSUFFICIENT_FUNDS" in broke.stderr
+
+
+def test_reads_sign_as_the_localnets_auditor_unless_told_otherwise(net: dict[str, Any]) -> None:
+    """A reading command signs as audit-co and says so; `--as ORG` reads what ORG may."""
+    audited = tally("wallet", "balance", "bigauto", "--localnet", net["dir"], "--json")
+    assert audited.returncode == 0, audited.stderr
+    assert "reading as audit-co, the localnet's auditor" in audited.stderr
+    json.loads(audited.stdout)  # the note is on stderr: stdout stays one JSON document
+    other = tally("wallet", "balance", "bigauto", "--localnet", net["dir"], "--as", "acme-steel")
+    assert other.returncode != 0 and "NOT_FOUND" in other.stderr, other.stderr
+    own = tally("wallet", "balance", "acme-steel", "--localnet", net["dir"], "--as", "acme-steel")
+    assert own.returncode == 0 and "reading as" not in own.stderr, own.stderr

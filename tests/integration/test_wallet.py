@@ -15,7 +15,7 @@ import pytest
 
 from ledger.crypto import Ed25519Key
 from ledger.genesis import load_genesis
-from tests.support.localnet_tools import reader_of, signed_client
+from tests.support.localnet_tools import reader_of, remember, signed_client
 from wallet.async_client import AsyncClient
 from wallet.client import ApiError, Client, TxFailed
 from wallet.keystore import load_keystore
@@ -45,7 +45,7 @@ def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     started = tally("localnet", "up", "--nodes", "1", "--dir", str(directory))
     try:
         assert started.returncode == 0, started.stderr + started.stdout
-        info: dict[str, Any] = json.loads((directory / "localnet.json").read_text())
+        info: dict[str, Any] = remember(json.loads((directory / "localnet.json").read_text()))
         info["_dir"] = str(directory)
         yield info
     finally:

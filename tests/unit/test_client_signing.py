@@ -124,7 +124,8 @@ def test_async_client_signs_reads_writes_and_the_stream(node: tuple[str, Checked
         async with AsyncClient(url, request_signer=SIGNER) as client:
             assert await client.height() == 7
             assert (await client.submit_hex(["ab", "cd"], wait=True))[1]["accepted"]
-            assert [line async for line in client.stream()][0] == ": heartbeat"
+            lines = [line async for line in client.stream()]
+            assert lines[0] == ": heartbeat"
 
     asyncio.run(go())
     assert [public for _, public in checked.seen] == [KEY.public] * 3
