@@ -242,20 +242,7 @@ class Session:
             click.echo(commit.text(self.show_command(commit.tx)))
 
 
-def _keystore_key(path: str) -> Ed25519Key:
-    """The key of keystore `path`: the file is read before any passphrase is asked for, and
-    with no terminal to ask at, TALLY_PASSPHRASE must say it."""
-    from wallet.keystore import decrypt_key, read_keystore  # the keystore module owns the KDF
-
-    document = read_keystore(path)
-    passphrase = os.environ.get("TALLY_PASSPHRASE")
-    if passphrase is None:
-        if not sys.stdin.isatty():
-            raise UsageProblem(
-                "NO_PASSPHRASE", f"{path} needs its passphrase: set TALLY_PASSPHRASE"
-            )
-        passphrase = click.prompt("Passphrase", hide_input=True)
-    return decrypt_key(document, passphrase)
+_keystore_key = reader.keystore_key  # the one prompt for a passphrase
 
 
 def client_options(

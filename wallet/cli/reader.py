@@ -7,16 +7,24 @@ signed requests only), chosen once, in this order:
    may read everything; a line on stderr says so, and `--as ORG` reads as another;
 3. no localnet and no signer: unsigned, for a node whose API is `open`; a `members` node then
    answers 401 UNAUTHENTICATED: pass `--keystore FILE`.
+
+Tools outside `client_options` (`tally index`) take the same three options through
+`chosen_signer`.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import click
+
 from ledger.crypto import Ed25519Key
+from wallet.cli.nodes import UsageProblem, read_localnet
 from wallet.cli.output import say
-from wallet.localnet_keys import localnet_auditor
+from wallet.localnet_keys import localnet_auditor, localnet_key
 from wallet.request_signing import RequestSigner
 
 
@@ -31,3 +39,35 @@ def request_signer(
     auditor = localnet_auditor(net)
     say(f"reading as {auditor}, the localnet's auditor (say --as ORG to read as another)")
     return RequestSigner.of_localnet(net, auditor)
+
+
+def chosen_signer(
+    localnet_dir: str | None, as_org: str | None, keystore: str | None
+) -> RequestSigner | None:
+    """`request_signer` for --localnet/--as/--keystore as a reading tool takes them."""
+    if as_org and keystore:
+        raise UsageProblem("SIGNER_CONFLICT", "say who reads once: --as ORG or --keystore FILE")
+    net = read_localnet(localnet_dir) if localnet_dir else None
+    if keystore:
+        return request_signer(lambda: keystore_key(keystore), None)
+    if as_org:
+        if net is None:
+            raise UsageProblem("NO_LOCALNET", "--as needs a localnet.json (see --localnet)")
+        return request_signer(lambda: localnet_key(net, as_org), None)
+    return request_signer(None, net)
+
+
+def keystore_key(path: str) -> Ed25519Key:
+    """The key of keystore `path`: the file is read before any passphrase is asked for, and
+    with no terminal to ask at, TALLY_PASSPHRASE must say it."""
+    from wallet.keystore import decrypt_key, read_keystore  # the keystore module owns the KDF
+
+    document = read_keystore(path)
+    passphrase = os.environ.get("TALLY_PASSPHRASE")
+    if passphrase is None:
+        if not sys.stdin.isatty():
+            raise UsageProblem(
+                "NO_PASSPHRASE", f"{path} needs its passphrase: set TALLY_PASSPHRASE"
+            )
+        passphrase = click.prompt("Passphrase", hide_input=True)
+    return decrypt_key(document, passphrase)
