@@ -25,7 +25,7 @@ from ledger.errors import TallyError
 from ledger.genesis import load_genesis
 from wallet.cli import reader
 from wallet.cli.common import report_error
-from wallet.cli.nodes import read_localnet
+from wallet.cli.nodes import find_localnet, read_localnet
 
 DEFAULT_DB = "sqlite:///tally-index.db"
 
@@ -152,13 +152,15 @@ def index_group(ctx: click.Context, /, **options: Any) -> None:
 
 
 def _sign_in(options: dict[str, Any]) -> None:
-    """Who the follower's requests are signed as (wallet/cli/reader.py), and its node: --node,
-    else the first of --localnet's."""
-    localnet_dir = options.pop("localnet_dir")
-    options["request_signer"] = reader.chosen_signer(
-        localnet_dir, options.pop("as_org"), options.pop("keystore")
-    )
-    if localnet_dir and not options["node"]:
+    """Who the follower's requests are signed as (wallet/cli/reader.py; with no --localnet the
+    lookup of wallet/cli/nodes.py finds the keys), and its node: --node, else the localnet's
+    first."""
+    localnet_dir, keystore = options.pop("localnet_dir"), options.pop("keystore")
+    if localnet_dir is None and keystore is None:  # $TALLY_LOCALNET, ./localnet, ./demo-data
+        found = find_localnet()
+        localnet_dir = None if found is None else str(found["_dir"])
+    options["request_signer"] = reader.chosen_signer(localnet_dir, options.pop("as_org"), keystore)
+    if localnet_dir and not options["node"]:  # the localnet named or found
         options["node"] = read_localnet(localnet_dir)["nodes"][0]["api"]
 
 

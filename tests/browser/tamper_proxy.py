@@ -20,6 +20,7 @@ from aiohttp import web
 
 from ledger import codec
 from ledger.types import Header
+from tests.support.stall_proxy import signature_headers
 
 
 def tamper_block(block: dict[str, Any], height: int, mode: str) -> None:
@@ -63,9 +64,10 @@ def make_proxy(upstream: str, height: int, mode: str) -> web.Application:
             return web.json_response(
                 {"error": {"code": "NOT_FOUND", "message": "Not Found"}}, status=404
             )
+        signed = signature_headers(request)  # the caller's RFC 9421 signature, passed on
         async with (
             aiohttp.ClientSession() as session,
-            session.get(upstream + request.path_qs) as response,
+            session.get(upstream + request.path_qs, headers=signed) as response,
         ):
             body = await response.read()
             if "json" in response.content_type:

@@ -23,8 +23,11 @@ def tally(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([TALLY, *args], capture_output=True, text=True, timeout=120)
 
 
-def test_audit_commands_verify_a_chain_and_trace_its_history(localnet: Any) -> None:
+def test_audit_commands_verify_a_chain_and_trace_its_history(
+    localnet: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     net = localnet(1)
+    monkeypatch.setenv("TALLY_LOCALNET", net["dir"])  # --node commands read with its keys
     node = net["nodes"][0]["api"]
     story = load(signed_client(node), net)
 
@@ -56,8 +59,11 @@ def test_audit_commands_verify_a_chain_and_trace_its_history(localnet: Any) -> N
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
 
 
-def test_verify_chain_names_the_height_and_check_of_a_tampered_block(localnet: Any) -> None:
+def test_verify_chain_names_the_height_and_check_of_a_tampered_block(
+    localnet: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     net = localnet(1)
+    monkeypatch.setenv("TALLY_LOCALNET", net["dir"])
     node = net["nodes"][0]["api"]
     load(signed_client(node), net)
     proxy = subprocess.Popen(

@@ -188,7 +188,18 @@ def test_crashes_view_change_state_transfer_and_quorum_loss(localnet: Any) -> No
             assert answer["status"] == "committed" and answer["receipt"]["height"] == tx_height
     for api in apis.values():
         done = subprocess.run(
-            [TALLY, "audit", "verify-chain", "--node", api, "--genesis", net["genesis"], "--json"],
+            [
+                TALLY,
+                "audit",
+                "verify-chain",
+                "--node",
+                api,
+                "--localnet",
+                net["dir"],
+                "--genesis",
+                net["genesis"],
+                "--json",
+            ],
             capture_output=True,
             text=True,
             timeout=120,

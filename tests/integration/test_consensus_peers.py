@@ -66,9 +66,20 @@ def transfers(net: dict[str, Any], count: int) -> list[Any]:
     ]
 
 
-def verify_chain(api: str, genesis: str) -> None:
+def verify_chain(api: str, net: dict[str, Any]) -> None:
     done = subprocess.run(
-        [TALLY, "audit", "verify-chain", "--node", api, "--genesis", genesis, "--json"],
+        [
+            TALLY,
+            "audit",
+            "verify-chain",
+            "--node",
+            api,
+            "--localnet",
+            net["dir"],
+            "--genesis",
+            net["genesis"],
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -218,4 +229,4 @@ def test_strangers_garbage_and_oversized_frames_do_not_stop_the_nodes(localnet: 
     top = wait_until(lambda: len(h := heights(apis)) == 1 and h.pop(), what="same height")
     assert top > before
     for api in apis:
-        verify_chain(api, net["genesis"])
+        verify_chain(api, net)

@@ -72,6 +72,14 @@ def fresh_db(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str
     return server.create_database(f"index_{_databases[engine]}")
 
 
+@pytest.fixture(autouse=True)
+def _tally_reads_as_the_auditor(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+    """`tally index` finds the localnet's keys by $TALLY_LOCALNET: it signs as its auditor."""
+    if "chain" in request.fixturenames:
+        directory = request.getfixturevalue("chain")["dir"]
+        monkeypatch.setenv("TALLY_LOCALNET", directory)
+
+
 def index_once(chain: dict[str, Any], db: str, *extra: str) -> subprocess.CompletedProcess[str]:
     return tally("index", "--node", chain["api"], "--genesis", chain["genesis"], "--db", db,
                  "--once", "--json", *extra)  # fmt: skip

@@ -88,7 +88,8 @@ def _stored_piece(client: Client, story: Story) -> dict[str, Any]:
     return {name: shown[name] for name in PIECE_FIELDS}
 
 
-def test_tally_audit_prints_a_verified_balance_and_piece(loaded) -> None:
+def test_tally_audit_prints_a_verified_balance_and_piece(loaded, monkeypatch) -> None:
+    monkeypatch.setenv("TALLY_LOCALNET", str(loaded[0]))  # --node commands read with its keys
     _, net, apis, story, _ = loaded
     _settled(apis)
     node = apis[2]
@@ -118,7 +119,8 @@ def test_tally_audit_prints_a_verified_balance_and_piece(loaded) -> None:
     assert absent.returncode == 0 and "(absent)" in absent.stdout
 
 
-def test_tally_audit_fails_against_a_node_that_lies_about_a_value(loaded) -> None:
+def test_tally_audit_fails_against_a_node_that_lies_about_a_value(loaded, monkeypatch) -> None:
+    monkeypatch.setenv("TALLY_LOCALNET", str(loaded[0]))
     _, net, apis, _, _ = loaded
     proxy = subprocess.Popen(
         [sys.executable, "-m", "tests.browser.tamper_proxy", "--upstream", apis[1],

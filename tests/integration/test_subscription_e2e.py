@@ -206,7 +206,7 @@ def test_wait_for_receipt_outlasts_the_nodes_poll_cap(
     no_quorum: Cluster, net: dict[str, Any]
 ) -> None:
     api = no_quorum.apis[no_quorum.names[0]]
-    sync = CountingClient(api, timeout=1.5)  # polls of 0.75 s: shorter than the request timeout
+    sync = CountingClient(api, timeout=1.5, request_signer=reader_of(api))  # polls of 0.75 s
     bank = localnet_key(net, "bank-a")
     tx = build_tx(
         bank, net["chain"], "cash", "issue", {"currency": "CNY", "to": "bigauto", "amount": 7},
