@@ -119,8 +119,8 @@ def test_offline_sign_takes_no_node_and_wants_offline(net: dict[str, Any], tmp_p
     unsigned = str(tmp_path / "unsigned.json")
     built = tally("tx", "build", "cash", "issue", "--arg", "currency=CNY", "--arg", "to=x",
                   "--arg", "amount=1", "--keystore", net["keystore"], "-o", unsigned,
-                  "--node", net["nodes"][0]["api"])  # fmt: skip
-    assert built.returncode == 0, built.stderr
+                  "--node", net["nodes"][0]["api"], "--localnet", net["dir"])  # fmt: skip
+    assert built.returncode == 0, built.stderr  # it read the chain as the localnet's auditor
     out = str(tmp_path / "signed.json")
     with_node = tally("tx", "sign", unsigned, "--offline", "--keystore", net["keystore"], "-o",
                       out, "--node", net["nodes"][0]["api"],
