@@ -43,7 +43,8 @@ def cli(info: dict[str, Any], *args: str) -> Any:
     """Run a `tally` command in process against the localnet; its --json answer."""
     result = CliRunner().invoke(tally, [*args, "--localnet", str(info["dir"]), "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output) if result.output.strip().startswith("{") else result.output
+    out = result.stdout  # notes such as "reading as audit-co" go to stderr
+    return json.loads(out) if out.strip().startswith("{") else out
 
 
 def balance(client: Client, org: str, code: str) -> int:
