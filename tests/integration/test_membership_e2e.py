@@ -184,7 +184,17 @@ def test_a_bank_joins_by_snapshot_votes_and_a_validator_leaves(net: Any) -> None
 
     tally = Path(sys.executable).parent / "tally"
     audit = subprocess.run(
-        [str(tally), "audit", "verify-chain", "--node", api, "--genesis", info["genesis"]],
+        [
+            str(tally),
+            "audit",
+            "verify-chain",
+            "--node",
+            api,
+            "--localnet",
+            str(directory),
+            "--genesis",
+            info["genesis"],
+        ],
         capture_output=True,
         text=True,
         timeout=300,
