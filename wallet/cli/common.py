@@ -105,28 +105,11 @@ def node_client(
     """A client of the nodes that --node/--localnet (or the lookup order) name, failing over
     among them, saying on stderr what was picked and each failover: for commands, such as
     `tally audit`, that sign no tx. Its requests are signed by `request_signer`, else as the
-    command's --as/--keystore say (`node_options`), else as the auditor of the localnet whose
+    command's --as/--keystore say (`reader.node_options`), else as the auditor of the localnet whose
     keys a --node command finds as `Session` does (wallet/cli/reader.py)."""
     choice = _chosen(nodes, localnet_dir)
-    signer = request_signer or _reader_of_options(choice)
+    signer = request_signer or reader.of_node_options(choice.localnet)
     return FailoverClient(choice.urls, genesis=genesis, on_switch=say, request_signer=signer)
-
-
-READER_OPTIONS = "tally.reader"  # click's ctx.meta key: the --as/--keystore of `node_options`
-
-
-def _reader_of_options(choice: NodeChoice) -> RequestSigner | None:
-    context = click.get_current_context(silent=True)
-    meta = context.meta if context is not None else {}
-    as_org, keystore = meta.get(READER_OPTIONS, (None, None))
-    net = choice.localnet
-    if net is None and not keystore:
-        net = find_localnet()
-        if net is not None:
-            say(f"using the keys of localnet {net['_dir']} (say --localnet)")
-    if keystore or as_org:
-        return reader.chosen_signer(net["_dir"] if net else None, as_org, keystore)
-    return reader.request_signer(None, net)
 
 
 def _chosen(nodes: tuple[str, ...], localnet_dir: str | None) -> NodeChoice:
@@ -135,45 +118,6 @@ def _chosen(nodes: tuple[str, ...], localnet_dir: str | None) -> NodeChoice:
     if choice.picked:
         say(f"using {choice.picked} (say --node or --localnet to choose)")
     return choice
-
-
-def node_options(command: F) -> F:
-    """--node (repeatable) and --localnet, as `node_client` takes them (`nodes`, `localnet_dir`),
-    and --as/--keystore, who `node_client` reads as (kept in click's context, so the commands
-    that take these options need no new arguments)."""
-
-    def keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        as_org, keystore = ctx.meta.get(READER_OPTIONS, (None, None))
-        chosen = (value, keystore) if param.name == "reader_org" else (as_org, value)
-        ctx.meta[READER_OPTIONS] = chosen
-        return value
-
-    for option in (
-        click.option(
-            "--keystore",
-            "reader_keystore",
-            type=click.Path(dir_okay=False),
-            callback=keep,
-            expose_value=False,
-            help="Read as the organization of this keystore (a real consortium).",
-        ),
-        click.option(
-            "--as",
-            "reader_org",
-            callback=keep,
-            expose_value=False,
-            help="Read as this localnet organization (default: the localnet's auditor).",
-        ),
-        click.option("--localnet", "localnet_dir", help="A localnet's folder: talk to its nodes."),
-        click.option(
-            "--node",
-            "nodes",
-            multiple=True,
-            help="Node API URL; repeat it (or separate by commas) to fail over in order.",
-        ),
-    ):
-        command = option(command)
-    return command
 
 
 class Session:
@@ -287,6 +231,7 @@ class Session:
 
 
 _keystore_key = reader.keystore_key  # the one prompt for a passphrase
+node_options = reader.node_options
 
 
 def client_options(

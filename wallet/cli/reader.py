@@ -17,15 +17,17 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from ledger.crypto import Ed25519Key
-from wallet.cli.nodes import UsageProblem, read_localnet
+from wallet.cli.nodes import UsageProblem, find_localnet, read_localnet
 from wallet.cli.output import say
 from wallet.localnet_keys import localnet_auditor, localnet_key
 from wallet.request_signing import RequestSigner
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def request_signer(
@@ -71,3 +73,60 @@ def keystore_key(path: str) -> Ed25519Key:
             )
         passphrase = click.prompt("Passphrase", hide_input=True)
     return decrypt_key(document, passphrase)
+
+
+READER_OPTIONS = "tally.reader"  # click's ctx.meta key: the --as/--keystore of `node_options`
+
+
+def of_node_options(net: dict[str, Any] | None) -> RequestSigner | None:
+    """Who a `node_options` command reads as: its --as/--keystore, else the auditor of `net`
+    (the localnet it talks to) or of the localnet whose keys the lookup finds."""
+    context = click.get_current_context(silent=True)
+    meta = context.meta if context is not None else {}
+    as_org, keystore = meta.get(READER_OPTIONS, (None, None))
+    if net is None and not keystore:
+        net = find_localnet()
+        if net is not None:
+            say(f"using the keys of localnet {net['_dir']} (say --localnet)")
+    if keystore or as_org:
+        return chosen_signer(net["_dir"] if net else None, as_org, keystore)
+    return request_signer(None, net)
+
+
+def node_options(command: F) -> F:
+    """--node (repeatable) and --localnet, as `node_client` takes them (`nodes`, `localnet_dir`),
+    and --as/--keystore, who `node_client` reads as (kept in click's context, so the commands
+    that take these options need no new arguments)."""
+
+    def keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        as_org, keystore = ctx.meta.get(READER_OPTIONS, (None, None))
+        chosen = (value, keystore) if param.name == "reader_org" else (as_org, value)
+        ctx.meta[READER_OPTIONS] = chosen
+        return value
+
+    for option in (
+        click.option(
+            "--keystore",
+            "reader_keystore",
+            type=click.Path(dir_okay=False),
+            callback=keep,
+            expose_value=False,
+            help="Read as the organization of this keystore (a real consortium).",
+        ),
+        click.option(
+            "--as",
+            "reader_org",
+            callback=keep,
+            expose_value=False,
+            help="Read as this localnet organization (default: the localnet's auditor).",
+        ),
+        click.option("--localnet", "localnet_dir", help="A localnet's folder: talk to its nodes."),
+        click.option(
+            "--node",
+            "nodes",
+            multiple=True,
+            help="Node API URL; repeat it (or separate by commas) to fail over in order.",
+        ),
+    ):
+        command = option(command)
+    return command
