@@ -11,6 +11,7 @@ import pytest
 from node.ops.layout import init_network
 from wallet.cli import reader
 from wallet.cli.nodes import UsageProblem, read_localnet
+from wallet.errors import ApiError
 from wallet.localnet_keys import localnet_key
 
 
@@ -54,3 +55,12 @@ def test_bad_reader_options_are_usage_errors(as_org: str, keystore: str | None, 
     with pytest.raises(UsageProblem) as refused:
         reader.chosen_signer(None, as_org, keystore)
     assert refused.value.code == code
+
+
+def test_an_unsigned_refusal_says_how_to_sign_and_stays_the_nodes_answer() -> None:
+    refusal = ApiError("UNAUTHENTICATED", "this node answers signed requests only", 401)
+    explained = reader.explained(refusal)
+    assert isinstance(explained, ApiError) and explained.status == 401
+    assert explained.code == "UNAUTHENTICATED" and "--keystore FILE" in explained.message
+    other = ApiError("NOT_FOUND", "no such payment", 404)
+    assert reader.explained(other) is other

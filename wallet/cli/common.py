@@ -316,7 +316,7 @@ def exits(json_output: bool) -> Iterator[None]:
     try:
         yield
     except TallyError as error:
-        sys.exit(report_error(error, json_output))
+        sys.exit(report_error(reader.explained(error), json_output))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -22,8 +22,10 @@ from typing import Any, TypeVar
 import click
 
 from ledger.crypto import Ed25519Key
+from ledger.errors import TallyError
 from wallet.cli.nodes import UsageProblem, find_localnet, read_localnet
 from wallet.cli.output import say
+from wallet.errors import ApiError
 from wallet.localnet_keys import localnet_auditor, localnet_key
 from wallet.request_signing import RequestSigner
 
@@ -57,6 +59,16 @@ def chosen_signer(
             raise UsageProblem("NO_LOCALNET", "--as needs a localnet.json (see --localnet)")
         return request_signer(lambda: localnet_key(net, as_org), None)
     return request_signer(None, net)
+
+
+UNSIGNED_HINT = "say who reads: --keystore FILE, or --as ORG with --localnet DIR"
+
+
+def explained(error: TallyError) -> TallyError:
+    """A node's 401 UNAUTHENTICATED, with what the person can do about it (an ApiError still)."""
+    if not isinstance(error, ApiError) or error.code != "UNAUTHENTICATED":
+        return error
+    return ApiError(error.code, f"{error.message}; {UNSIGNED_HINT}", error.status)
 
 
 def keystore_key(path: str) -> Ed25519Key:
