@@ -7,19 +7,15 @@ stream (`stream()`), and `subscribe(after, nodes=)` gives every committed event 
 checkpoint, exactly once (wallet/subscription.py). Retries on 503 and on no answer as the sync
 client's (`retry_policy`, wallet/retry.py); timeouts as wallet/timeouts.py says: `timeout`
 bounds one request, and `wait_for_receipt(tx_id, timeout)` takes any timeout, 120 s or more.
-Typed results of the main calls: wallet/async_results.py.
+Typed results of the main calls: wallet/async_results.py; the plumbing (session, signing,
+errors) wallet/async_transport.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from types import TracebackType
+from collections.abc import Sequence
 from typing import Any
-
-import aiohttp
 
 from ledger.crypto import Ed25519Key
 from ledger.genesis import Genesis
@@ -28,19 +24,12 @@ from ledger.types import SignedTx
 from wallet import routes
 from wallet.async_results import AsyncTypedResults
 from wallet.async_subscription import AsyncSubscription, Notice
+from wallet.async_transport import STREAM_READ_TIMEOUT_S, AsyncTransport
 from wallet.checkpoint import Checkpoint
 from wallet.client import DUPLICATE_TX
-from wallet.errors import (
-    BAD_RESPONSE,
-    NODE_UNREACHABLE,
-    ApiError,
-    TxFailed,
-    error_of_answer,
-    refusal_of,
-)
-from wallet.retry import RetryPolicy, retry_after_seconds, retrying_async
+from wallet.errors import ApiError, TxFailed, refusal_of
 from wallet.signer import Signer
-from wallet.sse import NO_STREAM, STREAM_IDLE_S
+from wallet.sse import NO_STREAM
 from wallet.timeouts import MAX_POLL_S, POLL_MARGIN_S, commit_wait_ms, poll_ms, poll_seconds
 from wallet.txbuilder import DEFAULT_VALIDITY, build_tx
 from wallet.verified_state import (
@@ -51,133 +40,14 @@ from wallet.verified_state import (
     verify_state_answer,
 )
 
-__all__ = ["NO_STREAM", "AsyncClient"]
-
-STREAM_READ_TIMEOUT_S = 60.0  # the node sends a heartbeat well within this
+__all__ = ["NO_STREAM", "STREAM_READ_TIMEOUT_S", "AsyncClient"]
 
 
-class AsyncClient(AsyncTypedResults):
-    retry_policy: RetryPolicy = RetryPolicy()  # per client: `client.retry_policy = NO_RETRY`
+class AsyncClient(AsyncTransport, AsyncTypedResults):
+    """The SDK's asyncio client; `request_signer` signs every request and the stream as one
+    organization (DESIGN.md §9, wallet/request_signing.py)."""
+
     max_poll_s: float = MAX_POLL_S  # the longest long poll asked of the node (its cap)
-
-    def __init__(
-        self,
-        url: str,
-        timeout: float = 30.0,
-        *,
-        connections: int = 16,
-        session: aiohttp.ClientSession | None = None,
-        genesis: Genesis | None = None,
-    ) -> None:
-        """`genesis`: the consortium's (a trusted copy), for the verified reads."""
-        self.url = url.rstrip("/")
-        self.genesis = genesis
-        self.timeout = timeout
-        self.connections = connections
-        self._session = session
-        self._owns_session = session is None
-        self._chain: str | None = None
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            await self._session.close()
-        self._session = None
-
-    def _client_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.connections),
-                headers={"Accept": "application/json"},
-            )
-        return self._session
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    async def _exchange(
-        self, method: str, path: str, body: Any = None, timeout: float | None = None
-    ) -> bytes:
-        """One request; the raw body of a success, ApiError with the node's code otherwise."""
-        session = self._client_session()
-        limit = aiohttp.ClientTimeout(total=self.timeout if timeout is None else timeout)
-        try:
-            async with session.request(
-                method, self.url + path, json=body, timeout=limit
-            ) as response:
-                raw = await response.read()
-                if response.status >= 400:
-                    refusal = error_of_answer(raw, response.status, path)
-                    refusal.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                    raise refusal
-                return raw
-        except TimeoutError:
-            raise ApiError(NODE_UNREACHABLE, f"{self.url}{path} timed out") from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise ApiError(NODE_UNREACHABLE, f"cannot reach {self.url}: {error}") from None
-
-    async def _retried(
-        self, method: str, path: str, body: Any = None, timeout: float | None = None
-    ) -> bytes:
-        """`_exchange`, retried as `retry_policy` says for reads and tx submission (retry.py)."""
-        if method != "GET" and path.split("?")[0] != "/v1/txs":
-            return await self._exchange(method, path, body, timeout)
-        return await retrying_async(
-            self.retry_policy, lambda: self._exchange(method, path, body, timeout)
-        )
-
-    async def request(
-        self, method: str, path: str, body: Any = None, timeout: float | None = None
-    ) -> Any:
-        """One JSON request; node errors become ApiError with the node's code."""
-        raw = await self._retried(method, path, body, timeout)
-        try:
-            return json.loads(raw or b"null")
-        except ValueError:
-            raise ApiError(BAD_RESPONSE, f"{path} did not answer JSON") from None
-
-    async def get(self, path: str) -> Any:
-        return await self.request("GET", path)
-
-    async def get_record(self, path: str) -> dict[str, Any]:
-        """A read that answers one JSON object (ApiError BAD_RESPONSE otherwise)."""
-        return routes.record(await self.get(path), path)
-
-    async def get_list(self, path: str, key: str) -> list[dict[str, Any]]:
-        """A listing: the list under `key` of the answer (ApiError BAD_RESPONSE otherwise)."""
-        return routes.listed(await self.get(path), key, path)
-
-    async def get_bytes(self, path: str) -> bytes:
-        """A document that is not JSON (ISO 20022 XML); errors as for `request`."""
-        return await self._retried("GET", path)
-
-    @asynccontextmanager
-    async def open_stream(
-        self, idle_timeout: float = STREAM_IDLE_S
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """The node's live stream (GET /v1/stream) once open (else ApiError NO_STREAM,
-        NODE_UNREACHABLE or the node's); no total timeout, `idle_timeout` between bytes."""
-        limit = aiohttp.ClientTimeout(total=None, sock_read=idle_timeout)
-        try:
-            async with self._client_session().get(
-                self.url + routes.STREAM, timeout=limit, headers={"Accept": "text/event-stream"}
-            ) as response:
-                if response.status >= 400:
-                    raise error_of_answer(await response.read(), response.status, routes.STREAM)
-                if response.status != 200 or "event-stream" not in response.content_type:
-                    raise ApiError(NO_STREAM, "the node serves no SSE stream", response.status)
-                yield response
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
-            raise ApiError(NODE_UNREACHABLE, f"stream lost: {error!r}") from None
 
     def subscribe(
         self,
@@ -189,21 +59,6 @@ class AsyncClient(AsyncTypedResults):
         """Every committed event after `after` (default: all), once, in order, across reconnects
         and `nodes` (default: this client's); each carries its checkpoint (wallet/subscription)."""
         return AsyncSubscription(self, after, nodes=nodes, on_switch=on_switch or (lambda _: None))
-
-    async def stream(self) -> AsyncIterator[str]:
-        """The lines of the node's Server-Sent Events (GET /v1/stream), as they arrive.
-
-        Ends when the node closes the stream; ApiError NO_STREAM when the node serves none,
-        NODE_UNREACHABLE when it cannot be reached or goes silent past the heartbeat.
-        """
-        try:
-            async with self.open_stream(STREAM_READ_TIMEOUT_S) as response:
-                async for line in response.content:
-                    yield line.decode("utf-8", "replace").rstrip("\r\n")
-        except ApiError as error:
-            if error.status == 0:
-                raise
-            raise ApiError(NO_STREAM, "the node serves no SSE stream", error.status) from None
 
     # -- reads ----------------------------------------------------------------------------------
 

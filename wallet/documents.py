@@ -99,9 +99,15 @@ class DocumentVault:
         return self._org
 
     def reader_keys(self, orgs: list[str]) -> dict[str, list[bytes]]:
-        """Every registered key of each organization: the data key is wrapped for each."""
+        """Every registered key of each organization: the data key is wrapped for each. Read
+        from the directory (`/v1/orgs`), which shows every member's keys to every member; an
+        organization's own record (`/v1/orgs/{id}`) is its own to read (DESIGN.md §9)."""
+        directory = {str(org["id"]): org for org in self.client.orgs()}
+        missing = [org for org in orgs if org not in directory]
+        if missing:
+            raise TallyError("UNKNOWN_ORG", f"no organization {missing[0]!r} on this chain")
         return {
-            org: [bytes.fromhex(key["public"]) for key in self.client.org(org)["keys"]]
+            org: [bytes.fromhex(key["public"]) for key in directory[org].get("keys", ())]
             for org in orgs
         }
 

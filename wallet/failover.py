@@ -6,7 +6,8 @@ client that knows the whole list need not fail while a quorum is up. Writes stay
 a signed transaction is identified by the hash of its body (which carries a fresh nonce), and a
 node that already holds that very transaction, pending or committed, answers `DUPLICATE_TX`;
 `Client.commit` then waits for its receipt instead of reporting a refusal. Only a missing answer
-(`NODE_UNREACHABLE`: refused, reset, timed out) moves on; a node's coded refusal is final.
+(`NODE_UNREACHABLE`: refused, reset, timed out) moves on; a node's coded refusal is final,
+401 included: a node that refuses the caller's signature is up, and so are the others.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from wallet.client import Client
 from wallet.errors import NODE_UNREACHABLE, ApiError
+from wallet.request_signing import RequestSigner
 
 Notice = Callable[[str], None]
 
@@ -37,11 +39,13 @@ class FailoverClient(Client):
         *,
         genesis: Genesis | None = None,
         on_switch: Notice = _quiet,
+        request_signer: RequestSigner | None = None,
     ) -> None:
+        """`request_signer` signs every request to whichever node is in use (DESIGN.md §9)."""
         if not urls:
             raise TallyError("NO_NODE", "no node to talk to")
         self.urls = tuple(url.rstrip("/") for url in urls)
-        super().__init__(self.urls[0], timeout, genesis=genesis)
+        super().__init__(self.urls[0], timeout, genesis=genesis, request_signer=request_signer)
         self.on_switch = on_switch
 
     def _exchange(

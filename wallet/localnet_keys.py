@@ -27,3 +27,12 @@ def localnet_keys(net: dict[str, Any], role: str = "operator") -> dict[str, Ed25
         for key in entry["keys"]
         if key["role"] == role and key.get("seed")
     }
+
+
+def localnet_auditor(net: dict[str, Any]) -> str:
+    """The organization a development network's read-only tools read as by default: its first
+    auditor, which the read policy (DESIGN.md §9) lets read everything. NO_AUDITOR if none."""
+    for entry in net.get("orgs", []):
+        if entry.get("kind") == "auditor":
+            return str(entry["id"])
+    raise TallyError("NO_AUDITOR", "localnet.json lists no auditor to read as (say --as ORG)")

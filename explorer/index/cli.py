@@ -1,8 +1,10 @@
 """`tally index`: follow a node into a verified SQL index; `tally index export|status`.
 
 `tally index --node URL --genesis FILE --db URL` runs the follower (forever, or to the tip with
-`--once`, or to `--until H`); `tally index export txs|movements|statement --db URL ...` streams
-CSV or JSON lines of a filtered list or of a statement to stdout or `--output`.
+`--once`, or to `--until H`), signing its requests as `--keystore FILE` (an auditor's, for a
+real consortium) or as `--localnet DIR`'s auditor (`--as ORG` for another; wallet/cli/reader.py).
+`tally index export txs|movements|statement --db URL ...` streams CSV or JSON lines of a
+filtered list or of a statement to stdout or `--output`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from explorer.index import export, queries
 from explorer.index.db import Database, connect
 from ledger.errors import TallyError
 from ledger.genesis import load_genesis
+from wallet.cli import reader
 from wallet.cli.common import report_error
+from wallet.cli.nodes import find_localnet, read_localnet
 
 DEFAULT_DB = "sqlite:///tally-index.db"
 
@@ -52,7 +56,9 @@ async def _run(options: dict[str, Any]) -> dict[str, Any]:
     genesis = load_genesis(options["genesis_path"])
     db = connect(options["db"])
     try:
-        async with AsyncClient(options["node"], genesis=genesis) as client:
+        async with AsyncClient(
+            options["node"], genesis=genesis, request_signer=options["request_signer"]
+        ) as client:
             follower = Follower(
                 client,
                 genesis,
@@ -107,12 +113,27 @@ async def _run(options: dict[str, Any]) -> dict[str, Any]:
     show_default=True,
     help="Check each batch's balances against state proofs before writing it.",
 )
+@click.option(
+    "--localnet",
+    "localnet_dir",
+    help="A localnet's folder: read as its auditor (and follow its first node, without --node).",
+)
+@click.option("--as", "as_org", help="Read as this localnet organization instead.")
+@click.option(
+    "--keystore",
+    type=click.Path(dir_okay=False),
+    help="Read as the organization of this keystore (an auditor's sees everything).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def index_group(ctx: click.Context, /, **options: Any) -> None:
     """Follow NODE's chain into a verified, filterable index (SQLite or PostgreSQL)."""
     if ctx.invoked_subcommand is not None:
         return
+    try:
+        _sign_in(options)
+    except TallyError as error:
+        _fail(error, options["as_json"])
     if not options["node"] or not options["genesis_path"]:
         _fail(
             TallyError("BAD_ARGUMENT", "tally index needs --node and --genesis"), options["as_json"]
@@ -128,6 +149,19 @@ def index_group(ctx: click.Context, /, **options: Any) -> None:
         click.echo(json.dumps(summary, sort_keys=True))
     else:
         click.echo(f"index at block {summary['height']} (node tip {summary['tip']})")
+
+
+def _sign_in(options: dict[str, Any]) -> None:
+    """Who the follower's requests are signed as (wallet/cli/reader.py; with no --localnet the
+    lookup of wallet/cli/nodes.py finds the keys), and its node: --node, else the localnet's
+    first."""
+    localnet_dir, keystore = options.pop("localnet_dir"), options.pop("keystore")
+    if localnet_dir is None and keystore is None:  # $TALLY_LOCALNET, ./localnet, ./demo-data
+        found = find_localnet()
+        localnet_dir = None if found is None else str(found["_dir"])
+    options["request_signer"] = reader.chosen_signer(localnet_dir, options.pop("as_org"), keystore)
+    if localnet_dir and not options["node"]:  # the localnet named or found
+        options["node"] = read_localnet(localnet_dir)["nodes"][0]["api"]
 
 
 @contextmanager

@@ -23,12 +23,20 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from ledger.errors import TallyError
-from node.ops import bench, bench_catchup, bench_net, bench_profile, bench_workload
+from node.ops import (
+    bench,
+    bench_catchup,
+    bench_net,
+    bench_profile,
+    bench_signing,
+    bench_workload,
+)
 from node.ops.bench_report import BenchReport
-from node.ops.layout import read_info
+from node.ops.layout import DEFAULT_LOCALNET_ACCESS, read_info
+from node.ops.localnet_access import localnet_client, localnet_reader
 from wallet.cli.common import report_error
 from wallet.cli.output import EXIT_INTERRUPTED
-from wallet.client import Client
+from wallet.request_signing import RequestSigner
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -85,6 +93,15 @@ def _table(report: BenchReport) -> Table:
     ]
     if report.catchup_ratio is not None:
         rows.append(("catch-up", f"{report.catchup_ratio}× the commit rate"))
+    rows.append(("API access", report.access))
+    if report.request_sign_us is not None:
+        rows.append(
+            (
+                "request signature",
+                f"sign {report.request_sign_us:,.0f} µs, check {report.request_check_us:,.0f} µs"
+                " per POST /v1/txs of one batch (this machine, one core)",
+            )
+        )
     for name, value in rows:
         table.add_row(name, value)
     return table
@@ -136,6 +153,7 @@ def _load(
                 rate=options.rate,
                 commit_timeout=options.timeout,
                 progress=progress,
+                signer=_signer(info),
             )
         )
         wall = time.monotonic() - wall
@@ -148,6 +166,23 @@ def _load(
     rss = [sample.peak_rss_mb for sample in after if sample is not None]
     cpu = [value / wall for value in seconds]
     return measured, NodeUsage(cpu=cpu, cpu_seconds=seconds, rss_mb=rss)
+
+
+def _signer(info: dict[str, Any]) -> RequestSigner | None:
+    """Who signs the load's requests: the localnet's auditor when its API is `members`."""
+    return localnet_reader(info) if info.get("access", "open") == "members" else None
+
+
+def _signing_cost(
+    info: dict[str, Any], workload: bench_workload.Workload, batch: int
+) -> dict[str, Any]:
+    """The report's access fields: the mode and, when signed, one request's signing cost."""
+    access = str(info.get("access", "open"))
+    if access != "members":
+        return {"access": access}
+    body = len(json.dumps({"txs": workload.transfers[:batch]}))
+    cost = bench_signing.request_signing_cost(body)
+    return {"access": access, "request_sign_us": cost.sign_us, "request_check_us": cost.check_us}
 
 
 def _catchup_ratio(
@@ -174,7 +209,7 @@ def _measure(
     if not quiet:
         console.log("Measuring Ed25519 verifications per core…")
     per_core = bench.ed25519_verifies_per_second()
-    height = Client(info["nodes"][0]["api"]).height()
+    height = localnet_client(info).height()
     with _progress_bars(console, quiet) as progress:
         workload = bench_workload.build_workload(info, options.txs, height, progress)
         measured, usage = _load(info, workload, options, progress)
@@ -193,16 +228,17 @@ def _measure(
         rss_mb=usage.rss_mb,
         rate=options.rate,
     )
-    return dataclasses.replace(report, catchup_ratio=catchup)
+    signing = _signing_cost(info, workload, options.batch)
+    return dataclasses.replace(report, catchup_ratio=catchup, **signing)
 
 
 def _own_localnet(
-    directory: Path, nodes: int, orgs: int, console: Console, quiet: bool
+    directory: Path, nodes: int, orgs: int, console: Console, quiet: bool, access: str
 ) -> dict[str, Any]:
     """Lay out and start the bench's own localnet in `directory`; its localnet.json."""
     if not quiet:
-        console.log(f"Starting a {nodes}-validator localnet with {orgs} extra orgs…")
-    bench_net.layout(directory, nodes, orgs)
+        console.log(f"Starting a {nodes}-validator {access} localnet with {orgs} extra orgs…")
+    bench_net.layout(directory, nodes, orgs, access)
     return bench_net.start(directory, nodes)
 
 
@@ -260,6 +296,13 @@ def _interrupts() -> Iterator[None]:
     show_default=True,
     help="Seconds to wait for commits after the last submission.",
 )
+@click.option(
+    "--access",
+    type=click.Choice(["members", "open"]),
+    default=DEFAULT_LOCALNET_ACCESS,
+    show_default=True,
+    help="The own localnet's API access: members signs every request (its cost is reported).",
+)
 @click.option("--keep", is_flag=True, help="Leave the started localnet running (prints its dir).")
 @click.option("--json", "json_output", is_flag=True, help="One JSON object on stdout.")
 @click.option(
@@ -282,6 +325,7 @@ def bench_command(
     connections: int,
     localnet_dir: str | None,
     timeout: float,
+    access: str,
     keep: bool,
     json_output: bool,
     catchup: bool,
@@ -309,7 +353,7 @@ def bench_command(
             else:
                 own_dir = Path(tempfile.mkdtemp(prefix="tally-bench-"))
                 directory = own_dir / "net"
-                info = _own_localnet(directory, nodes, orgs, console, json_output)
+                info = _own_localnet(directory, nodes, orgs, console, json_output, access)
             if catchup:
                 bench_catchup.require_enough_nodes(nodes)
             report = _measure(info, nodes, options, console, json_output, directory)

@@ -22,8 +22,8 @@ import click
 
 from ledger.errors import TallyError
 from node.ops import localnet, localnet_time
+from node.ops.localnet_access import localnet_client
 from wallet.cli.output import exit_status
-from wallet.client import Client
 from wallet.localnet_keys import localnet_keys
 from wallet.recourse_story import RECOURSE_INVOICE_NO, recourse_story
 from wallet.stories import (
@@ -34,6 +34,9 @@ from wallet.stories import (
 
 DEMO_DIR = "demo-data"
 EXPLORER_READY_S = 30.0
+# The demo's stories and `tally` commands sign every request, but the explorer it serves does not
+# sign yet (its own part of issue 15): "members" once it does.
+DEMO_ACCESS = "open"
 
 
 def _free_port(preferred: int) -> int:
@@ -130,14 +133,14 @@ def demo(directory: str, nodes: int, explorer_port: int, no_wait: bool) -> None:
     try:
         _prepare(path)
         click.echo(f"Starting {nodes} validator(s)…")
-        info = localnet.up(path, nodes, fresh=True, say=click.echo)
+        info = localnet.up(path, nodes, fresh=True, access=DEMO_ACCESS, say=click.echo)
         port = _free_port(explorer_port)
         if port != explorer_port:
             click.echo(f"Port {explorer_port} is taken; the explorer uses {port}.")
         explorer = _start_explorer(path, info, port)
         with localnet.updating_info(path) as written:  # tally's writes link to its tx pages
             written["explorer"] = f"http://127.0.0.1:{port}"
-        client = Client(info["nodes"][0]["api"])
+        client = localnet_client(info)  # reads as the auditor; each tx signed by its org
         keys = localnet_keys(info)
         click.echo("\nSupply-chain finance: an invoice becomes cash for three tiers of suppliers")
         chain_story = supply_chain_story(client, keys, click.echo)

@@ -11,6 +11,7 @@ import click
 
 from ledger.errors import TallyError
 from node.ops import localnet, localnet_members, localnet_time
+from node.ops.layout import DEFAULT_LOCALNET_ACCESS
 from wallet.cli.common import report_error
 
 DIR_OPTION = click.option(
@@ -40,6 +41,13 @@ def localnet_group() -> None:
 @click.option(
     "--membership", is_flag=True, help="A genesis whose validator set governance may change."
 )
+@click.option(
+    "--access",
+    type=click.Choice(["members", "open"]),
+    default=DEFAULT_LOCALNET_ACCESS,
+    show_default=True,
+    help="API access of a new localnet: members answers signed requests only (DESIGN.md §9).",
+)
 @JSON_OPTION
 def up(
     nodes: int,
@@ -48,9 +56,10 @@ def up(
     base_port: int | None,
     fresh: bool,
     membership: bool,
+    access: str,
     json_output: bool,
 ) -> None:
-    """Start N validators; returns once each answers /v1/status."""
+    """Start N validators; returns once each answers /v1/status (signed, as its auditor)."""
     say = (lambda _: None) if json_output else click.echo
     info = _run(
         lambda: localnet.up(
@@ -60,6 +69,7 @@ def up(
             base_port=base_port,
             fresh=fresh,
             membership=membership,
+            access=access,
             say=say,
         ),
         json_output,
@@ -68,6 +78,8 @@ def up(
         click.echo(json.dumps(info))
         return
     click.echo(f"Localnet up: {Path(directory).resolve() / localnet.LOCALNET_FILE}")
+    if info.get("access") == "members":
+        click.echo("  API access: members (tally signs with the keys in localnet.json)")
     for entry in info["nodes"]:
         click.echo(f"  {entry['name']}  {entry['api']}  pid {entry['pid']}")
 

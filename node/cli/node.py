@@ -1,4 +1,5 @@
-"""`tally node init|start`: lay out a network's files; run one node in the foreground."""
+"""`tally node init|start|status`: lay out a network's files; run one node in the foreground;
+ask a node how it is (a signed request, as every client's: wallet/cli/reader.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import click
 from ledger.errors import TallyError
 from node.config import load_config
 from node.ops.layout import init_network
+from wallet.cli.common import Session, client_options
 from wallet.cli.output import exit_status
 
 
@@ -50,6 +52,15 @@ def start(config_path: str) -> None:
         asyncio.run(run_node(load_config(config_path)))
     except TallyError as error:
         _fail(error.code, error.message)
+
+
+@node_group.command("status")
+@client_options(signing=False)
+def status(session: Session) -> None:
+    """A node's height, view, peers and API access, asked as --keystore (or --as) says."""
+    answer = session.client.status()
+    shown = ("chain", "height", "view", "primary", "peers", "mempool", "access")
+    session.output(answer, "\n".join(f"{name}: {answer[name]}" for name in shown if name in answer))
 
 
 def _fail(code: str, message: str) -> None:

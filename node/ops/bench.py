@@ -25,6 +25,7 @@ from node.ops.bench_report import BenchReport, LatencyPercentiles
 from node.ops.bench_workload import Progress, Workload, no_progress
 from wallet.async_client import AsyncClient
 from wallet.client import ApiError
+from wallet.request_signing import RequestSigner
 
 POLL_S = 0.01  # how often the commit watcher asks for the height
 LOCATE_EVERY_S = 0.25  # how often committed blocks are scanned for the submitted tx ids
@@ -240,13 +241,15 @@ async def run_load(
     rate: float | None,
     commit_timeout: float,
     progress: Progress = no_progress,
+    signer: RequestSigner | None = None,
 ) -> LoadResult:
     """Fund, submit round robin to every node in `api_urls`, wait for every accepted transfer to
-    commit (as seen by the first node); return the raw measurements."""
+    commit (as seen by the first node); return the raw measurements. `signer` signs every
+    request (a `members` localnet's auditor, node/ops/localnet_access.py)."""
     async with contextlib.AsyncExitStack() as stack:
         apis = [
             await stack.enter_async_context(
-                AsyncClient(url, timeout=120, connections=connections + 2)
+                AsyncClient(url, timeout=120, connections=connections + 2, request_signer=signer)
             )
             for url in api_urls
         ]

@@ -20,6 +20,7 @@ from node.ops import bench_net, localnet
 from node.ops.bench import run_load
 from node.ops.bench_net import BenchError
 from node.ops.bench_workload import Progress, build_workload
+from node.ops.localnet_access import localnet_client
 from wallet.client import ApiError, Client
 
 MIN_NODES = 4
@@ -54,15 +55,22 @@ def measure_catchup(
     connections and commit_timeout), restart it and time its catch-up."""
     stopped, others = info["nodes"][-1], info["nodes"][:-1]
     localnet.stop_node(directory, stopped["name"])
-    first = Client(others[0]["api"])
+    first = localnet_client(info, others[0]["api"])
     workload = build_workload(info, txs, first.height(), progress)
     measured = asyncio.run(
-        run_load([entry["api"] for entry in others], workload, rate=None, **load, progress=progress)
+        run_load(
+            [entry["api"] for entry in others],
+            workload,
+            rate=None,
+            **load,
+            progress=progress,
+            signer=first.request_signer,
+        )
     )
     tip = first.height()
     started = time.monotonic()
     _restart(directory, stopped["name"])
-    _await_height(Client(stopped["api"]), tip, started + CATCHUP_TIMEOUT_S)
+    _await_height(localnet_client(info, stopped["api"]), tip, started + CATCHUP_TIMEOUT_S)
     return CatchupResult(
         commit_tps=measured.tps,
         caught_up_txs=measured.committed,

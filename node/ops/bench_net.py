@@ -20,7 +20,14 @@ from typing import Any
 from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from node.ops.devnet import KYC_EXPIRES
-from node.ops.layout import GENESIS_FILE, LOCALNET_FILE, init_network, read_info, write_info
+from node.ops.layout import (
+    DEFAULT_LOCALNET_ACCESS,
+    GENESIS_FILE,
+    LOCALNET_FILE,
+    init_network,
+    read_info,
+    write_info,
+)
 
 # Transfers are valid for this many blocks: a long run must not outlive its transactions.
 BENCH_PARAMS = {"max_tx_validity": 100_000}
@@ -35,9 +42,12 @@ def extra_org_id(index: int) -> str:
     return f"bench-org-{index:03d}"
 
 
-def layout(directory: Path, nodes: int, extra_orgs: int) -> dict[str, Any]:
-    """Write a localnet folder whose genesis also holds `extra_orgs` enterprises."""
-    info = init_network(directory, nodes, params=dict(BENCH_PARAMS))
+def layout(
+    directory: Path, nodes: int, extra_orgs: int, access: str = DEFAULT_LOCALNET_ACCESS
+) -> dict[str, Any]:
+    """Write a localnet folder whose genesis also holds `extra_orgs` enterprises; its API's
+    `access` as given ("members": the load's requests are signed)."""
+    info = init_network(directory, nodes, params=dict(BENCH_PARAMS), access=access)
     genesis_path = directory / GENESIS_FILE
     genesis = json.loads(genesis_path.read_text())
     for index in range(extra_orgs):

@@ -93,8 +93,9 @@ class ReadsReport:
 def start_localnet(
     directory: Path, nodes: int, limits: dict[str, Any], params: dict[str, int] | None = None
 ) -> dict[str, Any]:
-    """A fresh localnet whose nodes' [api] tables also carry `limits` (node/api/limits.py)."""
-    info = localnet.init_network(directory, nodes, params=params)
+    """A fresh localnet whose nodes' [api] tables also carry `limits` (node/api/limits.py);
+    `open`, as these raw readers do not sign (a `members` node would refuse them first)."""
+    info = localnet.init_network(directory, nodes, params=params, access="open")
     lines = "".join(f"{name} = {value}\n" for name, value in limits.items())
     for entry in info["nodes"]:
         config = layout.node_config_path(directory, entry["name"])

@@ -50,6 +50,9 @@ class BenchReport:
     # Added after the first release, so last, and optional when a report is read back:
     cpu_us_per_tx: tuple[float, ...] = ()  # per node: CPU seconds in the load / committed txs
     catchup_ratio: float | None = None  # --catchup: a restarted node's rate / the commit rate
+    access: str = "open"  # the API's access mode under load ("members": every request signed)
+    request_sign_us: float | None = None  # signing one POST /v1/txs (client), members only
+    request_check_us: float | None = None  # checking its signature (node), members only
 
     def to_json(self) -> dict[str, Any]:
         """The report as the JSON object `tally bench --json` prints."""
@@ -108,14 +111,21 @@ class BenchReport:
             rss_mb=_number(value["rss_mb"], "rss_mb"),
             rss_mb_per_node=_numbers(value["rss_mb_per_node"], "rss_mb_per_node"),
             cpu_us_per_tx=_numbers(value.get("cpu_us_per_tx", []), "cpu_us_per_tx"),
-            catchup_ratio=None
-            if value.get("catchup_ratio") is None
-            else _number(value["catchup_ratio"], "catchup_ratio"),
+            catchup_ratio=_optional_number(value, "catchup_ratio"),
+            access=str(value.get("access", "open")),
+            request_sign_us=_optional_number(value, "request_sign_us"),
+            request_check_us=_optional_number(value, "request_check_us"),
         )
 
 
 # Keys a first-release report has none of.
-_ADDED_LATER = frozenset({"cpu_us_per_tx", "catchup_ratio"})
+_ADDED_LATER = frozenset(
+    {"cpu_us_per_tx", "catchup_ratio", "access", "request_sign_us", "request_check_us"}
+)
+
+
+def _optional_number(value: dict[str, Any], name: str) -> float | None:
+    return None if value.get(name) is None else _number(value[name], name)
 
 
 def _require_keys(

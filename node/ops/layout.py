@@ -34,8 +34,9 @@ class LocalnetError(TallyError):
         super().__init__(code, message)
 
 
-# What a localnet's nodes answer: "open" until every client of a localnet signs its requests.
-DEFAULT_LOCALNET_ACCESS = "open"
+# What a localnet's nodes answer: signed requests only, as a consortium's (DESIGN.md §9); its
+# tools sign with the keys localnet.json keeps (node/ops/localnet_access.py).
+DEFAULT_LOCALNET_ACCESS = "members"
 
 
 def free_ports(count: int) -> list[int]:

@@ -16,6 +16,7 @@ from typing import Any
 from node.ops import processes
 from node.ops.layout import (
     CONFIG_FILE,
+    DEFAULT_LOCALNET_ACCESS,
     LOCALNET_FILE,
     LocalnetError,
     free_ports,
@@ -24,6 +25,7 @@ from node.ops.layout import (
     updating_info,
     write_info,
 )
+from node.ops.localnet_access import localnet_reader
 
 __all__ = [
     "CONFIG_FILE",
@@ -116,7 +118,7 @@ def _start_all(directory: Path, info: dict[str, Any], say: Say) -> None:
             entry["pid"] = pids.get(entry["name"], entry["pid"])
     try:
         for entry in started:
-            processes.wait_ready(directory, entry, deadline)
+            processes.wait_ready(directory, entry, deadline, localnet_reader(info))
             say(f"  {entry['name']} up at {entry['api']} (pid {entry['pid']}).")
         if len(info["nodes"]) > 1:
             processes.wait_connected(info, deadline)
@@ -135,17 +137,25 @@ def up(
     fresh: bool = False,
     params: dict[str, int] | None = None,
     membership: bool = False,
+    access: str = DEFAULT_LOCALNET_ACCESS,
     say: Say = _quiet,
 ) -> dict[str, Any]:
     """Start (or reuse) a localnet in `directory`; return once every node answers.
-    `membership`: a genesis whose validator set governance may change."""
+    `membership`: a genesis whose validator set governance may change; `access`: its nodes'
+    `api.access` ("members": every request signed, DESIGN.md §9; "open" for old clients)."""
     directory = directory.resolve()
     if (directory / LOCALNET_FILE).exists() and not fresh:
         info = _reuse(directory, nodes, chain, say)
     else:
         _clear(directory, fresh, say)
         info = init_network(
-            directory, nodes, chain=chain, base_port=base_port, params=params, membership=membership
+            directory,
+            nodes,
+            chain=chain,
+            base_port=base_port,
+            params=params,
+            membership=membership,
+            access=access,
         )
         say(f"Created a {nodes}-validator localnet in {directory}.")
     _start_all(directory, info, say)
@@ -174,8 +184,10 @@ def status(directory: Path) -> list[dict[str, Any]]:
     directory = directory.resolve()
     info = read_info(directory)
     rows = []
+    signer = localnet_reader(info)
     for entry in info["nodes"]:
-        answer = processes.fetch_status(entry["api"]) if _running(directory, entry) else None
+        running = _running(directory, entry)
+        answer = processes.fetch_status(entry["api"], signer=signer) if running else None
         rows.append(
             {
                 "name": entry["name"],
@@ -224,5 +236,7 @@ def start_node(directory: Path, name: str) -> dict[str, Any]:
         for listed in info["nodes"]:
             if listed["name"] == name:
                 listed["pid"] = entry["pid"]
-    processes.wait_ready(directory, entry, time.monotonic() + READY_TIMEOUT_S)
+    processes.wait_ready(
+        directory, entry, time.monotonic() + READY_TIMEOUT_S, localnet_reader(info)
+    )
     return entry

@@ -19,6 +19,7 @@ from contracts.devclock import DAY_MS, MAX_ADVANCE_DAYS
 from ledger.errors import TallyError
 from node.ops import processes
 from node.ops.layout import CONFIG_FILE, LocalnetError, read_info
+from node.ops.localnet_access import localnet_client, localnet_reader
 from wallet.client import Client
 from wallet.localnet_keys import localnet_key
 
@@ -72,14 +73,16 @@ def _call(client: Client, info: dict[str, Any], method: str, args: dict[str, Any
         raise LocalnetError(error.code, error.message + hint) from None
 
 
-def _agreement(nodes: list[dict[str, Any]], height: int) -> list[dict[str, Any]]:
+def _agreement(
+    info: dict[str, Any], nodes: list[dict[str, Any]], height: int
+) -> list[dict[str, Any]]:
     """Each running node's block at `height` once it holds it: name, hash and time."""
     deadline = time.monotonic() + AGREE_TIMEOUT_S
     rows = []
     for entry in nodes:
-        client = Client(entry["api"], timeout=5.0)
+        client = localnet_client(info, entry["api"], timeout=5.0)
         while True:
-            status = processes.fetch_status(entry["api"], timeout=2.0)
+            status = processes.fetch_status(entry["api"], 2.0, client.request_signer)
             if status is not None and status["height"] >= height:
                 break
             if time.monotonic() >= deadline:
@@ -99,11 +102,11 @@ def advance(directory: Path, days: int) -> dict[str, Any]:
     directory = directory.resolve()
     info = read_info(directory)
     nodes = _running_nodes(directory, info)
-    client = Client(nodes[0]["api"])
+    client = localnet_client(info, nodes[0]["api"], org=SIGNER_ORG, role="admin")
     moved = _call(client, info, "advance", {"days": days})
     shown = _call(client, info, "tick", {})
     height = int(shown["height"])
-    rows = _agreement(nodes, height)
+    rows = _agreement(info, nodes, height)
     time_ms = int(rows[0]["time_ms"])
     offset_ms = int(moved["result"]["offset_ms"])
     return {
@@ -124,7 +127,8 @@ def show(directory: Path) -> dict[str, Any]:
     """The chain's clock as a running node sees it: its tip's block time and the offset."""
     directory = directory.resolve()
     info = read_info(directory)
-    status = processes.fetch_status(_running_nodes(directory, info)[0]["api"])
+    first = _running_nodes(directory, info)[0]["api"]
+    status = processes.fetch_status(first, signer=localnet_reader(info))
     if status is None:
         raise LocalnetError("LOCALNET_DOWN", f"no node of the localnet in {directory} answers")
     offset_ms = int(status.get("clock_offset_ms", 0))

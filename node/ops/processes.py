@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from node.ops.layout import CONFIG_FILE, LOG_FILE, LocalnetError
+from node.ops.localnet_access import localnet_reader
+from wallet.request_signing import RequestSigner, signed_headers
 
 
 def alive(pid: int) -> bool:
@@ -57,9 +59,15 @@ def is_our_node(pid: int, config: Path) -> bool:
     return str(config).encode() in cmdline and alive(pid)
 
 
-def fetch_status(api: str, timeout: float = 2.0) -> dict[str, Any] | None:
+def fetch_status(
+    api: str, timeout: float = 2.0, signer: RequestSigner | None = None
+) -> dict[str, Any] | None:
+    """The node's /v1/status, signed by `signer` (node/ops/localnet_access.py); None when it
+    gives no answer, or refuses one."""
+    url = api + "/v1/status"
+    request = urllib.request.Request(url, headers=signed_headers(signer, "GET", url))
     try:
-        with urllib.request.urlopen(api + "/v1/status", timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status: dict[str, Any] = json.loads(response.read())
             return status
     except (OSError, ValueError):
@@ -83,10 +91,13 @@ def spawn(directory: Path, name: str) -> int:
     return process.pid
 
 
-def wait_ready(directory: Path, entry: dict[str, Any], deadline: float) -> None:
-    """Until the node answers /v1/status; a coded error if it exits or the deadline passes."""
+def wait_ready(
+    directory: Path, entry: dict[str, Any], deadline: float, signer: RequestSigner | None
+) -> None:
+    """Until the node answers /v1/status (signed by `signer`); a coded error if it exits or the
+    deadline passes."""
     while time.monotonic() < deadline:
-        if fetch_status(entry["api"], timeout=1.0) is not None:
+        if fetch_status(entry["api"], timeout=1.0, signer=signer) is not None:
             return
         if not alive(entry["pid"]):
             tail = log_tail(directory / entry["name"] / LOG_FILE)
@@ -99,9 +110,10 @@ def wait_connected(info: dict[str, Any], deadline: float) -> None:
     """Every validator reports the others of the set in force connected (a fresh network can
     commit). A node in no set (added but not yet in force, or removed) waits for nobody."""
     waiting = list(info["nodes"])
+    signer = localnet_reader(info)
     while waiting:
         entry = waiting[0]
-        answer = fetch_status(entry["api"], timeout=1.0)
+        answer = fetch_status(entry["api"], timeout=1.0, signer=signer)
         others = 0
         if answer is not None and answer.get("voting", True):
             others = len(answer.get("validators", info["nodes"])) - 1

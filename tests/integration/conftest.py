@@ -5,6 +5,8 @@ localnet.json's content plus `"dir"` (a str path); every localnet a test started
 teardown, whatever the outcome. Options go to `node.ops.localnet.up` (e.g. `params={...}`).
 `module_localnet` is the same for every test of one module: its tests share the localnets it
 starts (a four-validator start is the slow part of a test), stopped after the module's last test.
+Localnets run `members`: each is remembered (tests/support/localnet_tools.py), so
+`client(api)` signs as its auditor.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from node.ops import localnet as localnet_module
+from tests.support.localnet_tools import remember
 
 LocalnetFactory = Callable[..., dict[str, Any]]
 
@@ -26,7 +29,7 @@ def _localnets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalnetFac
     def start(nodes: int = 1, **options: Any) -> dict[str, Any]:
         directory = tmp_path_factory.mktemp("localnet")
         started.append(directory)
-        info = localnet_module.up(directory, nodes, **options)
+        info = remember(localnet_module.up(directory, nodes, **options))
         return {**info, "dir": str(directory)}
 
     yield start

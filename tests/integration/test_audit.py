@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.story import load
-from wallet.client import Client
+from tests.support.localnet_tools import signed_client
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +23,13 @@ def tally(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([TALLY, *args], capture_output=True, text=True, timeout=120)
 
 
-def test_audit_commands_verify_a_chain_and_trace_its_history(localnet: Any) -> None:
+def test_audit_commands_verify_a_chain_and_trace_its_history(
+    localnet: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     net = localnet(1)
+    monkeypatch.setenv("TALLY_LOCALNET", net["dir"])  # --node commands read with its keys
     node = net["nodes"][0]["api"]
-    story = load(Client(node), net)
+    story = load(signed_client(node), net)
 
     chain = tally("audit", "verify-chain", "--node", node, "--genesis", net["genesis"], "--json")
     assert chain.returncode == 0, chain.stdout + chain.stderr
@@ -56,10 +59,13 @@ def test_audit_commands_verify_a_chain_and_trace_its_history(localnet: Any) -> N
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
 
 
-def test_verify_chain_names_the_height_and_check_of_a_tampered_block(localnet: Any) -> None:
+def test_verify_chain_names_the_height_and_check_of_a_tampered_block(
+    localnet: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     net = localnet(1)
+    monkeypatch.setenv("TALLY_LOCALNET", net["dir"])
     node = net["nodes"][0]["api"]
-    load(Client(node), net)
+    load(signed_client(node), net)
     proxy = subprocess.Popen(
         [sys.executable, "-m", "tests.browser.tamper_proxy", "--upstream", node,
          "--port", "0", "--height", "3", "--mode", "agg_sig"],

@@ -45,8 +45,8 @@ from tests.support.chaos import (
     fund_payers,
     replay_command,
 )
-from tests.support.localnet_tools import balances_by_currency, block_hashes
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import balances_by_currency, block_hashes, signed_client
+from wallet.client import ApiError
 from wallet.proofs import verify_proof
 
 pytestmark = pytest.mark.slow
@@ -421,7 +421,7 @@ class ChaosRun:
             )
 
     def _proof_problems(self, name: str, acks: list[Ack]) -> list[str]:
-        client = Client(self.cluster.apis[name], timeout=30)
+        client = signed_client(self.cluster.apis[name], timeout=30)
         problems = []
         for ack in acks:
             where = f"tx {ack.tx_id} (acknowledged by {ack.node} at height {ack.height}) on {name}"

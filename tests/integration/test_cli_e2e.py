@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.localnet_tools import wait_until
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import reader_of, signed_client, wait_until
+from wallet.client import ApiError
 from wallet.localnet_keys import localnet_key
 from wallet.txbuilder import build_tx
 
@@ -51,7 +51,7 @@ def net(module_localnet: Any) -> dict[str, Any]:
 
 
 def _balance(net: dict[str, Any], org: str, code: str = "CNY") -> int:
-    balances = Client(net["nodes"][1]["api"]).org(org)["balances"]
+    balances = signed_client(net["nodes"][1]["api"]).org(org)["balances"]
     return int(balances.get(code, 0))
 
 
@@ -104,7 +104,15 @@ def test_a_stopped_first_node_fails_over_for_reads_and_writes(net: dict[str, Any
         assert wrote.returncode == 0, wrote.stderr
         assert "gives no answer" in wrote.stderr
         assert json.loads(wrote.stdout)["status"] == "ok"
-        listed = tally("wallet", "balance", "fuel-co", "--node", f"{NOBODY},{second['api']}")
+        listed = tally(
+            "wallet",
+            "balance",
+            "fuel-co",
+            "--node",
+            f"{NOBODY},{second['api']}",
+            "--localnet",
+            net["dir"],
+        )  # fmt: skip  (the keys it reads with)
         assert listed.returncode == 0 and "CNY  12.34" in listed.stdout
         none = tally("wallet", "balance", "fuel-co", "--node", NOBODY, "--node", first["api"])
         assert none.returncode == 3 and "none of the 2 nodes answers" in none.stderr
@@ -120,13 +128,13 @@ def _restart(net: dict[str, Any], name: str) -> None:
     info = json.loads((Path(net["dir"]) / "localnet.json").read_text())
     (pid,) = [entry["pid"] for entry in info["nodes"] if entry["name"] == name]
     assert pid > 0 and Path(f"/proc/{pid}").exists()
-    tip = Client(net["nodes"][1]["api"]).height()
+    tip = signed_client(net["nodes"][1]["api"]).height()
     wait_until(lambda: _height(net["nodes"][0]["api"]) >= tip, what=f"{name} caught up")
 
 
 def _height(api: str) -> int:
     try:
-        return Client(api, timeout=5).height()
+        return signed_client(api, timeout=5).height()
     except ApiError:  # not up yet
         return -1
 
@@ -136,13 +144,16 @@ def test_resending_a_committed_tx_to_the_next_node_is_success(net: dict[str, Any
     next: that node answers DUPLICATE_TX, and the client waits for the receipt."""
     from wallet.failover import FailoverClient  # new in issue 17
 
-    second = Client(net["nodes"][1]["api"])
+    second = signed_client(net["nodes"][1]["api"])
     key = localnet_key(net, "bank-a")
     args = {"currency": "CNY", "to": "bigauto", "amount": 500}
     tx = build_tx(key, net["chain"], "cash", "issue", args, second.height() + 100)
     first_receipt = second.commit(tx)
     switched: list[str] = []
-    again = FailoverClient([NOBODY, net["nodes"][1]["api"]], on_switch=switched.append)
+    signer = reader_of(net["nodes"][1]["api"])
+    again = FailoverClient(
+        [NOBODY, net["nodes"][1]["api"]], on_switch=switched.append, request_signer=signer
+    )
     assert again.commit(tx) == first_receipt
     assert switched == [f"{NOBODY} gives no answer; trying {net['nodes'][1]['api']}"]
 
@@ -251,3 +262,15 @@ def test_proof_save_payment_list_and_refusal_statuses(net: dict[str, Any], tmp_p
     broke = tally("pay", "bigauto", "1,000,000,000.00", "CNY", "--plain", "--as", "fuel-co",
                   *local)  # fmt: skip
     assert broke.returncode == 1 and "INSUFFICIENT_FUNDS" in broke.stderr
+
+
+def test_reads_sign_as_the_localnets_auditor_unless_told_otherwise(net: dict[str, Any]) -> None:
+    """A reading command signs as audit-co and says so; `--as ORG` reads what ORG may."""
+    audited = tally("wallet", "balance", "bigauto", "--localnet", net["dir"], "--json")
+    assert audited.returncode == 0, audited.stderr
+    assert "reading as audit-co, the localnet's auditor" in audited.stderr
+    json.loads(audited.stdout)  # the note is on stderr: stdout stays one JSON document
+    other = tally("wallet", "balance", "bigauto", "--localnet", net["dir"], "--as", "acme-steel")
+    assert other.returncode != 0 and "NOT_FOUND" in other.stderr, other.stderr
+    own = tally("wallet", "balance", "acme-steel", "--localnet", net["dir"], "--as", "acme-steel")
+    assert own.returncode == 0 and "reading as" not in own.stderr, own.stderr

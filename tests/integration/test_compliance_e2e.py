@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from node.cli import tally
+from tests.support.localnet_tools import signed_client
 from tests.support.unchanged_state import assert_no_state_change_since
 from wallet.client import Client
 
@@ -71,7 +72,7 @@ def test_the_finding_is_refused_on_a_real_chain_and_a_held_repayment_is_released
     localnet: Callable[..., dict[str, Any]],
 ) -> None:
     net = localnet(nodes=4)
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     for org in ("acme-steel", "rhein-parts", "ore-mining", "bigauto", "bank-a"):
         ok(net, "cash", "issue", "CNY", org, "100,000.00", "--as", "bank-a")
     # Before any sanction: rhein-parts' invoice, accepted, and a bank's offer for it.

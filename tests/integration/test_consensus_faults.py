@@ -15,8 +15,15 @@ from typing import Any
 import pytest
 
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import SENDERS, height, operator, status, wait_until
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import (
+    SENDERS,
+    height,
+    operator,
+    signed_client,
+    status,
+    wait_until,
+)
+from wallet.client import ApiError
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
@@ -69,7 +76,7 @@ class Load:
                 for i in range(10)
             ]
             try:
-                results = Client(api, timeout=10).submit(txs, wait=True)
+                results = signed_client(api, timeout=10).submit(txs, wait=True)
             except ApiError:
                 continue  # that node is down or slow: the next turn picks another
             with self.lock:
@@ -84,7 +91,7 @@ class Load:
 
 
 def hashes(api: str, top: int) -> list[str]:
-    client = Client(api, timeout=30)
+    client = signed_client(api, timeout=30)
     found: list[str] = []
     while len(found) < top:
         blocks = client.blocks(len(found) + 1, 100)
@@ -100,7 +107,7 @@ def test_crashes_view_change_state_transfer_and_quorum_loss(localnet: Any) -> No
     apis = {entry["name"]: entry["api"] for entry in net["nodes"]}
     names = list(apis)
     bank = operator(net, "bank-a")
-    Client(apis[names[1]]).submit(
+    signed_client(apis[names[1]]).submit(
         [
             build_tx(
                 bank,
@@ -150,16 +157,16 @@ def test_crashes_view_change_state_transfer_and_quorum_loss(localnet: Any) -> No
         frozen = height(live[0])
         stuck = build_tx(bank, net["chain"], "cash", "issue",
                          {"currency": "CNY", "to": "fuel-co", "amount": 1}, 900)  # fmt: skip
-        Client(live[0]).submit([stuck])
+        signed_client(live[0]).submit([stuck])
         with pytest.raises(ApiError):
-            Client(live[0], timeout=30).wait_for_receipt(stuck.id.hex(), timeout=3)
+            signed_client(live[0], timeout=30).wait_for_receipt(stuck.id.hex(), timeout=3)
         assert {height(a) for a in live} == {frozen}
 
         # They come back: commits resume, the waiting tx included.
         for name in stopped:
             localnet_module.start_node(directory, name)
         load.down.difference_update(stopped)
-        receipt = Client(live[0], timeout=60).wait_for_receipt(stuck.id.hex(), timeout=60)
+        receipt = signed_client(live[0], timeout=60).wait_for_receipt(stuck.id.hex(), timeout=60)
         assert receipt["status"] == "ok"
         seen = load.count()
         wait_until(lambda: load.count() >= seen + 50, what="commits after the quorum returned")
@@ -177,11 +184,22 @@ def test_crashes_view_change_state_transfer_and_quorum_loss(localnet: Any) -> No
         if tx_height > top:
             continue
         for api in apis.values():
-            answer = Client(api).tx(tx_id)
+            answer = signed_client(api).tx(tx_id)
             assert answer["status"] == "committed" and answer["receipt"]["height"] == tx_height
     for api in apis.values():
         done = subprocess.run(
-            [TALLY, "audit", "verify-chain", "--node", api, "--genesis", net["genesis"], "--json"],
+            [
+                TALLY,
+                "audit",
+                "verify-chain",
+                "--node",
+                api,
+                "--localnet",
+                net["dir"],
+                "--genesis",
+                net["genesis"],
+                "--json",
+            ],
             capture_output=True,
             text=True,
             timeout=120,

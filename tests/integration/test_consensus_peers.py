@@ -24,8 +24,7 @@ from network import Network, NetworkConfig, PeerAddress, validators_from_genesis
 from network.config import split_address
 from node.keys import load_keys
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import SENDERS, fund_senders, operator, wait_until
-from wallet.client import Client
+from tests.support.localnet_tools import SENDERS, fund_senders, operator, signed_client, wait_until
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
@@ -49,7 +48,7 @@ def metric(api: str, name: str) -> float:
 
 
 def heights(apis: list[str]) -> set[int]:
-    return {Client(api).height() for api in apis}
+    return {signed_client(api).height() for api in apis}
 
 
 def transfers(net: dict[str, Any], count: int) -> list[Any]:
@@ -67,9 +66,20 @@ def transfers(net: dict[str, Any], count: int) -> list[Any]:
     ]
 
 
-def verify_chain(api: str, genesis: str) -> None:
+def verify_chain(api: str, net: dict[str, Any]) -> None:
     done = subprocess.run(
-        [TALLY, "audit", "verify-chain", "--node", api, "--genesis", genesis, "--json"],
+        [
+            TALLY,
+            "audit",
+            "verify-chain",
+            "--node",
+            api,
+            "--localnet",
+            net["dir"],
+            "--genesis",
+            net["genesis"],
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -86,7 +96,7 @@ def test_load_through_every_node_commits_the_same_blocks_everywhere(localnet: An
     batches = [txs[i : i + 250] for i in range(0, len(txs), 250)]
 
     def submit(index: int) -> list[dict[str, Any]]:
-        return Client(apis[index % 4], timeout=120).submit(batches[index], wait=True)
+        return signed_client(apis[index % 4], timeout=120).submit(batches[index], wait=True)
 
     with ThreadPoolExecutor(4) as pool:
         results = [r for batch in pool.map(submit, range(len(batches))) for r in batch]
@@ -94,13 +104,13 @@ def test_load_through_every_node_commits_the_same_blocks_everywhere(localnet: An
     assert not failed, failed[:3]
     assert all(r["receipt"]["status"] == "ok" for r in results)
     top = wait_until(lambda: len(h := heights(apis)) == 1 and h.pop(), what="same height")
-    reference = [b["hash"] for b in Client(apis[0]).blocks(1, 100)]
+    reference = [b["hash"] for b in signed_client(apis[0]).blocks(1, 100)]
     for api in apis[1:]:
-        assert [b["hash"] for b in Client(api).blocks(1, 100)] == reference
+        assert [b["hash"] for b in signed_client(api).blocks(1, 100)] == reference
     for result in results[::97]:
         for api in apis:
-            assert Client(api).tx(result["id"])["receipt"]["height"] <= top
-    status = Client(apis[2]).status()
+            assert signed_client(api).tx(result["id"])["receipt"]["height"] <= top
+    status = signed_client(apis[2]).status()
     assert status["peers"] == 3 and all(v["live"] for v in status["validators"])
     # A view change under this load is allowed (a slow block on a busy machine can outlast the
     # timeout); what must hold is the same blocks everywhere (above) and a primary that is the
@@ -208,15 +218,15 @@ def test_strangers_garbage_and_oversized_frames_do_not_stop_the_nodes(localnet: 
     # The honest three still form a quorum and commit, through every one of them.
     before = max(heights(apis[:3]))
     for api in apis[:3]:
-        results = Client(api, timeout=60).submit(transfers(net, 50), wait=True)
+        results = signed_client(api, timeout=60).submit(transfers(net, 50), wait=True)
         assert all(r["receipt"]["status"] == "ok" for r in results)
     assert min(heights(apis[:3])) > before
 
     localnet_module.start_node(directory, names[3])
     for index in (0, 3):
-        results = Client(apis[index], timeout=60).submit(transfers(net, 20), wait=True)
+        results = signed_client(apis[index], timeout=60).submit(transfers(net, 20), wait=True)
         assert all(r["receipt"] is not None for r in results)
     top = wait_until(lambda: len(h := heights(apis)) == 1 and h.pop(), what="same height")
     assert top > before
     for api in apis:
-        verify_chain(api, net["genesis"])
+        verify_chain(api, net)

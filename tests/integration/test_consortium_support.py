@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wallet.request_signing import RequestSigner, signed_headers
+
 PASSPHRASE = "consortium test passphrase"
 BANKS = ("bank-a", "bank-b", "bank-c", "bank-d")
 READY_S = 60.0
@@ -118,9 +120,16 @@ def file_texts(folder: Path) -> str:
     )
 
 
-def get_json(url: str, timeout: float = 2.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def get_json(url: str, timeout: float = 2.0, signer: RequestSigner | None = None) -> Any:
+    """GET `url`, signed by `signer` (a consortium's nodes answer signed requests only)."""
+    request = urllib.request.Request(url, headers=signed_headers(signer, "GET", url))
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
+
+
+def bank_signer(bank: Bank) -> RequestSigner:
+    """The bank's organization, signing with the admin keystore `make_keys` wrote."""
+    return RequestSigner.of_keystore(bank.home / "org" / "admin.keystore.json", PASSPHRASE)
 
 
 def wait_until(condition: Any, what: str, deadline_s: float = READY_S) -> Any:

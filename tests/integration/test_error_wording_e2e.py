@@ -17,10 +17,9 @@ from click.testing import CliRunner
 
 from contracts.wording import moment
 from node.cli import tally
-from tests.support.localnet_tools import wait_until
+from tests.support.localnet_tools import signed_client, wait_until
 from tests.support.unchanged_state import assert_no_state_change_since
 from tests.support.xborder_chain import fx_args
-from wallet.client import Client
 from wallet.errors import TxFailed
 from wallet.localnet_keys import localnet_key
 
@@ -38,12 +37,14 @@ def net(module_localnet: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """One validator; bigauto holds the finding's 200,001.00 CNY."""
     net = module_localnet(nodes=1)
     funding = {"currency": "CNY", "to": "bigauto", "amount": 20_000_100}
-    Client(net["nodes"][0]["api"]).call(localnet_key(net, "bank-a"), "cash", "issue", funding)
+    signed_client(net["nodes"][0]["api"]).call(
+        localnet_key(net, "bank-a"), "cash", "issue", funding
+    )
     return net
 
 
 def test_insufficient_funds_in_peoples_units_with_raw_details(net: dict[str, Any]) -> None:
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     mark = client.height()
     transfer = {"currency": "CNY", "to": "acme-steel", "amount": 9_999_999_900}
     with pytest.raises(TxFailed) as failed:
@@ -66,7 +67,7 @@ def test_insufficient_funds_in_peoples_units_with_raw_details(net: dict[str, Any
 
 
 def test_an_expired_quote_says_when_in_utc_with_raw_times(net: dict[str, Any]) -> None:
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     expires = int(time.time() * 1000) + 4_000  # time enough to commit the quote
     quote = {"base": "CNY", "quote": "EUR", "rate": 12_820_513, "max_base": 10_000_000,
              "expires_ms": expires}  # fmt: skip

@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from wallet.client import Client, TxFailed
+from tests.support.localnet_tools import signed_client
+from wallet.client import TxFailed
 from wallet.escrow import EscrowCalls, condition_of, new_secret
 from wallet.localnet_keys import localnet_key
 
@@ -62,7 +63,7 @@ class Chain:
         self.net = net
         self.dir = net["dir"]
         self.currency = currency
-        self.client = Client(net["nodes"][0]["api"], timeout=30)
+        self.client = signed_client(net["nodes"][0]["api"], timeout=30)
 
     def sdk(self, signer: str) -> EscrowCalls:
         """The SDK's calls, for the test's own extra checks (cheaper than a process each)."""

@@ -19,8 +19,9 @@ import pytest
 from explorer.index.db import connect
 from explorer.index.export import decimal_text
 from explorer.index.queries import statement
+from tests.support.localnet_tools import signed_client
 from tests.support.postgres import PostgresServer, postgres_server
-from wallet.client import Client, TxFailed
+from wallet.client import TxFailed
 from wallet.localnet_keys import localnet_keys
 from wallet.stories import cross_border_story, supply_chain_story
 
@@ -48,7 +49,7 @@ def postgres() -> Iterator[PostgresServer]:
 def chain(module_localnet: Any) -> dict[str, Any]:
     """Four validators, the supply-chain and cross-border stories, and one failed transfer."""
     net = module_localnet(4)
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     keys = localnet_keys(net)
     supply_chain_story(client, keys, lambda _: None)
     cross_border_story(client, keys, lambda _: None)
@@ -69,6 +70,14 @@ def fresh_db(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str
     server: PostgresServer = request.getfixturevalue("postgres")
     _databases[engine] = _databases.get(engine, 0) + 1
     return server.create_database(f"index_{_databases[engine]}")
+
+
+@pytest.fixture(autouse=True)
+def _tally_reads_as_the_auditor(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+    """`tally index` finds the localnet's keys by $TALLY_LOCALNET: it signs as its auditor."""
+    if "chain" in request.fixturenames:
+        directory = request.getfixturevalue("chain")["dir"]
+        monkeypatch.setenv("TALLY_LOCALNET", directory)
 
 
 def index_once(chain: dict[str, Any], db: str, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -106,7 +115,7 @@ def test_statements_agree_with_the_nodes_balances_to_the_minor_unit(
     assert summary["reconciled"] > 0  # balances were checked against state proofs
     db = connect(db_url)
     try:
-        orgs = Client(chain["api"]).orgs()
+        orgs = signed_client(chain["api"]).orgs()
         checked = 0
         for org in orgs:
             for currency, balance in org["balances"].items():
@@ -216,7 +225,7 @@ def test_a_block_with_a_tampered_certificate_is_refused_and_nothing_of_it_writte
 def test_a_csv_statement_export_checks_row_by_row_against_the_chain(
     chain: dict[str, Any], reference: str, tmp_path: Path
 ) -> None:
-    client = Client(chain["api"])
+    client = signed_client(chain["api"])
     decimals = {c["code"]: int(c["decimals"]) for c in client.currencies()}
     balances = {org["id"]: org["balances"] for org in client.orgs()}
     for org, currency in (("bigauto", "CNY"), ("bank-c", "EUR"), ("acme-steel", "CNY")):

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from ledger.hashing import sha256
+from tests.support.localnet_tools import signed_client
 from tests.support.unchanged_state import assert_no_state_change_since
 from wallet.client import Client
 from wallet.errors import TxFailed
@@ -40,7 +41,7 @@ NOT_DAYS = ("2026-W01-1", "20260101xx")
 def net(module_localnet: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """One four-validator localnet for the module; bigauto and bank-a hold CNY."""
     net = module_localnet(nodes=4)
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     for org in ("bigauto", "bank-a"):
         funding = {"currency": "CNY", "to": org, "amount": 500_000_000}
         client.call(localnet_key(net, "bank-a"), "cash", "issue", funding)
@@ -76,7 +77,7 @@ def _refused(client: Client, signer: Any, method: str, args: dict[str, Any]) -> 
 
 
 def test_six_spellings_of_one_invoice_issue_once(net: dict[str, Any]) -> None:
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     today = datetime.now(UTC).date()
     args = _invoice(SIX_SPELLINGS[0], today, today + timedelta(days=90), b"INV-42.pdf")
     creditor = localnet_key(net, "acme-steel")
@@ -94,7 +95,7 @@ def test_six_spellings_of_one_invoice_issue_once(net: dict[str, Any]) -> None:
 def test_a_date_that_is_no_day_is_refused_and_an_overdue_invoice_cannot_be_financed(
     net: dict[str, Any],
 ) -> None:
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     creditor, bank = localnet_key(net, "acme-steel"), localnet_key(net, "bank-a")
     today = datetime.now(UTC).date()
     issued = today - timedelta(days=365)  # 2026-W01-1 is 2025-12-29: due 11 months ago and more

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from node.cli import tally
+from tests.support.localnet_tools import signed_client
 from wallet.client import Client
 from wallet.localnet_keys import localnet_keys
 from wallet.stories import StoryResult, cross_border_story, supply_chain_story
@@ -57,7 +58,7 @@ def uetrs(document: etree._Element) -> list[str]:
 @pytest.fixture(scope="module")
 def run(module_localnet: Callable[..., dict[str, Any]]) -> tuple[dict[str, Any], StoryResult]:
     net = module_localnet(nodes=4)
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     keys = localnet_keys(net)
     supply_chain_story(client, keys, lambda words: None)
     return net, cross_border_story(client, keys, lambda words: None)
@@ -88,7 +89,7 @@ def test_every_statement_adds_up_and_closes_at_what_the_orgs_hold(
     run: tuple[dict[str, Any], StoryResult],
 ) -> None:
     net, _ = run
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     orgs = client.orgs()
     banks = [o["id"] for o in orgs if o["kind"] == "bank"]
     codes = [c["code"] for c in client.currencies()]
@@ -122,7 +123,7 @@ def test_one_uetr_across_the_api_pacs008_pacs009_and_the_banks_camt(
     run: tuple[dict[str, Any], StoryResult], tmp_path: Path
 ) -> None:
     net, story = run
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     payment = client.payment(story.ids["payment"])
     uetr = payment["uetr"]
     assert story.ids["uetr"] == uetr

@@ -260,7 +260,7 @@ def test_accept_failures_at_the_file_limit_are_logged_once_per_interval(tmp_path
     """A node at its fd limit: asyncio logs each failed accept, up to the backlog, every
     second (finding 8 saw 134,000 lines in a minute); the node logs one line per interval."""
     directory = tmp_path / "net"
-    info = localnet.init_network(directory, 1)
+    info = localnet.init_network(directory, 1, access="open")  # raw sockets, unsigned
     name = info["nodes"][0]["name"]
     api = info["nodes"][0]["api"]
     log_path = directory / name / "node.log"

@@ -21,8 +21,15 @@ import pytest
 
 from node.ops import layout
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import SENDERS, fund_senders, height, operator, status, wait_until
-from wallet.client import Client
+from tests.support.localnet_tools import (
+    SENDERS,
+    fund_senders,
+    height,
+    operator,
+    signed_client,
+    status,
+    wait_until,
+)
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
@@ -54,8 +61,8 @@ def _transfers(net: dict[str, Any], count: int) -> list[Any]:
 def _one_commits(net: dict[str, Any], api: str, timeout: float) -> dict[str, Any]:
     """Submit one transfer through `api`; its receipt, once committed."""
     (tx,) = _transfers(net, 1)
-    Client(api, timeout=10).submit([tx])
-    return Client(api, timeout=timeout + 10).wait_for_receipt(tx.id.hex(), timeout=timeout)
+    signed_client(api, timeout=10).submit([tx])
+    return signed_client(api, timeout=timeout + 10).wait_for_receipt(tx.id.hex(), timeout=timeout)
 
 
 def _logs(directory: Path, names: list[str]) -> str:
@@ -76,10 +83,10 @@ def test_a_view_change_under_load_fits_in_a_frame_and_survives_a_full_restart(
     fund_senders(net, apis[primary])
     load = _transfers(net, 3000)
     for start in range(0, len(load), 250):
-        results = Client(apis[primary], timeout=60).submit(load[start : start + 250])
+        results = signed_client(apis[primary], timeout=60).submit(load[start : start + 250])
         assert all(result["accepted"] for result in results), results[:3]
     last = load[-1].id.hex()
-    Client(apis[primary], timeout=120).wait_for_receipt(last, timeout=110)
+    signed_client(apis[primary], timeout=120).wait_for_receipt(last, timeout=110)
     wait_until(lambda: height(apis[names[1]]) >= height(apis[primary]), what="backups follow")
     top = height(apis[names[1]])
     assert 6 <= top < 32  # several full blocks, all above the stable checkpoint (height 0)

@@ -24,8 +24,15 @@ from network import validators_from_genesis
 from network.config import split_address
 from node.ops import layout
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import SENDERS, fund_senders, height, operator, status, wait_until
-from wallet.client import Client
+from tests.support.localnet_tools import (
+    SENDERS,
+    fund_senders,
+    height,
+    operator,
+    signed_client,
+    status,
+    wait_until,
+)
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
@@ -137,7 +144,7 @@ def submit(net: dict[str, Any], api: str, count: int, turn: int) -> None:
         )
         for i in range(count)
     ]
-    results = Client(api, timeout=60).submit(txs, wait=True)
+    results = signed_client(api, timeout=60).submit(txs, wait=True)
     assert all(r["receipt"]["status"] == "ok" for r in results), results[:2]
 
 

@@ -24,8 +24,8 @@ import pytest
 from ledger.crypto import Ed25519Key
 from ledger.types import SignedTx
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import operator, wait_until
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import operator, remember, sign_request, signed_client, wait_until
+from wallet.client import ApiError
 from wallet.txbuilder import build_tx
 
 pytestmark = pytest.mark.slow
@@ -41,9 +41,8 @@ GROWTH_LIMIT = STRANGER_TXS * PAD_CHARS // 10
 def post_txs(api: str, txs: list[SignedTx]) -> list[dict[str, Any]]:
     """POST /v1/txs and return the per-tx results, also when the node refuses them all (400)."""
     body = json.dumps({"txs": [tx.encode().hex() for tx in txs]}).encode()
-    request = urllib.request.Request(
-        api + "/v1/txs", data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", **sign_request(api + "/v1/txs", "POST", body)}
+    request = urllib.request.Request(api + "/v1/txs", data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = json.loads(response.read())
@@ -55,7 +54,7 @@ def post_txs(api: str, txs: list[SignedTx]) -> list[dict[str, Any]]:
 
 def receipts(api: str, txs: list[SignedTx], seconds: float = 60.0) -> list[dict[str, Any]]:
     """The receipts of `txs`, once every one is committed (the deadline is a safety net)."""
-    client = Client(api, timeout=seconds + 10)
+    client = signed_client(api, timeout=seconds + 10)
     return [client.wait_for_receipt(tx.id.hex(), timeout=seconds) for tx in txs]
 
 
@@ -109,14 +108,16 @@ def test_sums_past_the_64_bit_range_fail_alone_and_the_chain_keeps_committing(
     assert receipt["status"] == "ok"
     top = int(receipt["height"])
     for api in apis:
-        wait_until(lambda api=api: Client(api).height() >= top, what=f"{api} at height {top}")
+        wait_until(
+            lambda api=api: signed_client(api).height() >= top, what=f"{api} at height {top}"
+        )
 
 
 def test_keys_of_no_organization_cannot_write_to_the_ledger(localnet: Any) -> None:
     net = localnet(nodes=4, params=PARAMS)
     directory = Path(net["dir"])
     apis = [entry["api"] for entry in net["nodes"]]
-    heights = [Client(api).height() for api in apis]
+    heights = [signed_client(api).height() for api in apis]
     before = data_bytes(directory)
     strangers = [Ed25519Key.generate() for _ in range(20)]
     txs = []
@@ -138,14 +139,14 @@ def test_keys_of_no_organization_cannot_write_to_the_ledger(localnet: Any) -> No
     (receipt,) = receipts(apis[0], [marker])
     top = int(receipt["height"])
     for api in apis:
-        client = Client(api)
+        client = signed_client(api)
         wait_until(lambda c=client: c.height() >= top, what=f"{api} committing")
         blocks = client.blocks(heights[0] + 1, 100)
         assert sum(len(block["txs"]) for block in blocks) == 1
         assert client.status()["mempool"] == 0
     for tx in txs[:: STRANGER_TXS // 20]:
         with pytest.raises(ApiError) as unknown:
-            Client(apis[1]).tx(tx.id.hex())
+            signed_client(apis[1]).tx(tx.id.hex())
         assert unknown.value.status == 404
     growth = data_bytes(directory) - before
     assert growth < GROWTH_LIMIT, f"data grew {growth} bytes"
@@ -172,7 +173,7 @@ def test_an_organization_flooding_the_mempool_fills_only_its_share(localnet: Any
 
 def test_a_tx_accepted_while_no_peer_was_up_commits_once_they_start(tmp_path: Path) -> None:
     directory = tmp_path / "net"
-    net = localnet_module.init_network(directory, 4, params=PARAMS)
+    net = remember(localnet_module.init_network(directory, 4, params=PARAMS))
     names = [entry["name"] for entry in net["nodes"]]
     apis = {entry["name"]: entry["api"] for entry in net["nodes"]}
     alone = names[1]  # a backup: the primary of view 0 would propose the tx itself
@@ -180,7 +181,7 @@ def test_a_tx_accepted_while_no_peer_was_up_commits_once_they_start(tmp_path: Pa
         localnet_module.start_node(directory, alone)
         tx = issue(net, 7)
         assert post_txs(apis[alone], [tx])[0]["accepted"]
-        assert Client(apis[alone]).tx(tx.id.hex())["status"] == "pending"
+        assert signed_client(apis[alone]).tx(tx.id.hex())["status"] == "pending"
         for name in names:
             if name != alone:
                 localnet_module.start_node(directory, name)

@@ -15,7 +15,7 @@ import pytest
 
 from contracts.devclock import DAY_MS
 from node.ops import localnet as localnet_module
-from tests.support.localnet_tools import block_hashes, wait_until
+from tests.support.localnet_tools import block_hashes, remember, signed_client, wait_until
 from wallet.client import Client, TxFailed
 from wallet.localnet_keys import localnet_key
 
@@ -61,7 +61,7 @@ def test_advance_moves_every_nodes_clock_together_and_survives_a_restart(localne
     net = localnet(nodes=4)
     directory = net["dir"]
     apis = [entry["api"] for entry in net["nodes"]]
-    client = Client(apis[0], timeout=30)
+    client = signed_client(apis[0], timeout=30)
     early = _propose_kyc_change(client, net)
     late = _propose_kyc_change(client, net)
     client.call(_admin(net, "bank-b"), "registry", "approve", {"id": early})  # before: in time
@@ -75,10 +75,10 @@ def test_advance_moves_every_nodes_clock_together_and_survives_a_restart(localne
     assert [row["name"] for row in moved["nodes"]] == [e["name"] for e in net["nodes"]]
     height = moved["height"]
     for api in apis:  # every node holds the same block at the new time, and the same chain
-        block = Client(api).block(height)
+        block = signed_client(api).block(height)
         assert block["hash"] == moved["nodes"][0]["hash"]
         assert block["time_ms"] >= before["time_ms"] + 100 * DAY_MS
-        assert Client(api).status()["clock_offset_ms"] == 100 * DAY_MS
+        assert signed_client(api).status()["clock_offset_ms"] == 100 * DAY_MS
     assert len({tuple(block_hashes(api, height)) for api in apis}) == 1
 
     with pytest.raises(TxFailed) as expired:  # after: the proposal's day has passed
@@ -95,11 +95,11 @@ def test_advance_moves_every_nodes_clock_together_and_survives_a_restart(localne
     restarted = net["nodes"][0]["name"]  # the primary of view 0: it proposes with the offset
     localnet_module.stop_node(Path(directory), restarted)
     localnet_module.start_node(Path(directory), restarted)
-    assert Client(apis[0]).status()["clock_offset_ms"] == 100 * DAY_MS
-    tick = _tick(Client(apis[1], timeout=30), net)
+    assert signed_client(apis[0]).status()["clock_offset_ms"] == 100 * DAY_MS
+    tick = _tick(signed_client(apis[1], timeout=30), net)
     assert tick["result"]["time_ms"] >= moved["time_ms"]
     top = tick["height"]
-    wait_until(lambda: Client(apis[0]).height() >= top, what=f"{restarted} catches up")
+    wait_until(lambda: signed_client(apis[0]).height() >= top, what=f"{restarted} catches up")
     assert len({tuple(block_hashes(api, top)) for api in apis}) == 1
 
     shown = json.loads(_tally("localnet", "time", "--dir", directory, "--json").stdout)
@@ -116,8 +116,8 @@ def test_a_chain_genesis_does_not_mark_as_development_refuses_to_move_its_clock(
     del genesis["development"]
     genesis_path.write_text(json.dumps(genesis))
     try:
-        net = localnet_module.up(directory, 1)
-        client = Client(net["nodes"][0]["api"], timeout=30)
+        net = remember(localnet_module.up(directory, 1))
+        client = signed_client(net["nodes"][0]["api"], timeout=30)
         height = client.height()
 
         answer = _advance(str(directory), "100")
@@ -142,7 +142,7 @@ def test_a_chain_genesis_does_not_mark_as_development_refuses_to_move_its_clock(
 
 def test_bad_advance_values_get_a_clear_error_and_sign_nothing(localnet: Any) -> None:
     net = localnet(nodes=1)
-    client = Client(net["nodes"][0]["api"], timeout=30)
+    client = signed_client(net["nodes"][0]["api"], timeout=30)
     height = client.height()
     for days in ("0", "-3", "1.5", "soon", "3651"):
         answer = _advance(net["dir"], days)

@@ -30,7 +30,7 @@ from node.ops import localnet as localnet_module
 from node.ops import localnet_members
 from node.ops.layout import LOG_FILE
 from tests.browser.story import load
-from tests.support.localnet_tools import operator, status, wait_until
+from tests.support.localnet_tools import operator, remember, signed_client, status, wait_until
 from wallet.client import ApiError, Client
 from wallet.localnet_keys import localnet_key
 
@@ -41,7 +41,7 @@ REMOVED = "validator-bank-d"
 
 
 def _metric(api: str, name: str) -> float:
-    text = Client(api).get_bytes("/metrics").decode()
+    text = signed_client(api).get_bytes("/metrics").decode()
     return sum(
         float(line.split(" ")[-1])
         for line in text.splitlines()
@@ -98,7 +98,7 @@ def _signed_by(client: Client, info: dict[str, Any], index: int, n: int, who: st
 
 def _certificate(api: str, height: int) -> Certificate:
     """The certificate node `api` stored for `height` (each node aggregates its own)."""
-    raw = Client(api).get(f"/v1/raw/blocks/{height}")["certificate"]
+    raw = signed_client(api).get(f"/v1/raw/blocks/{height}")["certificate"]
     values = {k: bytes.fromhex(v) if isinstance(v, str) else v for k, v in raw.items()}
     return Certificate(**values)
 
@@ -106,11 +106,12 @@ def _certificate(api: str, height: int) -> Certificate:
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Any:
     directory = tmp_path_factory.mktemp("membership-e2e")
-    info = localnet_module.up(
+    started = localnet_module.up(
         directory, 4, params={"checkpoint_interval": INTERVAL}, membership=True
     )
+    info = remember(started)
     try:
-        load(Client(info["nodes"][0]["api"]), {**info, "dir": str(directory)})
+        load(signed_client(info["nodes"][0]["api"]), {**info, "dir": str(directory)})
         yield directory, info
     finally:
         localnet_module.down(directory, grace=5.0)
@@ -121,9 +122,10 @@ def test_a_bank_joins_by_snapshot_votes_and_a_validator_leaves(net: Any) -> None
     started = time.monotonic()
     genesis = load_genesis(info["genesis"])
     api = info["nodes"][0]["api"]
-    client = Client(api)
+    client = signed_client(api)
     added = localnet_members.add_node(directory, org="bank-d", name="validator-e")
     joiner_api = added["node"]["api"]
+    remember({**info, "nodes": [added["node"]]})  # the joiner answers signed reads too
     localnet_module.start_node(directory, "validator-e")
     assert status(joiner_api)["voting"] is False
     params = dict(added["add_validator"])
@@ -161,7 +163,7 @@ def test_a_bank_joins_by_snapshot_votes_and_a_validator_leaves(net: Any) -> None
         assert len(signers) >= quorum_of(4)
         block_hash = bytes.fromhex(client.block(height)["hash"])
         assert verify_certificate(four, genesis.chain, block_hash, certificate, height=height)
-    shown = Client(api).get("/v1/validators")
+    shown = signed_client(api).get("/v1/validators")
     assert [v["name"] for v in shown["validators"]] == [v.name for v in four]
     assert shown["quorum"] == 3
     assert [v["name"] for v in status(api)["validators"]] == [v.name for v in four]
@@ -182,7 +184,17 @@ def test_a_bank_joins_by_snapshot_votes_and_a_validator_leaves(net: Any) -> None
 
     tally = Path(sys.executable).parent / "tally"
     audit = subprocess.run(
-        [str(tally), "audit", "verify-chain", "--node", api, "--genesis", info["genesis"]],
+        [
+            str(tally),
+            "audit",
+            "verify-chain",
+            "--node",
+            api,
+            "--localnet",
+            str(directory),
+            "--genesis",
+            info["genesis"],
+        ],
         capture_output=True,
         text=True,
         timeout=300,

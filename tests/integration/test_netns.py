@@ -25,19 +25,23 @@ from test_consortium_support import (
     BANKS,
     Bank,
     assemble,
+    bank_signer,
     make_keys,
     running_nodes,
     tally,
     wait_until,
 )
 
+from wallet.request_signing import RequestSigner, signed_headers
+
 pytestmark = pytest.mark.slow
 
 SUBNET = "10.77.0"  # only ever configured inside this test's namespaces
 API_PORT, P2P_PORT = 8700, 26600
-GET_JSON = (
-    "import sys, urllib.request; "
-    "print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())"
+GET_JSON = (  # argv: the URL, and its signature headers as JSON (signed outside, just before)
+    "import json, sys, urllib.request; "
+    "request = urllib.request.Request(sys.argv[1], headers=json.loads(sys.argv[2])); "
+    "print(urllib.request.urlopen(request, timeout=2).read().decode())"
 )
 
 
@@ -95,10 +99,11 @@ def _in(namespace: str) -> list[str]:
     return ["ip", "netns", "exec", namespace]
 
 
-def _get(namespace: str, url: str) -> object:
-    """GET a URL from inside a namespace (the root namespace has no route to it)."""
+def _get(namespace: str, url: str, signer: RequestSigner) -> object:
+    """GET a URL from inside a namespace (the root namespace has no route to it), signed."""
+    headers = json.dumps(signed_headers(signer, "GET", url))
     result = subprocess.run(
-        [*_in(namespace), sys.executable, "-c", GET_JSON, url],
+        [*_in(namespace), sys.executable, "-c", GET_JSON, url, headers],
         capture_output=True,
         text=True,
         timeout=30,
@@ -122,11 +127,12 @@ def test_four_validators_in_their_own_namespaces_commit_over_the_bridge(
     assemble(banks, tmp_path / "coordinator", chain="tally-netns")
     where = dict(zip([b.org for b in banks], namespaces, strict=True))
 
+    reader = bank_signer(banks[-1])  # the bank the issue pays: its balance is its own
     with running_nodes(banks, prefix=lambda bank: _in(where[bank.org])):
 
         def all_peered() -> bool:
             for bank in banks:
-                status = _get(where[bank.org], bank.api + "/v1/status")
+                status = _get(where[bank.org], bank.api + "/v1/status", reader)
                 if not isinstance(status, dict) or status["peers"] != len(banks) - 1:
                     return False
             return True
@@ -142,7 +148,7 @@ def test_four_validators_in_their_own_namespaces_commit_over_the_bridge(
 
         def committed_everywhere() -> bool:
             for bank in banks:
-                org = _get(where[bank.org], f"{bank.api}/v1/orgs/{banks[-1].org}")
+                org = _get(where[bank.org], f"{bank.api}/v1/orgs/{banks[-1].org}", reader)
                 if not isinstance(org, dict) or org["balances"].get("EUR") != 1000:
                     return False
             return True

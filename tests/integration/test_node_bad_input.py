@@ -15,6 +15,7 @@ import msgpack
 import pytest
 
 from ledger.types import SignedTx
+from tests.support.localnet_tools import remember, sign_request
 from wallet.localnet_keys import localnet_key as _key
 from wallet.txbuilder import build_tx
 
@@ -24,7 +25,10 @@ pytestmark = pytest.mark.slow
 def _request(
     api: str, method: str, path: str, body: bytes | None = None, content_type: str | None = None
 ) -> tuple[int, Any]:
-    headers = {"Content-Type": content_type or "application/json"}
+    headers = {
+        "Content-Type": content_type or "application/json",
+        **sign_request(api + path, method, body or b""),
+    }
     request = urllib.request.Request(api + path, body, headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -43,7 +47,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from node.ops import localnet
 
     directory = tmp_path_factory.mktemp("badinput")
-    info = localnet.up(directory, 1)
+    info = remember(localnet.up(directory, 1))
     yield info
     localnet.down(directory, grace=5.0)
 

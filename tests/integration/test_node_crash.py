@@ -14,7 +14,8 @@ from ledger.genesis import load_genesis
 from ledger.store import LevelDBStore, MemoryStore
 from node.ops import localnet as localnet_module
 from node.runtime.executor import Executor
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import signed_client
+from wallet.client import ApiError
 from wallet.localnet_keys import localnet_key as _key
 from wallet.txbuilder import build_tx
 
@@ -37,7 +38,7 @@ def test_kill_9_mid_stream_keeps_every_receipt_and_replays_to_the_same_state(
     net = localnet(nodes=1)
     directory = Path(net["dir"])
     name = net["nodes"][0]["name"]
-    client = Client(net["nodes"][0]["api"], timeout=10)
+    client = signed_client(net["nodes"][0]["api"], timeout=10)
     chain = client.chain()
     bank = _key(net, "bank-a")
     for org in ORGS:

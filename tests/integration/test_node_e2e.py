@@ -18,6 +18,7 @@ import nacl.signing
 import pytest
 
 from ledger.crypto import bls
+from tests.support.localnet_tools import sign_request
 
 pytestmark = pytest.mark.slow
 
@@ -27,14 +28,15 @@ def _sha(data: bytes) -> bytes:
 
 
 def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as response:
+    request = urllib.request.Request(url, headers=sign_request(url))
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
 def _post(url: str, body: Any) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
-    )
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **sign_request(url, "POST", data)}
+    request = urllib.request.Request(url, data, headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -154,7 +156,7 @@ def test_stream_sends_committed_blocks_and_events(localnet: Any) -> None:
     api = net["nodes"][0]["api"]
     url = urlparse(api)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    connection.request("GET", "/v1/stream")
+    connection.request("GET", "/v1/stream", headers=sign_request(api + "/v1/stream"))
     response = connection.getresponse()
     assert response.status == 200
     assert response.getheader("Content-Type", "").startswith("text/event-stream")

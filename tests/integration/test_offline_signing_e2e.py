@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from wallet.client import Client
+from tests.support.localnet_tools import signed_client
 from wallet.keystore import INTERACTIVE, save_keystore
 from wallet.localnet_keys import localnet_key
 
@@ -65,7 +65,7 @@ def net(module_localnet: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[
 
 
 def _balance(net: dict[str, Any]) -> int:
-    return int(Client(net["nodes"][0]["api"]).org("acme-steel")["balances"].get("CNY", 0))
+    return int(signed_client(net["nodes"][0]["api"]).org("acme-steel")["balances"].get("CNY", 0))
 
 
 def test_build_sign_offline_in_a_namespace_submit(net: dict[str, Any], tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_build_sign_offline_in_a_namespace_submit(net: dict[str, Any], tmp_path:
 
 def _typed_results_agree(net: dict[str, Any], record: dict[str, Any]) -> None:
     """The SDK's typed results (wallet/results.py) of the tx just committed, with `.raw`."""
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     status = client.tx_status(record["tx"])
     assert status.status == "committed" and status.receipt is not None and status.receipt.ok
     assert (status.receipt.tx, status.receipt.height) == (record["tx"], record["height"])
@@ -119,8 +119,8 @@ def test_offline_sign_takes_no_node_and_wants_offline(net: dict[str, Any], tmp_p
     unsigned = str(tmp_path / "unsigned.json")
     built = tally("tx", "build", "cash", "issue", "--arg", "currency=CNY", "--arg", "to=x",
                   "--arg", "amount=1", "--keystore", net["keystore"], "-o", unsigned,
-                  "--node", net["nodes"][0]["api"])  # fmt: skip
-    assert built.returncode == 0, built.stderr
+                  "--node", net["nodes"][0]["api"], "--localnet", net["dir"])  # fmt: skip
+    assert built.returncode == 0, built.stderr  # it read the chain as the localnet's auditor
     out = str(tmp_path / "signed.json")
     with_node = tally("tx", "sign", unsigned, "--offline", "--keystore", net["keystore"], "-o",
                       out, "--node", net["nodes"][0]["api"],

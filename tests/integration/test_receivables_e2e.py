@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from wallet.client import Client
+from tests.support.localnet_tools import signed_client
 from wallet.localnet_keys import localnet_key as _key
 
 TALLY = str(Path(sys.executable).parent / "tally")
@@ -34,7 +34,7 @@ def _tally(net: dict[str, Any], *args: str, as_org: str | None = None) -> Any:
 @pytest.mark.parametrize("nodes", [1, 4], ids=["one-validator", "four-validators"])
 def test_story_through_the_cli(localnet: Any, nodes: int) -> None:
     net = localnet(nodes=nodes)
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
 
     def balance(org: str) -> int:
         return int(client.org(org)["balances"].get("CNY", 0))

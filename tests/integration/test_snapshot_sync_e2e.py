@@ -18,7 +18,7 @@ from ledger.genesis import load_genesis
 from node.ops import localnet as localnet_module
 from node.ops.layout import CONFIG_FILE, LOG_FILE
 from tests.browser.story import load
-from tests.support.localnet_tools import operator, wait_until
+from tests.support.localnet_tools import operator, remember, signed_client, wait_until
 from wallet.client import ApiError, Client
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ BEHIND = 16
 
 
 def _metric(api: str, name: str) -> float:
-    text = Client(api).get_bytes("/metrics").decode()
+    text = signed_client(api).get_bytes("/metrics").decode()
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name) and not line.startswith(name + "_created"):
@@ -42,7 +42,7 @@ def _settled(apis: list[str]) -> tuple[int, str, str]:
     def same() -> tuple[int, str, str] | None:
         tips = {
             (s["height"], s["state_root"], s["last_hash"])
-            for s in (Client(a).status() for a in apis)
+            for s in (signed_client(a).status() for a in apis)
         }
         return next(iter(tips)) if len(tips) == 1 else None
 
@@ -53,10 +53,10 @@ def _settled(apis: list[str]) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     directory = tmp_path_factory.mktemp("snapshot-e2e")
-    net = localnet_module.up(directory, 4)
+    net = remember(localnet_module.up(directory, 4))
     try:
         apis = [node["api"] for node in net["nodes"]]
-        client = Client(apis[0])
+        client = signed_client(apis[0])
         story = load(client, {**net, "dir": str(directory)})
         assert story.receivable_piece and story.payment_id, "the story needs both contracts"
         key = operator(net, "bank-a")
@@ -81,7 +81,7 @@ def test_a_wiped_validator_catches_up_by_snapshot(loaded: Any) -> None:
     config.write_text(config.read_text() + f"\n[state]\nsnapshot_behind_heights = {BEHIND}\n")
     started = time.monotonic()
     localnet_module.start_node(directory, name)
-    wiped = Client(apis[3], genesis=genesis)
+    wiped = signed_client(apis[3], genesis=genesis)
 
     def caught_up() -> bool:
         try:
@@ -110,7 +110,7 @@ def test_a_wiped_validator_catches_up_by_snapshot(loaded: Any) -> None:
         f"network commit rate {commit_rate:.1f} heights/s; "
         f"ratio {height / seconds / commit_rate:.1f}x"
     )
-    others = Client(apis[0], genesis=genesis)
+    others = signed_client(apis[0], genesis=genesis)
     for org in ("bigauto", "bank-a"):
         mine = wiped.verified_balance(org, "CNY", height)
         assert mine.value == others.verified_balance(org, "CNY", height).value
@@ -121,11 +121,11 @@ def test_a_tx_committed_below_the_snapshot_is_refused_as_a_replay(loaded: Any) -
     """The restored node knows the ids of the txs of the heights below its snapshot that may
     still be valid: one committed there and submitted to it again is a duplicate."""
     _, _, apis, _, _, _ = loaded
-    restored = Client(apis[3])
+    restored = signed_client(apis[3])
     snapshot_height = next(
         h for h in range(restored.height(), 0, -1) if _holds_block(restored, h - 1) is False
     )
-    below = Client(apis[0]).raw_block(snapshot_height - 2)
+    below = signed_client(apis[0]).raw_block(snapshot_height - 2)
     assert below["txs"], "a payment block below the snapshot"
     with pytest.raises(ApiError) as refused:
         restored.submit_hex(below["txs"][:1])
@@ -146,8 +146,8 @@ def test_the_restored_validator_commits_what_follows(loaded: Any) -> None:
     _, net, apis, _, _, _ = loaded
     key = operator(net, "bank-a")
     args = {"currency": "CNY", "to": "bigauto", "amount": 3}
-    receipt = Client(apis[3]).call(key, "cash", "transfer", args)
+    receipt = signed_client(apis[3]).call(key, "cash", "transfer", args)
     height, _, _ = _settled(apis)
     assert height >= receipt["height"]
     at = receipt["height"]
-    assert Client(apis[3]).block(at)["hash"] == Client(apis[0]).block(at)["hash"]
+    assert signed_client(apis[3]).block(at)["hash"] == signed_client(apis[0]).block(at)["hash"]

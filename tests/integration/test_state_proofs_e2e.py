@@ -18,7 +18,7 @@ import pytest
 from ledger.genesis import load_genesis
 from node.ops import localnet as localnet_module
 from tests.browser.story import Story, load
-from tests.support.localnet_tools import wait_until
+from tests.support.localnet_tools import remember, signed_client, wait_until
 from wallet.client import Client
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def _settled(apis: list[str]) -> tuple[int, str]:
     """Once no tx is in flight, every node's (height, state_root) is the same."""
 
     def same() -> tuple[int, str] | None:
-        tips = {(s["height"], s["state_root"]) for s in (Client(a).status() for a in apis)}
+        tips = {(s["height"], s["state_root"]) for s in (signed_client(a).status() for a in apis)}
         return next(iter(tips)) if len(tips) == 1 else None
 
     settled: tuple[int, str] = wait_until(same, 120, "every node at the same height and root")
@@ -47,10 +47,10 @@ def _settled(apis: list[str]) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     directory = tmp_path_factory.mktemp("state-e2e")
-    net = localnet_module.up(directory, 4)
+    net = remember(localnet_module.up(directory, 4))
     try:
         apis = [node["api"] for node in net["nodes"]]
-        story = load(Client(apis[0]), {**net, "dir": str(directory)})
+        story = load(signed_client(apis[0]), {**net, "dir": str(directory)})
         assert story.receivable_piece and story.payment_id, "the story needs both contracts"
         yield directory, net, apis, story, load_genesis(net["genesis"])
     finally:
@@ -62,7 +62,7 @@ def test_every_node_has_the_same_state_root_and_proves_it_offline(loaded) -> Non
     height, root = _settled(apis)
     assert height >= len(story.tx_ids)
     for api in apis:
-        client = Client(api, genesis=genesis)
+        client = signed_client(api, genesis=genesis)
         assert client.block(height)["state_root"] == root
         bigauto = client.verified_balance("bigauto", "CNY", height)
         acme = client.verified_balance("acme-steel", "CNY", height)
@@ -88,14 +88,15 @@ def _stored_piece(client: Client, story: Story) -> dict[str, Any]:
     return {name: shown[name] for name in PIECE_FIELDS}
 
 
-def test_tally_audit_prints_a_verified_balance_and_piece(loaded) -> None:
+def test_tally_audit_prints_a_verified_balance_and_piece(loaded, monkeypatch) -> None:
+    monkeypatch.setenv("TALLY_LOCALNET", str(loaded[0]))  # --node commands read with its keys
     _, net, apis, story, _ = loaded
     _settled(apis)
     node = apis[2]
     human = tally("audit", "balance", "acme-steel", "CNY", "--node", node,
                   "--genesis", net["genesis"])  # fmt: skip
     assert human.returncode == 0, human.stdout + human.stderr
-    held = _listed_balance(Client(node), "acme-steel", "CNY")
+    held = _listed_balance(signed_client(node), "acme-steel", "CNY")
     whole, cents = divmod(held, 100)
     assert f"acme-steel holds {whole:,}.{cents:02d} CNY at height" in human.stdout
     assert "quorum 3" in human.stdout and human.stdout.strip().endswith("verified")
@@ -110,14 +111,16 @@ def test_tally_audit_prints_a_verified_balance_and_piece(loaded) -> None:
     assert json.loads(piece.stdout)["value"]["id"] == story.receivable_piece
     shown = tally("audit", "verify-state", key, "--node", node, "--genesis", net["genesis"])
     assert shown.returncode == 0 and shown.stdout.strip().endswith("verified")
-    assert f"piece held by {Client(node).receivable(story.receivable_piece)['holder']}, " in (
-        shown.stdout
+    assert (
+        f"piece held by {signed_client(node).receivable(story.receivable_piece)['holder']}, "
+        in (shown.stdout)
     )
     absent = tally("audit", "verify-state", ABSENT, "--node", node, "--genesis", net["genesis"])
     assert absent.returncode == 0 and "(absent)" in absent.stdout
 
 
-def test_tally_audit_fails_against_a_node_that_lies_about_a_value(loaded) -> None:
+def test_tally_audit_fails_against_a_node_that_lies_about_a_value(loaded, monkeypatch) -> None:
+    monkeypatch.setenv("TALLY_LOCALNET", str(loaded[0]))
     _, net, apis, _, _ = loaded
     proxy = subprocess.Popen(
         [sys.executable, "-m", "tests.browser.tamper_proxy", "--upstream", apis[1],
@@ -149,13 +152,13 @@ def test_a_wiped_node_catches_up_by_replay_to_the_same_root(loaded) -> None:
     localnet_module.stop_node(directory, name)
     shutil.rmtree(directory / name / "data")
     localnet_module.start_node(directory, name)
-    wiped = Client(apis[3], genesis=genesis)
+    wiped = signed_client(apis[3], genesis=genesis)
     wait_until(lambda: wiped.height() >= height, 120, f"{name} back at height {height}")
     assert wiped.block(height)["state_root"] == root
     assert _settled(apis) == (height, root)
     balance = wiped.verified_balance("bigauto", "CNY", height)
     assert (
         balance.value
-        == Client(apis[0], genesis=genesis).verified_balance("bigauto", "CNY", height).value
+        == signed_client(apis[0], genesis=genesis).verified_balance("bigauto", "CNY", height).value
     )
     assert wiped.verified_piece(story.receivable_piece).present

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.support.chaos import Cluster, Traffic, fund_payers
-from tests.support.localnet_tools import wait_until
+from tests.support.localnet_tools import reader_of, wait_until
 from tests.support.subscribers import (
     AsyncConsumer,
     SyncConsumer,
@@ -206,7 +206,7 @@ def test_wait_for_receipt_outlasts_the_nodes_poll_cap(
     no_quorum: Cluster, net: dict[str, Any]
 ) -> None:
     api = no_quorum.apis[no_quorum.names[0]]
-    sync = CountingClient(api, timeout=1.5)  # polls of 0.75 s: shorter than the request timeout
+    sync = CountingClient(api, timeout=1.5, request_signer=reader_of(api))  # polls of 0.75 s
     bank = localnet_key(net, "bank-a")
     tx = build_tx(
         bank, net["chain"], "cash", "issue", {"currency": "CNY", "to": "bigauto", "amount": 7},
@@ -219,7 +219,7 @@ def test_wait_for_receipt_outlasts_the_nodes_poll_cap(
     def wait_sync() -> None:
         receipts["sync"] = sync.wait_for_receipt(tx.id.hex(), timeout=600)  # > 120 s: allowed
 
-    aio = CountingAsyncClient(api, timeout=5)
+    aio = CountingAsyncClient(api, timeout=5, request_signer=reader_of(api))
     aio.max_poll_s = 0.5  # the node's cap made short, to cross it cheaply
 
     def wait_async() -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from ledger.crypto import Ed25519Key
 from ledger.genesis import load_genesis
+from tests.support.localnet_tools import reader_of, remember, signed_client
 from wallet.async_client import AsyncClient
 from wallet.client import ApiError, Client, TxFailed
 from wallet.keystore import load_keystore
@@ -44,7 +45,7 @@ def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     started = tally("localnet", "up", "--nodes", "1", "--dir", str(directory))
     try:
         assert started.returncode == 0, started.stderr + started.stdout
-        info: dict[str, Any] = json.loads((directory / "localnet.json").read_text())
+        info: dict[str, Any] = remember(json.loads((directory / "localnet.json").read_text()))
         info["_dir"] = str(directory)
         yield info
     finally:
@@ -53,7 +54,7 @@ def localnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 
 @pytest.fixture(scope="module")
 def client(localnet) -> Client:
-    return Client(localnet["nodes"][0]["api"])
+    return signed_client(localnet["nodes"][0]["api"])
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_unknown_org_is_an_api_error(client) -> None:
 
 def test_unreachable_node_is_a_clear_error() -> None:
     with pytest.raises(ApiError) as error:
-        Client("http://127.0.0.1:9", timeout=5).status()
+        signed_client("http://127.0.0.1:9", timeout=5).status()
     assert error.value.code == "NODE_UNREACHABLE"
 
 
@@ -110,7 +111,9 @@ def test_async_client_submit_wait_and_proof(localnet, issued) -> None:
     key = _key(localnet, "acme-steel")
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
-        async with AsyncClient(localnet["nodes"][0]["api"]) as api:
+        async with AsyncClient(
+            localnet["nodes"][0]["api"], request_signer=reader_of(localnet["nodes"][0]["api"])
+        ) as api:
             chain = await api.chain()
             height = await api.height()
             txs = [
@@ -138,7 +141,9 @@ def test_async_client_submit_wait_and_proof(localnet, issued) -> None:
 
 def test_async_call_matches_sync(localnet) -> None:
     async def scenario() -> dict[str, Any]:
-        async with AsyncClient(localnet["nodes"][0]["api"]) as api:
+        async with AsyncClient(
+            localnet["nodes"][0]["api"], request_signer=reader_of(localnet["nodes"][0]["api"])
+        ) as api:
             return await api.call(
                 _key(localnet, "bank-a"),
                 "cash",

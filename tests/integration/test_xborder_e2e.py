@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from node.cli import tally
+from tests.support.localnet_tools import signed_client
 from wallet.client import Client, TxFailed
 from wallet.localnet_keys import localnet_key as key
 
@@ -42,7 +43,8 @@ def cli(info: dict[str, Any], *args: str) -> Any:
     """Run a `tally` command in process against the localnet; its --json answer."""
     result = CliRunner().invoke(tally, [*args, "--localnet", str(info["dir"]), "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output) if result.output.strip().startswith("{") else result.output
+    out = result.stdout  # notes such as "reading as audit-co" go to stderr
+    return json.loads(out) if out.strip().startswith("{") else out
 
 
 def balance(client: Client, org: str, code: str) -> int:
@@ -50,7 +52,7 @@ def balance(client: Client, org: str, code: str) -> int:
 
 
 def test_cross_border_story_on_a_real_node(net: dict[str, Any], tmp_path: Path) -> None:
-    client = Client(net["nodes"][0]["api"])
+    client = signed_client(net["nodes"][0]["api"])
     cli(net, "cash", "issue", "CNY", "acme-steel", "500,000.00", "--as", "bank-a")
     cli(net, "cash", "issue", "EUR", "bank-c", "60,000.00", "--as", "bank-b")
     assert balance(client, "acme-steel", "CNY") == 50_000_000

@@ -27,6 +27,8 @@ from explorer.index.follower import Follower
 from explorer.index.writer import IndexWriter
 from ledger.genesis import load_genesis
 from node.ops import localnet
+from node.ops.localnet_access import localnet_reader
+from tests.support.localnet_tools import remember
 from tests.support.postgres import postgres_server
 from wallet.async_client import AsyncClient
 from wallet.localnet_keys import localnet_keys
@@ -47,7 +49,8 @@ async def _fund(client: AsyncClient, keys: dict[str, Any]) -> None:
 async def build_chain(net: dict[str, Any], blocks: int) -> int:
     """Extend the chain to at least `blocks` blocks; the tip."""
     keys = localnet_keys(net)
-    async with AsyncClient(net["nodes"][0]["api"], timeout=120) as client:
+    signer = localnet_reader(net)
+    async with AsyncClient(net["nodes"][0]["api"], timeout=120, request_signer=signer) as client:
         chain = await client.chain()
         if await client.height() < 10:
             await _fund(client, keys)
@@ -72,7 +75,10 @@ async def index_into(net: dict[str, Any], url: str, reconcile: bool) -> dict[str
     genesis = load_genesis(net["genesis"])
     db = connect(url)
     try:
-        async with AsyncClient(net["nodes"][0]["api"], timeout=120, genesis=genesis) as client:
+        signer = localnet_reader(net)
+        async with AsyncClient(
+            net["nodes"][0]["api"], timeout=120, genesis=genesis, request_signer=signer
+        ) as client:
             follower = Follower(client, genesis, IndexWriter(db, genesis), reconcile=reconcile)
             follower.open()
             started = time.perf_counter()
@@ -120,7 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     directory = args.dir or Path(tempfile.mkdtemp(prefix="tally-bench-index-"))
     params = {"block_max_txs": 1, "batch_ms": 1, "max_tx_validity": 1000}
-    net = localnet.up(directory, 1, params=params)
+    net = remember(localnet.up(directory, 1, params=params))
     report: dict[str, Any] = {}
     try:
         started = time.perf_counter()

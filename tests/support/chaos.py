@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from node.ops import localnet as localnet_module
-from wallet.client import ApiError, Client
+from tests.support.localnet_tools import signed_client
+from wallet.client import ApiError
 from wallet.errors import NODE_UNREACHABLE, NOT_A_NODE_ERROR
 from wallet.localnet_keys import localnet_key
 from wallet.txbuilder import build_tx
@@ -181,7 +182,7 @@ class Cluster:
         if name in self.paused:
             return None  # a stopped process would only time out
         try:
-            return Client(self.apis[name], timeout=3).status()
+            return signed_client(self.apis[name], timeout=3).status()
         except ApiError:
             return None
 
@@ -292,7 +293,7 @@ class LoadFigures:
 
 def fund_payers(net: dict[str, Any], api: str) -> dict[str, int]:
     """Issue FUNDING of each currency to each payer; return the supply issued per currency."""
-    client = Client(api, timeout=60)
+    client = signed_client(api, timeout=60)
     top = client.height()
     txs = [
         build_tx(
@@ -390,7 +391,7 @@ class Traffic:
             txs.append(
                 build_tx(self.keys[payer], self.chain, "cash", "transfer", args, valid_until)
             )
-        client = Client(self.cluster.apis[name], timeout=HTTP_TIMEOUT_S)
+        client = signed_client(self.cluster.apis[name], timeout=HTTP_TIMEOUT_S)
         with self.lock:
             if self.holding.is_set():
                 return  # hold() began while these were built: they are not sent

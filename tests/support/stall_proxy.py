@@ -11,6 +11,14 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
+# A signed request's RFC 9421 headers, passed on as they are: the signature covers the method,
+# path and query, which a forwarding proxy keeps.
+SIGNATURE_HEADERS = ("Signature", "Signature-Input", "Content-Digest")
+
+
+def signature_headers(request: web.Request) -> dict[str, str]:
+    return {name: request.headers[name] for name in SIGNATURE_HEADERS if name in request.headers}
+
 
 def make_proxy(upstream: str, height: int) -> web.Application:
     async def forward(request: web.Request) -> web.StreamResponse:
@@ -22,7 +30,7 @@ def make_proxy(upstream: str, height: int) -> web.Application:
             return web.json_response({"error": {"code": "NOT_FOUND", "message": "no"}}, status=404)
         async with (
             aiohttp.ClientSession() as session,
-            session.get(upstream + request.path_qs) as response,
+            session.get(upstream + request.path_qs, headers=signature_headers(request)) as response,
         ):
             body = await response.read()
             return web.Response(

@@ -13,11 +13,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from tests.support.localnet_tools import reader_of, signed_client
 from wallet import routes
 from wallet.async_client import AsyncClient
 from wallet.async_subscription import AsyncSubscription
 from wallet.checkpoint import Checkpoint, Event
-from wallet.client import Client
 from wallet.failover import FailoverClient
 from wallet.subscription import Subscription
 
@@ -27,7 +27,7 @@ JOIN_S = 15.0
 def event_list(api: str) -> list[Event]:
     """Every committed event the node at `api` holds, read page by page (not by the SDK's
     subscription: this is what it is compared with)."""
-    client = Client(api, timeout=30)
+    client = signed_client(api, timeout=30)
     found: list[Event] = []
     while True:
         after = found[-1].seq if found else 0
@@ -76,7 +76,9 @@ class _Consumer:
 class SyncConsumer(_Consumer):
     def __init__(self, urls: Sequence[str], restart_every: int) -> None:
         super().__init__(restart_every)
-        self.client = FailoverClient(urls, timeout=5, on_switch=self.switches.append)
+        self.client = FailoverClient(
+            urls, timeout=5, on_switch=self.switches.append, request_signer=reader_of(urls[0])
+        )
         self.subscription: Subscription | None = None
 
     def live_node(self) -> str | None:
@@ -121,7 +123,8 @@ class AsyncConsumer(_Consumer):
 
     async def _consume(self) -> None:
         self.loop = asyncio.get_running_loop()
-        async with AsyncClient(self.urls[0], timeout=5) as client:
+        signer = reader_of(self.urls[0])
+        async with AsyncClient(self.urls[0], timeout=5, request_signer=signer) as client:
             while True:
                 with self.lock:
                     if self.stopping:

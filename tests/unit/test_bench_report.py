@@ -10,6 +10,7 @@ import pytest
 from node.ops import bench, bench_profile
 from node.ops.bench_net import BenchError
 from node.ops.bench_report import BenchReport
+from node.ops.bench_signing import request_signing_cost
 
 # What the first release's `summarize` + `json.dumps` printed for the inputs of `_report()`
 # (computed with commit 77233cf): the report type must print the same line, byte for byte.
@@ -45,9 +46,12 @@ def _report() -> BenchReport:
     )
 
 
+SIGNING_KEYS = ', "access": "open", "request_sign_us": null, "request_check_us": null}'
+
+
 def test_report_prints_the_first_release_json_then_the_new_keys() -> None:
     # 1.2 CPU seconds over 11 committed txs is 109,090.9 µs per tx
-    later = ', "cpu_us_per_tx": [109090.9, 85309.1], "catchup_ratio": null}'
+    later = ', "cpu_us_per_tx": [109090.9, 85309.1], "catchup_ratio": null' + SIGNING_KEYS
     assert _report().encode() == FIRST_RELEASE_JSON[:-1] + later
 
 
@@ -57,7 +61,7 @@ def test_report_reads_back_what_it_printed() -> None:
     first_release = BenchReport.decode(FIRST_RELEASE_JSON)  # written before cpu_us_per_tx
     assert first_release.cpu_us_per_tx == ()
     assert first_release.catchup_ratio is None
-    later = ', "cpu_us_per_tx": [], "catchup_ratio": null}'
+    later = ', "cpu_us_per_tx": [], "catchup_ratio": null' + SIGNING_KEYS
     assert first_release.encode() == FIRST_RELEASE_JSON[:-1] + later
     with_catchup = dataclasses.replace(report, catchup_ratio=6.25)
     assert BenchReport.decode(with_catchup.encode()) == with_catchup
@@ -119,3 +123,16 @@ def test_profile_function_table_counts_busy_samples_only() -> None:
     assert "  75.0  verify (c.py:3)" in own and "  25.0  execute (b.py:2)" in own
     assert " 100.0  main (a.py:1)" in inclusive and "  75.0  verify (c.py:3)" in inclusive
     assert "_worker" not in table
+
+
+def test_a_signed_load_reports_its_access_and_signing_cost() -> None:
+    signed = dataclasses.replace(
+        _report(), access="members", request_sign_us=80.5, request_check_us=120.0
+    )
+    assert BenchReport.decode(signed.encode()) == signed
+    assert '"access": "members", "request_sign_us": 80.5' in signed.encode()
+
+
+def test_request_signing_cost_is_measured_by_signing_and_checking() -> None:
+    cost = request_signing_cost(4000, samples=5)
+    assert cost.sign_us > 0 and cost.check_us > 0

@@ -4,7 +4,9 @@ Nodes: `--node URL` (repeatable) or `--localnet DIR`, else the lookup order of
 wallet/cli/nodes.py, said on stderr; a node that gives no answer hands over to the next one
 (wallet/failover.py), also said on stderr. A signer is `--as ORG` (a key from a development
 network's localnet.json) or `--keystore FILE` (an encrypted key; passphrase from
-TALLY_PASSPHRASE or a prompt), never both. Output and exit statuses are wallet/cli/output.py's:
+TALLY_PASSPHRASE or a prompt), never both; it signs the command's API requests too, and a
+command that only reads signs them as `--as`/`--keystore` say, else as the localnet's auditor
+(wallet/cli/reader.py). Output and exit statuses are wallet/cli/output.py's:
 `session.output(record, text)` prints a record for people or, with `--json`, for scripts, and
 after a write adds the tx it committed and where to see it.
 """
@@ -26,6 +28,7 @@ from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
 from wallet.amounts import format_amount, parse_amount
+from wallet.cli import reader
 from wallet.cli.nodes import DEFAULT_NODE, NodeChoice, UsageProblem, choose_nodes, find_localnet
 from wallet.cli.output import (
     EXIT_INTERRUPTED,
@@ -37,6 +40,7 @@ from wallet.cli.output import (
 )
 from wallet.failover import FailoverClient
 from wallet.localnet_keys import localnet_key
+from wallet.request_signing import RequestSigner
 
 __all__ = [
     "DEFAULT_NODE",
@@ -60,12 +64,31 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class CommittingClient(FailoverClient):
     """The client of one command: remembers the receipt of every call it committed, so the
-    command's output can say what it wrote and where to see it."""
+    command's output can say what it wrote and where to see it. Its requests' signer is
+    chosen at the first request (`choose_signer`, wallet/cli/reader.py), so a command that
+    fails on its arguments asks for no passphrase and says no "reading as" line."""
 
-    def __init__(self, urls: tuple[str, ...], explorer: str | None) -> None:
+    def __init__(
+        self,
+        urls: tuple[str, ...],
+        explorer: str | None,
+        choose_signer: Callable[[], RequestSigner | None] | None = None,
+    ) -> None:
+        self._choose_signer = choose_signer
+        self._chosen_signer: RequestSigner | None = None
         super().__init__(urls, on_switch=say)
         self.explorer = explorer
         self.commits: list[Committed] = []
+
+    @property
+    def request_signer(self) -> RequestSigner | None:
+        if self._choose_signer is not None:
+            self._chosen_signer, self._choose_signer = self._choose_signer(), None
+        return self._chosen_signer
+
+    @request_signer.setter
+    def request_signer(self, signer: RequestSigner | None) -> None:
+        self._chosen_signer = signer
 
     def commit(self, tx: Any) -> dict[str, Any]:
         receipt = super().commit(tx)
@@ -74,13 +97,19 @@ class CommittingClient(FailoverClient):
 
 
 def node_client(
-    nodes: tuple[str, ...], localnet_dir: str | None, genesis: Genesis | None = None
+    nodes: tuple[str, ...],
+    localnet_dir: str | None,
+    genesis: Genesis | None = None,
+    request_signer: RequestSigner | None = None,
 ) -> FailoverClient:
     """A client of the nodes that --node/--localnet (or the lookup order) name, failing over
     among them, saying on stderr what was picked and each failover: for commands, such as
-    `tally audit`, that need no signer."""
+    `tally audit`, that sign no tx. Its requests are signed by `request_signer`, else as the
+    command's --as/--keystore say (`reader.node_options`), else as the auditor of the localnet whose
+    keys a --node command finds as `Session` does (wallet/cli/reader.py)."""
     choice = _chosen(nodes, localnet_dir)
-    return FailoverClient(choice.urls, genesis=genesis, on_switch=say)
+    signer = request_signer or reader.of_node_options(choice.localnet)
+    return FailoverClient(choice.urls, genesis=genesis, on_switch=say, request_signer=signer)
 
 
 def _chosen(nodes: tuple[str, ...], localnet_dir: str | None) -> NodeChoice:
@@ -89,19 +118,6 @@ def _chosen(nodes: tuple[str, ...], localnet_dir: str | None) -> NodeChoice:
     if choice.picked:
         say(f"using {choice.picked} (say --node or --localnet to choose)")
     return choice
-
-
-def node_options(command: F) -> F:
-    """--node (repeatable) and --localnet, as `node_client` takes them (`nodes`, `localnet_dir`)."""
-    command = click.option(
-        "--localnet", "localnet_dir", help="A localnet's folder: talk to its nodes."
-    )(command)
-    return click.option(
-        "--node",
-        "nodes",
-        multiple=True,
-        help="Node API URL; repeat it (or separate by commas) to fail over in order.",
-    )(command)
 
 
 class Session:
@@ -124,10 +140,11 @@ class Session:
         self._localnet = choice.localnet
         self._localnet_loaded = choice.localnet is not None
         self.node_urls = choice.urls
-        self.client = CommittingClient(choice.urls, self._explorer())
+        self.client = CommittingClient(choice.urls, self._explorer(), self._request_signer)
         self.as_org = as_org
         self.role = role
         self.keystore = keystore
+        self._keystore_key: Ed25519Key | None = None
         self._currencies: dict[str, int] | None = None
 
     @property
@@ -159,9 +176,17 @@ class Session:
         )
         return f"tally tx show {tx_id} {where}"
 
+    def _request_signer(self) -> RequestSigner | None:
+        """Who the requests are signed as: the command's signer if it names one, else the
+        localnet's auditor (wallet/cli/reader.py)."""
+        named = self.signer if (self.keystore or self.as_org) else None
+        return reader.request_signer(named, None if named else self.localnet)
+
     def signer(self) -> Ed25519Key:
         if self.keystore:
-            return _keystore_key(self.keystore)
+            if self._keystore_key is None:  # asked for once: it signs the requests and the tx
+                self._keystore_key = _keystore_key(self.keystore)
+            return self._keystore_key
         if self.as_org:
             net = self.localnet
             if net is None:
@@ -205,74 +230,83 @@ class Session:
             click.echo(commit.text(self.show_command(commit.tx)))
 
 
-def _keystore_key(path: str) -> Ed25519Key:
-    """The key of keystore `path`: the file is read before any passphrase is asked for, and
-    with no terminal to ask at, TALLY_PASSPHRASE must say it."""
-    from wallet.keystore import decrypt_key, read_keystore  # the keystore module owns the KDF
-
-    document = read_keystore(path)
-    passphrase = os.environ.get("TALLY_PASSPHRASE")
-    if passphrase is None:
-        if not sys.stdin.isatty():
-            raise UsageProblem(
-                "NO_PASSPHRASE", f"{path} needs its passphrase: set TALLY_PASSPHRASE"
-            )
-        passphrase = click.prompt("Passphrase", hide_input=True)
-    return decrypt_key(document, passphrase)
+_keystore_key = reader.keystore_key  # the one prompt for a passphrase
+node_options = reader.node_options
 
 
-def client_options(signing: bool = True, role: str = "operator") -> Callable[[F], F]:
-    """Add --node/--localnet/--json (and --as/--role/--keystore when signing, --role defaulting
-    to `role`) to a command; the command receives a `session: Session` keyword argument."""
+def client_options(
+    signing: bool = True, role: str = "operator", reader_keystore: bool = True
+) -> Callable[[F], F]:
+    """Add --node/--localnet/--json and --as/--keystore to a command: a signing command's
+    signer (with --role, defaulting to `role`), or who a reading command reads as (the
+    localnet's auditor when it names none; `reader_keystore=False` for a command whose own
+    --keystore means something else). The command receives a `session: Session` argument."""
 
     def decorate(command: F) -> F:
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             json_output = kwargs.pop("json_output")
-            # Only a signing command owns --as/--role/--keystore; others may use those names.
-            chosen = (
-                kwargs.pop("node"),
-                kwargs.pop("localnet"),
-                kwargs.pop("as_org", None) if signing else None,
-                kwargs.pop("role", role) if signing else role,
-                kwargs.pop("keystore", None) if signing else None,
-            )
+            if signing:
+                who = (kwargs.pop("as_org"), kwargs.pop("role"), kwargs.pop("keystore"))
+            else:
+                who = (kwargs.pop("reader_org"), role, kwargs.pop("reader_keystore", None))
             with exits(json_output):
-                session = Session(*chosen, json_output)
+                session = Session(kwargs.pop("node"), kwargs.pop("localnet"), *who, json_output)
                 return command(*args, session=session, **kwargs)
 
-        options = [
-            click.option(
-                "--node",
-                multiple=True,
-                help="Node API URL; repeat it (or separate by commas) to fail over in order.",
-            ),
-            click.option(
-                "--localnet", help="A localnet's folder (its localnet.json): its nodes and keys."
-            ),
-            click.option("--json", "json_output", is_flag=True, help="Machine-readable output."),
-        ]
-        if signing:
-            options += [
-                click.option("--as", "as_org", help="Sign as this localnet organization."),
-                click.option(
-                    "--role",
-                    default=role,
-                    show_default=True,
-                    help="Which of the organization's --as keys signs.",
-                    type=click.Choice(["admin", "operator", "viewer"]),
-                ),
-                click.option(
-                    "--keystore",
-                    type=click.Path(dir_okay=False),
-                    help="Sign with this encrypted keystore file.",
-                ),
-            ]
-        for option in reversed(options):
+        for option in reversed(_options(signing, role, reader_keystore)):
             wrapper = option(wrapper)
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _options(signing: bool, role: str, reader_keystore: bool) -> list[Callable[[F], F]]:
+    """The options of `client_options`."""
+    options = [
+        click.option(
+            "--node",
+            multiple=True,
+            help="Node API URL; repeat it (or separate by commas) to fail over in order.",
+        ),
+        click.option(
+            "--localnet", help="A localnet's folder (its localnet.json): its nodes and keys."
+        ),
+        click.option("--json", "json_output", is_flag=True, help="Machine-readable output."),
+    ]
+    keystore = click.Path(dir_okay=False)
+    if not signing:
+        options.append(
+            click.option(
+                "--as",
+                "reader_org",
+                help="Read as this localnet organization (default: the localnet's auditor).",
+            )
+        )
+        if reader_keystore:
+            options.append(
+                click.option(
+                    "--keystore",
+                    "reader_keystore",
+                    type=keystore,
+                    help="Read as the organization of this keystore (a real consortium).",
+                )
+            )
+        return options
+    return [
+        *options,
+        click.option("--as", "as_org", help="Sign (the tx and the requests) as this localnet org."),
+        click.option(
+            "--role",
+            default=role,
+            show_default=True,
+            help="Which of the organization's --as keys signs.",
+            type=click.Choice(["admin", "operator", "viewer"]),
+        ),
+        click.option(
+            "--keystore", type=keystore, help="Sign (tx and requests) with this keystore file."
+        ),
+    ]
 
 
 @contextlib.contextmanager
@@ -282,7 +316,7 @@ def exits(json_output: bool) -> Iterator[None]:
     try:
         yield
     except TallyError as error:
-        sys.exit(report_error(error, json_output))
+        sys.exit(report_error(reader.explained(error), json_output))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

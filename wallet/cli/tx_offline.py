@@ -67,7 +67,7 @@ def _sender(from_hex: str | None, keystore: str | None) -> bytes:
 @click.option("--keystore", type=click.Path(dir_okay=False), help="Or the signer's keystore.")
 @click.option("--validity", default=DEFAULT_VALIDITY, show_default=True, help="Blocks valid.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Unsigned file.")
-@client_options(signing=False)
+@client_options(signing=False, reader_keystore=False)
 def build(
     contract: str,
     method: str,
