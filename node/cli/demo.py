@@ -34,9 +34,9 @@ from wallet.stories import (
 
 DEMO_DIR = "demo-data"
 EXPLORER_READY_S = 30.0
-# The demo's stories and `tally` commands sign every request, but the explorer it serves does not
-# sign yet (its own part of issue 15): "members" once it does.
-DEMO_ACCESS = "open"
+# The demo runs as a consortium would: every request signed (the stories as their organizations,
+# the explorer as the localnet's auditor).
+DEMO_ACCESS = "members"
 
 
 def _free_port(preferred: int) -> int:
@@ -64,7 +64,6 @@ def _prepare(path: Path) -> None:
 
 
 def _start_explorer(path: Path, info: dict[str, Any], port: int) -> subprocess.Popen[bytes]:
-    api = info["nodes"][0]["api"]
     log = (path / "explorer.log").open("ab")
     process = subprocess.Popen(
         [
@@ -72,10 +71,8 @@ def _start_explorer(path: Path, info: dict[str, Any], port: int) -> subprocess.P
             "-m",
             "node",
             "explorer",
-            "--node",
-            api,
-            "--genesis",
-            info["genesis"],
+            "--localnet",
+            str(path),
             "--port",
             str(port),
         ],

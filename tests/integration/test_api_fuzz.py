@@ -74,7 +74,7 @@ def target(
             auth = SignedBy(localnet_key(net, READER))
             yield Target(_schema(net["nodes"][0]["api"], auth), auth, examples)
         return
-    info = localnet.up(directory, 1)
+    info = localnet.up(directory, 1, access="open")
     try:
         yield Target(_schema(info["nodes"][0]["api"], None), None, examples)
     finally:

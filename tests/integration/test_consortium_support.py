@@ -89,8 +89,7 @@ def assemble(banks: Sequence[Bank], coordinator: Path, chain: str = "tally-conso
         shutil.copy(coordinator / "genesis.json", bank.home / "genesis.json")
         tally("node", "config", "--name", bank.validator, "--genesis", "genesis.json",
               "--key", "validator.key", "--api", f"{bank.api_host}:{bank.api_port}",
-              "--p2p", bank.p2p_listen, "--access", "open", "--out", "node.toml",
-              cwd=bank.home)  # fmt: skip
+              "--p2p", bank.p2p_listen, "--out", "node.toml", cwd=bank.home)  # fmt: skip
     return str(json.loads(output)["hash"])
 
 

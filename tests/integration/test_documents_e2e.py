@@ -48,7 +48,8 @@ def net(module_localnet: Callable[..., dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def open_net(module_localnet: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """An `open` localnet for the explorer, until it signs its requests (its part of issue 15)."""
+    """An `open` (development) localnet: there an explorer that signs nothing shows the page, and
+    only one signed in with a reader's key downloads the document (members mode: test above)."""
     return module_localnet(nodes=1, access="open")
 
 

@@ -61,14 +61,15 @@ def _rewrite_state(data_dir: Path, key: str, change: dict[str, Any]) -> None:
 
 @pytest.fixture
 def explorer_for() -> Iterator[Any]:
-    """Start `tally explorer` for a node URL; every explorer started is stopped at teardown."""
+    """Start `tally explorer` for a localnet (signed in as its auditor); every explorer started
+    is stopped at teardown."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(node_url: str) -> str:
+    def start(localnet_dir: str) -> str:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        command = [TALLY, "explorer", "--node", node_url, "--port", str(port)]
+        command = [TALLY, "explorer", "--localnet", localnet_dir, "--port", str(port)]
         process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         started.append(process)
         assert process.stderr is not None
@@ -90,7 +91,7 @@ def explorer_for() -> Iterator[Any]:
 def test_unexportable_text_is_refused_and_what_is_stored_still_exports(
     localnet: Any, explorer_for: Any
 ) -> None:
-    net = localnet(nodes=1, access="open")  # the explorer does not sign yet (issue 15)
+    net = localnet(nodes=1)
     client = signed_client(net["nodes"][0]["api"])
     payer = localnet_key(net, "acme-steel")
     funding = {"currency": "EUR", "to": "acme-steel", "amount": 1_000_000}
@@ -125,7 +126,7 @@ def test_unexportable_text_is_refused_and_what_is_stored_still_exports(
     creditor = document.find(transfer + "p:Cdtr/p:Nm", NS)
     assert creditor is not None and creditor.text == "Rhein" + "\ufffd" * 4 + "Parts"
 
-    explorer = explorer_for(net["nodes"][0]["api"])
+    explorer = explorer_for(net["dir"])
     with urlopen(f"{explorer}/payment/{payment_id}/pacs008.xml", timeout=30) as download:
         assert download.status == 200
         assert download.read() == exported
