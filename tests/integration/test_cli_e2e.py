@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from ledger.crypto import Ed25519Key
 from tests.support.localnet_tools import reader_of, signed_client, wait_until
 from wallet.client import ApiError
+from wallet.keystore import INTERACTIVE, save_keystore
 from wallet.localnet_keys import localnet_key
 from wallet.txbuilder import build_tx
 
@@ -274,3 +276,28 @@ def test_reads_sign_as_the_localnets_auditor_unless_told_otherwise(net: dict[str
     assert other.returncode != 0 and "NOT_FOUND" in other.stderr, other.stderr
     own = tally("wallet", "balance", "acme-steel", "--localnet", net["dir"], "--as", "acme-steel")
     assert own.returncode == 0 and "reading as" not in own.stderr, own.stderr
+
+
+def test_the_consortium_removes_a_compromised_key_and_the_api_refuses_it(
+    net: dict[str, Any], tmp_path: Path
+) -> None:
+    """governance propose remove_key: once the vote passes, the key's next request is 401."""
+    leaked = Ed25519Key.from_seed(bytes(range(1, 33)))
+    client = signed_client(net["nodes"][0]["api"])
+    add = {"org": "fuel-co", "public": leaked.public, "role": "viewer"}
+    client.call(localnet_key(net, "fuel-co", "admin"), "registry", "add_key", add)
+    keystore = tmp_path / "leaked.keystore.json"
+    save_keystore(keystore, leaked, "pw", org="fuel-co", cost=INTERACTIVE)
+    status = ("node", "status", "--keystore", str(keystore), "--localnet", net["dir"])
+    assert tally(*status, TALLY_PASSPHRASE="pw").returncode == 0
+    proposed = tally("governance", "propose", "remove_key", "--param", "org=fuel-co",
+                     "--param", f"public={leaked.public.hex()}", "--as", "bank-a",
+                     "--localnet", net["dir"], "--json")  # fmt: skip
+    assert proposed.returncode == 0, proposed.stderr
+    proposal_id = json.loads(proposed.stdout)["id"]
+    for bank in ("bank-b", "bank-c"):
+        approved = tally("governance", "approve", proposal_id, "--as", bank, "--localnet",
+                         net["dir"])  # fmt: skip
+        assert approved.returncode == 0, approved.stderr
+    refused = tally(*status, TALLY_PASSPHRASE="pw")
+    assert refused.returncode == 1 and "UNAUTHENTICATED" in refused.stderr, refused.stderr

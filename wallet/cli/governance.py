@@ -66,6 +66,8 @@ def _people_params(session: Session, action: str, texts: dict[str, str]) -> dict
             "cancel_netting",
             "add_validator",
             "remove_validator",
+            "remove_key",
+            "scope_reader",
         ]
     ),
 )
@@ -76,7 +78,9 @@ def governance_propose(
     action: str, params: tuple[str, ...], params_json: str | None, session: Session
 ) -> None:
     """Propose ACTION, e.g. set_limit --param org=fuel-co --param currency=CNY
-    --param amount=5,000.00 (a daily limit of 5,000.00 CNY; amount=null removes it)."""
+    --param amount=5,000.00 (a daily limit of 5,000.00 CNY; amount=null removes it), or
+    remove_key --param org=fuel-co --param public=HEX (a compromised key; refused by every
+    node's API from the block that applies it)."""
     values: dict[str, Any] = json.loads(params_json) if params_json else {}
     texts: dict[str, str] = {}
     for item in params:
@@ -87,6 +91,8 @@ def governance_propose(
     values.update(_people_params(session, action, texts))
     for key in values.get("keys") or []:
         key["public"] = bytes.fromhex(key["public"])
+    if action == "remove_key" and isinstance(values.get("public"), str):
+        values["public"] = _hex_param("public", values["public"])
     if action == "add_validator":  # keys as the node's key file and genesis write them: hex
         for name in ("ed25519", "bls", "bls_pop"):
             if isinstance(values.get(name), str):
