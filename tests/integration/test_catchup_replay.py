@@ -13,6 +13,7 @@ import pytest
 from ledger.state_keys import balance_key
 from ledger.types import Header
 from node.ops import localnet as localnet_module
+from tests.support.localnet_tools import signed_client
 from wallet.client import ApiError, Client
 from wallet.localnet_keys import localnet_key as _key
 from wallet.txbuilder import build_tx
@@ -55,13 +56,13 @@ def test_a_restarted_validator_replays_to_the_same_state_root_at_every_height(
     net = localnet(nodes=4, params=PARAMS)
     directory = Path(net["dir"])
     live, lagging = net["nodes"][0], net["nodes"][-1]
-    client = Client(live["api"], timeout=10)
+    client = signed_client(live["api"], timeout=10)
     chain = client.chain()
     bank = _key(net, "bank-a")
     for org in ORGS:
         client.call(bank, "cash", "issue", {"currency": "CNY", "to": org, "amount": 10**9})
     behind = client.height()
-    _wait_until(lambda: _height(Client(lagging["api"])) >= behind)
+    _wait_until(lambda: _height(signed_client(lagging["api"])) >= behind)
     localnet_module.stop_node(directory, lagging["name"])
 
     valid_until = behind + 500
@@ -83,7 +84,7 @@ def test_a_restarted_validator_replays_to_the_same_state_root_at_every_height(
     assert tip >= behind + ROUNDS
 
     localnet_module.start_node(directory, lagging["name"])
-    restarted = Client(lagging["api"], timeout=10)
+    restarted = signed_client(lagging["api"], timeout=10)
     _wait_until(lambda: _height(restarted) >= tip)
 
     assert _chain_of(restarted, tip) == _chain_of(client, tip)
