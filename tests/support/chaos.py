@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from node.ops import layout
 from node.ops import localnet as localnet_module
 from tests.support.localnet_tools import signed_client
 from wallet.client import ApiError
 from wallet.errors import NODE_UNREACHABLE, NOT_A_NODE_ERROR
 from wallet.localnet_keys import localnet_key
+from wallet.retry import NO_RETRY
 from wallet.txbuilder import build_tx
 
 KILL_RESTART = "kill_restart"
@@ -262,7 +264,7 @@ class Cluster:
         return "\n".join(lines)
 
     def log_tail(self, name: str, lines: int = 6) -> str:
-        path = self.directory / name / localnet_module.LOG_FILE
+        path = self.directory / name / layout.LOG_FILE
         try:
             return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
@@ -392,6 +394,9 @@ class Traffic:
                 build_tx(self.keys[payer], self.chain, "cash", "transfer", args, valid_until)
             )
         client = signed_client(self.cluster.apis[name], timeout=HTTP_TIMEOUT_S)
+        # One try: a retry would hold a request past hold()'s bound, and the run counts each
+        # failure itself (a paused node costs one turn).
+        client.retry_policy = NO_RETRY
         with self.lock:
             if self.holding.is_set():
                 return  # hold() began while these were built: they are not sent
