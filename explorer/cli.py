@@ -16,8 +16,9 @@ from explorer.audit_text import org_text, trace_text
 from ledger.crypto import Ed25519Key
 from ledger.errors import TallyError
 from ledger.genesis import Genesis, genesis_from_value, load_genesis
-from wallet.cli.common import _keystore_key, node_client, node_options, report_error
+from wallet.cli.common import node_client, node_options, report_error
 from wallet.cli.nodes import UsageProblem, read_localnet
+from wallet.cli.reader import keystore_key
 from wallet.client import Client
 from wallet.localnet_keys import localnet_key
 from wallet.request_signing import RequestSigner
@@ -67,7 +68,7 @@ def _target(
             raise UsageProblem("NO_LOCALNET", "--as needs --localnet DIR")
         if not node:
             raise UsageProblem("NO_NODE", "say which node: --node URL or --localnet DIR")
-        return Target(node, genesis_path, _keystore_key(keystore) if keystore else None, "")
+        return Target(node, genesis_path, keystore_key(keystore) if keystore else None, "")
     net = read_localnet(localnet_dir)
     org = as_org or _localnet_auditor(net)
     key = localnet_key(net, org)

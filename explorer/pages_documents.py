@@ -6,7 +6,7 @@ wrapped key. When the explorer runs signed in (`tally explorer --keystore FILE`)
 page offers the download: the explorer unwraps the data key with that key, decrypts, and
 checks the plaintext's sha256 against the ledger's doc_hash before sending a byte
 (wallet/documents.py). The explorer's reads are signed as the organization it is signed in
-as (explorer/signing.py), the download's too; the document key is `DOCUMENT_KEY`.
+as (the SDK client's `request_signer`), the download's too; the document key is `DOCUMENT_KEY`.
 """
 
 from __future__ import annotations

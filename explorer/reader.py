@@ -2,7 +2,7 @@
 terms.
 
 It only fetches; what it returns is unverified until `explorer.verify` has checked it. Every
-read is the SDK's (`wallet.async_client.AsyncClient`, signed as explorer/signing.py says); what
+read is the SDK's (`wallet.async_client.AsyncClient`, signed by its `request_signer`); what
 this adds is the status a browser should see when a read fails, as `NodeError`: 404/400 when the
 node says the thing does not exist or the id is malformed, 502 when the node cannot be reached
 or answers nonsense. A node that lacks a route answers `RouteMissing`, so a page can say "not
@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from explorer.signing import SignedAsyncClient
-from wallet.async_client import NO_STREAM
+from wallet.async_client import NO_STREAM, AsyncClient
 from wallet.errors import BAD_RESPONSE, NODE_UNREACHABLE, NOT_A_NODE_ERROR, ApiError
 from wallet.request_signing import RequestSigner
 
@@ -61,7 +60,7 @@ def page_error(error: ApiError, path: str) -> NodeError:
     return NodeError(502, error.code, f"the node failed: {error.message}")
 
 
-class NodeReader(SignedAsyncClient):
+class NodeReader(AsyncClient):
     """The SDK client against `base_url`, each failed read raised as the NodeError to show;
     every request signed by `request_signer` when the explorer is signed in."""
 
@@ -72,7 +71,7 @@ class NodeReader(SignedAsyncClient):
         *,
         request_signer: RequestSigner | None = None,
     ) -> None:
-        super().__init__(base_url, request_signer, timeout=timeout_s)
+        super().__init__(base_url, timeout_s, request_signer=request_signer)
 
     @property
     def base_url(self) -> str:

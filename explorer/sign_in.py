@@ -1,6 +1,6 @@
 """Whom the explorer reads as, said in every page's header (DESIGN.md §9).
 
-On a `members` node every read is signed (explorer/signing.py) and the node shows the
+On a `members` node every read is signed (the SDK client's `request_signer`) and the node shows the
 organization that signs only what concerns it: an auditor's explorer shows everything, an
 enterprise's only its own world. The header says which: "signed in as acme-steel (enterprise)",
 from `GET /v1/orgs/{org}`, or "open API" when `/v1/status` says the node is open. A record the

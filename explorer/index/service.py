@@ -19,9 +19,9 @@ from explorer.index.db import Database, connect
 from explorer.index.follower import Follower
 from explorer.index.schema import migrate
 from explorer.index.writer import IndexWriter
-from explorer.signing import SignedAsyncClient
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
+from wallet.async_client import AsyncClient
 from wallet.request_signing import RequestSigner
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ class IndexService:
     async def _follow(self, db: Database) -> None:
         try:
             signer = self.request_signer
-            async with SignedAsyncClient(self.node_url, signer, genesis=self.genesis) as client:
+            async with AsyncClient(
+                self.node_url, genesis=self.genesis, request_signer=signer
+            ) as client:
                 self._follower = Follower(client, self.genesis, IndexWriter(db, self.genesis))
                 self._follower.open()
                 await self._follower.follow()

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from ledger.errors import TallyError
+from node.api.access import ACCESS_MODES
 from node.ops import (
     bench,
     bench_catchup,
@@ -298,7 +299,7 @@ def _interrupts() -> Iterator[None]:
 )
 @click.option(
     "--access",
-    type=click.Choice(["members", "open"]),
+    type=click.Choice(ACCESS_MODES),
     default=DEFAULT_LOCALNET_ACCESS,
     show_default=True,
     help="The own localnet's API access: members signs every request (its cost is reported).",

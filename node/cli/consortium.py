@@ -19,6 +19,7 @@ import click
 
 from ledger.errors import TallyError
 from ledger.genesis import KEY_ROLES, ORG_KINDS, load_genesis
+from node.api.access import ACCESS_MODES
 from node.cli.node import node_group
 from node.keys import ValidatorKeys, load_keys, write_keys
 from node.ops import consortium
@@ -252,7 +253,7 @@ def genesis(
 )
 @click.option(
     "--access",
-    type=click.Choice(["members", "open"]),
+    type=click.Choice(ACCESS_MODES),
     default="members",
     show_default=True,
     help="members: only signed requests of registered organizations; open: development only.",

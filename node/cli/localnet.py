@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ledger.errors import TallyError
+from node.api.access import ACCESS_MODES
 from node.ops import localnet, localnet_members, localnet_time
 from node.ops.layout import DEFAULT_LOCALNET_ACCESS
 from wallet.cli.common import report_error
@@ -43,7 +44,7 @@ def localnet_group() -> None:
 )
 @click.option(
     "--access",
-    type=click.Choice(["members", "open"]),
+    type=click.Choice(ACCESS_MODES),
     default=DEFAULT_LOCALNET_ACCESS,
     show_default=True,
     help="API access of a new localnet: members answers signed requests only (DESIGN.md §9).",

@@ -30,12 +30,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import msgpack
-
 from contracts.runtime import BlockInfo
-from ledger.errors import DecodeError, TallyError
+from ledger.errors import TallyError
 from ledger.state import StateOverlay
-from ledger.types import Block, Receipt, SignedTx, TxBody, tx_id
+from ledger.types import Block, Receipt, SignedTx
 from node.runtime.txapply import apply_one
 
 
@@ -82,7 +80,7 @@ def replay_batch(overlay: StateOverlay, info: BlockInfo, block: Block) -> Batch:
     The caller has checked the header (txs_root included) and checks the roots after."""
     batch = Batch(overlay)
     for index, raw in enumerate(block.txs):
-        batch.apply(info, _decode(certified_tx, raw, index), raw)
+        batch.apply(info, _decode(SignedTx.decode_certified, raw, index), raw)
     return batch
 
 
@@ -91,25 +89,3 @@ def _decode(decode: Callable[[bytes], SignedTx], raw: bytes, index: int) -> Sign
         return decode(raw)
     except TallyError as error:
         raise InvalidBlock(f"tx {index} is malformed: {error.message}") from None
-
-
-def certified_tx(raw: bytes) -> SignedTx:
-    """Decode a tx of a certified block without the canonical re-encoding and field checks of
-    `SignedTx.decode`: the quorum that certified the block decoded it with them, so its bytes
-    are canonical and plain msgpack gives the same values (as `ChainStore.state_trusted` does
-    for the node's own state). Bytes that are not even a signed tx's shape still fail."""
-    try:
-        outer = msgpack.unpackb(raw, raw=False, strict_map_key=True)
-        body_bytes, value = outer["body"], msgpack.unpackb(outer["body"], raw=False)
-        body = TxBody(
-            value["chain"],
-            value["from"],
-            value["contract"],
-            value["method"],
-            value["args"],
-            value["nonce"],
-            value["valid_until"],
-        )
-        return SignedTx(body_bytes, outer["sig"], body, tx_id(body_bytes), raw)
-    except (KeyError, TypeError, ValueError, msgpack.UnpackException) as error:
-        raise DecodeError("BAD_ENCODING", f"not a signed tx: {error}") from None

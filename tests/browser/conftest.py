@@ -12,22 +12,18 @@ import random
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ledger.errors import TallyError
 from node.ops import localnet as localnet_ops
-from node.ops import processes
-from node.ops.layout import init_network, write_info
+from node.ops.localnet_access import localnet_client
 from tests.browser.story import Story, load
 from wallet.client import Client
 from wallet.keystore import INTERACTIVE, save_keystore
 from wallet.localnet_keys import localnet_key
-from wallet.request_signing import RequestSigner
 
 NODES = 4  # the development consortium: Bank A–D validate
 AUDITOR = "audit-co"  # reads everything: the explorer and the story's client sign as it
@@ -87,35 +83,18 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-def _wait_members_ready(info: dict[str, Any], deadline: float) -> None:
-    """Until every node answers a signed /v1/status and sees its peers (polling other
-    processes: there is no event to await)."""
-    signer = RequestSigner.of_localnet(info, AUDITOR)
-    for entry in info["nodes"]:
-        client = Client(entry["api"], 2.0, request_signer=signer)
-        while True:
-            try:
-                if int(client.status().get("peers", 0)) >= len(info["nodes"]) - 1:
-                    break
-            except TallyError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{entry['name']} did not come up in members mode")
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def localnet(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Any]:
     """A NODES-validator development consortium whose API answers only signed requests
-    (`api.access = "members"`, DESIGN.md §9); always taken down."""
+    (`api.access = "members"`, a localnet's default, DESIGN.md §9); always taken down."""
     directory = tmp_path_factory.mktemp("localnet")
     base = random.randrange(20000, 40000, 10)
-    info = init_network(directory, NODES, base_port=base, access="members")
+    subprocess.run(
+        [TALLY, "localnet", "up", "--nodes", str(NODES), "--dir", str(directory),
+         "--base-port", str(base), "--fresh", "--json"],
+        check=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     try:
-        for entry in info["nodes"]:
-            entry["pid"] = processes.spawn(directory, entry["name"])
-        write_info(directory, info)
-        _wait_members_ready(info, time.monotonic() + 90)
         net = json.loads((directory / "localnet.json").read_text())
         net["_dir"] = str(directory)
         yield net
@@ -125,8 +104,7 @@ def localnet(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> It
 
 def signed_client(localnet: Any, url: str | None = None, org: str = AUDITOR) -> Client:
     """A client of the localnet (its first node, or `url`) signing its requests as `org`."""
-    node = url or str(localnet["nodes"][0]["api"])
-    return Client(node, request_signer=RequestSigner.of_localnet(localnet, org))
+    return localnet_client(localnet, url, org=org)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +20,7 @@ import requests
 
 from ledger.crypto import Ed25519Key
 from ledger.hashing import sha256
-from tests.support.members_net import members_localnet, signed_client
+from node.ops.localnet_access import localnet_client
 from tests.support.rfc9421 import send, signed_request
 from wallet.localnet_keys import localnet_key
 from wallet.txbuilder import build_tx
@@ -35,9 +33,13 @@ PARTIES = ("ore-mining", "bigauto", "fuel-co", "bank-c")  # creditor, debtor, ho
 
 
 @pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with members_localnet(Path(tmp_path_factory.mktemp("access")), 4) as running:
-        yield running
+def net(module_localnet: Any) -> dict[str, Any]:
+    return dict(module_localnet(nodes=4, access="members"))
+
+
+def signed_client(net: dict[str, Any], org: str) -> Any:
+    """An SDK client of the first node that signs its requests as `org`."""
+    return localnet_client(net, org=org, timeout=60)
 
 
 def _call(

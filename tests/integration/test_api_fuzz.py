@@ -31,7 +31,6 @@ from schemathesis.core.failures import FailureGroup  # noqa: E402
 from schemathesis.specs.openapi import checks as openapi_checks  # noqa: E402
 
 from node.ops import localnet  # noqa: E402
-from tests.support.members_net import members_localnet  # noqa: E402
 from tests.support.rfc9421 import SignedBy  # noqa: E402
 from wallet.localnet_keys import localnet_key  # noqa: E402
 
@@ -69,14 +68,10 @@ def target(
     """One live node per access mode, its schema loaded from /openapi.json."""
     directory: Path = tmp_path_factory.mktemp(f"fuzz-{request.param}")
     examples = EXAMPLES_PER_OPERATION[request.param]
-    if request.param == "members":
-        with members_localnet(directory, 1) as net:
-            auth = SignedBy(localnet_key(net, READER))
-            yield Target(_schema(net["nodes"][0]["api"], auth), auth, examples)
-        return
-    info = localnet.up(directory, 1, access="open")
+    info = localnet.up(directory, 1, access=request.param)
+    auth = SignedBy(localnet_key(info, READER)) if request.param == "members" else None
     try:
-        yield Target(_schema(info["nodes"][0]["api"], None), None, examples)
+        yield Target(_schema(info["nodes"][0]["api"], auth), auth, examples)
     finally:
         localnet.down(directory, grace=5.0)
 

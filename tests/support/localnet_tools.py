@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ledger.genesis import Genesis
-from node.ops.localnet_access import localnet_reader
+from node.ops.localnet_access import localnet_client, localnet_reader
 from wallet.client import ApiError, Client
 from wallet.localnet_keys import localnet_key as operator
 from wallet.request_signing import RequestSigner, signed_headers
@@ -51,8 +51,7 @@ def sign_request(url: str, method: str = "GET", body: bytes = b"") -> dict[str, 
 
 def org_client(net: dict[str, Any], org: str, api: str | None = None) -> Client:
     """A `Client` of `api` (default: the first node) signing as `org`'s operator key."""
-    signer = RequestSigner.of(operator(net, org))
-    return Client(api or net["nodes"][0]["api"], request_signer=signer)
+    return localnet_client(net, api, org=org)
 
 
 def status(api: str) -> dict[str, Any] | None:

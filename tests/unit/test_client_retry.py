@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.stub_http import serving
 from wallet import retry
 from wallet.client import ApiError, Client
 from wallet.retry import NO_RETRY
@@ -57,12 +57,8 @@ def node() -> Iterator[tuple[str, Script]]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", script
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url, script
 
 
 BUSY = (503, {"Retry-After": "0"}, {"error": {"code": "BUSY", "message": "busy"}})

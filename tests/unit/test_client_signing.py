@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import pytest
 
 from ledger.crypto import Ed25519Key
 from ledger.httpsig import SignatureRefused, verify_request
+from tests.support.stub_http import serving
 from wallet.async_client import AsyncClient
 from wallet.client import Client
 from wallet.errors import ApiError
@@ -72,12 +72,8 @@ def node() -> Iterator[tuple[str, Checked]]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", checked
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url, checked
 
 
 def test_client_signs_reads_writes_and_the_stream(node: tuple[str, Checked]) -> None:

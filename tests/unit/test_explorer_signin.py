@@ -14,7 +14,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from explorer.app import make_app
-from explorer.signing import SignedAsyncClient
 from node.api.access import MEMBERS_ACCESS
 from node.api.app import make_app as make_node_app
 from tests.support.contract_chain import ContractChain
@@ -22,6 +21,7 @@ from tests.support.receivables_flow import issue_accepted
 from tests.support.solo_node import solo_handle
 from tests.support.xborder_chain import pay_args
 from tests.unit.test_explorer_handlers import _run_isolated
+from wallet.async_client import AsyncClient
 from wallet.errors import ApiError
 from wallet.request_signing import RequestSigner
 
@@ -144,7 +144,7 @@ def test_the_node_stream_opens_only_for_a_signed_in_explorer(world: Any) -> None
         await node.start_server()
         statuses = []
         for signer in (RequestSigner.of(chain.devnet.key("acme-steel", "operator")), None):
-            async with SignedAsyncClient(str(node.make_url("")), signer) as client:
+            async with AsyncClient(str(node.make_url("")), request_signer=signer) as client:
                 try:
                     async with client.open_stream() as response:
                         statuses.append(response.status)

@@ -185,7 +185,7 @@ class Session:
     def signer(self) -> Ed25519Key:
         if self.keystore:
             if self._keystore_key is None:  # asked for once: it signs the requests and the tx
-                self._keystore_key = _keystore_key(self.keystore)
+                self._keystore_key = reader.keystore_key(self.keystore)
             return self._keystore_key
         if self.as_org:
             net = self.localnet
@@ -230,7 +230,6 @@ class Session:
             click.echo(commit.text(self.show_command(commit.tx)))
 
 
-_keystore_key = reader.keystore_key  # the one prompt for a passphrase
 node_options = reader.node_options
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
-from wallet.cli.common import Session, _keystore_key, client_options, json_option, local_errors
+from wallet.cli.common import Session, client_options, json_option, local_errors
 from wallet.cli.nodes import UsageProblem
+from wallet.cli.reader import keystore_key
 from wallet.keystore import describe_keystore, read_keystore
 from wallet.offline_tx import (
     load_document,
@@ -111,7 +112,7 @@ def sign(file: str, offline: bool, keystore: str, out: str, json_output: bool) -
         raise UsageProblem("BAD_USAGE", "tx sign signs offline only: say --offline")
     with no_network():
         body = read_unsigned(load_document(file))
-        signed = sign_body(body, _keystore_key(keystore))
+        signed = sign_body(body, keystore_key(keystore))
         document = signed_document(signed)
         save_document(out, document)
     click.echo(f"wrote signed tx {document['tx']} to {Path(out).resolve()}", err=True)
