@@ -2,21 +2,24 @@
 
 After the main measurement the last validator is stopped (its data kept), the others take a
 second full load of `txs` fresh transfers (their committed tx/s is the commit rate), then the
-stopped one is restarted and timed from its start until it reports the others' tip. Its
-catch-up rate is the second load's committed txs over that time, which includes starting
-Python and the peer handshakes; `catchup_ratio` = catch-up rate / commit rate. It needs at
-least four validators, so that the three left can still commit.
+stopped one is restarted and timed from its spawn until it reports the others' tip. Its
+catch-up rate is the second load's committed txs over that time, which includes the node's
+own Python start and its peer handshakes (but no `tally` CLI's start); `catchup_ratio` =
+catch-up rate / commit rate. It needs at least four validators, so that the three left can
+still commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.ops import bench_net, localnet
+from node.ops import localnet
 from node.ops.bench import run_load
 from node.ops.bench_net import BenchError
 from node.ops.bench_workload import Progress, build_workload
@@ -79,11 +82,18 @@ def measure_catchup(
 
 
 def _restart(directory: Path, name: str) -> None:
-    """`tally localnet start` in a child process, so the node is not this process's child: a
-    child of the bench would stay a zombie once stopped, and `localnet down` would wait for it."""
-    done = bench_net.tally("localnet", "start", "--dir", str(directory), name)
-    if done.returncode != 0:
-        raise BenchError("LOCALNET_FAILED", (done.stderr or done.stdout).strip()[-2000:])
+    """Spawn the node from this process, as `tally localnet start` would, and reap it from a
+    thread when it exits: a stopped child left unreaped would look alive to `localnet down`,
+    which would wait for it."""
+    pid = int(localnet.start_node(directory, name)["pid"])
+    threading.Thread(target=_reap, args=(pid,), name=f"reap-{name}", daemon=True).start()
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass  # already reaped by processes.alive during the start
 
 
 def _await_height(client: Client, tip: int, deadline: float) -> None:

@@ -154,3 +154,35 @@ def test_catchup_with_too_few_validators_is_refused_before_starting(tmp_path: Pa
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"] == "CATCHUP_NEEDS_4"
     assert list(tmp_path.iterdir()) == []  # no localnet was laid out
+
+
+def test_catchup_restarts_the_node_itself_and_still_cleans_up(tmp_path: Path) -> None:
+    """The bench spawns the restarted node from its own process (no `tally` CLI start inside
+    the timed catch-up), so it must reap that child: an unreaped one would look alive to
+    `localnet down`, and the bench would hang or leave it running."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "node",
+            "bench",
+            "--nodes",
+            "4",
+            "--txs",
+            "400",
+            "--catchup",
+            "--orgs",
+            "100",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["nodes"] == 4 and report["committed"] == 400
+    assert report["catchup_ratio"] > 0
+    assert list(tmp_path.iterdir()) == []
+    assert _our_processes(str(tmp_path)) == []
