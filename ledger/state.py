@@ -24,7 +24,7 @@ class StateOverlay:
     read in place would leave the change behind in what the block remembers.
     """
 
-    __slots__ = ("_parent", "_reads", "writes")
+    __slots__ = ("__weakref__", "_parent", "_reads", "writes")
 
     def __init__(self, parent: Reader, *, remember_reads: bool = False) -> None:
         self._parent = parent
@@ -42,6 +42,12 @@ class StateOverlay:
         if value is _MISSING:
             value = reads[key] = self._parent(key)
         return value
+
+    def read_through(self, parent: Reader) -> None:
+        """Read what this overlay does not hold from `parent` from now on: the store, once the
+        block below was committed (else every read of a long pipeline walks back through every
+        committed block's overlay, and keeps them all alive)."""
+        self._parent = parent
 
     def put(self, key: str, value: Any) -> None:
         self.writes[key] = value

@@ -1,11 +1,11 @@
 """Applies blocks through the contracts: builds proposals, checks others', commits them.
 
 Blocks still in flight (proposed or prepared, not committed) are kept as write overlays keyed by
-block hash, each reading through its parent, with the state tree they lead to (a `TreeUpdate`
-computed on the parent's), so the next height can execute on top of one that is not committed
-yet. A header's state_root is that tree's root (DESIGN.md §6): the proposer sets it, every
-replica recomputes it before preparing. Committing writes the block's receipts, writes and tree
-nodes in one store batch.
+block hash, each reading through its parent's (the store, once the parent commits), with the
+state tree they lead to (a `TreeUpdate` computed on the parent's), so the next height can
+execute on top of one that is not committed yet. A header's state_root is that tree's root
+(DESIGN.md §6): the proposer sets it, every replica recomputes it before preparing. Committing
+writes the block's receipts, writes and tree nodes in one store batch.
 
 Building and checking a block share one per-tx loop (`_order`): the admissibility rule of
 `node.runtime.admission`, then the call (`node.runtime.txapply`: whatever one tx does ends as
@@ -341,6 +341,9 @@ class Executor:
         )
         height = block.header.height
         self.pending = {h: p for h, p in self.pending.items() if p.block.header.height > height}
+        for child in self.pending.values():
+            if child.parent_hash == block_hash:
+                child.overlay.read_through(self.store.state_trusted)
         if self.pruner is not None:
             self.pruner.committed(height)
         return pending.receipts

@@ -5,7 +5,9 @@ after a restart, and pruned past the retention height off the commit path."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -111,6 +113,29 @@ def test_proposer_and_replica_commit_the_tree_root_over_heights_in_flight(pair) 
             assert executor.tip.state_root == stored_root(executor.store)
             assert executor.store.tree.latest_version() == block.header.height
     assert len({first.header.state_root, second.header.state_root, third.header.state_root}) == 3
+
+
+def test_a_pipeline_that_never_drains_lets_go_of_each_committed_block(pair) -> None:
+    """Under load every block is built on one still in flight. Once a block commits, its
+    child reads the store: before, each read walked back through the overlay of every block
+    committed since the pipeline last drained, which all stayed in memory (issue 19)."""
+    proposer, replica = pair
+    released: list[weakref.ref[object]] = []
+    block = build_on(proposer, None, [issue(1)])
+    replica.execute(block, NOW, 0)
+    for amount in range(2, 22):
+        child = build_on(proposer, block, [issue(amount)])  # the pipeline stays full
+        replica.execute(child, NOW, 0)
+        for executor in (proposer, replica):
+            released.append(weakref.ref(executor.pending[block.hash].overlay))
+            executor.commit(block, certify(block))
+        block = child
+    gc.collect()
+    assert [ref() for ref in released] == [None] * len(released)
+    for executor in (proposer, replica):
+        executor.commit(block, certify(block))
+        assert executor.tip.state_root == stored_root(executor.store)
+        assert executor.state("cash/bal/CNY/bigauto") == sum(range(1, 22))
 
 
 def test_a_competing_block_at_the_same_height_leaves_no_trace(pair) -> None:
