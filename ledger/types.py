@@ -8,9 +8,10 @@ from typing import Any, NewType
 import msgpack
 
 from ledger import codec
-from ledger.crypto import Ed25519Key, ed25519_verify
+from ledger.crypto import ED25519_SIGNATURE_SIZE, Ed25519Key, ed25519_verify
 from ledger.errors import DecodeError
 from ledger.hashing import COMMIT_TAG, TX_TAG, sha256, tagged_hash
+from ledger.tx_layout import canonical_tx_body
 
 Height = NewType("Height", int)
 View = NewType("View", int)
@@ -68,6 +69,26 @@ class TxBody:
 
     @staticmethod
     def from_value(value: Any) -> TxBody:
+        # One test for a well-formed body (every tx of a busy node takes it), the checks one by
+        # one only to name what is wrong with another.
+        if (
+            type(value) is dict
+            and value.keys() == _BODY_KEYS
+            and type(value["chain"]) is str
+            and type(sender := value["from"]) is bytes
+            and len(sender) == 32
+            and type(value["contract"]) is str
+            and type(value["method"]) is str
+            and type(value["args"]) is dict
+            and type(nonce := value["nonce"]) is int
+            and nonce >= 0
+            and type(valid_until := value["valid_until"]) is int
+            and valid_until >= 0
+        ):
+            return TxBody(
+                value["chain"], sender, value["contract"], value["method"], value["args"],
+                nonce, valid_until,
+            )  # fmt: skip
         body = _map(value, TxBody.FIELDS, "tx body")
         _require(isinstance(body["chain"], str), "chain must be a string")
         _require(_is_bytes(body["from"], 32), "from must be 32 bytes")
@@ -89,6 +110,9 @@ class TxBody:
     @staticmethod
     def decode(data: bytes) -> TxBody:
         return TxBody.from_value(codec.decode(data))
+
+
+_BODY_KEYS = frozenset(TxBody.FIELDS)
 
 
 def tx_id(body_bytes: bytes) -> bytes:
@@ -123,6 +147,10 @@ class SignedTx:
 
     @staticmethod
     def decode(data: bytes) -> SignedTx:
+        body_bytes = canonical_tx_body(data)
+        if body_bytes is not None:
+            sig = data[-ED25519_SIGNATURE_SIZE:]
+            return SignedTx(body_bytes, sig, TxBody.decode(body_bytes), tx_id(body_bytes), data)
         outer = _map(codec.decode(data), ("body", "sig"), "signed tx")
         _require(_is_bytes(outer["body"]), "body must be bytes")
         _require(_is_bytes(outer["sig"], 64), "sig must be 64 bytes")
