@@ -16,8 +16,11 @@ from ledger.errors import StoreError
 # LevelDB's memory, whatever the chain's length: its block cache (decompressed blocks read),
 # two write buffers (the memtable and the one being flushed) and at most this many open table
 # files, each holding its index and bloom filter (~2 MB tables: ~2 GB of data at once).
+# Write buffers of 16 MiB rather than LevelDB's 4: a busy node writes several MB a second
+# (state tree nodes, receipts), and with small memtables its compaction thread rewrote the same
+# young tables over and over, ~10 µs of CPU per committed tx (docs/benchmarks.md, issue 19).
 LEVELDB_CACHE_BYTES = 64 * 1024 * 1024
-LEVELDB_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+LEVELDB_WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 LEVELDB_MAX_OPEN_FILES = 1000
 
 
@@ -40,9 +43,13 @@ class LevelDBStore:
         Path(path).mkdir(parents=True, exist_ok=True)
         try:
             # A bloom filter makes lookups of absent keys (fresh tx ids, new state keys) cheap.
+            # No compression: most bytes written are hashes (tree nodes, ids, signatures),
+            # which Snappy cannot shrink but still spends a node's CPU trying to (~10 µs per
+            # tx); the data takes about 30 % more disk.
             self._db = plyvel.DB(
                 str(path),
                 create_if_missing=True,
+                compression=None,
                 bloom_filter_bits=10,
                 lru_cache_size=LEVELDB_CACHE_BYTES,
                 write_buffer_size=LEVELDB_WRITE_BUFFER_BYTES,
