@@ -185,8 +185,8 @@ class TxGossip:
     # -- in ----------------------------------------------------------------------------------
 
     def on_txs(self, peer: int, body: memoryview) -> None:
-        holds = self.driver.mempool.holds
-        raws = [raw for raw in decode_txs(body) if not holds(raw)]
+        known = self.driver.mempool.needs_no_look
+        raws = [raw for raw in decode_txs(body) if not known(raw)]
         if not raws:
             return
         if self.catching_up():

@@ -17,22 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
+from ledger.tx_layout import canonical_tx_body
 from ledger.types import ErrorInfo, SignedTx
+from ledger.types import tx_id as body_id
 from node.runtime.admission import Signers, TxRules
+from node.runtime.recent_commits import RecentCommits
 
 # Below this many signatures a thread hop costs more than it saves.
 PARALLEL_VERIFY_MIN = 64
 # Signatures remembered as checked (tx id -> signature), beyond those of pending txs.
 VERIFIED_CACHE = 100_000
-# Committed tx ids held in memory for the duplicate check; older ones are looked up in the store.
-RECENT_IDS_MAX = 200_000
 # Encoded bytes the pool holds at most (a node's memory, not a consensus rule).
 MEMPOOL_MAX_BYTES = 256 * 1024 * 1024
 # How often (in blocks) the number of active organizations, which sets the shares, is recounted.
@@ -68,53 +68,6 @@ class _Checked:
 
 def _verify_all(txs: list[SignedTx]) -> list[bool]:
     return [tx.signature_valid() for tx in txs]
-
-
-class RecentCommits:
-    """Ids committed in the last `window` (= max_tx_validity) blocks, to refuse replays
-    without a disk read per tx (DESIGN.md §5: ids are kept until their validity has passed).
-
-    A tx committed at height h had valid_until <= h + window, so once the tip passes
-    h + window its id cannot be valid again and is forgotten. Ids not in memory are looked up
-    in the store instead: those committed before this process started (none when it starts at
-    genesis, which orders no txs), and those of the oldest
-    blocks dropped to keep at most `max_ids` ids (a window of full blocks would hold millions):
-    a tx whose valid_until could still admit one of them (<= the last such height + window)
-    costs one store read.
-    """
-
-    def __init__(
-        self,
-        start_height: int,
-        window: int,
-        in_store: Callable[[bytes], bool],
-        max_ids: int = RECENT_IDS_MAX,
-    ) -> None:
-        self._store_horizon = start_height + window if start_height > 0 else 0
-        self._window = window
-        self._in_store = in_store
-        self._max_ids = max_ids
-        self._ids: set[bytes] = set()
-        self._blocks: deque[tuple[int, list[bytes]]] = deque()
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add(self, height: int, tx_ids: list[bytes]) -> None:
-        self._ids.update(tx_ids)
-        self._blocks.append((height, tx_ids))
-        blocks = self._blocks
-        while blocks and blocks[0][0] + self._window < height:
-            self._ids.difference_update(blocks.popleft()[1])
-        while len(blocks) > 1 and len(self._ids) > self._max_ids:
-            dropped, ids = blocks.popleft()
-            self._ids.difference_update(ids)
-            self._store_horizon = max(self._store_horizon, dropped + self._window)
-
-    def contains(self, tx_id: bytes, valid_until: int) -> bool:
-        if tx_id in self._ids:
-            return True
-        return valid_until <= self._store_horizon and self._in_store(tx_id)
 
 
 class OrgShares:
@@ -216,6 +169,16 @@ class Mempool:
     def holds(self, raw: bytes) -> bool:
         """True when these exact bytes sit here (a re-announced tx needs no second look)."""
         return raw in self._by_raw
+
+    def needs_no_look(self, raw: bytes) -> bool:
+        """True when a peer's gossiped tx can be dropped unread: these bytes sit here, or the
+        tx with their body was committed lately. The second is common under load: a block
+        often reaches a backup before the gossip of some of its txs, which would otherwise
+        be decoded a second time only to be refused as duplicates."""
+        if raw in self._by_raw:
+            return True
+        body = canonical_tx_body(raw)
+        return body is not None and self._recent.remembers(body_id(body))
 
     def get(self, tx_id: bytes) -> SignedTx | None:
         return self._txs.get(tx_id)

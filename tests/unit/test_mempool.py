@@ -16,7 +16,8 @@ from ledger.genesis import Genesis, genesis_from_value
 from ledger.types import SignedTx
 from node.ops.devnet import make_devnet
 from node.runtime.admission import Signers
-from node.runtime.mempool import Mempool, RecentCommits
+from node.runtime.mempool import Mempool
+from node.runtime.recent_commits import RecentCommits
 from wallet.txbuilder import build_tx
 
 DEVNET = make_devnet(1, seed=b"mempool-tests")
@@ -263,3 +264,19 @@ def test_a_block_of_unseen_txs_is_decoded_once_and_verified_in_threads_before_ex
     # Checked already, so no verification is left for the executor; the forged one still fails.
     assert all(pool._verified.get(tx.id) == tx.sig for i, tx in enumerate(txs) if i != 37)
     assert not pool.signature_ok(decoded[37])
+
+
+def test_gossip_of_a_tx_committed_meanwhile_needs_no_decode() -> None:
+    """Under load a block often reaches a backup before the gossip of some of its txs
+    (issue 19: a third of a backup's txs, each then decoded twice). Once committed, the late
+    copy is dropped unread; anything unknown, and a non-canonical copy, still gets the look."""
+    pool = _pool()
+    pending, committed, fresh = _tx(amount=1), _tx(amount=2), _tx(amount=3)
+    assert _codes(pool, [pending.encode(), committed.encode()]) == [None, None]
+    pool.committed(1, [committed.id])
+    assert pool.needs_no_look(pending.encode()) and pool.needs_no_look(committed.encode())
+    assert not pool.needs_no_look(fresh.encode())
+    raw = committed.encode()  # the same value with a wider length prefix: not canonical
+    wider = raw[:6] + b"\xc5" + len(committed.body_bytes).to_bytes(2, "big") + raw[8:]
+    assert not pool.needs_no_look(wider)
+    assert _codes(pool, [wider]) == ["NON_CANONICAL"]
