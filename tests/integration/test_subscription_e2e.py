@@ -140,6 +140,10 @@ def test_consumers_get_every_committed_event_once_in_order_through_node_faults(
     try:
         with traffic:
             _schedule(faults, sync, aio)
+            # Enough events for each consumer to restart from its checkpoint twice, however
+            # fast the nodes got through the schedule (fewer made this test flaky).
+            enough = 2 * max(sync.restart_every, aio.restart_every) + 1
+            wait_until(lambda: len(event_list(urls[0])) >= enough, DEADLINE_S, f"{enough} events")
         top = cluster.top()
         wait_until(lambda: all(cluster.height(n) >= top for n in cluster.names), DEADLINE_S)
         final = event_list(urls[0])
