@@ -168,15 +168,32 @@ async def _impersonate_and_misbehave(net: dict[str, Any], genesis_path: str, nam
             b"B" + msgpack.packb({"id": 99, "blocks": [{"block": b"x", "cert": b"y"}], "end": 1}),
             os.urandom(10_000),
         ]
-        for payload in bad * 20:
-            network.broadcast(payload)
-        network.broadcast(b"T" + os.urandom(20 * 1024 * 1024))  # over the nodes' frame limit
+        oversized = b"T" + os.urandom(20 * 1024 * 1024)  # over the nodes' frame limit
+        sent_on: dict[int, int] = {}  # peer -> its connection count when we last misbehaved
         try:
             async with asyncio.timeout(30):
-                stats = await network.wait_until(
-                    lambda s: all(s.peers[i].disconnects for i in others)
-                )
-        except TimeoutError:  # seen once under load: say what each peer looked like
+                while True:
+                    stats = network.stats()
+                    holding = [i for i in others if not stats.peers[i].disconnects]
+                    if not holding:
+                        break
+                    # Misbehave on every connection that has not seen it yet: when both sides
+                    # dial at once, the first one may be replaced by the second unannounced,
+                    # and what was sent on it is lost (seen under load in CI).
+                    for i in holding:
+                        if i in stats.connected and sent_on.get(i) != stats.peers[i].connects:
+                            sent_on[i] = stats.peers[i].connects
+                            for payload in bad * 20:
+                                network.send(i, payload)
+                            network.send(i, oversized)
+                    await network.wait_until(
+                        lambda s, held=holding: any(
+                            s.peers[i].disconnects
+                            or (i in s.connected and sent_on.get(i) != s.peers[i].connects)
+                            for i in held
+                        )
+                    )
+        except TimeoutError:  # say what each peer looked like
             seen = {i: network.stats().peers[i] for i in others}
             raise AssertionError(f"not every validator dropped the impersonator: {seen}") from None
         return sum(stats.peers[i].disconnects for i in others)
