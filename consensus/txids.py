@@ -8,16 +8,14 @@ decoder (and a tx that does not decode has no id).
 from __future__ import annotations
 
 from ledger.errors import DecodeError
-from ledger.tx_layout import canonical_tx_body
-from ledger.types import SignedTx
-from ledger.types import tx_id as body_id
+from ledger.types import SignedTx, canonical_tx_id
 
 
 def tx_id(raw: bytes) -> bytes | None:
     """The id of one encoded signed tx, or None if it is not one."""
-    body = canonical_tx_body(raw)
-    if body is not None:
-        return body_id(body)
+    found = canonical_tx_id(raw)
+    if found is not None:
+        return found
     try:
         return SignedTx.decode(raw).id
     except DecodeError:

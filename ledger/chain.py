@@ -312,8 +312,7 @@ class ChainStore:
         event_seq = tip.event_seq
         encoded = committed.encoded_receipts or tuple(r.encode() for r in committed.receipts)
         for receipt, receipt_bytes in zip(committed.receipts, encoded, strict=True):
-            # Two non-negative ints: msgpack's own packing is already the canonical one.
-            puts[P_TX + receipt.tx] = msgpack.packb((header.height, receipt.index))
+            puts[P_TX + receipt.tx] = codec.encode([header.height, receipt.index])
             puts[P_RECEIPT + height_key + _u32(receipt.index)] = receipt_bytes
             for event in receipt.events:
                 event_seq += 1

@@ -19,9 +19,9 @@ _TX_TAIL = len(_TX_SIG_FIELD) + ED25519_SIGNATURE_SIZE
 _BIN_PREFIXES = {b"\xc4": (1, 0), b"\xc5": (2, 256), b"\xc6": (4, 65536)}
 
 
-def canonical_tx_body(data: bytes) -> bytes | None:
-    """The body of a canonically encoded signed tx, read from its bytes by position; None for
-    anything else, which the general decoder then refuses naming what is wrong."""
+def canonical_tx_parts(data: bytes) -> tuple[bytes, bytes] | None:
+    """(body, sig) of a canonically encoded signed tx, read from its bytes by position; None
+    for anything else, which the general decoder then refuses naming what is wrong."""
     if type(data) is not bytes or not data.startswith(_TX_BODY_KEY):
         return None
     end = len(data) - _TX_TAIL  # where the sig field starts
@@ -36,4 +36,4 @@ def canonical_tx_body(data: bytes) -> bytes | None:
     size = int.from_bytes(data[start + 1 : offset], "big")
     if offset > end or size != end - offset or size < smallest:
         return None
-    return data[offset:end]
+    return data[offset:end], data[-ED25519_SIGNATURE_SIZE:]

@@ -8,10 +8,10 @@ from typing import Any, NewType
 import msgpack
 
 from ledger import codec
-from ledger.crypto import ED25519_SIGNATURE_SIZE, Ed25519Key, ed25519_verify
+from ledger.crypto import Ed25519Key, ed25519_verify
 from ledger.errors import DecodeError
 from ledger.hashing import COMMIT_TAG, TX_TAG, sha256, tagged_hash
-from ledger.tx_layout import canonical_tx_body
+from ledger.tx_layout import canonical_tx_parts
 
 Height = NewType("Height", int)
 View = NewType("View", int)
@@ -69,43 +69,30 @@ class TxBody:
 
     @staticmethod
     def from_value(value: Any) -> TxBody:
-        # One test for a well-formed body (every tx of a busy node takes it), the checks one by
-        # one only to name what is wrong with another.
-        if (
-            type(value) is dict
-            and value.keys() == _BODY_KEYS
-            and type(value["chain"]) is str
-            and type(sender := value["from"]) is bytes
-            and len(sender) == 32
-            and type(value["contract"]) is str
-            and type(value["method"]) is str
-            and type(value["args"]) is dict
-            and type(nonce := value["nonce"]) is int
-            and nonce >= 0
-            and type(valid_until := value["valid_until"]) is int
-            and valid_until >= 0
-        ):
-            return TxBody(
-                value["chain"], sender, value["contract"], value["method"], value["args"],
-                nonce, valid_until,
-            )  # fmt: skip
-        body = _map(value, TxBody.FIELDS, "tx body")
-        _require(isinstance(body["chain"], str), "chain must be a string")
-        _require(_is_bytes(body["from"], 32), "from must be 32 bytes")
-        _require(isinstance(body["contract"], str), "contract must be a string")
-        _require(isinstance(body["method"], str), "method must be a string")
-        _require(isinstance(body["args"], dict), "args must be a map")
-        _require(_is_int(body["nonce"]) and body["nonce"] >= 0, "nonce must be a u64")
-        _require(_is_int(body["valid_until"]) and body["valid_until"] >= 0, "bad valid_until")
-        return TxBody(
-            chain=body["chain"],
-            sender=body["from"],
-            contract=body["contract"],
-            method=body["method"],
-            args=body["args"],
-            nonce=body["nonce"],
-            valid_until=body["valid_until"],
-        )
+        # Every tx a node is sent passes here: the checks are written out, not called.
+        if not isinstance(value, dict):
+            raise DecodeError("BAD_FIELD", "tx body must be a map")
+        if value.keys() != _BODY_KEYS:
+            raise DecodeError("BAD_FIELD", f"tx body must have exactly the fields {_BODY_FIELDS}")
+        chain, sender, contract = value["chain"], value["from"], value["contract"]
+        method, args, nonce, valid_until = (
+            value["method"], value["args"], value["nonce"], value["valid_until"]
+        )  # fmt: skip
+        if not isinstance(chain, str):
+            raise DecodeError("BAD_FIELD", "chain must be a string")
+        if not (isinstance(sender, bytes) and len(sender) == 32):
+            raise DecodeError("BAD_FIELD", "from must be 32 bytes")
+        if not isinstance(contract, str):
+            raise DecodeError("BAD_FIELD", "contract must be a string")
+        if not isinstance(method, str):
+            raise DecodeError("BAD_FIELD", "method must be a string")
+        if not isinstance(args, dict):
+            raise DecodeError("BAD_FIELD", "args must be a map")
+        if not (_is_int(nonce) and nonce >= 0):
+            raise DecodeError("BAD_FIELD", "nonce must be a u64")
+        if not (_is_int(valid_until) and valid_until >= 0):
+            raise DecodeError("BAD_FIELD", "bad valid_until")
+        return TxBody(chain, sender, contract, method, args, nonce, valid_until)
 
     @staticmethod
     def decode(data: bytes) -> TxBody:
@@ -113,11 +100,19 @@ class TxBody:
 
 
 _BODY_KEYS = frozenset(TxBody.FIELDS)
+_BODY_FIELDS = sorted(TxBody.FIELDS)
 
 
 def tx_id(body_bytes: bytes) -> bytes:
     """A tx's id (DESIGN.md §5): sha256 of its encoded body, the one place it is computed."""
     return sha256(body_bytes)
+
+
+def canonical_tx_id(data: bytes) -> bytes | None:
+    """The id of a canonically encoded signed tx, without decoding it; None for any other
+    bytes (whose id, if they have one, only the full decoder can tell)."""
+    parts = canonical_tx_parts(data)
+    return None if parts is None else tx_id(parts[0])
 
 
 def tx_signing_digest(tx_id: bytes) -> bytes:
@@ -147,9 +142,9 @@ class SignedTx:
 
     @staticmethod
     def decode(data: bytes) -> SignedTx:
-        body_bytes = canonical_tx_body(data)
-        if body_bytes is not None:
-            sig = data[-ED25519_SIGNATURE_SIZE:]
+        parts = canonical_tx_parts(data)
+        if parts is not None:
+            body_bytes, sig = parts
             return SignedTx(body_bytes, sig, TxBody.decode(body_bytes), tx_id(body_bytes), data)
         outer = _map(codec.decode(data), ("body", "sig"), "signed tx")
         _require(_is_bytes(outer["body"]), "body must be bytes")
@@ -161,9 +156,10 @@ class SignedTx:
     def id_of(data: bytes) -> bytes:
         """The id of an encoded signed tx taken from a committed block, without decoding or
         checking its body (listing a block's tx ids): those bytes were checked before commit."""
-        outer = msgpack.unpackb(data, raw=False)
-        _require(isinstance(outer, dict) and _is_bytes(outer.get("body")), "not a signed tx")
-        return tx_id(outer["body"])
+        found = canonical_tx_id(data)
+        if found is None:
+            raise DecodeError("BAD_FIELD", "not a signed tx")
+        return found
 
     @staticmethod
     def decode_certified(data: bytes) -> SignedTx:

@@ -12,7 +12,7 @@ stranded (DESIGN.md §7). This node therefore re-announces the txs its clients g
 they are still in its mempool (not committed, not expired): all of them to a peer that
 (re)connects, and each again to everyone after `REANNOUNCE_FIRST_S`, then at doubling intervals
 up to `REANNOUNCE_MAX_S`, a bounded batch per tick. A peer that already holds a tx drops the
-copy unseen (`Mempool.holds`).
+copy unseen (`Mempool.needs_no_look`).
 """
 
 from __future__ import annotations

@@ -23,9 +23,7 @@ from dataclasses import dataclass
 
 from ledger.errors import TallyError
 from ledger.genesis import Genesis
-from ledger.tx_layout import canonical_tx_body
-from ledger.types import ErrorInfo, SignedTx
-from ledger.types import tx_id as body_id
+from ledger.types import ErrorInfo, SignedTx, canonical_tx_id
 from node.runtime.admission import Signers, TxRules
 from node.runtime.recent_commits import RecentCommits
 
@@ -166,19 +164,15 @@ class Mempool:
         """True when `tx_id` sits here, its signature verified (executor's `verified`)."""
         return tx_id in self._txs
 
-    def holds(self, raw: bytes) -> bool:
-        """True when these exact bytes sit here (a re-announced tx needs no second look)."""
-        return raw in self._by_raw
-
     def needs_no_look(self, raw: bytes) -> bool:
-        """True when a peer's gossiped tx can be dropped unread: these bytes sit here, or the
-        tx with their body was committed lately. The second is common under load: a block
-        often reaches a backup before the gossip of some of its txs, which would otherwise
-        be decoded a second time only to be refused as duplicates."""
+        """True when a peer's gossiped tx can be dropped unread: these bytes sit here (a
+        re-announced tx), or the tx with their body was committed lately. The second is common
+        under load: a block often reaches a backup before the gossip of some of its txs, which
+        would otherwise be decoded a second time only to be refused as duplicates."""
         if raw in self._by_raw:
             return True
-        body = canonical_tx_body(raw)
-        return body is not None and self._recent.remembers(body_id(body))
+        committed = canonical_tx_id(raw)
+        return committed is not None and self._recent.remembers(committed)
 
     def get(self, tx_id: bytes) -> SignedTx | None:
         return self._txs.get(tx_id)
