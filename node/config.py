@@ -204,3 +204,20 @@ def render_config(
         "[p2p]\n"
         f'listen = "{p2p_listen}"\n'
     )
+
+
+def with_snapshot_behind(text: str, heights: int) -> str:
+    """A config file's text with `state.snapshot_behind_heights` set to `heights`: the line
+    replaced where it is, else added under `[state]`, else in a new `[state]` section. For
+    localnets, which change it on a node they wrote (an added validator, a bench's restart)."""
+    line = f"snapshot_behind_heights = {heights}"
+    lines = text.splitlines()
+    stripped = [current.strip() for current in lines]
+    for index, current in enumerate(stripped):
+        if current.partition("=")[0].strip() == "snapshot_behind_heights":
+            lines[index] = line
+            return "\n".join(lines) + "\n"
+    if "[state]" in stripped:
+        lines.insert(stripped.index("[state]") + 1, line)
+        return "\n".join(lines) + "\n"
+    return text.rstrip("\n") + f"\n\n[state]\n{line}\n"

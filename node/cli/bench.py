@@ -32,7 +32,7 @@ from node.ops import (
     bench_signing,
     bench_workload,
 )
-from node.ops.bench_report import BenchReport
+from node.ops.bench_report import CATCHUP_BY, BenchReport
 from node.ops.layout import DEFAULT_LOCALNET_ACCESS, read_info
 from node.ops.localnet_access import localnet_client, localnet_reader
 from wallet.cli.common import report_error
@@ -54,7 +54,8 @@ class LoadOptions:
     rate: float | None
     timeout: float
     profile: Path | None = None  # py-spy samples of node 0 during the load, written here
-    catchup: bool = False  # then stop a node, load the others, time the node's catch-up
+    catchup: str | None = None  # "replay"/"snapshot": then stop a node, load the others, time
+    # the node's catch-up that way
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,13 @@ def _table(report: BenchReport) -> Table:
         ("blocks", str(report.blocks)),
     ]
     if report.catchup_ratio is not None:
-        rows.append(("catch-up", f"{report.catchup_ratio}× the commit rate"))
+        rows.append(
+            (
+                "catch-up",
+                f"{report.catchup_ratio}× the commit rate (by {report.catchup_by}: "
+                f"{report.catchup_txs:,} txs in {report.catchup_s} s from the node's spawn)",
+            )
+        )
     rows.append(("API access", report.access))
     if report.request_sign_us is not None:
         rows.append(
@@ -186,16 +193,26 @@ def _signing_cost(
     return {"access": access, "request_sign_us": cost.sign_us, "request_check_us": cost.check_us}
 
 
-def _catchup_ratio(
-    directory: Path, info: dict[str, Any], options: LoadOptions, progress: bench_workload.Progress
-) -> float:
+def _catchup(
+    directory: Path,
+    info: dict[str, Any],
+    options: LoadOptions,
+    by: str,
+    progress: bench_workload.Progress,
+) -> dict[str, Any]:
+    """The report's catch-up fields."""
     load = {
         "batch": options.batch,
         "connections": options.connections,
         "commit_timeout": options.timeout,
     }
-    result = bench_catchup.measure_catchup(directory, info, options.txs, load, progress)
-    return round(result.ratio, 2)
+    result = bench_catchup.measure_catchup(directory, info, options.txs, load, progress, by)
+    return {
+        "catchup_ratio": round(result.ratio, 2),
+        "catchup_by": result.by,
+        "catchup_txs": result.caught_up_txs,
+        "catchup_s": round(result.seconds, 3),
+    }
 
 
 def _measure(
@@ -214,9 +231,9 @@ def _measure(
     with _progress_bars(console, quiet) as progress:
         workload = bench_workload.build_workload(info, options.txs, height, progress)
         measured, usage = _load(info, workload, options, progress)
-        catchup = None
-        if options.catchup and directory is not None:
-            catchup = _catchup_ratio(directory, info, options, progress)
+        catchup: dict[str, Any] = {}
+        if options.catchup is not None and directory is not None:
+            catchup = _catchup(directory, info, options, options.catchup, progress)
     report = bench.summarize(
         nodes=nodes,
         txs=options.txs,
@@ -230,7 +247,7 @@ def _measure(
         rate=options.rate,
     )
     signing = _signing_cost(info, workload, options.batch)
-    return dataclasses.replace(report, catchup_ratio=catchup, **signing)
+    return dataclasses.replace(report, **catchup, **signing)
 
 
 def _own_localnet(
@@ -247,7 +264,7 @@ def _preflight(options: LoadOptions, nodes: int | None) -> None:
     """Refuse what cannot run before anything starts: no py-spy, too few nodes to stop one."""
     if options.profile is not None:
         bench_profile.profiler()
-    if options.catchup and nodes is not None:
+    if options.catchup is not None and nodes is not None:
         bench_catchup.require_enough_nodes(nodes)
 
 
@@ -308,8 +325,11 @@ def _interrupts() -> Iterator[None]:
 @click.option("--json", "json_output", is_flag=True, help="One JSON object on stdout.")
 @click.option(
     "--catchup",
-    is_flag=True,
-    help="Then stop one validator, load the others, and time its catch-up (4+ nodes).",
+    type=click.Choice(CATCHUP_BY),
+    is_flag=False,
+    flag_value="replay",
+    help="Then stop one validator, load the others, and time its catch-up by replay (the "
+    "default) or snapshot (4+ nodes).",
 )
 @click.option(
     "--profile",
@@ -329,7 +349,7 @@ def bench_command(
     access: str,
     keep: bool,
     json_output: bool,
-    catchup: bool,
+    catchup: str | None,
     profile_path: str | None,
 ) -> None:
     """Committed tx/s, latency, CPU and memory of a localnet, against this machine's ceiling."""
@@ -355,7 +375,7 @@ def bench_command(
                 own_dir = Path(tempfile.mkdtemp(prefix="tally-bench-"))
                 directory = own_dir / "net"
                 info = _own_localnet(directory, nodes, orgs, console, json_output, access)
-            if catchup:
+            if catchup is not None:
                 bench_catchup.require_enough_nodes(nodes)
             report = _measure(info, nodes, options, console, json_output, directory)
         except TallyError as error:

@@ -4,7 +4,8 @@ The report holds floats (rates, ratios, milliseconds), which the canonical codec
 design, so its encoding is JSON: the one object `tally bench --json` has always printed, with
 the same keys in the same order. `decode` accepts exactly that object, so a report written to a
 file (docs/benchmarks.md quotes them) can be read back and compared. Keys added since the first
-release (`cpu_us_per_tx`, `catchup_ratio`) come last and may be absent from an older report.
+release (`cpu_us_per_tx`, `catchup_ratio` and the rest) come last and may be absent from an
+older report.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from node.ops.bench_net import BenchError
+
+CATCHUP_BY = ("replay", "snapshot")  # how `--catchup` has the stopped node catch up
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,9 @@ class BenchReport:
     access: str = "open"  # the API's access mode under load ("members": every request signed)
     request_sign_us: float | None = None  # signing one POST /v1/txs (client), members only
     request_check_us: float | None = None  # checking its signature (node), members only
+    catchup_by: str | None = None  # --catchup: "replay" or "snapshot"
+    catchup_txs: int | None = None  # --catchup: the txs the restarted node caught up on
+    catchup_s: float | None = None  # --catchup: seconds from its spawn to the others' tip
 
     def to_json(self) -> dict[str, Any]:
         """The report as the JSON object `tally bench --json` prints."""
@@ -115,13 +121,33 @@ class BenchReport:
             access=str(value.get("access", "open")),
             request_sign_us=_optional_number(value, "request_sign_us"),
             request_check_us=_optional_number(value, "request_check_us"),
+            catchup_by=_catchup_by(value.get("catchup_by")),
+            catchup_txs=None
+            if value.get("catchup_txs") is None
+            else _integer(value["catchup_txs"], "catchup_txs"),
+            catchup_s=_optional_number(value, "catchup_s"),
         )
 
 
 # Keys a first-release report has none of.
 _ADDED_LATER = frozenset(
-    {"cpu_us_per_tx", "catchup_ratio", "access", "request_sign_us", "request_check_us"}
+    {
+        "cpu_us_per_tx",
+        "catchup_ratio",
+        "access",
+        "request_sign_us",
+        "request_check_us",
+        "catchup_by",
+        "catchup_txs",
+        "catchup_s",
+    }
 )
+
+
+def _catchup_by(value: Any) -> str | None:
+    if value is not None and value not in CATCHUP_BY:
+        raise BenchError("BAD_REPORT", f"catchup_by must be one of {', '.join(CATCHUP_BY)}")
+    return None if value is None else str(value)
 
 
 def _optional_number(value: dict[str, Any], name: str) -> float | None:

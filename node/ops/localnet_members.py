@@ -17,6 +17,7 @@ from typing import Any
 
 from ledger.crypto import BlsKey, Ed25519Key
 from ledger.genesis import load_genesis
+from node.config import with_snapshot_behind
 from node.ops.devnet import ValidatorSecrets
 from node.ops.layout import (
     LocalnetError,
@@ -51,9 +52,7 @@ def add_node(directory: Path, *, org: str = "bank-a", name: str | None = None) -
     validator = ValidatorSecrets(name, org, ed25519, bls, f"127.0.0.1:{p2p_port}")
     entry = write_node(directory, validator, api_port, info.get("access", "open"))
     config = directory / name / "node.toml"
-    config.write_text(
-        config.read_text() + f"\n[state]\nsnapshot_behind_heights = {ADDED_SNAPSHOT_BEHIND}\n"
-    )
+    config.write_text(with_snapshot_behind(config.read_text(), ADDED_SNAPSHOT_BEHIND))
     entry["added"] = True
     info["nodes"].append(entry)
     write_info(directory, info)

@@ -156,10 +156,16 @@ def test_catchup_with_too_few_validators_is_refused_before_starting(tmp_path: Pa
     assert list(tmp_path.iterdir()) == []  # no localnet was laid out
 
 
-def test_catchup_restarts_the_node_itself_and_still_cleans_up(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("arguments", "path"), [(["--catchup"], "replay"), (["--catchup", "snapshot"], "snapshot")]
+)
+def test_catchup_restarts_the_node_itself_and_still_cleans_up(
+    tmp_path: Path, arguments: list[str], path: str
+) -> None:
     """The bench spawns the restarted node from its own process (no `tally` CLI start inside
     the timed catch-up), so it must reap that child: an unreaped one would look alive to
-    `localnet down`, and the bench would hang or leave it running."""
+    `localnet down`, and the bench would hang or leave it running. The path it reports is the
+    one the node took (its snapshot counter is read), so a snapshot run says so."""
     done = subprocess.run(
         [
             sys.executable,
@@ -170,9 +176,7 @@ def test_catchup_restarts_the_node_itself_and_still_cleans_up(tmp_path: Path) ->
             "4",
             "--txs",
             "400",
-            "--catchup",
-            "--orgs",
-            "100",
+            *arguments,
             "--json",
         ],
         capture_output=True,
@@ -183,6 +187,7 @@ def test_catchup_restarts_the_node_itself_and_still_cleans_up(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["nodes"] == 4 and report["committed"] == 400
-    assert report["catchup_ratio"] > 0
+    assert report["catchup_ratio"] > 0 and report["catchup_by"] == path
+    assert report["catchup_txs"] == 400 and report["catchup_s"] > 0
     assert list(tmp_path.iterdir()) == []
     assert _our_processes(str(tmp_path)) == []

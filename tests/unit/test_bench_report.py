@@ -46,7 +46,10 @@ def _report() -> BenchReport:
     )
 
 
-SIGNING_KEYS = ', "access": "open", "request_sign_us": null, "request_check_us": null}'
+SIGNING_KEYS = (
+    ', "access": "open", "request_sign_us": null, "request_check_us": null, '
+    '"catchup_by": null, "catchup_txs": null, "catchup_s": null}'
+)
 
 
 def test_report_prints_the_first_release_json_then_the_new_keys() -> None:
@@ -63,7 +66,9 @@ def test_report_reads_back_what_it_printed() -> None:
     assert first_release.catchup_ratio is None
     later = ', "cpu_us_per_tx": [], "catchup_ratio": null' + SIGNING_KEYS
     assert first_release.encode() == FIRST_RELEASE_JSON[:-1] + later
-    with_catchup = dataclasses.replace(report, catchup_ratio=6.25)
+    with_catchup = dataclasses.replace(
+        report, catchup_ratio=6.25, catchup_by="snapshot", catchup_txs=40_000, catchup_s=1.6
+    )
     assert BenchReport.decode(with_catchup.encode()) == with_catchup
 
 
@@ -97,6 +102,8 @@ def _with(key: str, item: object) -> str:
         _with("cpu", "0.5"),
         _with("cpu_us_per_tx", [1.0, "2"]),
         _with("catchup_ratio", "fast"),
+        _with("catchup_by", "teleport"),
+        _with("catchup_txs", 1.5),
         _with("rejected", {"DUPLICATE": "1"}),
         _with("latency_ms", {"p50": 1.0, "p95": 2.0}),
         _with("latency_ms", [1.0, 2.0, 3.0]),
