@@ -10,7 +10,7 @@ flat state); a database of schema 1 (the first release, no tree) is refused.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,10 +236,16 @@ class ChainStore:
             return True
         return self._restored_ids and self.kv.get(P_TX_SEEN + tx_id) is not None
 
-    def remember_committed(self, height: int, tx_ids: list[bytes]) -> None:
-        """Note the ids of a block below our snapshot (checked by the caller) as committed."""
-        self.kv.write({P_TX_SEEN + tx_id: _u64(height) for tx_id in tx_ids}, sync=True)
-        self._restored_ids = self._restored_ids or bool(tx_ids)
+    def remember_committed(self, ids_by_height: Mapping[int, Sequence[bytes]]) -> None:
+        """Note the tx ids of blocks below our snapshot (checked by the caller) as committed,
+        in one durable write: one per span of blocks, not one per block."""
+        puts: dict[bytes, bytes | None] = {}
+        for height, tx_ids in ids_by_height.items():
+            mark = _u64(height)
+            puts.update(dict.fromkeys([P_TX_SEEN + tx_id for tx_id in tx_ids], mark))
+        if puts:
+            self.kv.write(puts, sync=True)
+            self._restored_ids = True
 
     def receipt(self, height: int, index: int) -> Receipt | None:
         raw = self.kv.get(P_RECEIPT + _u64(height) + _u32(index))

@@ -56,7 +56,7 @@ async def remember_recent_tx_ids(
     block = store.block(tip.height)
     if block is None:
         return 0
-    noted = _note(store, block)
+    noted = _note(store, [block])
     expected, high = block.header.prev, tip.height - 1
     low_end = max(1, tip.height - window + 1)
     while high >= low_end:
@@ -67,8 +67,7 @@ async def remember_recent_tx_ids(
                 "snapshot sync: no peer gave blocks %d..%d; tx ids below unknown", low, high
             )
             return noted
-        for fetched in blocks:
-            noted += _note(store, fetched)
+        noted += _note(store, blocks)
         expected, high = blocks[0].header.prev, low - 1
     log.info(
         "snapshot sync: noted %d committed tx ids of heights %d..%d", noted, low_end, tip.height
@@ -97,8 +96,8 @@ async def _span(
     return None
 
 
-def _note(store: ChainStore, block: Block) -> int:
-    ids = [SignedTx.id_of(raw) for raw in block.txs]
-    if ids:
-        store.remember_committed(block.header.height, ids)
-    return len(ids)
+def _note(store: ChainStore, blocks: Sequence[Block]) -> int:
+    """Note the ids of a span's txs, in one write; how many."""
+    ids = {block.header.height: [SignedTx.id_of(raw) for raw in block.txs] for block in blocks}
+    store.remember_committed(ids)
+    return sum(len(found) for found in ids.values())
