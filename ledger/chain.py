@@ -239,10 +239,11 @@ class ChainStore:
     def remember_committed(self, ids_by_height: Mapping[int, Sequence[bytes]]) -> None:
         """Note the tx ids of blocks below our snapshot (checked by the caller) as committed,
         in one durable write: one per span of blocks, not one per block."""
-        puts: dict[bytes, bytes | None] = {}
-        for height, tx_ids in ids_by_height.items():
-            mark = _u64(height)
-            puts.update(dict.fromkeys([P_TX_SEEN + tx_id for tx_id in tx_ids], mark))
+        puts: dict[bytes, bytes | None] = {
+            P_TX_SEEN + tx_id: _u64(height)
+            for height, tx_ids in ids_by_height.items()
+            for tx_id in tx_ids
+        }
         if puts:
             self.kv.write(puts, sync=True)
             self._restored_ids = True

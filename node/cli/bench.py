@@ -194,13 +194,10 @@ def _signing_cost(
 
 
 def _catchup(
-    directory: Path,
-    info: dict[str, Any],
-    options: LoadOptions,
-    by: str,
-    progress: bench_workload.Progress,
+    directory: Path, info: dict[str, Any], options: LoadOptions, progress: bench_workload.Progress
 ) -> dict[str, Any]:
-    """The report's catch-up fields."""
+    """The report's catch-up fields, by the path `options.catchup` names."""
+    by = options.catchup or CATCHUP_BY[0]
     load = {
         "batch": options.batch,
         "connections": options.connections,
@@ -233,7 +230,7 @@ def _measure(
         measured, usage = _load(info, workload, options, progress)
         catchup: dict[str, Any] = {}
         if options.catchup is not None and directory is not None:
-            catchup = _catchup(directory, info, options, options.catchup, progress)
+            catchup = _catchup(directory, info, options, progress)
     report = bench.summarize(
         nodes=nodes,
         txs=options.txs,
