@@ -7,6 +7,7 @@ not round-trip byte for byte, so a signature over an encoding covers exactly one
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import msgpack
@@ -66,10 +67,29 @@ def _base_value(value: bool | int | str | bytes) -> Value:
     return bytes(value)
 
 
+_local = threading.local()
+# A packer keeps a buffer as large as the largest value it packed; past this it is dropped.
+_PACKER_KEEPS_BYTES = 64 * 1024
+
+
+def _pack(value: Value) -> bytes:
+    """Pack a value already canonical with this thread's packer. `msgpack.packb` builds a packer
+    per call, which costs about as much as packing a receipt; a packer holds a buffer, so threads
+    do not share one, and one that packed a large value (a block) is let go rather than keep
+    its buffer. (A packer that raises mid-value resets its buffer.)"""
+    packer: msgpack.Packer | None = getattr(_local, "packer", None)
+    if packer is None:
+        packer = _local.packer = msgpack.Packer(use_bin_type=True)
+    packed: bytes = packer.pack(value)
+    if len(packed) > _PACKER_KEEPS_BYTES:
+        _local.packer = None
+    return packed
+
+
 def encode(value: Value) -> bytes:
     """Encode `value` canonically."""
     try:
-        packed: bytes = msgpack.packb(_canonical(value), use_bin_type=True)
+        packed = _pack(_canonical(value))
     except OverflowError:
         raise DecodeError("INT_RANGE", "integer out of the 64-bit range") from None
     except UnicodeEncodeError:
@@ -100,7 +120,7 @@ def decode(data: bytes) -> Value:
     _check_decoded(value, 0)
     # Keys are sorted and there are no floats, so msgpack's own packer now gives the canonical
     # form: any difference (non-shortest ints, str/bin confusion, duplicate keys) is malleability.
-    if msgpack.packb(value, use_bin_type=True) != bytes(data):
+    if _pack(value) != bytes(data):
         raise DecodeError("NON_CANONICAL", "encoding is not canonical")
     return value
 

@@ -194,3 +194,43 @@ def test_keys_sort_by_utf8_bytes() -> None:
 def test_lone_surrogates_are_a_decode_error(value: Any) -> None:
     with pytest.raises(DecodeError):
         codec.encode(value)
+
+
+# -- the reused packer (one per thread) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [[1, 2**64], ["ok", "\ud800"], [1, 2.5]])
+def test_a_value_that_fails_to_encode_leaves_nothing_behind_for_the_next(bad: Any) -> None:
+    with pytest.raises(DecodeError):
+        codec.encode(bad)
+    assert codec.encode([7, "x"]) == msgpack.packb([7, "x"], use_bin_type=True)
+
+
+def test_threads_encoding_at_once_each_get_their_own_value() -> None:
+    """Each thread packs with its own packer: values encoded side by side never mix."""
+    import threading
+
+    wrong: list[int] = []
+
+    def work(seed: int) -> None:
+        for count in range(2000):
+            value = {"seed": seed, "n": count, "pad": bytes([seed]) * (count % 50)}
+            if codec.decode(codec.encode(value)) != value:
+                wrong.append(seed)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_a_large_value_does_not_keep_its_buffer_in_the_thread() -> None:
+    """A packer keeps a buffer as large as the largest value it packed; after a block-sized
+    value the thread's packer is let go, so a node's memory does not hold one per thread."""
+    big = codec.encode(b"\x01" * (codec._PACKER_KEEPS_BYTES + 1))
+    assert codec.decode(big) == b"\x01" * (codec._PACKER_KEEPS_BYTES + 1)
+    assert getattr(codec._local, "packer", None) is None
+    codec.encode(1)
+    assert getattr(codec._local, "packer", None) is not None
