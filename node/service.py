@@ -20,6 +20,7 @@ no set in force names yet (a bank joining) starts as a follower (node/runtime/fo
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -259,6 +260,10 @@ async def run_node(config: NodeConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await service.start()
+    # What exists once the node has started (modules, config, open stores, caches) lives as
+    # long as the process. Frozen, the collector stops re-scanning it on every older-generation
+    # pass: a restarted node catching up 100k txs spent 0.47 s collecting, 0.28 s frozen.
+    gc.freeze()
     try:
         await stop.wait()
     finally:
