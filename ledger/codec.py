@@ -72,11 +72,13 @@ _local = threading.local()
 _PACKER_KEEPS_BYTES = 64 * 1024
 
 
-def _pack(value: Value) -> bytes:
-    """Pack a value already canonical with this thread's packer. `msgpack.packb` builds a packer
-    per call, which costs about as much as packing a receipt; a packer holds a buffer, so threads
-    do not share one, and one that packed a large value (a block) is let go rather than keep
-    its buffer. (A packer that raises mid-value resets its buffer.)"""
+def pack(value: Value) -> bytes:
+    """Pack `value` as plain MessagePack, unchecked, with this thread's packer: `encode` packs
+    what it made canonical, and the peer envelope (network/envelope.py) its frames.
+    `msgpack.packb` builds a packer per call, which costs about as much as packing a receipt; a
+    packer holds a buffer, so threads do not share one, and one that packed a large value (a
+    block) is let go rather than keep its buffer. (A packer that raises mid-value resets its
+    buffer.)"""
     packer: msgpack.Packer | None = getattr(_local, "packer", None)
     if packer is None:
         packer = _local.packer = msgpack.Packer(use_bin_type=True)
@@ -89,7 +91,7 @@ def _pack(value: Value) -> bytes:
 def encode(value: Value) -> bytes:
     """Encode `value` canonically."""
     try:
-        packed = _pack(_canonical(value))
+        packed = pack(_canonical(value))
     except OverflowError:
         raise DecodeError("INT_RANGE", "integer out of the 64-bit range") from None
     except UnicodeEncodeError:
@@ -120,7 +122,7 @@ def decode(data: bytes) -> Value:
     _check_decoded(value, 0)
     # Keys are sorted and there are no floats, so msgpack's own packer now gives the canonical
     # form: any difference (non-shortest ints, str/bin confusion, duplicate keys) is malleability.
-    if _pack(value) != bytes(data):
+    if pack(value) != bytes(data):
         raise DecodeError("NON_CANONICAL", "encoding is not canonical")
     return value
 

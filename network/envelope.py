@@ -24,6 +24,7 @@ from typing import Any
 
 import msgpack
 
+from ledger.codec import pack
 from ledger.errors import DecodeError
 
 CONSENSUS = b"C"[0]
@@ -82,11 +83,6 @@ class BlockAnswer:
 
     request_id: int
     block: bytes | None
-
-
-def pack(value: Any) -> bytes:
-    packed: bytes = msgpack.packb(value, use_bin_type=True)
-    return packed
 
 
 def unpack(body: bytes | memoryview) -> Any:

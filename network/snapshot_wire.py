@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger.codec import pack
 from ledger.errors import DecodeError
 from ledger.smt import PATH_BITS
 from ledger.snapshot import SnapshotChunk
-from network.envelope import pack, uint, unpack
+from network.envelope import uint, unpack
 
 
 @dataclass(frozen=True, slots=True)

@@ -260,9 +260,10 @@ async def run_node(config: NodeConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await service.start()
-    # What exists once the node has started (modules, config, open stores, caches) lives as
-    # long as the process. Frozen, the collector stops re-scanning it on every older-generation
-    # pass: a restarted node catching up 100k txs spent 0.47 s collecting, 0.28 s frozen.
+    # Most of what exists once the node has started (modules, classes, config, the open stores)
+    # lives as long as the process. Frozen, the collector stops re-scanning it on every
+    # older-generation pass: a restarted node catching up 100k txs spent 0.47 s collecting,
+    # 0.28 s frozen.
     gc.freeze()
     try:
         await stop.wait()

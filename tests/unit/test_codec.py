@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Any
 
 import msgpack
@@ -208,8 +209,6 @@ def test_a_value_that_fails_to_encode_leaves_nothing_behind_for_the_next(bad: An
 
 def test_threads_encoding_at_once_each_get_their_own_value() -> None:
     """Each thread packs with its own packer: values encoded side by side never mix."""
-    import threading
-
     wrong: list[int] = []
 
     def work(seed: int) -> None:
